@@ -1,0 +1,24 @@
+//! Configuration for Souk, a Spin-compatible runtime: the application
+//! manifest (`spin.toml`), the runtime config (`runtime-config.toml`), HTTP
+//! routing, application variables and outbound-host permissions, all
+//! following Spin's rules.
+
+pub mod allowed_hosts;
+pub mod error;
+pub mod manifest;
+mod names;
+mod paths;
+pub mod routes;
+pub mod runtime_config;
+mod template;
+mod toml_source;
+pub mod variables;
+
+pub use allowed_hosts::AllowedHosts;
+pub use error::ConfigError;
+pub use manifest::{
+    AppManifest, BuildConfig, ComponentConfig, FileMount, HttpRoute, HttpTrigger, VariableDecl,
+};
+pub use routes::{RouteMatch, Router};
+pub use runtime_config::{RuntimeConfig, StoreConfig};
+pub use variables::{VariableError, Variables};

@@ -1,0 +1,330 @@
+//! Validates the deserialised manifest and turns it into the public types.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use super::files::resolve;
+use super::schema::{RawComponent, RawHttpTrigger, RawManifest, RawPrivate, StrOr};
+use super::{AppManifest, BuildConfig, ComponentConfig, HttpRoute, HttpTrigger, VariableDecl};
+use crate::allowed_hosts::AllowedHosts;
+use crate::error::ConfigError;
+use crate::names::{check_component_id, check_store_label, check_variable_name};
+use crate::paths::resolve_path;
+use crate::routes::{Router, check_route};
+use crate::template;
+use crate::toml_source::{KeyPath, TomlSource};
+
+type Result<T> = std::result::Result<T, ConfigError>;
+
+pub(super) fn manifest(
+    src: &TomlSource,
+    file: &Path,
+    dir: &Path,
+    raw: RawManifest,
+) -> Result<AppManifest> {
+    let root = KeyPath::root();
+    let app = raw.application;
+    if app.name.trim().is_empty() {
+        return Err(src.error_at(&root.key("application").key("name"), "must not be empty"));
+    }
+    if let Some(base) = app.trigger.http.and_then(|h| h.base)
+        && base != "/"
+    {
+        return Err(src.error_at(
+            &root
+                .key("application")
+                .key("trigger")
+                .key("http")
+                .key("base"),
+            format!("base {base:?} is not supported; only \"/\" is"),
+        ));
+    }
+
+    let variables = variables(src, raw.variables)?;
+    let mut components = BTreeMap::new();
+    for (id, raw_component) in raw.component {
+        let path = root.key("component").key(&id);
+        check_component_id(&id)
+            .map_err(|e| src.error_at(&path, format!("invalid component id {id:?}: {e}")))?;
+        let converted = component(src, dir, &variables, &id, &path, raw_component)?;
+        components.insert(id, converted);
+    }
+    let http_triggers = triggers(src, dir, &variables, &mut components, raw.trigger.http)?;
+
+    Ok(AppManifest {
+        file: file.to_owned(),
+        dir: dir.to_owned(),
+        name: app.name,
+        version: app.version,
+        description: app.description,
+        variables,
+        components,
+        http_triggers,
+    })
+}
+
+fn variables(
+    src: &TomlSource,
+    raw: BTreeMap<String, super::schema::RawVariable>,
+) -> Result<BTreeMap<String, VariableDecl>> {
+    let mut out = BTreeMap::new();
+    for (name, var) in raw {
+        let path = KeyPath::root().key("variables").key(&name);
+        check_variable_name(&name)
+            .map_err(|e| src.error_at(&path, format!("invalid variable name {name:?}: {e}")))?;
+        if var.required && var.default.is_some() {
+            return Err(src.error_at(
+                &path,
+                "a variable cannot be both `required = true` and have a `default`",
+            ));
+        }
+        out.insert(
+            name,
+            VariableDecl {
+                default: var.default,
+                required: var.required,
+                secret: var.secret,
+                description: var.description,
+            },
+        );
+    }
+    Ok(out)
+}
+
+fn component(
+    src: &TomlSource,
+    dir: &Path,
+    app_variables: &BTreeMap<String, VariableDecl>,
+    id: &str,
+    path: &KeyPath,
+    raw: RawComponent,
+) -> Result<ComponentConfig> {
+    let source = match raw.source {
+        StrOr::Str(s) if s.trim().is_empty() => {
+            return Err(src.error_at(
+                &path.key("source"),
+                "must be a path to a Wasm file, not empty",
+            ));
+        }
+        StrOr::Str(s) => resolve_path(dir, &s),
+        StrOr::Table(_) => {
+            return Err(src.error_at(
+                &path.key("source"),
+                "only local file sources (a path to a .wasm file) are supported; `url` and registry sources are not",
+            ));
+        }
+    };
+
+    let mut files = Vec::with_capacity(raw.files.len());
+    for (i, entry) in raw.files.iter().enumerate() {
+        files.push(resolve(dir, entry).map_err(|e| src.error_at(&path.key("files").index(i), e))?);
+    }
+
+    let hosts_path = path.key("allowed_outbound_hosts");
+    for entry in &raw.allowed_outbound_hosts {
+        if template::is_template(entry) {
+            check_references(entry, app_variables)
+                .map_err(|e| src.error_at(&hosts_path, format!("entry {entry:?}: {e}")))?;
+        } else {
+            AllowedHosts::parse(std::slice::from_ref(entry))
+                .map_err(|e| src.error_at(&hosts_path, e))?;
+        }
+    }
+
+    for (key, labels) in [
+        ("key_value_stores", &raw.key_value_stores),
+        ("sqlite_databases", &raw.sqlite_databases),
+    ] {
+        for label in labels {
+            check_store_label(label).map_err(|e| {
+                src.error_at(&path.key(key), format!("invalid label {label:?}: {e}"))
+            })?;
+        }
+    }
+
+    for (name, value) in &raw.variables {
+        let var_path = path.key("variables").key(name);
+        check_variable_name(name)
+            .map_err(|e| src.error_at(&var_path, format!("invalid variable name {name:?}: {e}")))?;
+        check_references(value, app_variables).map_err(|e| src.error_at(&var_path, e))?;
+    }
+
+    let build = match raw.build {
+        None => None,
+        Some(build) => {
+            let commands = build.command.0;
+            if commands.is_empty() || commands.iter().any(|c| c.trim().is_empty()) {
+                return Err(src.error_at(&path.key("build").key("command"), "must not be empty"));
+            }
+            Some(BuildConfig {
+                command: commands.join(" && "),
+                commands,
+                workdir: build
+                    .workdir
+                    .map_or_else(|| dir.to_owned(), |w| resolve_path(dir, &w)),
+                watch: build.watch,
+            })
+        }
+    };
+
+    Ok(ComponentConfig {
+        id: id.to_owned(),
+        source,
+        description: raw.description,
+        allowed_outbound_hosts: raw.allowed_outbound_hosts,
+        key_value_stores: raw.key_value_stores,
+        sqlite_databases: raw.sqlite_databases,
+        variables: raw.variables,
+        environment: raw.environment,
+        files,
+        build,
+        toml_key: path.to_string(),
+    })
+}
+
+/// Every `{{ name }}` in `text` must name a declared application variable.
+fn check_references(
+    text: &str,
+    app_variables: &BTreeMap<String, VariableDecl>,
+) -> std::result::Result<(), String> {
+    for name in template::references(text)? {
+        if !app_variables.contains_key(name) {
+            return Err(format!(
+                "undefined variable `{name}`; declare it in [variables]"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn triggers(
+    src: &TomlSource,
+    dir: &Path,
+    app_variables: &BTreeMap<String, VariableDecl>,
+    components: &mut BTreeMap<String, ComponentConfig>,
+    raw: Vec<RawHttpTrigger>,
+) -> Result<Vec<HttpTrigger>> {
+    let mut trigger_ids: HashSet<String> = raw.iter().filter_map(|t| t.id.clone()).collect();
+    let mut trigger_counter = 1;
+    let mut inline_counter = 1;
+    // route conflict key → (trigger index, route, component)
+    let mut seen_routes: HashMap<String, (usize, String, String)> = HashMap::new();
+    let mut out = Vec::with_capacity(raw.len());
+
+    for (index, trigger) in raw.into_iter().enumerate() {
+        let path = KeyPath::root().key("trigger").key("http").index(index);
+        if let Some(executor) = &trigger.executor
+            && !matches!(executor.kind.as_str(), "spin" | "http")
+        {
+            return Err(src.error_at(
+                &path.key("executor").key("type"),
+                format!(
+                    "executor type {:?} is not supported; only \"spin\" (the default) is",
+                    executor.kind
+                ),
+            ));
+        }
+
+        let id = match trigger.id {
+            Some(id) => id,
+            None => {
+                let natural = match &trigger.component {
+                    StrOr::Str(component) => Some(format!("{component}-http-trigger")),
+                    StrOr::Table(_) => None,
+                };
+                let id = match natural.filter(|n| !trigger_ids.contains(n)) {
+                    Some(n) => n,
+                    None => loop {
+                        let candidate = format!("http-trigger{trigger_counter}");
+                        trigger_counter += 1;
+                        if !trigger_ids.contains(&candidate) {
+                            break candidate;
+                        }
+                    },
+                };
+                trigger_ids.insert(id.clone());
+                id
+            }
+        };
+
+        let component_path = path.key("component");
+        let component_id = match trigger.component {
+            StrOr::Str(component_id) => {
+                if !components.contains_key(&component_id) {
+                    return Err(src.error_at(
+                        &component_path,
+                        format!("no component named `{component_id}`; define it as [component.{component_id}]"),
+                    ));
+                }
+                component_id
+            }
+            StrOr::Table(raw_component) => {
+                let natural = format!("{id}-component");
+                let inline_id =
+                    if check_component_id(&natural).is_ok() && !components.contains_key(&natural) {
+                        natural
+                    } else {
+                        loop {
+                            let candidate = format!("inline-component{inline_counter}");
+                            inline_counter += 1;
+                            if !components.contains_key(&candidate) {
+                                break candidate;
+                            }
+                        }
+                    };
+                let converted = component(
+                    src,
+                    dir,
+                    app_variables,
+                    &inline_id,
+                    &component_path,
+                    raw_component,
+                )?;
+                components.insert(inline_id.clone(), converted);
+                inline_id
+            }
+        };
+
+        let route_path = path.key("route");
+        let route = match trigger.route {
+            StrOr::Str(route) => {
+                let key = check_route(&route).map_err(|e| src.error_at(&route_path, e))?;
+                if let Some((first, first_route, first_component)) = seen_routes.get(&key) {
+                    return Err(src.error_at(
+                        &route_path,
+                        format!(
+                            "route `{route}` of component `{component_id}` conflicts with route `{first_route}` of component `{first_component}` (trigger.http[{first}])"
+                        ),
+                    ));
+                }
+                seen_routes.insert(key, (index, route.clone(), component_id.clone()));
+                HttpRoute::Path(route)
+            }
+            StrOr::Table(RawPrivate { private: true }) => HttpRoute::Private,
+            StrOr::Table(RawPrivate { private: false }) => {
+                return Err(src.error_at(
+                    &route_path,
+                    "must be a route string or `{ private = true }`; `{ private = false }` is not allowed",
+                ));
+            }
+        };
+
+        out.push(HttpTrigger {
+            index,
+            id,
+            route,
+            component: component_id,
+        });
+    }
+
+    let table: Vec<(String, String)> = out
+        .iter()
+        .filter_map(|t| match &t.route {
+            HttpRoute::Path(route) => Some((route.clone(), t.component.clone())),
+            HttpRoute::Private => None,
+        })
+        .collect();
+    Router::build(&table)
+        .map_err(|e| src.error_at(&KeyPath::root().key("trigger").key("http"), e))?;
+    Ok(out)
+}

@@ -1,0 +1,204 @@
+//! Loads and validates a Spin application manifest (`spin.toml`, manifest
+//! version 2) into [`AppManifest`].
+
+mod convert;
+mod files;
+mod schema;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::ConfigError;
+use crate::routes::Router;
+use crate::toml_source::{KeyPath, TomlSource};
+
+/// A validated `spin.toml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppManifest {
+    /// Absolute path of `spin.toml`.
+    pub file: PathBuf,
+    /// The folder holding `spin.toml`; relative paths are resolved against it.
+    pub dir: PathBuf,
+    pub name: String,
+    pub version: Option<String>,
+    pub description: Option<String>,
+    pub variables: BTreeMap<String, VariableDecl>,
+    /// All components by id, including inline trigger components.
+    pub components: BTreeMap<String, ComponentConfig>,
+    pub http_triggers: Vec<HttpTrigger>,
+}
+
+/// An application variable from `[variables]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VariableDecl {
+    pub default: Option<String>,
+    pub required: bool,
+    pub secret: bool,
+    pub description: Option<String>,
+}
+
+/// One component (`[component.<id>]` or an inline trigger component).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentConfig {
+    pub id: String,
+    /// The Wasm file, resolved against the manifest folder.
+    pub source: PathBuf,
+    pub description: Option<String>,
+    /// Raw entries; entries with `{{ variable }}` templates are expanded by
+    /// [`crate::Variables::allowed_hosts`].
+    pub allowed_outbound_hosts: Vec<String>,
+    pub key_value_stores: Vec<String>,
+    pub sqlite_databases: Vec<String>,
+    /// Component variable name → raw template.
+    pub variables: BTreeMap<String, String>,
+    pub environment: BTreeMap<String, String>,
+    pub files: Vec<FileMount>,
+    pub build: Option<BuildConfig>,
+    /// TOML key path of this component's table: `component.<id>`, or
+    /// `trigger.http[N].component` for an inline component.
+    pub toml_key: String,
+}
+
+/// A host file or directory made visible to the guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileMount {
+    /// Absolute host path: a file or a directory.
+    pub source: PathBuf,
+    /// Absolute guest path.
+    pub destination: String,
+}
+
+/// A component's `[component.<id>.build]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildConfig {
+    /// The build command; several commands are joined with ` && `.
+    pub command: String,
+    /// The commands as listed (`command` may be a string or an array).
+    pub commands: Vec<String>,
+    /// Absolute; defaults to the manifest folder.
+    pub workdir: PathBuf,
+    pub watch: Vec<String>,
+}
+
+/// One `[[trigger.http]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpTrigger {
+    /// Position in the `[[trigger.http]]` array.
+    pub index: usize,
+    /// The trigger's `id`, or the one Spin would generate
+    /// (`<component>-http-trigger` or `http-trigger<N>`).
+    pub id: String,
+    pub route: HttpRoute,
+    /// Component id.
+    pub component: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpRoute {
+    Path(String),
+    Private,
+}
+
+impl AppManifest {
+    /// Loads `path`: the manifest file itself, or a directory holding `spin.toml`.
+    pub fn load(path: &Path) -> Result<AppManifest, ConfigError> {
+        let path = crate::paths::absolute(path)
+            .map_err(|e| ConfigError::new(path, "", format!("cannot resolve path: {e}")))?;
+        let file = if path.is_dir() {
+            path.join("spin.toml")
+        } else {
+            path
+        };
+        let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let source = TomlSource::read(&file)?;
+        check_version(&source)?;
+        let raw: schema::RawManifest = source.deserialize()?;
+        convert::manifest(&source, &file, &dir, raw)
+    }
+
+    /// Checks that every component's Wasm file and every `files` source exists.
+    pub fn check_sources(&self) -> Result<(), ConfigError> {
+        for component in self.components.values() {
+            let source = &component.source;
+            if !source.exists() {
+                return Err(ConfigError::new(
+                    &self.file,
+                    format!("{}.source", component.toml_key),
+                    format!(
+                        "component source {} does not exist (has it been built?)",
+                        source.display()
+                    ),
+                ));
+            }
+            if !source.is_file() {
+                return Err(ConfigError::new(
+                    &self.file,
+                    format!("{}.source", component.toml_key),
+                    format!("component source {} is not a file", source.display()),
+                ));
+            }
+            for (i, mount) in component.files.iter().enumerate() {
+                if !mount.source.exists() {
+                    return Err(ConfigError::new(
+                        &self.file,
+                        format!("{}.files[{i}]", component.toml_key),
+                        format!(
+                            "file mount source {} does not exist",
+                            mount.source.display()
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The router for the non-private HTTP routes.
+    pub fn router(&self) -> Result<Router, ConfigError> {
+        Router::build(&self.route_table())
+            .map_err(|e| ConfigError::new(&self.file, "trigger.http", e))
+    }
+
+    /// `(route, component id)` for every non-private HTTP trigger, in manifest order.
+    pub fn route_table(&self) -> Vec<(String, String)> {
+        self.http_triggers
+            .iter()
+            .filter_map(|t| match &t.route {
+                HttpRoute::Path(route) => Some((route.clone(), t.component.clone())),
+                HttpRoute::Private => None,
+            })
+            .collect()
+    }
+
+    pub fn component(&self, id: &str) -> Option<&ComponentConfig> {
+        self.components.get(id)
+    }
+}
+
+/// Only `spin_manifest_version = 2` is accepted.
+fn check_version(source: &TomlSource) -> Result<(), ConfigError> {
+    let doc: toml::Table = source.deserialize()?;
+    const EXPECTED: &str = "only `spin_manifest_version = 2` manifests are supported";
+    if doc.contains_key("spin_version") && !doc.contains_key("spin_manifest_version") {
+        return Err(source.error_at(
+            &KeyPath::root().key("spin_version"),
+            format!("this is a version 1 manifest; {EXPECTED} (run `spin doctor` to upgrade it)"),
+        ));
+    }
+    let path = KeyPath::root().key("spin_manifest_version");
+    match doc.get("spin_manifest_version") {
+        None => Err(ConfigError::new(
+            &source.file,
+            "spin_manifest_version",
+            format!("missing; {EXPECTED}"),
+        )),
+        Some(toml::Value::Integer(2)) => Ok(()),
+        Some(other) => Err(source.error_at(
+            &path,
+            format!("unsupported manifest version {other}; {EXPECTED}"),
+        )),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,216 @@
+//! The serde shape of `spin.toml` (manifest version 2), before validation.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawManifest {
+    #[allow(dead_code)] // checked before deserialising
+    pub spin_manifest_version: toml::Value,
+    pub application: RawApplication,
+    #[serde(default)]
+    pub variables: BTreeMap<String, RawVariable>,
+    #[serde(default)]
+    pub trigger: RawTriggers,
+    #[serde(default)]
+    pub component: BTreeMap<String, RawComponent>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawApplication {
+    pub name: String,
+    pub version: Option<String>,
+    pub description: Option<String>,
+    /// Metadata only.
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub authors: Vec<String>,
+    /// Spin's deployment-target compatibility list; ignored.
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub targets: Vec<toml::Value>,
+    #[serde(default)]
+    pub trigger: RawAppTriggers,
+    /// Settings for external tools; ignored, as Spin does.
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub tool: toml::Table,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAppTriggers {
+    pub http: Option<RawAppHttp>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAppHttp {
+    pub base: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawVariable {
+    pub default: Option<String>,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub secret: bool,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTriggers {
+    #[serde(default)]
+    pub http: Vec<RawHttpTrigger>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHttpTrigger {
+    pub id: Option<String>,
+    pub route: StrOr<RawPrivate>,
+    pub component: StrOr<RawComponent>,
+    pub executor: Option<RawExecutor>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPrivate {
+    pub private: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawExecutor {
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawComponent {
+    pub source: StrOr<toml::Table>,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    #[serde(default)]
+    pub files: Vec<StrOr<RawPlacement>>,
+    #[serde(default)]
+    pub allowed_outbound_hosts: Vec<String>,
+    #[serde(default)]
+    pub key_value_stores: Vec<String>,
+    #[serde(default)]
+    pub sqlite_databases: Vec<String>,
+    pub build: Option<RawBuild>,
+    /// Settings for external tools; ignored, as Spin does.
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub tool: toml::Table,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPlacement {
+    pub source: String,
+    pub destination: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBuild {
+    pub command: Commands,
+    pub workdir: Option<String>,
+    #[serde(default)]
+    pub watch: Vec<String>,
+}
+
+/// What a string-or-table value is expected to be, for serde's messages.
+pub(super) trait Expecting {
+    const EXPECTING: &'static str;
+}
+
+impl Expecting for RawPrivate {
+    const EXPECTING: &'static str = "a route string starting with `/` or `{ private = true }`";
+}
+
+impl Expecting for RawComponent {
+    const EXPECTING: &'static str = "a component id or an inline component table";
+}
+
+impl Expecting for RawPlacement {
+    const EXPECTING: &'static str =
+        "a file path or glob string, or `{ source = \"...\", destination = \"/...\" }`";
+}
+
+impl Expecting for toml::Table {
+    const EXPECTING: &'static str = "a path to a Wasm file";
+}
+
+/// A value that is either a string or a table of type `T`. Unlike an
+/// untagged enum, errors inside the table (such as an unknown key) keep
+/// their own message and position.
+#[derive(Debug)]
+pub(super) enum StrOr<T> {
+    Str(String),
+    Table(T),
+}
+
+impl<'de, T: Deserialize<'de> + Expecting> Deserialize<'de> for StrOr<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de> + Expecting> Visitor<'de> for V<T> {
+            type Value = StrOr<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(T::EXPECTING)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(StrOr::Str(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(StrOr::Str(v))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(StrOr::Table)
+            }
+        }
+        deserializer.deserialize_any(V(PhantomData))
+    }
+}
+
+/// `command = "..."` or `command = ["...", "..."]`.
+#[derive(Debug)]
+pub(super) struct Commands(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for Commands {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Commands;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a command string or an array of command strings")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Commands(vec![v.to_owned()]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut all = Vec::new();
+                while let Some(cmd) = seq.next_element::<String>()? {
+                    all.push(cmd);
+                }
+                Ok(Commands(all))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}

@@ -1,0 +1,298 @@
+//! Loads `runtime-config.toml`: where each key-value store and SQLite
+//! database label lives on disk, with Spin's defaults for the `default` label.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::ConfigError;
+use crate::paths::resolve_path;
+use crate::toml_source::{KeyPath, TomlSource};
+
+/// Store locations by label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeConfig {
+    pub key_value_stores: BTreeMap<String, StoreConfig>,
+    pub sqlite_databases: BTreeMap<String, StoreConfig>,
+}
+
+/// One `type = "spin"` store: a SQLite file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// Absolute path of the SQLite file.
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRuntimeConfig {
+    #[serde(default)]
+    key_value_store: BTreeMap<String, toml::Table>,
+    #[serde(default)]
+    sqlite_database: BTreeMap<String, toml::Table>,
+}
+
+/// The kinds of store, with their table name and default file names.
+struct Kind {
+    table: &'static str,
+    default_file: &'static str,
+    /// Prefix of the default file name for labels other than `default`.
+    label_prefix: &'static str,
+}
+
+const KEY_VALUE: Kind = Kind {
+    table: "key_value_store",
+    default_file: "sqlite_key_value.db",
+    label_prefix: "sqlite_key_value_",
+};
+
+const SQLITE: Kind = Kind {
+    table: "sqlite_database",
+    default_file: "sqlite_db.db",
+    label_prefix: "sqlite_db_",
+};
+
+const SUPPORTED_TYPE: &str = "spin";
+
+impl RuntimeConfig {
+    /// Loads `file` (if any). Both kinds always have a `default` label: unless
+    /// the file configures it, the key-value default is
+    /// `<state_dir>/sqlite_key_value.db` and the SQLite default is
+    /// `<state_dir>/sqlite_db.db`. A configured label without `path` lives at
+    /// `<state_dir>/sqlite_key_value_<label>.db` or `<state_dir>/sqlite_db_<label>.db`.
+    /// A relative `path` is resolved against the config file's folder.
+    pub fn load(file: Option<&Path>, state_dir: &Path) -> Result<RuntimeConfig, ConfigError> {
+        let mut config = RuntimeConfig {
+            key_value_stores: BTreeMap::new(),
+            sqlite_databases: BTreeMap::new(),
+        };
+        if let Some(file) = file {
+            let file = crate::paths::absolute(file)
+                .map_err(|e| ConfigError::new(file, "", format!("cannot resolve path: {e}")))?;
+            let source = TomlSource::read(&file)?;
+            let raw: RawRuntimeConfig = source.deserialize()?;
+            let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+            config.key_value_stores =
+                stores(&source, &dir, state_dir, &KEY_VALUE, raw.key_value_store)?;
+            config.sqlite_databases =
+                stores(&source, &dir, state_dir, &SQLITE, raw.sqlite_database)?;
+        }
+        for (stores, kind) in [
+            (&mut config.key_value_stores, &KEY_VALUE),
+            (&mut config.sqlite_databases, &SQLITE),
+        ] {
+            stores
+                .entry("default".to_owned())
+                .or_insert_with(|| StoreConfig {
+                    path: state_dir.join(kind.default_file),
+                });
+        }
+        Ok(config)
+    }
+}
+
+fn stores(
+    source: &TomlSource,
+    config_dir: &Path,
+    state_dir: &Path,
+    kind: &Kind,
+    raw: BTreeMap<String, toml::Table>,
+) -> Result<BTreeMap<String, StoreConfig>, ConfigError> {
+    let mut out = BTreeMap::new();
+    for (label, table) in raw {
+        let path = KeyPath::root().key(kind.table).key(&label);
+        let store = store(source, &path, config_dir, table)?;
+        let file = store.unwrap_or_else(|| {
+            if label == "default" {
+                state_dir.join(kind.default_file)
+            } else {
+                state_dir.join(format!("{}{label}.db", kind.label_prefix))
+            }
+        });
+        out.insert(label, StoreConfig { path: file });
+    }
+    Ok(out)
+}
+
+/// Checks one `[<kind>.<label>]` table; returns its `path`, if set.
+fn store(
+    source: &TomlSource,
+    path: &KeyPath,
+    config_dir: &Path,
+    table: toml::Table,
+) -> Result<Option<PathBuf>, ConfigError> {
+    match table.get("type") {
+        None => {
+            return Err(source.error_at(
+                path,
+                format!("missing `type`; the supported type is \"{SUPPORTED_TYPE}\""),
+            ));
+        }
+        Some(toml::Value::String(kind)) if kind == SUPPORTED_TYPE => {}
+        Some(other) => {
+            return Err(source.error_at(
+                &path.key("type"),
+                format!(
+                    "unsupported store type {other}; the supported type is \"{SUPPORTED_TYPE}\""
+                ),
+            ));
+        }
+    }
+    if let Some(unknown) = table
+        .keys()
+        .find(|k| !matches!(k.as_str(), "type" | "path"))
+    {
+        return Err(source.error_at(
+            &path.key(unknown),
+            format!("unknown key `{unknown}`; a \"spin\" store accepts only `type` and `path`"),
+        ));
+    }
+    match table.get("path") {
+        None => Ok(None),
+        Some(toml::Value::String(p)) if !p.trim().is_empty() => {
+            Ok(Some(resolve_path(config_dir, p)))
+        }
+        Some(_) => Err(source.error_at(&path.key("path"), "must be a non-empty file path string")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let file = dir.join("runtime-config.toml");
+        std::fs::write(&file, text).unwrap();
+        file
+    }
+
+    #[test]
+    fn without_a_file_both_defaults_are_in_the_state_dir() {
+        let rc = RuntimeConfig::load(None, Path::new("/app/.spin")).unwrap();
+        assert_eq!(rc.key_value_stores.len(), 1);
+        assert_eq!(
+            rc.key_value_stores["default"].path,
+            Path::new("/app/.spin/sqlite_key_value.db")
+        );
+        assert_eq!(rc.sqlite_databases.len(), 1);
+        assert_eq!(
+            rc.sqlite_databases["default"].path,
+            Path::new("/app/.spin/sqlite_db.db")
+        );
+    }
+
+    #[test]
+    fn relative_store_path_is_resolved_against_the_config_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = write(
+            tmp.path(),
+            "[key_value_store.cache]\ntype = \"spin\"\npath = \"data/cache.db\"\n\n[sqlite_database.default]\ntype = \"spin\"\npath = \"/abs/main.db\"\n",
+        );
+        let rc = RuntimeConfig::load(Some(&file), Path::new("/state")).unwrap();
+        assert_eq!(
+            rc.key_value_stores["cache"].path,
+            tmp.path().join("data/cache.db")
+        );
+        assert_eq!(
+            rc.key_value_stores["default"].path,
+            Path::new("/state/sqlite_key_value.db")
+        );
+        assert_eq!(
+            rc.sqlite_databases["default"].path,
+            Path::new("/abs/main.db")
+        );
+    }
+
+    #[test]
+    fn store_without_path_defaults_into_the_state_dir() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = write(
+            tmp.path(),
+            "[key_value_store.cache]\ntype = \"spin\"\n[sqlite_database.orders]\ntype = \"spin\"\n[key_value_store.default]\ntype = \"spin\"\n",
+        );
+        let rc = RuntimeConfig::load(Some(&file), Path::new("/state")).unwrap();
+        assert_eq!(
+            rc.key_value_stores["cache"].path,
+            Path::new("/state/sqlite_key_value_cache.db")
+        );
+        assert_eq!(
+            rc.key_value_stores["default"].path,
+            Path::new("/state/sqlite_key_value.db")
+        );
+        assert_eq!(
+            rc.sqlite_databases["orders"].path,
+            Path::new("/state/sqlite_db_orders.db")
+        );
+        assert_eq!(
+            rc.sqlite_databases["default"].path,
+            Path::new("/state/sqlite_db.db")
+        );
+    }
+
+    #[test]
+    fn unsupported_store_type_names_key_and_supported_type() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = write(
+            tmp.path(),
+            "[key_value_store.cache]\ntype = \"redis\"\nurl = \"redis://x\"\n",
+        );
+        let e = RuntimeConfig::load(Some(&file), Path::new("/state")).unwrap_err();
+        assert_eq!(e.key, "key_value_store.cache.type");
+        assert!(
+            e.message.contains("\"redis\"") && e.message.contains("\"spin\""),
+            "{e}"
+        );
+        assert!(e.message.starts_with("line 2: "), "{e}");
+        assert!(e.to_string().contains("runtime-config.toml"), "{e}");
+    }
+
+    #[test]
+    fn missing_store_type_is_an_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = write(tmp.path(), "[sqlite_database.main]\npath = \"x.db\"\n");
+        let e = RuntimeConfig::load(Some(&file), Path::new("/state")).unwrap_err();
+        assert_eq!(e.key, "sqlite_database.main");
+        assert!(e.message.contains("type"), "{e}");
+    }
+
+    #[test]
+    fn unknown_store_key_is_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = write(
+            tmp.path(),
+            "[sqlite_database.main]\ntype = \"spin\"\npth = \"x.db\"\n",
+        );
+        let e = RuntimeConfig::load(Some(&file), Path::new("/state")).unwrap_err();
+        assert_eq!(e.key, "sqlite_database.main.pth");
+        assert!(e.message.contains("line 3"), "{e}");
+    }
+
+    #[test]
+    fn unknown_top_level_table_is_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = write(tmp.path(), "[llm_compute]\ntype = \"spin\"\n");
+        let e = RuntimeConfig::load(Some(&file), Path::new("/state")).unwrap_err();
+        assert_eq!(e.key, "llm_compute");
+        assert!(e.message.contains("unknown field `llm_compute`"), "{e}");
+    }
+
+    #[test]
+    fn store_path_must_be_a_string() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = write(
+            tmp.path(),
+            "[key_value_store.default]\ntype = \"spin\"\npath = 3\n",
+        );
+        let e = RuntimeConfig::load(Some(&file), Path::new("/state")).unwrap_err();
+        assert_eq!(e.key, "key_value_store.default.path");
+    }
+
+    #[test]
+    fn unreadable_file_is_an_error_naming_it() {
+        let e = RuntimeConfig::load(Some(Path::new("/nonexistent/rc.toml")), Path::new("/state"))
+            .unwrap_err();
+        assert_eq!(e.file, Path::new("/nonexistent/rc.toml"));
+        assert!(e.message.contains("cannot read"), "{e}");
+    }
+}

@@ -1,0 +1,283 @@
+//! Loading an application: spin.toml, runtime-config.toml, variables, stores,
+//! and every component compiled (or taken from the cache) and pre-linked, so
+//! that nothing is half started: any error stops start-up before listening.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::Instant;
+
+use wasmtime::error::Context;
+use wasmtime::format_err;
+use souk_manifest::{AllowedHosts, AppManifest, HttpRoute, Router, RuntimeConfig, Variables};
+use wasmtime::Engine;
+use wasmtime::component::Linker;
+use wasmtime_wasi_http::WasiBody;
+use wasmtime_wasi_http::handler::ProxyPre;
+
+use crate::capabilities::key_value::KeyValueStores;
+use crate::capabilities::sqlite::SqliteDatabases;
+use crate::cli::UpArgs;
+use crate::engine::{CompileCache, EngineSettings};
+use crate::instance::InstanceState;
+use crate::logs::ComponentLogs;
+use crate::trigger::http::handler::{ComponentHandler, Limits};
+
+/// The stores of the whole app, opened at start-up and closed at shutdown.
+#[derive(Default)]
+pub struct Stores {
+    pub key_value: KeyValueStores,
+    pub sqlite: SqliteDatabases,
+}
+
+impl Stores {
+    pub fn close(&self) {
+        self.key_value.close();
+        self.sqlite.close();
+    }
+}
+
+/// A component's configuration as its instances see it.
+pub struct ComponentContext {
+    pub id: String,
+    pub key_value_labels: HashSet<String>,
+    pub sqlite_labels: HashSet<String>,
+    /// Component variables, resolved at start-up (an `Err` explains why a
+    /// declared variable has no value).
+    pub variables: HashMap<String, Result<String, String>>,
+    pub env: Vec<(String, String)>,
+    /// The component's `files`, staged under the state dir, mounted read-only at `/`.
+    pub files_dir: Option<PathBuf>,
+    pub logs: ComponentLogs,
+    pub allowed_hosts: AllowedHosts,
+    pub stores: Arc<Stores>,
+    app: OnceLock<Weak<App>>,
+}
+
+impl ComponentContext {
+    /// The app this component belongs to, for service chaining.
+    pub fn app(&self) -> Option<Arc<App>> {
+        self.app.get().and_then(Weak::upgrade)
+    }
+}
+
+/// A component with an HTTP trigger, ready to serve.
+pub struct HttpComponent {
+    pub route: HttpRoute,
+    pub handler: ComponentHandler,
+}
+
+pub struct App {
+    pub manifest: AppManifest,
+    pub state_dir: PathBuf,
+    pub router: Router,
+    pub components: HashMap<String, HttpComponent>,
+    pub stores: Arc<Stores>,
+    pub engine: Engine,
+}
+
+/// What loading found, for the start-up message.
+pub struct LoadReport {
+    pub compiled: usize,
+    pub from_cache: usize,
+}
+
+fn env_lookup(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
+    let manifest_file = crate::cli::manifest_path(&args.from);
+    let manifest = AppManifest::load(&manifest_file)?;
+    manifest.check_sources()?;
+
+    let state_dir = absolute(args.state_dir.clone().unwrap_or_else(|| manifest.dir.join(".spin")))?;
+    let runtime_config_file = match &args.runtime_config_file {
+        Some(file) => Some(absolute(file.clone())?),
+        None => Some(manifest.dir.join("runtime-config.toml")).filter(|p| p.exists()),
+    };
+    if let Some(file) = &runtime_config_file {
+        if !file.exists() {
+            wasmtime::bail!("{}: runtime config file not found", file.display());
+        }
+    }
+    let runtime_config = RuntimeConfig::load(runtime_config_file.as_deref(), &state_dir)?;
+    let variables = Variables::resolve(&manifest, &env_lookup)?;
+    let stores = Arc::new(open_stores(&manifest, &runtime_config, runtime_config_file.as_deref())?);
+
+    let engine = crate::engine::new_engine(&EngineSettings {
+        max_instances: args.max_instances,
+        max_instance_memory_bytes: (args.max_instance_memory_mb as usize) << 20,
+    })?;
+    let mut linker = Linker::<InstanceState>::new(&engine);
+    crate::capabilities::link(&mut linker)?;
+    let cache = CompileCache::new(&engine, state_dir.join("cache"));
+    let limits = Limits {
+        request_timeout: args.request_timeout,
+        max_memory_bytes: (args.max_instance_memory_mb as usize) << 20,
+    };
+
+    let mut report = LoadReport { compiled: 0, from_cache: 0 };
+    let mut components = HashMap::new();
+    let mut contexts = Vec::new();
+    for trigger in &manifest.http_triggers {
+        let id = &trigger.component;
+        if components.contains_key(id) {
+            continue;
+        }
+        let config = &manifest.components[id];
+        let started = Instant::now();
+        let (component, cached) = cache.load(&engine, &config.source).with_context(|| {
+            format!("{}: component.{id}.source", manifest.file.display())
+        })?;
+        if cached { report.from_cache += 1 } else { report.compiled += 1 }
+        tracing::debug!("component `{id}` ready in {:?} (cached: {cached})", started.elapsed());
+        let pre = linker.instantiate_pre(&component).map_err(|e| {
+            format_err!("component `{id}` ({}) cannot be linked: {e:#}", config.source.display())
+        })?;
+        let proxy = match wasmtime_wasi_http::p3::bindings::ServicePre::new(pre.clone()) {
+            Ok(p3) => ProxyPre::P3(p3),
+            Err(_) => ProxyPre::P2(wasmtime_wasi_http::p2::bindings::ProxyPre::new(pre).map_err(|_| {
+                format_err!(
+                    "component `{id}` ({}) exports neither `wasi:http/handler@0.3.0` nor `wasi:http/incoming-handler@0.2.x`",
+                    config.source.display()
+                )
+            })?),
+        };
+        let context = Arc::new(component_context(&manifest, id, &variables, &stores, &state_dir, &args.env)?);
+        contexts.push(context.clone());
+        let handler = ComponentHandler::new(engine.clone(), proxy, context, limits.clone());
+        components.insert(id.clone(), HttpComponent { route: trigger.route.clone(), handler });
+    }
+
+    let public_routes: Vec<(String, String)> = manifest
+        .http_triggers
+        .iter()
+        .filter_map(|t| match &t.route {
+            HttpRoute::Path(route) => Some((route.clone(), t.component.clone())),
+            HttpRoute::Private => None,
+        })
+        .collect();
+    let router = Router::build(&public_routes).map_err(|e| format_err!("{}: trigger.http: {e}", manifest.file.display()))?;
+
+    let app = Arc::new(App { manifest, state_dir, router, components, stores, engine });
+    for context in contexts {
+        let _ = context.app.set(Arc::downgrade(&app));
+    }
+    Ok((app, report))
+}
+
+fn absolute(path: PathBuf) -> wasmtime::Result<PathBuf> {
+    std::path::absolute(&path).with_context(|| format!("invalid path {}", path.display()))
+}
+
+/// Opens every store some component lists and runtime-config.toml (or the
+/// built-in `default`) defines. Labels nobody configured stay unopened: the
+/// guest gets `no-such-store` / `no-such-database` for them, as in Spin.
+fn open_stores(manifest: &AppManifest, config: &RuntimeConfig, config_file: Option<&Path>) -> wasmtime::Result<Stores> {
+    let mut stores = Stores::default();
+    let source = config_file.map(|p| p.display().to_string()).unwrap_or_else(|| "runtime config (built-in default)".into());
+    let kv_labels: HashSet<&String> = manifest.components.values().flat_map(|c| &c.key_value_stores).collect();
+    for label in kv_labels {
+        if let Some(store) = config.key_value_stores.get(label) {
+            KeyValueStores::open(label, &store.path, &mut stores.key_value)
+                .map_err(|e| format_err!("{source}: key_value_store.{label}: {e}"))?;
+        }
+    }
+    let sql_labels: HashSet<&String> = manifest.components.values().flat_map(|c| &c.sqlite_databases).collect();
+    for label in sql_labels {
+        if let Some(db) = config.sqlite_databases.get(label) {
+            SqliteDatabases::open(label, &db.path, &mut stores.sqlite)
+                .map_err(|e| format_err!("{source}: sqlite_database.{label}: {e}"))?;
+        }
+    }
+    Ok(stores)
+}
+
+fn component_context(
+    manifest: &AppManifest,
+    id: &str,
+    variables: &Variables,
+    stores: &Arc<Stores>,
+    state_dir: &Path,
+    cli_env: &[(String, String)],
+) -> wasmtime::Result<ComponentContext> {
+    let config = &manifest.components[id];
+    let resolved = config
+        .variables
+        .keys()
+        .map(|name| {
+            let value = variables.component_value(manifest, id, name).map_err(|e| format!("{e:?}"));
+            (name.clone(), value)
+        })
+        .collect();
+    let mut env: Vec<(String, String)> = config.environment.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    env.extend(cli_env.iter().cloned());
+    let files_dir = if config.files.is_empty() {
+        None
+    } else {
+        let dir = state_dir.join("files").join(id);
+        stage_files(&dir, &config.files)
+            .with_context(|| format!("{}: component.{id}.files", manifest.file.display()))?;
+        Some(dir)
+    };
+    let allowed_hosts = variables.allowed_hosts(manifest, id)?;
+    Ok(ComponentContext {
+        id: id.to_string(),
+        key_value_labels: config.key_value_stores.iter().cloned().collect(),
+        sqlite_labels: config.sqlite_databases.iter().cloned().collect(),
+        variables: resolved,
+        env,
+        files_dir,
+        logs: ComponentLogs::open(&state_dir.join("logs"), id)?,
+        allowed_hosts,
+        stores: stores.clone(),
+        app: OnceLock::new(),
+    })
+}
+
+/// Copies a component's `files` into one folder laid out as the guest will
+/// see it, so a single read-only mount exposes exactly those files.
+fn stage_files(dir: &Path, files: &[souk_manifest::FileMount]) -> wasmtime::Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    std::fs::create_dir_all(dir)?;
+    for mount in files {
+        let target = dir.join(mount.destination.trim_start_matches('/'));
+        copy_recursively(&mount.source, &target)
+            .with_context(|| format!("cannot copy {} to the guest path {}", mount.source.display(), mount.destination))?;
+    }
+    Ok(())
+}
+
+fn copy_recursively(source: &Path, target: &Path) -> std::io::Result<()> {
+    if source.is_dir() {
+        std::fs::create_dir_all(target)?;
+        for entry in std::fs::read_dir(source)? {
+            let entry = entry?;
+            copy_recursively(&entry.path(), &target.join(entry.file_name()))?;
+        }
+        Ok(())
+    } else {
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::copy(source, target).map(|_| ())
+    }
+}
+
+impl App {
+    /// Serves a request sent by one component to `http://<target>.spin.internal/...`.
+    pub async fn dispatch_chained(
+        self: Arc<Self>,
+        target: &str,
+        request: http::Request<WasiBody>,
+    ) -> wasmtime::Result<http::Response<WasiBody>> {
+        let component = self
+            .components
+            .get(target)
+            .ok_or_else(|| format_err!("no component `{target}` with an HTTP trigger in this app"))?;
+        crate::trigger::http::dispatch_to(&self, target, component, request, None).await
+    }
+}

@@ -1,0 +1,44 @@
+//! One SQLite connection shared by every instance that opens the same store
+//! label; both key-value stores and SQLite databases are files of this kind.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::Connection;
+
+pub struct SharedConnection {
+    pub path: PathBuf,
+    conn: Mutex<Option<Connection>>,
+}
+
+impl SharedConnection {
+    /// Opens (creating if needed) the file, in WAL mode so readers in other
+    /// processes (e.g. a backup) do not block writers.
+    pub fn open(path: &Path) -> Result<Self, String> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        let conn = Connection::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| format!("{}: {e}", path.display()))?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| format!("{}: {e}", path.display()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| e.to_string())?;
+        Ok(Self { path: path.to_path_buf(), conn: Mutex::new(Some(conn)) })
+    }
+
+    /// Runs `f` with the connection; an error once the app is shutting down.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<R>) -> Result<R, String> {
+        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let conn = guard.as_mut().ok_or_else(|| "the store is closed (the app is shutting down)".to_string())?;
+        f(conn).map_err(|e| e.to_string())
+    }
+
+    /// Closes the connection (flushing the WAL); later calls fail cleanly.
+    pub fn close(&self) {
+        let taken = self.conn.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(conn) = taken {
+            if let Err((_, e)) = conn.close() {
+                tracing::warn!("closing {}: {e}", self.path.display());
+            }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! `spin:variables/variables@3.0.0`: a component reads the variables its
+//! manifest section defines, resolved once at start-up.
+
+use wasmtime::component::Accessor;
+
+use super::Spin;
+use super::bindings::spin::variables::variables::{self as vars, Error};
+use crate::instance::InstanceState;
+
+impl vars::Host for &mut InstanceState {}
+
+impl<T: Send> vars::HostWithStore<T> for Spin {
+    async fn get(accessor: &Accessor<T, Self>, name: String) -> wasmtime::Result<Result<String, Error>> {
+        accessor.with(|mut access| {
+            let component = &access.get().component;
+            Ok(match component.variables.get(&name) {
+                Some(Ok(value)) => Ok(value.clone()),
+                Some(Err(message)) => Err(Error::Provider(message.clone())),
+                None if !is_valid_name(&name) => Err(Error::InvalidName(format!(
+                    "`{name}` is not a valid variable name (lowercase letters, digits and `_`, starting with a letter)"
+                ))),
+                None => Err(Error::Undefined(format!("component `{}` defines no variable `{name}`", component.id))),
+            })
+        })
+    }
+}
+
+fn is_valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some('a'..='z')) && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
+}

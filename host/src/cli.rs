@@ -1,0 +1,114 @@
+//! Command-line interface: `souk up` and `souk build`, with Spin's flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "souk", version, about = "Run Spin applications on wasmtime")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the application described by a spin.toml.
+    Up(UpArgs),
+    /// Run each component's build command.
+    Build(BuildArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct UpArgs {
+    /// The manifest file, or the folder holding spin.toml.
+    #[arg(short = 'f', long = "from", default_value = "spin.toml")]
+    pub from: PathBuf,
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+    /// Runtime config file (default: runtime-config.toml beside the manifest, if present).
+    #[arg(long = "runtime-config-file")]
+    pub runtime_config_file: Option<PathBuf>,
+    /// Folder for stores, logs and the compile cache (default: .spin beside the manifest).
+    #[arg(long = "state-dir")]
+    pub state_dir: Option<PathBuf>,
+    /// Environment variables passed to every component, as KEY=VALUE.
+    #[arg(short = 'e', long = "env", value_parser = parse_key_value)]
+    pub env: Vec<(String, String)>,
+    /// Run the components' build commands before starting.
+    #[arg(long)]
+    pub build: bool,
+    /// Time a request may run before it is cut off, e.g. 30s or 500ms.
+    #[arg(long = "request-timeout", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+    /// Largest linear memory one component instance may grow to, in MiB.
+    #[arg(long = "max-instance-memory-mb", default_value_t = 128)]
+    pub max_instance_memory_mb: u64,
+    /// Most instances alive at once (pooling allocator slots).
+    #[arg(long = "max-instances", default_value_t = 1000)]
+    pub max_instances: u32,
+    /// Do not write the one-line access log per request.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Args)]
+struct BuildArgs {
+    /// The manifest file, or the folder holding spin.toml.
+    #[arg(short = 'f', long = "from", default_value = "spin.toml")]
+    from: PathBuf,
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("expected KEY=VALUE, got `{s}`")),
+    }
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map(|i| s.split_at(i))
+        .unwrap_or((s, "s"));
+    let n: u64 = num.parse().map_err(|_| format!("expected a duration such as 30s or 500ms, got `{s}`"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        _ => Err(format!("unknown duration unit `{unit}` in `{s}` (use ms, s or m)")),
+    }
+}
+
+/// Resolves `--from` to the manifest file: a folder means its spin.toml.
+pub fn manifest_path(from: &Path) -> PathBuf {
+    if from.is_dir() { from.join("spin.toml") } else { from.to_path_buf() }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    crate::logs::init_console();
+    let result = match cli.command {
+        Command::Build(args) => crate::build::run_builds(&manifest_path(&args.from)),
+        Command::Up(args) => run_up(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_up(args: UpArgs) -> wasmtime::Result<()> {
+    if args.build {
+        crate::build::run_builds(&manifest_path(&args.from))?;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(crate::trigger::http::serve(args))
+}

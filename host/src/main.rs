@@ -1,0 +1,19 @@
+//! `souk`: a Spin-compatible runtime for WebAssembly component services.
+//!
+//! The modules follow a request's path: `cli` parses the command line, `app`
+//! loads spin.toml and its runtime config into a ready-to-serve application,
+//! `engine` configures wasmtime and the compile cache, `trigger::http` listens,
+//! routes and dispatches, and `capabilities` holds what guests may import.
+
+mod app;
+mod build;
+mod capabilities;
+mod cli;
+mod engine;
+mod instance;
+mod logs;
+mod trigger;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

@@ -1,0 +1,196 @@
+//! Runs one request in a fresh instance of a component: builds the store
+//! (WASI context, limits, deadline), instantiates from the pre-linked
+//! component, calls the handler and turns failures into 500/503 responses.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use wasmtime::format_err;
+use wasmtime::component::GuestTaskId;
+use wasmtime::{Engine, Store, StoreContextMut, UpdateDeadline};
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+use wasmtime_wasi_http::handler::{
+    ExpirationError, HandlerState, Instance, ProxyHandler, ProxyPre, ShouldAccept, WorkerExpiration, WorkerState,
+    WorkerStatus,
+};
+use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpView};
+
+use crate::app::ComponentContext;
+use crate::capabilities::outbound_http::OutboundHooks;
+use crate::instance::{HostFailure, InstanceState, RequestOutcome};
+
+#[derive(Clone)]
+pub struct Limits {
+    pub request_timeout: Duration,
+    pub max_memory_bytes: usize,
+}
+
+/// Serves requests for one component, each in its own instance.
+pub struct ComponentHandler {
+    handler: ProxyHandler<Instantiator>,
+}
+
+/// A failed request: the status to answer with and why, for the log.
+pub struct Failure {
+    pub status: http::StatusCode,
+    pub reason: String,
+}
+
+impl ComponentHandler {
+    pub fn new(engine: Engine, pre: ProxyPre<InstanceState>, component: Arc<ComponentContext>, limits: Limits) -> Self {
+        Self { handler: ProxyHandler::new(Instantiator { engine, pre, component, limits }) }
+    }
+
+    pub fn component(&self) -> &ComponentContext {
+        &self.handler.state().component
+    }
+
+    pub async fn handle(&self, request: http::Request<WasiBody>) -> Result<http::Response<WasiBody>, Failure> {
+        let outcome = Arc::new(RequestOutcome::default());
+        match self.handler.handle(outcome.clone(), request).await {
+            Ok(response) => Ok(response),
+            Err(error) => {
+                let limits = &self.handler.state().limits;
+                let (status, reason) = match outcome.get() {
+                    Some(HostFailure::DeadlineExceeded) => (
+                        http::StatusCode::SERVICE_UNAVAILABLE,
+                        format!("request deadline of {:?} exceeded", limits.request_timeout),
+                    ),
+                    Some(HostFailure::MemoryLimitReached) => (
+                        http::StatusCode::INTERNAL_SERVER_ERROR,
+                        format!("memory limit of {} MiB reached: {error:#}", limits.max_memory_bytes >> 20),
+                    ),
+                    None if error.is::<ExpirationError>() => (
+                        http::StatusCode::SERVICE_UNAVAILABLE,
+                        format!("request deadline of {:?} exceeded", limits.request_timeout),
+                    ),
+                    None => (http::StatusCode::INTERNAL_SERVER_ERROR, first_line(&format!("{error:#}"))),
+                };
+                tracing::error!("component `{}` failed a request: {reason}", self.component().id);
+                Err(Failure { status, reason })
+            }
+        }
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or(s).to_string()
+}
+
+struct Instantiator {
+    engine: Engine,
+    pre: ProxyPre<InstanceState>,
+    component: Arc<ComponentContext>,
+    limits: Limits,
+}
+
+impl Instantiator {
+    fn new_state(&self) -> wasmtime::Result<InstanceState> {
+        let component = &self.component;
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.envs(&component.env);
+        wasi.stdout(component.logs.stdout.clone());
+        wasi.stderr(component.logs.stderr.clone());
+        wasi.allow_blocking_current_thread(true);
+        if let Some(dir) = &component.files_dir {
+            wasi.preopened_dir(dir, "/", FsPerms::ReadOnly)?;
+        }
+        Ok(InstanceState {
+            table: Default::default(),
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            hooks: OutboundHooks { component: component.clone() },
+            component: component.clone(),
+            outcome: Default::default(),
+            max_memory_bytes: self.limits.max_memory_bytes,
+        })
+    }
+}
+
+impl HandlerState for Instantiator {
+    type StoreData = InstanceState;
+    type WorkerExpiration = Expiration;
+    type WorkerState = OneRequest;
+
+    async fn instantiate(&self) -> wasmtime::Result<Instance<InstanceState, Expiration, OneRequest>> {
+        let mut store = Store::new(&self.engine, self.new_state()?);
+        store.limiter(|state| state);
+        // The epoch ticks every 10 ms; at each tick a running guest yields to
+        // the executor (so one busy guest cannot starve others on its thread)
+        // and is stopped once its deadline has passed.
+        let deadline = Instant::now() + self.limits.request_timeout;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |ctx: StoreContextMut<'_, InstanceState>| {
+            if Instant::now() >= deadline {
+                ctx.data().outcome.record(HostFailure::DeadlineExceeded);
+                return Err(format_err!("request deadline exceeded").into());
+            }
+            Ok(UpdateDeadline::Yield(1))
+        });
+        let proxy = self.pre.instantiate_async(&mut store).await?;
+        Ok(Instance {
+            store,
+            proxy,
+            view: <InstanceState as WasiHttpView>::http,
+            expiration: Expiration { timeout: self.limits.request_timeout, sleep: Box::pin(tokio::time::sleep(Duration::MAX)) },
+            state: OneRequest { component: self.component.clone(), timeout: self.limits.request_timeout },
+        })
+    }
+}
+
+/// A worker takes exactly one request: a fresh instance per request.
+struct OneRequest {
+    component: Arc<ComponentContext>,
+    timeout: Duration,
+}
+
+impl WorkerState for OneRequest {
+    type StoreData = InstanceState;
+    type RequestData = Arc<RequestOutcome>;
+
+    fn should_accept_request(&self, _concurrent: usize, total: usize) -> ShouldAccept {
+        if total == 0 { ShouldAccept::Yes } else { ShouldAccept::Never }
+    }
+
+    fn on_request_start(
+        &self,
+        mut store: StoreContextMut<'_, InstanceState>,
+        outcome: Arc<RequestOutcome>,
+        _task: GuestTaskId,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + Sync>> {
+        store.data_mut().outcome = outcome;
+        Box::pin(tokio::time::sleep(self.timeout))
+    }
+
+    fn drop(&self, store: Store<InstanceState>, result: wasmtime::Result<()>) {
+        if let Err(error) = result {
+            tracing::debug!("component `{}` instance ended with an error: {error:?}", self.component.id);
+        }
+        drop(store);
+    }
+}
+
+/// Second line of defence for the deadline, polled outside the guest's event
+/// loop (a guest stuck in a host call never reaches the epoch callback).
+struct Expiration {
+    timeout: Duration,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl WorkerExpiration for Expiration {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>, status: WorkerStatus, start: Instant) -> Poll<()> {
+        if status == WorkerStatus::Idle {
+            return Poll::Ready(());
+        }
+        // A little grace past the request deadline, so the epoch callback
+        // (which records why) normally fires first.
+        let deadline = tokio::time::Instant::from_std(start + self.timeout + Duration::from_millis(200));
+        if self.sleep.deadline() != deadline {
+            self.sleep.as_mut().reset(deadline);
+        }
+        self.sleep.as_mut().poll(cx)
+    }
+}

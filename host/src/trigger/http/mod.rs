@@ -1,0 +1,182 @@
+//! The HTTP trigger: listener, routing, dispatch to components, access log
+//! and graceful shutdown.
+
+pub mod handler;
+pub mod headers;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::error::Context;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use wasmtime_wasi_http::WasiBody;
+
+use crate::app::{App, HttpComponent};
+use crate::cli::UpArgs;
+use headers::RouteInfo;
+
+pub async fn serve(args: UpArgs) -> wasmtime::Result<()> {
+    let (app, report) = crate::app::load(&args)?;
+    crate::engine::spawn_epoch_ticker(app.engine.clone());
+
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    print_routes(&app, addr, &report);
+
+    let graceful = GracefulShutdown::new();
+    let quiet = args.quiet;
+    let mut shutdown = Box::pin(shutdown_signal());
+    loop {
+        let (stream, client) = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |request| handle_request(app.clone(), request, client, quiet));
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!("connection from {client}: {e}");
+            }
+        });
+    }
+
+    drop(listener);
+    eprintln!("Shutting down: finishing requests in flight");
+    if tokio::time::timeout(Duration::from_secs(30), graceful.shutdown()).await.is_err() {
+        tracing::warn!("some connections were still open after 30 s; closing them");
+    }
+    app.stores.close();
+    eprintln!("Stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("installing SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn print_routes(app: &App, addr: SocketAddr, report: &crate::app::LoadReport) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "Loaded {} component(s) ({} compiled, {} from cache)",
+        report.compiled + report.from_cache,
+        report.compiled,
+        report.from_cache
+    );
+    let _ = writeln!(out, "Serving http://{addr}");
+    let _ = writeln!(out, "Available Routes:");
+    for (route, component) in app.router.routes() {
+        let wildcard = if route.ends_with("/...") { " (wildcard)" } else { "" };
+        let shown = route.trim_end_matches("/...").trim_end_matches("...");
+        let _ = writeln!(out, "  {component}: http://{addr}{}{wildcard}", if shown.is_empty() { "/" } else { shown });
+    }
+    for (id, component) in &app.components {
+        if matches!(component.route, souk_manifest::HttpRoute::Private) {
+            let _ = writeln!(out, "  {id}: private (http://{id}.spin.internal)");
+        }
+    }
+    let _ = out.flush();
+}
+
+async fn handle_request(
+    app: Arc<App>,
+    request: hyper::Request<Incoming>,
+    client: SocketAddr,
+    quiet: bool,
+) -> Result<hyper::Response<WasiBody>, Infallible> {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let request = request.map(|body| body.map_err(wasmtime_wasi_http::Error::from).boxed_unsync());
+
+    let routed = app.router.route(&path).map(|m| (m.component_id.to_string(), RouteInfo::from_match(&m)));
+    let (component_id, response) = match routed {
+        None => ("-".to_string(), text_response(http::StatusCode::NOT_FOUND, "Not Found\n")),
+        Some((id, route)) => {
+            let component = &app.components[&id];
+            let response = dispatch(component, request, route, Some(client)).await;
+            (id, response)
+        }
+    };
+    if !quiet {
+        tracing::info!(
+            "{method} {path} {component_id} {} {:.1}ms",
+            response.status().as_u16(),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+    Ok(response)
+}
+
+/// Sends a request to a component, with the `spin-*` headers for `route`.
+async fn dispatch(
+    component: &HttpComponent,
+    mut request: http::Request<WasiBody>,
+    route: RouteInfo,
+    client: Option<SocketAddr>,
+) -> http::Response<WasiBody> {
+    let full_url = full_url(&request);
+    headers::set_spin_headers(request.headers_mut(), &route, &full_url, client);
+    match component.handler.handle(request).await {
+        Ok(response) => response,
+        Err(failure) => text_response(failure.status, &format!("{}\n", failure.status.canonical_reason().unwrap_or("Error"))),
+    }
+}
+
+/// Serves a chained request (from another component) in-process.
+pub async fn dispatch_to(
+    _app: &App,
+    _id: &str,
+    component: &HttpComponent,
+    request: http::Request<WasiBody>,
+    client: Option<SocketAddr>,
+) -> wasmtime::Result<http::Response<WasiBody>> {
+    let route = RouteInfo::for_chained(&component.route, request.uri().path());
+    Ok(dispatch(component, request, route, client).await)
+}
+
+fn full_url<B>(request: &http::Request<B>) -> String {
+    let uri = request.uri();
+    let host = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| uri.authority().map(|a| a.as_str()))
+        .unwrap_or("localhost");
+    let scheme = uri.scheme_str().unwrap_or("http");
+    let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    format!("{scheme}://{host}{path_and_query}")
+}
+
+fn text_response(status: http::StatusCode, body: &str) -> http::Response<WasiBody> {
+    let body = Full::new(bytes::Bytes::from(body.to_string())).map_err(|never| match never {}).boxed_unsync();
+    let mut response = http::Response::new(body);
+    *response.status_mut() = status;
+    response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain; charset=utf-8"));
+    response
+}

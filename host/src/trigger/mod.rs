@@ -1,0 +1,2 @@
+//! Triggers: what makes a component run. Souk has the HTTP trigger.
+pub mod http;

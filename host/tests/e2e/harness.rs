@@ -1,0 +1,214 @@
+//! Shared test set-up: builds the wasm fixtures once per test run, writes an
+//! app folder (spin.toml + runtime config) into a temp dir, starts `souk up`
+//! on an ephemeral port and talks HTTP to it like a user.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub struct Fixtures {
+    pub guest: PathBuf,
+    pub p2_guest: PathBuf,
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Builds the fixture components for wasm32-wasip2, once per test binary run.
+pub fn fixtures() -> &'static Fixtures {
+    static FIXTURES: OnceLock<Fixtures> = OnceLock::new();
+    FIXTURES.get_or_init(|| {
+        let root = workspace_root();
+        let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"))
+            .join("wasm-fixtures");
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(&root)
+            .args(["build", "--release", "--target", "wasm32-wasip2", "-p", "souk-fixture-guest", "-p", "souk-fixture-p2-guest"])
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .status()
+            .expect("running cargo to build the wasm fixtures");
+        assert!(status.success(), "building the wasm fixtures failed");
+        let out = target_dir.join("wasm32-wasip2/release");
+        Fixtures { guest: out.join("souk_fixture_guest.wasm"), p2_guest: out.join("souk_fixture_p2_guest.wasm") }
+    })
+}
+
+/// An app folder in a temp dir.
+pub struct AppDir {
+    pub dir: tempfile::TempDir,
+}
+
+impl AppDir {
+    /// `manifest` may use `{guest}` and `{p2}` for the fixture paths.
+    pub fn new(manifest: &str) -> Self {
+        let f = fixtures();
+        let dir = tempfile::tempdir().unwrap();
+        let text = manifest.replace("{guest}", &toml_path(&f.guest)).replace("{p2}", &toml_path(&f.p2_guest));
+        std::fs::write(dir.path().join("spin.toml"), text).unwrap();
+        Self { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, name: &str, contents: &str) {
+        let path = self.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, contents).unwrap();
+    }
+
+    pub fn up(&self) -> Souk {
+        self.up_with(&[], &[])
+    }
+
+    pub fn up_with(&self, args: &[&str], env: &[(&str, &str)]) -> Souk {
+        Souk::start(self.path(), args, env).unwrap_or_else(|output| panic!("souk up failed to start:\n{output}"))
+    }
+
+    /// Runs `souk up`, expecting it to refuse to start; returns its output.
+    pub fn up_fails(&self, args: &[&str], env: &[(&str, &str)]) -> String {
+        match Souk::start(self.path(), args, env) {
+            Ok(_) => panic!("souk up started, but it should have refused"),
+            Err(output) => output,
+        }
+    }
+}
+
+fn toml_path(p: &Path) -> String {
+    p.display().to_string().replace('\\', "/")
+}
+
+/// A running `souk up`; killed when dropped.
+pub struct Souk {
+    child: Child,
+    pub url: String,
+    pub stdout: mpsc::Receiver<String>,
+    /// What it printed before `Serving ...`.
+    pub startup: Vec<String>,
+}
+
+impl Souk {
+    fn start(app: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Souk, String> {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_souk"));
+        cmd.arg("up").arg("--from").arg(app).args(["--listen", "127.0.0.1:0"]).args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawning souk");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut seen = Vec::new();
+        loop {
+            match rx.recv_timeout(Duration::from_secs(120)) {
+                Ok(line) => {
+                    if let Some(url) = line.strip_prefix("Serving ") {
+                        return Ok(Souk { child, url: url.trim().to_string(), stdout: rx, startup: seen });
+                    }
+                    seen.push(line);
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let mut err = String::new();
+                    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+                    let status = child.wait().unwrap();
+                    return Err(format!("{status}\nstdout:\n{}\nstderr:\n{err}", seen.join("\n")));
+                }
+            }
+        }
+    }
+
+    /// Waits (up to 10 s) for a line of `souk`'s stdout that satisfies `pred`.
+    pub fn wait_for_line(&self, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match self.stdout.recv_timeout(left) {
+                Ok(line) if pred(&line) => return line,
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        panic!("souk never printed the expected line");
+    }
+
+    pub fn get(&self, path: &str) -> Reply {
+        self.request("GET", path, None, &[])
+    }
+
+    pub fn post(&self, path: &str, body: &str) -> Reply {
+        self.request("POST", path, Some(body), &[])
+    }
+
+    pub fn request(&self, method: &str, path: &str, body: Option<&str>, headers: &[(&str, &str)]) -> Reply {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        let url = format!("{}{path}", self.url);
+        let mut builder = http::Request::builder().method(method).uri(&url);
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let request = builder.body(body.unwrap_or("").to_string()).unwrap();
+        let mut response = agent.run(request).unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect();
+        let body = response.body_mut().read_to_string().unwrap_or_default();
+        Reply { status, headers, body }
+    }
+
+    /// Sends SIGTERM and waits for the process; returns its exit code.
+    pub fn terminate(mut self) -> Option<i32> {
+        unsafe_kill(self.child.id(), "TERM");
+        let status = self.child.wait().unwrap();
+        status.code()
+    }
+}
+
+fn unsafe_kill(pid: u32, signal: &str) {
+    Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().unwrap();
+}
+
+impl Drop for Souk {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The JSON the echo fixture returns.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}

@@ -1,0 +1,53 @@
+//! Start-up, logs, files, environment, the compile cache and shutdown.
+
+use crate::harness::AppDir;
+
+const APP: &str = r#"
+spin_manifest_version = 2
+[application]
+name = "lifecycle"
+[[trigger.http]]
+route = "/..."
+component = "web"
+[component.web]
+source = "{guest}"
+files = [{ source = "assets", destination = "/static" }, "notes.txt"]
+environment = { GREETING = "marhaba" }
+"#;
+
+#[test]
+fn guest_output_files_and_environment_work_and_sigterm_exits_cleanly() {
+    let app = AppDir::new(APP);
+    app.write("assets/a.txt", "asset contents");
+    app.write("notes.txt", "a note");
+    app.write("secret.txt", "not mounted");
+    let souk = app.up_with(&["-e", "EXTRA=1"], &[]);
+
+    assert_eq!(souk.get("/stdout?msg=written-by-guest").status, 200);
+    assert_eq!(souk.get("/file?path=/static/a.txt").body, "asset contents");
+    assert_eq!(souk.get("/file?path=/notes.txt").body, "a note");
+    assert_eq!(souk.get("/file?path=/secret.txt").status, 404, "only listed files are mounted");
+    assert_eq!(souk.get("/env?name=GREETING").body, "marhaba");
+    assert_eq!(souk.get("/env?name=EXTRA").body, "1");
+
+    assert_eq!(souk.terminate(), Some(0), "SIGTERM stops souk with exit code 0");
+    let out = std::fs::read_to_string(app.path().join(".spin/logs/web_stdout.txt")).unwrap();
+    assert!(out.contains("written-by-guest"), "{out}");
+    let err = std::fs::read_to_string(app.path().join(".spin/logs/web_stderr.txt")).unwrap();
+    assert!(err.contains("err: written-by-guest"), "{err}");
+}
+
+#[test]
+fn a_second_start_uses_the_compile_cache() {
+    let app = AppDir::new(APP);
+    app.write("assets/a.txt", "x");
+    app.write("notes.txt", "x");
+    let first = app.up();
+    assert!(first.startup.iter().any(|l| l.contains("(1 compiled, 0 from cache)")), "{:?}", first.startup);
+    drop(first);
+    let second = app.up();
+    assert!(second.startup.iter().any(|l| l.contains("(0 compiled, 1 from cache)")), "{:?}", second.startup);
+    assert_eq!(second.get("/hello").status, 200);
+    let cache: Vec<_> = std::fs::read_dir(app.path().join(".spin/cache")).unwrap().collect();
+    assert_eq!(cache.len(), 1, "one compiled component in the cache");
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests of `souk up`: each starts the real binary on an ephemeral
+//! port with a temporary app folder and talks HTTP to it.
+
+mod harness;
+
+mod capabilities;
+mod failures;
+mod lifecycle;
+mod manifest_errors;
+mod routing;
+mod service_chaining;
