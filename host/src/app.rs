@@ -68,8 +68,6 @@ pub struct HttpComponent {
 }
 
 pub struct App {
-    pub manifest: AppManifest,
-    pub state_dir: PathBuf,
     pub router: Router,
     pub components: HashMap<String, HttpComponent>,
     pub stores: Arc<Stores>,
@@ -160,7 +158,7 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
         .collect();
     let router = Router::build(&public_routes).map_err(|e| format_err!("{}: trigger.http: {e}", manifest.file.display()))?;
 
-    let app = Arc::new(App { manifest, state_dir, router, components, stores, engine });
+    let app = Arc::new(App { router, components, stores, engine });
     for context in contexts {
         let _ = context.app.set(Arc::downgrade(&app));
     }

@@ -90,7 +90,7 @@ fn toml_path(p: &Path) -> String {
 pub struct Souk {
     child: Child,
     pub url: String,
-    pub stdout: mpsc::Receiver<String>,
+    pub stdout: std::sync::Mutex<mpsc::Receiver<String>>,
     /// What it printed before `Serving ...`.
     pub startup: Vec<String>,
 }
@@ -117,7 +117,7 @@ impl Souk {
             match rx.recv_timeout(Duration::from_secs(120)) {
                 Ok(line) => {
                     if let Some(url) = line.strip_prefix("Serving ") {
-                        return Ok(Souk { child, url: url.trim().to_string(), stdout: rx, startup: seen });
+                        return Ok(Souk { child, url: url.trim().to_string(), stdout: std::sync::Mutex::new(rx), startup: seen });
                     }
                     seen.push(line);
                 }
@@ -136,7 +136,7 @@ impl Souk {
     pub fn wait_for_line(&self, pred: impl Fn(&str) -> bool) -> String {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
-            match self.stdout.recv_timeout(left) {
+            match self.stdout.lock().unwrap().recv_timeout(left) {
                 Ok(line) if pred(&line) => return line,
                 Ok(_) => {}
                 Err(_) => break,
@@ -167,13 +167,8 @@ impl Souk {
         let request = builder.body(body.unwrap_or("").to_string()).unwrap();
         let mut response = agent.run(request).unwrap_or_else(|e| panic!("{method} {url}: {e}"));
         let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-            .collect();
         let body = response.body_mut().read_to_string().unwrap_or_default();
-        Reply { status, headers, body }
+        Reply { status, body }
     }
 
     /// Sends SIGTERM and waits for the process; returns its exit code.
@@ -198,15 +193,10 @@ impl Drop for Souk {
 #[derive(Debug)]
 pub struct Reply {
     pub status: u16,
-    pub headers: Vec<(String, String)>,
     pub body: String,
 }
 
 impl Reply {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-
     /// The JSON the echo fixture returns.
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))

@@ -33,10 +33,9 @@ pub struct ComponentHandler {
     handler: ProxyHandler<Instantiator>,
 }
 
-/// A failed request: the status to answer with and why, for the log.
+/// A failed request (already logged with its cause): the status to answer with.
 pub struct Failure {
     pub status: http::StatusCode,
-    pub reason: String,
 }
 
 impl ComponentHandler {
@@ -70,7 +69,7 @@ impl ComponentHandler {
                     None => (http::StatusCode::INTERNAL_SERVER_ERROR, first_line(&format!("{error:#}"))),
                 };
                 tracing::error!("component `{}` failed a request: {reason}", self.component().id);
-                Err(Failure { status, reason })
+                Err(Failure { status })
             }
         }
     }
