@@ -12,6 +12,7 @@ mod cli;
 mod engine;
 mod instance;
 mod logs;
+mod stats;
 mod trigger;
 
 fn main() -> std::process::ExitCode {

@@ -115,6 +115,7 @@ impl HandlerState for Instantiator {
     type WorkerState = OneRequest;
 
     async fn instantiate(&self) -> wasmtime::Result<Instance<InstanceState, Expiration, OneRequest>> {
+        let started = Instant::now();
         let mut store = Store::new(&self.engine, self.new_state()?);
         store.limiter(|state| state);
         // The epoch ticks every 10 ms; at each tick a running guest yields to
@@ -130,6 +131,7 @@ impl HandlerState for Instantiator {
             Ok(UpdateDeadline::Yield(1))
         });
         let proxy = self.pre.instantiate_async(&mut store).await?;
+        crate::stats::record_instantiation(started.elapsed());
         Ok(Instance {
             store,
             proxy,

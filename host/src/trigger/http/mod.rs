@@ -22,6 +22,9 @@ use crate::cli::UpArgs;
 use headers::RouteInfo;
 
 pub async fn serve(args: UpArgs) -> wasmtime::Result<()> {
+    if args.stats {
+        crate::stats::enable();
+    }
     let (app, report) = crate::app::load(&args)?;
     crate::engine::spawn_epoch_ticker(app.engine.clone());
 
@@ -66,6 +69,9 @@ pub async fn serve(args: UpArgs) -> wasmtime::Result<()> {
         tracing::warn!("some connections were still open after 30 s; closing them");
     }
     app.stores.close();
+    if let Some(summary) = crate::stats::summary() {
+        eprintln!("{summary}");
+    }
     eprintln!("Stopped");
     Ok(())
 }
