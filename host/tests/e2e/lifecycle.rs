@@ -51,3 +51,40 @@ fn a_second_start_uses_the_compile_cache() {
     let cache: Vec<_> = std::fs::read_dir(app.path().join(".spin/cache")).unwrap().collect();
     assert_eq!(cache.len(), 1, "one compiled component in the cache");
 }
+
+#[test]
+fn souk_build_runs_each_build_command_in_its_workdir_and_names_a_failure() {
+    let app = AppDir::new(
+        r#"
+spin_manifest_version = 2
+[application]
+name = "builds"
+[[trigger.http]]
+route = "/a"
+component = "a"
+[[trigger.http]]
+route = "/b"
+component = "b"
+[component.a]
+source = "{guest}"
+[component.a.build]
+command = "echo built > marker.txt"
+workdir = "svc-a"
+[component.b]
+source = "{guest}"
+[component.b.build]
+command = "exit 3"
+"#,
+    );
+    std::fs::create_dir_all(app.path().join("svc-a")).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_souk"))
+        .arg("build")
+        .arg("--from")
+        .arg(app.path())
+        .output()
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(app.path().join("svc-a/marker.txt")).unwrap(), "built\n");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("component.b.build"), "{stderr}");
+}

@@ -13,7 +13,7 @@ use wasmtime::component::GuestTaskId;
 use wasmtime::{Engine, Store, StoreContextMut, UpdateDeadline};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 use wasmtime_wasi_http::handler::{
-    ExpirationError, HandlerState, Instance, ProxyHandler, ProxyPre, ShouldAccept, WorkerExpiration, WorkerState,
+    ExpirationError, HandlerState, TrapOrPanicError, Instance, ProxyHandler, ProxyPre, ShouldAccept, WorkerExpiration, WorkerState,
     WorkerStatus,
 };
 use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpView};
@@ -66,6 +66,9 @@ impl ComponentHandler {
                         http::StatusCode::SERVICE_UNAVAILABLE,
                         format!("request deadline of {:?} exceeded", limits.request_timeout),
                     ),
+                    // The instance's own error (the trap and its cause) is
+                    // logged when the instance is dropped; see `OneRequest::drop`.
+                    None if error.is::<TrapOrPanicError>() => return Err(Failure { status: http::StatusCode::INTERNAL_SERVER_ERROR }),
                     None => (http::StatusCode::INTERNAL_SERVER_ERROR, first_line(&format!("{error:#}"))),
                 };
                 tracing::error!("component `{}` failed a request: {reason}", self.component().id);
@@ -168,7 +171,14 @@ impl WorkerState for OneRequest {
 
     fn drop(&self, store: Store<InstanceState>, result: wasmtime::Result<()>) {
         if let Err(error) = result {
-            tracing::debug!("component `{}` instance ended with an error: {error:?}", self.component.id);
+            if store.data().outcome.get().is_none() {
+                tracing::error!(
+                    "component `{}` trapped: {} (its stderr log may say more)",
+                    self.component.id,
+                    first_line(&error.root_cause().to_string())
+                );
+            }
+            tracing::debug!("component `{}` instance error in full: {error:?}", self.component.id);
         }
         drop(store);
     }
