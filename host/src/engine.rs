@@ -13,6 +13,9 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 /// How often the epoch advances; request deadlines are counted in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// How much of each linear memory stays resident between instances.
+const KEEP_RESIDENT_BYTES: usize = 16 << 20;
+
 pub struct EngineSettings {
     pub max_instances: u32,
     pub max_instance_memory_bytes: usize,
@@ -38,6 +41,14 @@ pub fn new_engine(settings: &EngineSettings) -> wasmtime::Result<Engine> {
     pool.max_core_instance_size(4 << 20);
     pool.max_memories_per_component(4);
     pool.max_tables_per_component(8);
+    // Reset a finished instance's memory in place instead of unmapping it:
+    // PAGEMAP_SCAN (Linux 6.7+) finds the pages it dirtied and only those are
+    // restored, so the next instance in the slot starts with resident pages:
+    // no page faults, no madvise, and no TLB shootdowns across threads.
+    pool.pagemap_scan(wasmtime::Enabled::Auto);
+    pool.linear_memory_keep_resident(KEEP_RESIDENT_BYTES.min(settings.max_instance_memory_bytes));
+    pool.table_keep_resident(1 << 20);
+    pool.async_stack_keep_resident(256 << 10);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
 
     Engine::new(&config).context("cannot configure the wasmtime engine")

@@ -67,3 +67,19 @@ fn a_wasip2_component_serves() {
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body, "hello from wasip2 /p2/greet?name=x");
 }
+
+#[test]
+fn sigterm_lets_requests_in_flight_finish() {
+    let app = AppDir::new(APP);
+    let souk = app.up_with(&["--request-timeout", "2s"], &[]);
+    let url = souk.url.clone();
+    // A request that takes until its 2 s deadline.
+    let in_flight = std::thread::spawn(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        agent.get(format!("{url}/p3/loop")).call().map(|r| r.status().as_u16())
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let code = souk.terminate();
+    assert_eq!(in_flight.join().unwrap().expect("the in-flight request gets an answer"), 503);
+    assert_eq!(code, Some(0));
+}
