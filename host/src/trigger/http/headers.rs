@@ -61,3 +61,36 @@ pub fn set_spin_headers(headers: &mut HeaderMap, route: &RouteInfo, full_url: &s
         set(&format!("spin-path-match-{}", name.to_ascii_lowercase()), value);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chained_request_to_a_private_component_sees_the_whole_path_as_path_info() {
+        let info = RouteInfo::for_chained(&HttpRoute::Private, "/internal/orders/1");
+        assert_eq!(info.path_info, "/internal/orders/1");
+        assert_eq!(info.raw_component_route, "/...");
+    }
+
+    #[test]
+    fn chained_request_matches_the_targets_own_route() {
+        let info = RouteInfo::for_chained(&HttpRoute::Path("/api/...".into()), "/api/items/7");
+        assert_eq!(info.component_route, "/api");
+        assert_eq!(info.path_info, "/items/7");
+    }
+
+    #[test]
+    fn every_incoming_spin_header_is_replaced() {
+        let mut headers = HeaderMap::new();
+        headers.insert("spin-path-match-user", HeaderValue::from_static("admin"));
+        headers.insert("spin-full-url", HeaderValue::from_static("http://evil/"));
+        headers.insert("x-kept", HeaderValue::from_static("1"));
+        let info = RouteInfo::for_chained(&HttpRoute::Path("/a".into()), "/a");
+        set_spin_headers(&mut headers, &info, "http://host/a", None);
+        assert!(headers.get("spin-path-match-user").is_none());
+        assert_eq!(headers["spin-full-url"], "http://host/a");
+        assert_eq!(headers["x-kept"], "1");
+        assert!(headers.get("spin-client-addr").is_none());
+    }
+}
