@@ -61,15 +61,23 @@ impl ComponentContext {
     }
 }
 
-/// A component with an HTTP trigger, ready to serve.
+/// An HTTP trigger's component (composed with its dependencies and
+/// middleware), ready to serve.
 pub struct HttpComponent {
+    /// The component id.
+    pub component: String,
     pub route: HttpRoute,
+    pub has_middleware: bool,
     pub handler: ComponentHandler,
 }
 
 pub struct App {
+    /// Public routes → trigger id.
     pub router: Router,
-    pub components: HashMap<String, HttpComponent>,
+    /// By trigger id.
+    pub triggers: HashMap<String, HttpComponent>,
+    /// Component id → the trigger id service chaining to it is served by.
+    pub chain_targets: HashMap<String, String>,
     pub stores: Arc<Stores>,
     pub engine: Engine,
 }
@@ -115,21 +123,27 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
         max_memory_bytes: (args.max_instance_memory_mb as usize) << 20,
     };
 
+    let mut composer = crate::compose::Composer::new(&manifest);
     let mut report = LoadReport { compiled: 0, from_cache: 0 };
-    let mut components = HashMap::new();
-    let mut contexts = Vec::new();
+    let mut triggers = HashMap::new();
+    let mut chain_targets: HashMap<String, String> = HashMap::new();
+    let mut contexts: HashMap<String, Arc<ComponentContext>> = HashMap::new();
     for trigger in &manifest.http_triggers {
         let id = &trigger.component;
-        if components.contains_key(id) {
-            continue;
-        }
         let config = &manifest.components[id];
         let started = Instant::now();
-        let (component, cached) = cache.load(&engine, &config.source).with_context(|| {
-            format!("{}: component.{id}.source", manifest.file.display())
-        })?;
+        let (component, cached) = match composer.for_trigger(trigger)? {
+            Some(composed) => cache.load_bytes(&engine, &composed, &format!("component `{id}` composed with its dependencies"))?,
+            None => cache.load(&engine, &config.source).with_context(|| {
+                format!("{}: component.{id}.source", manifest.file.display())
+            })?,
+        };
         if cached { report.from_cache += 1 } else { report.compiled += 1 }
         tracing::debug!("component `{id}` ready in {:?} (cached: {cached})", started.elapsed());
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            let imports: Vec<String> = component.component_type().imports(&engine).map(|(name, _)| name.to_string()).collect();
+            tracing::debug!("component `{id}` imports: {}", imports.join(", "));
+        }
         let pre = linker.instantiate_pre(&component).map_err(|e| {
             format_err!("component `{id}` ({}) cannot be linked: {e:#}", config.source.display())
         })?;
@@ -142,24 +156,42 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
                 )
             })?),
         };
-        let context = Arc::new(component_context(&manifest, id, &variables, &stores, &state_dir, &args.env)?);
-        contexts.push(context.clone());
+        let context = match contexts.get(id) {
+            Some(context) => context.clone(),
+            None => {
+                let context = Arc::new(component_context(&manifest, id, &variables, &stores, &state_dir, &args.env)?);
+                contexts.insert(id.clone(), context.clone());
+                context
+            }
+        };
         let handler = ComponentHandler::new(engine.clone(), proxy, context, limits.clone());
-        components.insert(id.clone(), HttpComponent { route: trigger.route.clone(), handler });
+        // Service chaining to a component goes to its first trigger without
+        // middleware (its internal face), or else to its first trigger.
+        let replace = match chain_targets.get(id) {
+            None => true,
+            Some(first) => trigger.middleware.is_empty() && triggers.get(first).is_some_and(|t: &HttpComponent| t.has_middleware),
+        };
+        if replace {
+            chain_targets.insert(id.clone(), trigger.id.clone());
+        }
+        triggers.insert(
+            trigger.id.clone(),
+            HttpComponent { component: id.clone(), route: trigger.route.clone(), has_middleware: !trigger.middleware.is_empty(), handler },
+        );
     }
 
     let public_routes: Vec<(String, String)> = manifest
         .http_triggers
         .iter()
         .filter_map(|t| match &t.route {
-            HttpRoute::Path(route) => Some((route.clone(), t.component.clone())),
+            HttpRoute::Path(route) => Some((route.clone(), t.id.clone())),
             HttpRoute::Private => None,
         })
         .collect();
     let router = Router::build(&public_routes).map_err(|e| format_err!("{}: trigger.http: {e}", manifest.file.display()))?;
 
-    let app = Arc::new(App { router, components, stores, engine });
-    for context in contexts {
+    let app = Arc::new(App { router, triggers, chain_targets, stores, engine });
+    for context in contexts.into_values() {
         let _ = context.app.set(Arc::downgrade(&app));
     }
     Ok((app, report))
@@ -273,8 +305,9 @@ impl App {
         request: http::Request<WasiBody>,
     ) -> wasmtime::Result<http::Response<WasiBody>> {
         let component = self
-            .components
+            .chain_targets
             .get(target)
+            .and_then(|trigger| self.triggers.get(trigger))
             .ok_or_else(|| format_err!("no component `{target}` with an HTTP trigger in this app"))?;
         crate::trigger::http::dispatch_to(&self, target, component, request, None).await
     }

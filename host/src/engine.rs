@@ -87,7 +87,13 @@ impl CompileCache {
     /// Returns the component and whether it came from the cache.
     pub fn load(&self, engine: &Engine, wasm_path: &Path) -> wasmtime::Result<(Component, bool)> {
         let bytes = std::fs::read(wasm_path).with_context(|| format!("cannot read {}", wasm_path.display()))?;
-        let digest = hex::encode(Sha256::digest(&bytes));
+        self.load_bytes(engine, &bytes, &wasm_path.display().to_string())
+    }
+
+    /// As [`CompileCache::load`], for a component in memory (such as one
+    /// composed at start-up); `what` names it in errors.
+    pub fn load_bytes(&self, engine: &Engine, bytes: &[u8], what: &str) -> wasmtime::Result<(Component, bool)> {
+        let digest = hex::encode(Sha256::digest(bytes));
         let cached = self.dir.join(format!("{digest}-{}.cwasm", self.engine_key));
         if cached.exists() {
             // SAFETY: the file was written by `precompile_component` of an engine
@@ -99,8 +105,8 @@ impl CompileCache {
             }
         }
         let compiled = engine
-            .precompile_component(&bytes)
-            .with_context(|| format!("{} is not a valid WebAssembly component", wasm_path.display()))?;
+            .precompile_component(bytes)
+            .with_context(|| format!("{what} is not a valid WebAssembly component"))?;
         std::fs::create_dir_all(&self.dir)?;
         // Write then rename, so a crash never leaves a truncated cache entry.
         let tmp = cached.with_extension(format!("tmp{}", std::process::id()));

@@ -9,6 +9,7 @@ mod app;
 mod build;
 mod capabilities;
 mod cli;
+mod compose;
 mod engine;
 mod instance;
 mod logs;

@@ -1,6 +1,7 @@
 //! What guests may import. One module per interface family; `link` puts them
 //! all into the one linker every component is instantiated from.
 
+pub mod deny;
 pub mod key_value;
 pub mod outbound_http;
 pub mod shared_connection;
@@ -31,7 +32,8 @@ impl HasData for Spin {
 }
 
 /// Builds the linker: WASI p2 and p3, wasi:http p2 and p3, and Spin's
-/// key-value, SQLite and variables interfaces.
+/// key-value, SQLite and variables interfaces, and their refusing stand-ins
+/// for dependencies that do not inherit them.
 pub fn link(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
     wasmtime_wasi::p3::add_to_linker(linker)?;
@@ -40,5 +42,6 @@ pub fn link(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
     bindings::spin::key_value::key_value::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::spin::sqlite::sqlite::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::spin::variables::variables::add_to_linker::<_, Spin>(linker, |s| s)?;
+    deny::link(linker)?;
     Ok(())
 }

@@ -10,9 +10,21 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 pub struct Fixtures {
-    pub guest: PathBuf,
-    pub p2_guest: PathBuf,
+    /// Every fixture by the placeholder test manifests name it with.
+    pub by_placeholder: Vec<(&'static str, PathBuf)>,
 }
+
+/// Fixture crates: (package, placeholder in test manifests).
+const FIXTURE_CRATES: [(&str, &str); 8] = [
+    ("souk-fixture-guest", "{guest}"),
+    ("souk-fixture-p2-guest", "{p2}"),
+    ("souk-fixture-greeter", "{greeter}"),
+    ("souk-fixture-greeter-user", "{greeter-user}"),
+    ("souk-fixture-mw-a", "{mw-a}"),
+    ("souk-fixture-mw-b", "{mw-b}"),
+    ("souk-fixture-mw-c", "{mw-c}"),
+    ("souk-fixture-mw-auth", "{mw-auth}"),
+];
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -29,14 +41,18 @@ pub fn fixtures() -> &'static Fixtures {
             .join("wasm-fixtures");
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .current_dir(&root)
-            .args(["build", "--release", "--target", "wasm32-wasip2", "-p", "souk-fixture-guest", "-p", "souk-fixture-p2-guest"])
+            .args(["build", "--release", "--target", "wasm32-wasip2"])
+            .args(FIXTURE_CRATES.iter().flat_map(|(package, _)| ["-p", package]))
             .arg("--target-dir")
             .arg(&target_dir)
             .status()
             .expect("running cargo to build the wasm fixtures");
         assert!(status.success(), "building the wasm fixtures failed");
         let out = target_dir.join("wasm32-wasip2/release");
-        Fixtures { guest: out.join("souk_fixture_guest.wasm"), p2_guest: out.join("souk_fixture_p2_guest.wasm") }
+        let wasm = |package: &str| out.join(format!("{}.wasm", package.replace('-', "_")));
+        Fixtures {
+            by_placeholder: FIXTURE_CRATES.iter().map(|(package, placeholder)| (*placeholder, wasm(package))).collect(),
+        }
     })
 }
 
@@ -46,11 +62,15 @@ pub struct AppDir {
 }
 
 impl AppDir {
-    /// `manifest` may use `{guest}` and `{p2}` for the fixture paths.
+    /// `manifest` may name the fixture files by their placeholders
+    /// (`{guest}`, `{p2}`, `{greeter}`, ...; see `FIXTURE_CRATES`).
     pub fn new(manifest: &str) -> Self {
         let f = fixtures();
         let dir = tempfile::tempdir().unwrap();
-        let text = manifest.replace("{guest}", &toml_path(&f.guest)).replace("{p2}", &toml_path(&f.p2_guest));
+        let mut text = manifest.to_owned();
+        for (placeholder, path) in &f.by_placeholder {
+            text = text.replace(placeholder, &toml_path(path));
+        }
         std::fs::write(dir.path().join("spin.toml"), text).unwrap();
         Self { dir }
     }
@@ -167,8 +187,9 @@ impl Souk {
         let request = builder.body(body.unwrap_or("").to_string()).unwrap();
         let mut response = agent.run(request).unwrap_or_else(|e| panic!("{method} {url}: {e}"));
         let status = response.status().as_u16();
+        let headers = response.headers().clone();
         let body = response.body_mut().read_to_string().unwrap_or_default();
-        Reply { status, body }
+        Reply { status, body, headers }
     }
 
     /// Sends SIGTERM and waits for the process; returns its exit code.
@@ -194,9 +215,14 @@ impl Drop for Souk {
 pub struct Reply {
     pub status: u16,
     pub body: String,
+    pub headers: http::HeaderMap,
 }
 
 impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
     /// The JSON the echo fixture returns.
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))

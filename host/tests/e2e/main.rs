@@ -4,8 +4,10 @@
 mod harness;
 
 mod capabilities;
+mod dependencies;
 mod failures;
 mod lifecycle;
 mod manifest_errors;
+mod middleware;
 mod routing;
 mod service_chaining;

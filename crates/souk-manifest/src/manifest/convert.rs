@@ -50,6 +50,7 @@ pub(super) fn manifest(
         components.insert(id, converted);
     }
     let http_triggers = triggers(src, dir, &variables, &mut components, raw.trigger.http)?;
+    super::dependencies::check_references(src, &components, &http_triggers)?;
 
     Ok(AppManifest {
         file: file.to_owned(),
@@ -167,6 +168,14 @@ fn component(
         }
     };
 
+    let dependencies = super::dependencies::component_dependencies(
+        src,
+        dir,
+        &path.key("dependencies"),
+        raw.dependencies,
+        raw.dependencies_inherit_configuration,
+    )?;
+
     Ok(ComponentConfig {
         id: id.to_owned(),
         source,
@@ -178,6 +187,7 @@ fn component(
         environment: raw.environment,
         files,
         build,
+        dependencies,
         toml_key: path.to_string(),
     })
 }
@@ -309,11 +319,17 @@ fn triggers(
             }
         };
 
+        let middleware = super::dependencies::middleware(
+            src,
+            &path.key("dependencies").key("middleware"),
+            trigger.dependencies.middleware,
+        )?;
         out.push(HttpTrigger {
             index,
             id,
             route,
             component: component_id,
+            middleware,
         });
     }
 

@@ -2,8 +2,11 @@
 //! version 2) into [`AppManifest`].
 
 mod convert;
+mod dependencies;
 mod files;
 mod schema;
+
+pub use dependencies::{ConfigKind, Dependency, DependencyName, DependencySource, Inherit, Middleware};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -54,6 +57,8 @@ pub struct ComponentConfig {
     pub environment: BTreeMap<String, String>,
     pub files: Vec<FileMount>,
     pub build: Option<BuildConfig>,
+    /// `[component.<id>.dependencies]`, in key order.
+    pub dependencies: Vec<Dependency>,
     /// TOML key path of this component's table: `component.<id>`, or
     /// `trigger.http[N].component` for an inline component.
     pub toml_key: String,
@@ -91,6 +96,9 @@ pub struct HttpTrigger {
     pub route: HttpRoute,
     /// Component id.
     pub component: String,
+    /// `dependencies.middleware`: the components a request passes through,
+    /// first to last, before reaching `component`.
+    pub middleware: Vec<Middleware>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +144,17 @@ impl AppManifest {
                     format!("{}.source", component.toml_key),
                     format!("component source {} is not a file", source.display()),
                 ));
+            }
+            for dep in &component.dependencies {
+                if let DependencySource::Path(file) = &dep.source
+                    && !file.is_file()
+                {
+                    return Err(ConfigError::new(
+                        &self.file,
+                        format!("{}.path", dep.toml_key),
+                        format!("dependency file {} does not exist", file.display()),
+                    ));
+                }
             }
             for (i, mount) in component.files.iter().enumerate() {
                 if !mount.source.exists() {

@@ -80,6 +80,23 @@ pub(super) struct RawHttpTrigger {
     pub route: StrOr<RawPrivate>,
     pub component: StrOr<RawComponent>,
     pub executor: Option<RawExecutor>,
+    #[serde(default)]
+    pub dependencies: RawTriggerDependencies,
+}
+
+/// `dependencies.middleware` of a `[[trigger.http]]` (Spin 4).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTriggerDependencies {
+    #[serde(default)]
+    pub middleware: Vec<RawMiddleware>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMiddleware {
+    pub component: String,
+    pub inherit_configuration: Option<RawInherit>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -113,10 +130,61 @@ pub(super) struct RawComponent {
     #[serde(default)]
     pub sqlite_databases: Vec<String>,
     pub build: Option<RawBuild>,
+    /// Import name (`ns:pkg/iface@ver` or `ns:pkg@ver`) → where it comes from.
+    #[serde(default)]
+    pub dependencies: BTreeMap<String, StrOr<RawDependency>>,
+    /// Spin 3's component-wide switch: every dependency inherits everything.
+    pub dependencies_inherit_configuration: Option<bool>,
     /// Settings for external tools; ignored, as Spin does.
     #[serde(default)]
     #[allow(dead_code)]
     pub tool: toml::Table,
+}
+
+/// One `[component.<id>.dependencies]` entry in table form. The registry and
+/// URL forms are recognised so that they can be refused with a clear message.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDependency {
+    pub component: Option<String>,
+    pub path: Option<String>,
+    pub export: Option<String>,
+    pub inherit_configuration: Option<RawInherit>,
+    pub version: Option<String>,
+    pub registry: Option<String>,
+    pub package: Option<String>,
+    pub url: Option<String>,
+    pub digest: Option<String>,
+}
+
+/// `inherit_configuration = true` or `= ["key_value_stores", ...]`.
+#[derive(Debug)]
+pub(super) enum RawInherit {
+    All(bool),
+    Only(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for RawInherit {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawInherit;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("`true`, `false` or a list of configuration keys such as [\"key_value_stores\"]")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(RawInherit::All(v))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(key) = seq.next_element::<String>()? {
+                    keys.push(key);
+                }
+                Ok(RawInherit::Only(keys))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -146,6 +214,11 @@ impl Expecting for RawPrivate {
 
 impl Expecting for RawComponent {
     const EXPECTING: &'static str = "a component id or an inline component table";
+}
+
+impl Expecting for RawDependency {
+    const EXPECTING: &'static str =
+        "`{ component = \"<id>\" }` or `{ path = \"<file>.wasm\" }`, optionally with `export` and `inherit_configuration`";
 }
 
 impl Expecting for RawPlacement {

@@ -64,6 +64,7 @@ fn minimal_manifest_loads() {
             id: "web-http-trigger".into(),
             route: HttpRoute::Path("/...".into()),
             component: "web".into(),
+            middleware: vec![],
         }]
     );
 }
@@ -684,4 +685,149 @@ fn check_sources_rejects_a_directory_as_source() {
     let err = m.check_sources().unwrap_err();
     assert!(err.message.contains("not a file"), "{err}");
     assert!(Path::new(&dir.path().join("web.wasm")).is_dir());
+}
+
+const PRICING: &str = "\n[component.pricing]\nsource = \"pricing.wasm\"\n";
+
+#[test]
+fn dependencies_by_component_and_path_are_converted() {
+    let (dir, m) = load_str(&with_header(&format!(
+        "{WEB}{PRICING}
+[component.web.dependencies]
+\"souk:pricing/quote@0.1.0\" = {{ component = \"pricing\", inherit_configuration = [\"key_value_stores\"] }}
+\"souk:tax@0.1.0\" = {{ path = \"deps/tax.wasm\", inherit_configuration = true }}
+\"souk:fmt/money\" = {{ path = \"fmt.wasm\", export = \"souk:fmt/currency\" }}
+"
+    )));
+    let deps = &m.components["web"].dependencies;
+    assert_eq!(deps.len(), 3);
+    let quote = deps.iter().find(|d| d.name.to_string() == "souk:pricing/quote@0.1.0").unwrap();
+    assert_eq!(quote.source, DependencySource::Component("pricing".into()));
+    assert_eq!(quote.inherit, Inherit::Only([ConfigKind::KeyValueStores].into()));
+    let tax = deps.iter().find(|d| d.name.to_string() == "souk:tax@0.1.0").unwrap();
+    assert_eq!(tax.source, DependencySource::Path(dir.path().join("deps/tax.wasm")));
+    assert_eq!(tax.inherit, Inherit::All);
+    let money = deps.iter().find(|d| d.name.to_string() == "souk:fmt/money").unwrap();
+    assert_eq!(money.export.as_deref(), Some("souk:fmt/currency"));
+    assert_eq!(money.inherit, Inherit::Nothing);
+}
+
+#[test]
+fn component_wide_inherit_switch_is_the_default_for_its_dependencies() {
+    let (_dir, m) = load_str(&with_header(&format!(
+        "{WEB}dependencies_inherit_configuration = true\n{PRICING}
+[component.web.dependencies]
+\"souk:pricing/quote@0.1.0\" = {{ component = \"pricing\" }}
+\"souk:pricing/promo@0.1.0\" = {{ component = \"pricing\" }}
+"
+    )));
+    let deps = &m.components["web"].dependencies;
+    assert!(deps.iter().all(|d| d.inherit == Inherit::All));
+}
+
+#[test]
+fn component_wide_and_per_dependency_inheritance_are_exclusive() {
+    expect_error(
+        &with_header(&format!(
+            "{WEB}dependencies_inherit_configuration = true\n{PRICING}
+[component.web.dependencies]
+\"souk:pricing/quote@0.1.0\" = {{ component = \"pricing\", inherit_configuration = false }}
+"
+        )),
+        "component.web.dependencies",
+        "cannot both be given",
+    );
+}
+
+#[test]
+fn a_dependency_component_with_its_own_configuration_is_refused() {
+    expect_error(
+        &with_header(&format!(
+            "{WEB}{PRICING}key_value_stores = [\"default\"]
+[component.web.dependencies]
+\"souk:pricing/quote@0.1.0\" = {{ component = \"pricing\" }}
+"
+        )),
+        "component.web.dependencies.\"souk:pricing/quote@0.1.0\".component",
+        "has configuration of its own (key_value_stores)",
+    );
+}
+
+#[test]
+fn dependency_on_an_unknown_component_names_the_key() {
+    expect_error(
+        &with_header(&format!("{WEB}[component.web.dependencies]\n\"souk:pricing/quote@0.1.0\" = {{ component = \"nope\" }}\n")),
+        "component.web.dependencies.\"souk:pricing/quote@0.1.0\".component",
+        "no component named `nope`",
+    );
+}
+
+#[test]
+fn dependency_cycle_is_rejected_with_the_path() {
+    expect_error(
+        &with_header(&format!(
+            "{WEB}[component.web.dependencies]\n\"a:b/c\" = {{ component = \"pricing\" }}\n{PRICING}[component.pricing.dependencies]\n\"a:b/d\" = {{ component = \"web\" }}\n"
+        )),
+        "component.pricing.dependencies",
+        "dependency cycle: pricing -> web -> pricing",
+    );
+}
+
+#[test]
+fn registry_and_url_dependencies_are_refused() {
+    expect_error(
+        &with_header(&format!("{WEB}[component.web.dependencies]\n\"a:b/c\" = \"1.0.0\"\n")),
+        "component.web.dependencies.\"a:b/c\"",
+        "registry dependencies",
+    );
+    expect_error(
+        &with_header(&format!("{WEB}[component.web.dependencies]\n\"a:b/c\" = {{ url = \"https://x/y.wasm\", digest = \"sha256:00\" }}\n")),
+        "component.web.dependencies.\"a:b/c\"",
+        "not supported",
+    );
+}
+
+#[test]
+fn bad_dependency_entries_name_what_is_wrong() {
+    expect_error(
+        &with_header(&format!("{WEB}[component.web.dependencies]\n\"Bad Name\" = {{ path = \"x.wasm\" }}\n")),
+        "component.web.dependencies.\"Bad Name\"",
+        "invalid dependency name",
+    );
+    expect_error(
+        &with_header(&format!("{WEB}{PRICING}[component.web.dependencies]\n\"a:b/c\" = {{ path = \"x.wasm\", component = \"pricing\" }}\n")),
+        "component.web.dependencies.\"a:b/c\"",
+        "not both",
+    );
+    expect_error(
+        &with_header(&format!("{WEB}[component.web.dependencies]\n\"a:b/c\" = {{ path = \"x.wasm\", inherit_configuration = [\"nope\"] }}\n")),
+        "component.web.dependencies.\"a:b/c\".inherit_configuration[0]",
+        "unknown configuration key \"nope\"",
+    );
+    expect_error(
+        &with_header(&format!("{WEB}[component.web.dependencies]\n\"a:b@1.0.0\" = {{ path = \"x.wasm\" }}\n\"a:b/c@1.0.0\" = {{ path = \"y.wasm\" }}\n")),
+        "component.web.dependencies.\"a:b@1.0.0\"",
+        "overlaps",
+    );
+}
+
+#[test]
+fn middleware_is_read_in_order_with_its_inheritance() {
+    let (_dir, m) = load_str(&with_header(
+        "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"web\"\ndependencies.middleware = [{ component = \"auth\", inherit_configuration = [\"variables\"] }, { component = \"log\" }]\n\
+         [component.web]\nsource = \"web.wasm\"\n[component.auth]\nsource = \"auth.wasm\"\n[component.log]\nsource = \"log.wasm\"\n",
+    ));
+    let mw = &m.http_triggers[0].middleware;
+    assert_eq!(mw.iter().map(|m| m.component.as_str()).collect::<Vec<_>>(), ["auth", "log"]);
+    assert_eq!(mw[0].inherit, Inherit::Only([ConfigKind::Variables].into()));
+    assert_eq!(mw[1].inherit, Inherit::Nothing);
+}
+
+#[test]
+fn middleware_naming_an_unknown_component_is_rejected() {
+    expect_error(
+        &with_header("[[trigger.http]]\nroute = \"/...\"\ncomponent = \"web\"\ndependencies.middleware = [{ component = \"auth\" }]\n[component.web]\nsource = \"web.wasm\"\n"),
+        "trigger.http[0].dependencies.middleware[0].component",
+        "no component named `auth`",
+    );
 }

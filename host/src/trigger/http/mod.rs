@@ -96,13 +96,15 @@ fn print_routes(app: &App, addr: SocketAddr, report: &crate::app::LoadReport) {
     );
     let _ = writeln!(out, "Serving http://{addr}");
     let _ = writeln!(out, "Available Routes:");
-    for (route, component) in app.router.routes() {
+    for (route, trigger) in app.router.routes() {
+        let component = &app.triggers[trigger].component;
         let wildcard = if route.ends_with("/...") { " (wildcard)" } else { "" };
         let shown = route.trim_end_matches("/...").trim_end_matches("...");
         let _ = writeln!(out, "  {component}: http://{addr}{}{wildcard}", if shown.is_empty() { "/" } else { shown });
     }
-    for (id, component) in &app.components {
-        if matches!(component.route, souk_manifest::HttpRoute::Private) {
+    for trigger in app.triggers.values() {
+        let id = &trigger.component;
+        if matches!(trigger.route, souk_manifest::HttpRoute::Private) {
             let _ = writeln!(out, "  {id}: private (http://{id}.spin.internal)");
         }
     }
@@ -123,10 +125,10 @@ async fn handle_request(
     let routed = app.router.route(&path).map(|m| (m.component_id.to_string(), RouteInfo::from_match(&m)));
     let (component_id, response) = match routed {
         None => ("-".to_string(), text_response(http::StatusCode::NOT_FOUND, "Not Found\n")),
-        Some((id, route)) => {
-            let component = &app.components[&id];
+        Some((trigger, route)) => {
+            let component = &app.triggers[&trigger];
             let response = dispatch(component, request, route, Some(client)).await;
-            (id, response)
+            (component.component.clone(), response)
         }
     };
     if !quiet {

@@ -1,0 +1,178 @@
+//! `souk:host/deny-*`: Spin's key-value, SQLite and variables interfaces with
+//! every call refused. A component dependency or middleware that does not
+//! inherit a kind of configuration has its import of the Spin interface
+//! composed onto one of these (see `compose::deny`), so it is told
+//! `access-denied` (or, for variables, that nothing is defined) instead of
+//! acting with its importer's rights.
+
+use wasmtime::component::{Accessor, FutureReader, Linker, Resource, StreamReader};
+
+use super::Spin;
+use crate::instance::InstanceState;
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "souk:host/denied",
+        imports: { default: trappable },
+        with: {
+            "souk:host/deny-key-value.store": super::Never,
+            "souk:host/deny-sqlite.connection": super::Never,
+        },
+    });
+}
+
+use bindings::souk::host::deny_key_value as kv;
+use bindings::souk::host::deny_sqlite as sql;
+use bindings::souk::host::deny_variables as vars;
+
+/// The type of resources that can never be created: `open` always fails.
+pub enum Never {}
+
+/// The import names the stand-ins are linked under, by the Spin interface
+/// each replaces.
+pub const STAND_INS: [(&str, &str); 3] = [
+    ("spin:key-value/key-value@3.0.0", "souk:host/deny-key-value"),
+    ("spin:sqlite/sqlite@3.1.0", "souk:host/deny-sqlite"),
+    ("spin:variables/variables@3.0.0", "souk:host/deny-variables"),
+];
+
+pub fn link(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
+    kv::add_to_linker::<_, Spin>(linker, |s| s)?;
+    sql::add_to_linker::<_, Spin>(linker, |s| s)?;
+    vars::add_to_linker::<_, Spin>(linker, |s| s)?;
+    Ok(())
+}
+
+fn unreachable<T>() -> wasmtime::Result<T> {
+    Err(wasmtime::format_err!("a denied resource cannot exist"))
+}
+
+impl kv::Host for &mut InstanceState {}
+
+impl kv::HostStore for &mut InstanceState {
+    fn drop(&mut self, _: Resource<Never>) -> wasmtime::Result<()> {
+        unreachable()
+    }
+}
+
+impl<T: Send> kv::HostStoreWithStore<T> for Spin {
+    async fn open(_: &Accessor<T, Self>, _: String) -> wasmtime::Result<Result<Resource<Never>, kv::Error>> {
+        Ok(Err(kv::Error::AccessDenied))
+    }
+    async fn get(_: &Accessor<T, Self>, _: Resource<Never>, _: String) -> wasmtime::Result<Result<Option<Vec<u8>>, kv::Error>> {
+        unreachable()
+    }
+    async fn set(_: &Accessor<T, Self>, _: Resource<Never>, _: String, _: Vec<u8>) -> wasmtime::Result<Result<(), kv::Error>> {
+        unreachable()
+    }
+    async fn delete(_: &Accessor<T, Self>, _: Resource<Never>, _: String) -> wasmtime::Result<Result<(), kv::Error>> {
+        unreachable()
+    }
+    async fn exists(_: &Accessor<T, Self>, _: Resource<Never>, _: String) -> wasmtime::Result<Result<bool, kv::Error>> {
+        unreachable()
+    }
+    async fn get_keys(
+        _: &Accessor<T, Self>,
+        _: Resource<Never>,
+    ) -> wasmtime::Result<(StreamReader<String>, FutureReader<Result<(), kv::Error>>)> {
+        unreachable()
+    }
+}
+
+impl sql::Host for &mut InstanceState {}
+
+impl sql::HostConnection for &mut InstanceState {
+    fn open(&mut self, _: String) -> wasmtime::Result<Result<Resource<Never>, sql::Error>> {
+        Ok(Err(sql::Error::AccessDenied))
+    }
+    fn execute(&mut self, _: Resource<Never>, _: String, _: Vec<sql::Value>) -> wasmtime::Result<Result<sql::QueryResult, sql::Error>> {
+        unreachable()
+    }
+    fn last_insert_rowid(&mut self, _: Resource<Never>) -> wasmtime::Result<i64> {
+        unreachable()
+    }
+    fn changes(&mut self, _: Resource<Never>) -> wasmtime::Result<u64> {
+        unreachable()
+    }
+    fn drop(&mut self, _: Resource<Never>) -> wasmtime::Result<()> {
+        unreachable()
+    }
+}
+
+impl<T: Send> sql::HostConnectionWithStore<T> for Spin {
+    async fn open_async(_: &Accessor<T, Self>, _: String) -> wasmtime::Result<Result<Resource<Never>, sql::Error>> {
+        Ok(Err(sql::Error::AccessDenied))
+    }
+    async fn execute_async(
+        _: &Accessor<T, Self>,
+        _: Resource<Never>,
+        _: String,
+        _: Vec<sql::Value>,
+    ) -> wasmtime::Result<Result<(Vec<String>, StreamReader<sql::RowResult>, FutureReader<Result<(), sql::Error>>), sql::Error>> {
+        unreachable()
+    }
+    async fn last_insert_rowid_async(_: &Accessor<T, Self>, _: Resource<Never>) -> wasmtime::Result<i64> {
+        unreachable()
+    }
+    async fn changes_async(_: &Accessor<T, Self>, _: Resource<Never>) -> wasmtime::Result<u64> {
+        unreachable()
+    }
+}
+
+impl vars::Host for &mut InstanceState {}
+
+impl<T: Send> vars::HostWithStore<T> for Spin {
+    async fn get(_: &Accessor<T, Self>, name: String) -> wasmtime::Result<Result<String, vars::Error>> {
+        Ok(Err(vars::Error::Undefined(format!(
+            "variable `{name}` is not available: this component does not inherit `variables` from its importer"
+        ))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Strips comments, blank lines, `@since` gates and the package line,
+    /// leaving the shape of an interface.
+    fn shape(wit: &str, interface: &str) -> Vec<String> {
+        let lines: Vec<String> = wit
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("//") && !l.starts_with('@'))
+            .map(str::to_owned)
+            .collect();
+        let start = lines.iter().position(|l| l == &format!("interface {interface} {{")).expect(interface);
+        let mut depth = 0;
+        let mut out = Vec::new();
+        for line in &lines[start + 1..] {
+            depth += line.matches('{').count() as i32;
+            depth -= line.matches('}').count() as i32;
+            if depth < 0 {
+                break;
+            }
+            out.push(line.clone());
+        }
+        out
+    }
+
+    fn read(path: &str) -> String {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
+        let file = std::fs::read_dir(dir.join(path)).map_or_else(
+            |_| dir.join(path),
+            |mut entries| entries.next().unwrap().unwrap().path(),
+        );
+        std::fs::read_to_string(file).unwrap()
+    }
+
+    #[test]
+    fn stand_ins_have_the_shapes_of_the_spin_interfaces() {
+        let deny = read("deny.wit");
+        for (dir, spin_iface, deny_iface) in [
+            ("deps/spin-key-value@3.0.0", "key-value", "deny-key-value"),
+            ("deps/spin-sqlite@3.1.0", "sqlite", "deny-sqlite"),
+            ("deps/spin-variables@3.0.0", "variables", "deny-variables"),
+        ] {
+            assert_eq!(shape(&read(dir), spin_iface), shape(&deny, deny_iface), "{dir}");
+        }
+    }
+}
