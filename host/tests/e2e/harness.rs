@@ -14,6 +14,14 @@ pub struct Fixtures {
     pub by_placeholder: Vec<(&'static str, PathBuf)>,
 }
 
+impl Fixtures {
+    /// The wasm file of the fixture with this placeholder (`"{greeter}"`).
+    pub fn path(&self, placeholder: &str) -> &Path {
+        let found = self.by_placeholder.iter().find(|(p, _)| *p == placeholder);
+        &found.unwrap_or_else(|| panic!("no fixture {placeholder}")).1
+    }
+}
+
 /// Fixture crates: (package, placeholder in test manifests).
 const FIXTURE_CRATES: [(&str, &str); 8] = [
     ("souk-fixture-guest", "{guest}"),
@@ -26,7 +34,7 @@ const FIXTURE_CRATES: [(&str, &str); 8] = [
     ("souk-fixture-mw-auth", "{mw-auth}"),
 ];
 
-fn workspace_root() -> PathBuf {
+pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
@@ -102,7 +110,7 @@ impl AppDir {
     }
 }
 
-fn toml_path(p: &Path) -> String {
+pub fn toml_path(p: &Path) -> String {
     p.display().to_string().replace('\\', "/")
 }
 

@@ -11,3 +11,4 @@ mod manifest_errors;
 mod middleware;
 mod routing;
 mod service_chaining;
+mod static_composition;
