@@ -104,8 +104,9 @@ impl CompileCache {
                 Err(e) => tracing::warn!("ignoring unreadable cache entry {}: {e}", cached.display()),
             }
         }
+        let bytes = crate::componentize::componentize(bytes.to_vec(), what)?;
         let compiled = engine
-            .precompile_component(bytes)
+            .precompile_component(&bytes)
             .with_context(|| format!("{what} is not a valid WebAssembly component"))?;
         std::fs::create_dir_all(&self.dir)?;
         // Write then rename, so a crash never leaves a truncated cache entry.

@@ -10,6 +10,7 @@ mod build;
 mod capabilities;
 mod cli;
 mod compose;
+mod componentize;
 mod engine;
 mod instance;
 mod logs;

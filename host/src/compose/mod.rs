@@ -53,6 +53,7 @@ impl<'a> Composer<'a> {
         let config = &self.manifest.components[id];
         let raw = std::fs::read(&config.source)
             .with_context(|| format!("component `{id}`: cannot read {}", config.source.display()))?;
+        let raw = crate::componentize::componentize(raw, &config.source.display().to_string())?;
         let bytes = if config.dependencies.is_empty() { raw } else { dependencies::compose(self, id, raw)? };
         self.composed.insert(id.to_owned(), bytes.clone());
         Ok(bytes)
@@ -64,6 +65,7 @@ impl<'a> Composer<'a> {
             DependencySource::Component(id) => Ok((self.component(id)?, format!("component `{id}`"))),
             DependencySource::Path(path) => {
                 let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+                let bytes = crate::componentize::componentize(bytes, &path.display().to_string())?;
                 Ok((bytes, path.display().to_string()))
             }
         }

@@ -22,23 +22,26 @@ impl Fixtures {
     }
 }
 
-/// Fixture crates: (package, placeholder in test manifests).
-const FIXTURE_CRATES: [(&str, &str); 8] = [
-    ("souk-fixture-guest", "{guest}"),
-    ("souk-fixture-p2-guest", "{p2}"),
-    ("souk-fixture-greeter", "{greeter}"),
-    ("souk-fixture-greeter-user", "{greeter-user}"),
-    ("souk-fixture-mw-a", "{mw-a}"),
-    ("souk-fixture-mw-b", "{mw-b}"),
-    ("souk-fixture-mw-c", "{mw-c}"),
-    ("souk-fixture-mw-auth", "{mw-auth}"),
+/// Fixture crates: (package, placeholder in test manifests, wasm target).
+const FIXTURE_CRATES: [(&str, &str, &str); 9] = [
+    ("souk-fixture-guest", "{guest}", WASIP2),
+    ("souk-fixture-p2-guest", "{p2}", WASIP2),
+    ("souk-fixture-greeter", "{greeter}", WASIP2),
+    ("souk-fixture-greeter-user", "{greeter-user}", WASIP2),
+    ("souk-fixture-mw-a", "{mw-a}", WASIP2),
+    ("souk-fixture-mw-b", "{mw-b}", WASIP2),
+    ("souk-fixture-mw-c", "{mw-c}", WASIP2),
+    ("souk-fixture-mw-auth", "{mw-auth}", WASIP2),
+    // As Spin 2/3 SDKs build: a core module the host componentizes.
+    ("souk-fixture-spin3-guest", "{spin3}", "wasm32-wasip1"),
 ];
+const WASIP2: &str = "wasm32-wasip2";
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
-/// Builds the fixture components for wasm32-wasip2, once per test binary run.
+/// Builds the fixture components (each for its wasm target), once per test binary run.
 pub fn fixtures() -> &'static Fixtures {
     static FIXTURES: OnceLock<Fixtures> = OnceLock::new();
     FIXTURES.get_or_init(|| {
@@ -47,19 +50,22 @@ pub fn fixtures() -> &'static Fixtures {
             .map(PathBuf::from)
             .unwrap_or_else(|| root.join("target"))
             .join("wasm-fixtures");
-        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .current_dir(&root)
-            .args(["build", "--release", "--target", "wasm32-wasip2"])
-            .args(FIXTURE_CRATES.iter().flat_map(|(package, _)| ["-p", package]))
-            .arg("--target-dir")
-            .arg(&target_dir)
-            .status()
-            .expect("running cargo to build the wasm fixtures");
-        assert!(status.success(), "building the wasm fixtures failed");
-        let out = target_dir.join("wasm32-wasip2/release");
-        let wasm = |package: &str| out.join(format!("{}.wasm", package.replace('-', "_")));
+        for target in [WASIP2, "wasm32-wasip1"] {
+            let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .current_dir(&root)
+                .args(["build", "--release", "--target", target])
+                .args(FIXTURE_CRATES.iter().filter(|c| c.2 == target).flat_map(|(package, _, _)| ["-p", package]))
+                .arg("--target-dir")
+                .arg(&target_dir)
+                .status()
+                .expect("running cargo to build the wasm fixtures");
+            assert!(status.success(), "building the wasm fixtures for {target} failed");
+        }
+        let wasm = |package: &str, target: &str| {
+            target_dir.join(target).join("release").join(format!("{}.wasm", package.replace('-', "_")))
+        };
         Fixtures {
-            by_placeholder: FIXTURE_CRATES.iter().map(|(package, placeholder)| (*placeholder, wasm(package))).collect(),
+            by_placeholder: FIXTURE_CRATES.iter().map(|(package, placeholder, target)| (*placeholder, wasm(package, target))).collect(),
         }
     })
 }
