@@ -10,6 +10,7 @@ use wasmtime::component::{Accessor, Resource, StreamReader, FutureReader};
 use super::Spin;
 use super::bindings::spin::key_value::key_value::{self as kv, Error};
 use super::shared_connection::SharedConnection;
+use crate::app::ComponentContext;
 
 /// Every configured key-value store, by label.
 #[derive(Default)]
@@ -38,7 +39,110 @@ impl KeyValueStores {
 
 /// A store a guest has opened.
 pub struct OpenStore {
-    conn: Arc<SharedConnection>,
+    pub(super) conn: Arc<SharedConnection>,
+}
+
+/// Why a label cannot be opened.
+pub(super) enum OpenError {
+    AccessDenied,
+    NoSuchStore,
+}
+
+/// The store `label`, if the component may open it and it is configured.
+/// Shared by every key-value interface the host serves.
+pub(super) fn open_store(component: &ComponentContext, label: &str) -> Result<OpenStore, OpenError> {
+    if !component.key_value_labels.contains(label) {
+        return Err(OpenError::AccessDenied);
+    }
+    let conn = component.stores.key_value.get(label).ok_or(OpenError::NoSuchStore)?;
+    Ok(OpenStore { conn })
+}
+
+// The store operations, shared by every key-value interface the host serves.
+
+pub(super) fn get(conn: &SharedConnection, key: &str) -> Result<Option<Vec<u8>>, String> {
+    conn.with(|c| {
+        c.prepare_cached("SELECT value FROM spin_key_value WHERE key = ?1")?
+            .query_row([key], |row| row.get::<_, Vec<u8>>(0))
+            .optional()
+    })
+}
+
+pub(super) fn set(conn: &SharedConnection, key: &str, value: &[u8]) -> Result<(), String> {
+    conn.with(|c| set_in(c, key, value))
+}
+
+fn set_in(c: &rusqlite::Connection, key: &str, value: &[u8]) -> rusqlite::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO spin_key_value (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(rusqlite::params![key, value])
+    .map(|_| ())
+}
+
+pub(super) fn delete(conn: &SharedConnection, key: &str) -> Result<(), String> {
+    conn.with(|c| c.prepare_cached("DELETE FROM spin_key_value WHERE key = ?1")?.execute([key]).map(|_| ()))
+}
+
+pub(super) fn exists(conn: &SharedConnection, key: &str) -> Result<bool, String> {
+    conn.with(|c| {
+        c.prepare_cached("SELECT 1 FROM spin_key_value WHERE key = ?1")?
+            .query_row([key], |_| Ok(()))
+            .optional()
+            .map(|r| r.is_some())
+    })
+}
+
+pub(super) fn keys(conn: &SharedConnection) -> Result<Vec<String>, String> {
+    conn.with(|c| {
+        let mut stmt = c.prepare_cached("SELECT key FROM spin_key_value ORDER BY key")?;
+        let rows = stmt.query_map([], |row| row.get::<_, String>(0))?;
+        rows.collect::<rusqlite::Result<Vec<String>>>()
+    })
+}
+
+/// Adds `delta` to the 8-byte little-endian integer at `key` (0 when
+/// missing), in one transaction; returns the new value.
+pub(super) fn increment(conn: &SharedConnection, key: &str, delta: i64) -> Result<i64, String> {
+    let outcome = conn.with(|c| {
+        let tx = c.transaction()?;
+        let current: Option<Vec<u8>> = tx
+            .prepare_cached("SELECT value FROM spin_key_value WHERE key = ?1")?
+            .query_row([key], |row| row.get(0))
+            .optional()?;
+        let number = match current {
+            None => 0,
+            Some(bytes) => match <[u8; 8]>::try_from(bytes.as_slice()) {
+                Ok(le) => i64::from_le_bytes(le),
+                Err(_) => return Ok(Err(format!("the value at `{key}` is {} bytes, not an 8-byte little-endian integer", bytes.len()))),
+            },
+        };
+        let Some(next) = number.checked_add(delta) else {
+            return Ok(Err(format!("incrementing `{key}` ({number}) by {delta} overflows")));
+        };
+        set_in(&tx, key, &next.to_le_bytes())?;
+        tx.commit()?;
+        Ok(Ok(next))
+    })?;
+    outcome
+}
+
+/// Writes `value` at `key` only if it still holds `expected` (`None`: absent),
+/// in one transaction; returns whether it did.
+pub(super) fn compare_and_swap(conn: &SharedConnection, key: &str, expected: Option<&[u8]>, value: &[u8]) -> Result<bool, String> {
+    conn.with(|c| {
+        let tx = c.transaction()?;
+        let current: Option<Vec<u8>> = tx
+            .prepare_cached("SELECT value FROM spin_key_value WHERE key = ?1")?
+            .query_row([key], |row| row.get(0))
+            .optional()?;
+        if current.as_deref() != expected {
+            return Ok(false);
+        }
+        set_in(&tx, key, value)?;
+        tx.commit()?;
+        Ok(true)
+    })
 }
 
 fn other(e: String) -> Error {
@@ -62,70 +166,35 @@ impl<T: Send> kv::HostStoreWithStore<T> for Spin {
     async fn open(accessor: &Accessor<T, Self>, label: String) -> wasmtime::Result<Result<Resource<OpenStore>, Error>> {
         accessor.with(|mut access| {
             let state = access.get();
-            let component = &state.component;
-            if !component.key_value_labels.contains(&label) {
-                return Ok(Err(Error::AccessDenied));
-            }
-            let Some(conn) = component.stores.key_value.get(&label) else {
-                return Ok(Err(Error::NoSuchStore));
-            };
-            Ok(Ok(state.table.push(OpenStore { conn })?))
+            Ok(match open_store(&state.component, &label) {
+                Ok(store) => Ok(state.table.push(store)?),
+                Err(OpenError::AccessDenied) => Err(Error::AccessDenied),
+                Err(OpenError::NoSuchStore) => Err(Error::NoSuchStore),
+            })
         })
     }
 
     async fn get(accessor: &Accessor<T, Self>, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
-        let conn = store_of(accessor, &store)?;
-        Ok(conn
-            .with(|c| {
-                c.prepare_cached("SELECT value FROM spin_key_value WHERE key = ?1")?
-                    .query_row([&key], |row| row.get::<_, Vec<u8>>(0))
-                    .optional()
-            })
-            .map_err(other))
+        Ok(get(&*store_of(accessor, &store)?, &key).map_err(other))
     }
 
     async fn set(accessor: &Accessor<T, Self>, store: Resource<OpenStore>, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
-        let conn = store_of(accessor, &store)?;
-        Ok(conn
-            .with(|c| {
-                c.prepare_cached(
-                    "INSERT INTO spin_key_value (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                )?
-                .execute(rusqlite::params![key, value])
-                .map(|_| ())
-            })
-            .map_err(other))
+        Ok(set(&*store_of(accessor, &store)?, &key, &value).map_err(other))
     }
 
     async fn delete(accessor: &Accessor<T, Self>, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<(), Error>> {
-        let conn = store_of(accessor, &store)?;
-        Ok(conn
-            .with(|c| c.prepare_cached("DELETE FROM spin_key_value WHERE key = ?1")?.execute([&key]).map(|_| ()))
-            .map_err(other))
+        Ok(delete(&*store_of(accessor, &store)?, &key).map_err(other))
     }
 
     async fn exists(accessor: &Accessor<T, Self>, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<bool, Error>> {
-        let conn = store_of(accessor, &store)?;
-        Ok(conn
-            .with(|c| {
-                c.prepare_cached("SELECT 1 FROM spin_key_value WHERE key = ?1")?
-                    .query_row([&key], |_| Ok(()))
-                    .optional()
-                    .map(|r| r.is_some())
-            })
-            .map_err(other))
+        Ok(exists(&*store_of(accessor, &store)?, &key).map_err(other))
     }
 
     async fn get_keys(
         accessor: &Accessor<T, Self>,
         store: Resource<OpenStore>,
     ) -> wasmtime::Result<(StreamReader<String>, FutureReader<Result<(), Error>>)> {
-        let conn = store_of(accessor, &store)?;
-        let keys = conn.with(|c| {
-            let mut stmt = c.prepare_cached("SELECT key FROM spin_key_value ORDER BY key")?;
-            let rows = stmt.query_map([], |row| row.get::<_, String>(0))?;
-            rows.collect::<rusqlite::Result<Vec<String>>>()
-        });
+        let keys = keys(&*store_of(accessor, &store)?);
         accessor.with(|mut access| {
             let (keys, result) = match keys {
                 Ok(keys) => (keys, Ok(())),

@@ -5,8 +5,11 @@ pub mod deny;
 pub mod key_value;
 pub mod outbound_http;
 pub mod shared_connection;
+pub mod spin_v2;
 pub mod sqlite;
 pub mod variables;
+pub mod wasi_config;
+pub mod wasi_keyvalue;
 
 use wasmtime::component::{HasData, Linker};
 
@@ -20,6 +23,10 @@ pub(crate) mod bindings {
         with: {
             "spin:key-value/key-value.store": crate::capabilities::key_value::OpenStore,
             "spin:sqlite/sqlite.connection": crate::capabilities::sqlite::OpenConnection,
+            "fermyon:spin/key-value.store": crate::capabilities::key_value::OpenStore,
+            "fermyon:spin/sqlite.connection": crate::capabilities::sqlite::OpenConnection,
+            "wasi:keyvalue/store.bucket": crate::capabilities::key_value::OpenStore,
+            "wasi:keyvalue/atomics.cas": crate::capabilities::wasi_keyvalue::Cas,
         },
     });
 }
@@ -31,8 +38,9 @@ impl HasData for Spin {
     type Data<'a> = &'a mut InstanceState;
 }
 
-/// Builds the linker: WASI p2 and p3, wasi:http p2 and p3, and Spin's
-/// key-value, SQLite and variables interfaces, and their refusing stand-ins
+/// Builds the linker: WASI p2 and p3, wasi:http p2 and p3, Spin's
+/// key-value, SQLite and variables interfaces (3.x and 2.0), the LLM one
+/// (refusing), the wasi:keyvalue and wasi:config drafts, and their refusing stand-ins
 /// for dependencies that do not inherit them.
 pub fn link(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
@@ -42,6 +50,14 @@ pub fn link(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
     bindings::spin::key_value::key_value::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::spin::sqlite::sqlite::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::spin::variables::variables::add_to_linker::<_, Spin>(linker, |s| s)?;
+    bindings::fermyon::spin::key_value::add_to_linker::<_, Spin>(linker, |s| s)?;
+    bindings::fermyon::spin::sqlite::add_to_linker::<_, Spin>(linker, |s| s)?;
+    bindings::fermyon::spin::variables::add_to_linker::<_, Spin>(linker, |s| s)?;
+    bindings::fermyon::spin::llm::add_to_linker::<_, Spin>(linker, |s| s)?;
+    bindings::wasi::keyvalue::store::add_to_linker::<_, Spin>(linker, |s| s)?;
+    bindings::wasi::keyvalue::atomics::add_to_linker::<_, Spin>(linker, |s| s)?;
+    bindings::wasi::keyvalue::batch::add_to_linker::<_, Spin>(linker, |s| s)?;
+    bindings::wasi::config::store::add_to_linker::<_, Spin>(linker, |s| s)?;
     deny::link(linker)?;
     Ok(())
 }

@@ -40,7 +40,7 @@ pub struct OpenConnection {
     changes: u64,
 }
 
-fn open(state: &mut InstanceState, label: &str) -> wasmtime::Result<Result<Resource<OpenConnection>, Error>> {
+pub(super) fn open(state: &mut InstanceState, label: &str) -> wasmtime::Result<Result<Resource<OpenConnection>, Error>> {
     if !state.component.sqlite_labels.contains(label) {
         return Ok(Err(Error::AccessDenied));
     }
@@ -90,7 +90,7 @@ fn execute(conn: &SharedConnection, statement: &str, parameters: Vec<Value>) -> 
     .map_err(Error::Io)
 }
 
-fn run(state: &mut InstanceState, conn: &Resource<OpenConnection>, statement: &str, parameters: Vec<Value>) -> wasmtime::Result<Result<QueryResult, Error>> {
+pub(super) fn run(state: &mut InstanceState, conn: &Resource<OpenConnection>, statement: &str, parameters: Vec<Value>) -> wasmtime::Result<Result<QueryResult, Error>> {
     let open = state.table.get_mut(conn)?;
     Ok(execute(&open.conn, statement, parameters).map(|(result, rowid, changes)| {
         open.last_insert_rowid = rowid;

@@ -5,23 +5,27 @@ use wasmtime::component::Accessor;
 
 use super::Spin;
 use super::bindings::spin::variables::variables::{self as vars, Error};
+use crate::app::ComponentContext;
 use crate::instance::InstanceState;
 
 impl vars::Host for &mut InstanceState {}
 
 impl<T: Send> vars::HostWithStore<T> for Spin {
     async fn get(accessor: &Accessor<T, Self>, name: String) -> wasmtime::Result<Result<String, Error>> {
-        accessor.with(|mut access| {
-            let component = &access.get().component;
-            Ok(match component.variables.get(&name) {
-                Some(Ok(value)) => Ok(value.clone()),
-                Some(Err(message)) => Err(Error::Provider(message.clone())),
-                None if !is_valid_name(&name) => Err(Error::InvalidName(format!(
-                    "`{name}` is not a valid variable name (lowercase letters, digits and `_`, starting with a letter)"
-                ))),
-                None => Err(Error::Undefined(format!("component `{}` defines no variable `{name}`", component.id))),
-            })
-        })
+        accessor.with(|mut access| Ok(lookup(&access.get().component, &name)))
+    }
+}
+
+/// A component variable's value, or why there is none; shared by every
+/// variables interface the host serves.
+pub(super) fn lookup(component: &ComponentContext, name: &str) -> Result<String, Error> {
+    match component.variables.get(name) {
+        Some(Ok(value)) => Ok(value.clone()),
+        Some(Err(message)) => Err(Error::Provider(message.clone())),
+        None if !is_valid_name(name) => Err(Error::InvalidName(format!(
+            "`{name}` is not a valid variable name (lowercase letters, digits and `_`, starting with a letter)"
+        ))),
+        None => Err(Error::Undefined(format!("component `{}` defines no variable `{name}`", component.id))),
     }
 }
 

@@ -18,11 +18,11 @@ use crate::capabilities::deny::STAND_INS;
 
 /// The kind of configuration a Spin interface import draws on.
 fn kind_of(import: &str) -> Option<ConfigKind> {
-    if import.starts_with("spin:key-value/") {
+    if import.starts_with("spin:key-value/") || import.starts_with("fermyon:spin/key-value@") || import.starts_with("wasi:keyvalue/") {
         Some(ConfigKind::KeyValueStores)
-    } else if import.starts_with("spin:sqlite/") {
+    } else if import.starts_with("spin:sqlite/") || import.starts_with("fermyon:spin/sqlite@") {
         Some(ConfigKind::SqliteDatabases)
-    } else if import.starts_with("spin:variables/") {
+    } else if import.starts_with("spin:variables/") || import.starts_with("fermyon:spin/variables@") || import.starts_with("wasi:config/") {
         Some(ConfigKind::Variables)
     } else {
         None

@@ -26,26 +26,30 @@ source = "{{greeter}}"
 
 #[test]
 fn an_import_is_served_by_another_component_of_the_app() {
-    let souk = app(r#""souk:fixture/greeter@0.1.0" = { component = "greeter" }"#).up();
+    let dir = app(r#""souk:fixture/greeter@0.1.0" = { component = "greeter" }"#);
+    let souk = dir.up();
     let reply = souk.get("/greet?name=Souk");
     assert_eq!((reply.status, reply.body.as_str()), (200, "Hello, Souk!"));
 }
 
 #[test]
 fn an_import_is_served_by_a_wasm_file() {
-    let souk = app(r#""souk:fixture/greeter@0.1.0" = { path = "{greeter}" }"#).up();
+    let dir = app(r#""souk:fixture/greeter@0.1.0" = { path = "{greeter}" }"#);
+    let souk = dir.up();
     assert_eq!(souk.get("/greet?name=file").body, "Hello, file!");
 }
 
 #[test]
 fn a_package_key_satisfies_the_interfaces_of_that_package() {
-    let souk = app(r#""souk:fixture@0.1.0" = { component = "greeter" }"#).up();
+    let dir = app(r#""souk:fixture@0.1.0" = { component = "greeter" }"#);
+    let souk = dir.up();
     assert_eq!(souk.get("/greet?name=pkg").body, "Hello, pkg!");
 }
 
 #[test]
 fn a_dependency_that_does_not_inherit_is_denied_the_store() {
-    let souk = app(r#""souk:fixture/greeter@0.1.0" = { component = "greeter" }"#).up();
+    let dir = app(r#""souk:fixture/greeter@0.1.0" = { component = "greeter" }"#);
+    let souk = dir.up();
     assert_eq!(souk.get("/touch").body, "access-denied");
     // The importing component itself keeps its access.
     assert_eq!(souk.get("/touch-self").body, "opened");
@@ -54,17 +58,18 @@ fn a_dependency_that_does_not_inherit_is_denied_the_store() {
 #[test]
 fn a_dependency_inheriting_key_value_stores_uses_the_importers_store() {
     for inherit in [r#"["key_value_stores"]"#, "true"] {
-        let souk = app(&format!(
+        let dir = app(&format!(
             r#""souk:fixture/greeter@0.1.0" = {{ component = "greeter", inherit_configuration = {inherit} }}"#
-        ))
-        .up();
+        ));
+        let souk = dir.up();
         assert_eq!(souk.get("/touch").body, "stored", "inherit_configuration = {inherit}");
     }
 }
 
 #[test]
 fn a_dependency_inheriting_other_things_is_still_denied_the_store() {
-    let souk = app(r#""souk:fixture/greeter@0.1.0" = { component = "greeter", inherit_configuration = ["variables"] }"#).up();
+    let dir = app(r#""souk:fixture/greeter@0.1.0" = { component = "greeter", inherit_configuration = ["variables"] }"#);
+    let souk = dir.up();
     assert_eq!(souk.get("/touch").body, "access-denied");
 }
 

@@ -11,4 +11,5 @@ mod manifest_errors;
 mod middleware;
 mod routing;
 mod service_chaining;
+mod spin3_sdk;
 mod static_composition;

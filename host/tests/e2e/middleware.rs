@@ -34,7 +34,8 @@ source = "{{greeter}}"
 
 #[test]
 fn a_chain_runs_in_order_on_the_way_in_and_reverse_on_the_way_out() {
-    let souk = app(r#"{ component = "a" }, { component = "b" }, { component = "c" }"#).up();
+    let dir = app(r#"{ component = "a" }, { component = "b" }, { component = "c" }"#);
+    let souk = dir.up();
     let reply = souk.get("/guarded/echo");
     assert_eq!(reply.status, 200, "{reply:?}");
     assert_eq!(reply.json()["headers"]["x-chain"], "a,b,c", "{}", reply.body);
@@ -43,7 +44,8 @@ fn a_chain_runs_in_order_on_the_way_in_and_reverse_on_the_way_out() {
 
 #[test]
 fn a_route_without_middleware_is_served_directly() {
-    let souk = app(r#"{ component = "a" }"#).up();
+    let dir = app(r#"{ component = "a" }"#);
+    let souk = dir.up();
     let reply = souk.get("/open/echo");
     assert_eq!(reply.status, 200);
     assert!(reply.json()["headers"].get("x-chain").is_none(), "{}", reply.body);
@@ -52,7 +54,8 @@ fn a_route_without_middleware_is_served_directly() {
 
 #[test]
 fn a_middleware_can_answer_on_its_own() {
-    let souk = app(r#"{ component = "auth" }, { component = "a" }"#).up();
+    let dir = app(r#"{ component = "auth" }, { component = "a" }"#);
+    let souk = dir.up();
     let refused = souk.get("/guarded/echo");
     assert_eq!((refused.status, refused.body.as_str()), (401, "unauthorized by middleware\n"));
     assert_eq!(refused.header("x-chain"), None, "the rest of the chain never ran");

@@ -1,0 +1,140 @@
+//! `fermyon:spin/*@2.0.0`: the interfaces Spin 2 and 3 SDKs import
+//! (key-value, SQLite, variables, LLM). The first three are the Spin 3
+//! interfaces with synchronous calls: same stores, same scoping, same
+//! variables. The host serves no models, so every LLM call is refused.
+
+use wasmtime::component::Resource;
+
+use super::bindings::fermyon::spin::{key_value as kv, llm, sqlite as sql, variables as vars};
+use super::bindings::spin::sqlite::sqlite as sql3;
+use super::bindings::spin::variables::variables as vars3;
+use super::key_value::{self, OpenError, OpenStore};
+use super::sqlite::{self, OpenConnection};
+use crate::instance::InstanceState;
+
+impl kv::Host for &mut InstanceState {}
+
+impl kv::HostStore for &mut InstanceState {
+    fn open(&mut self, label: String) -> wasmtime::Result<Result<Resource<OpenStore>, kv::Error>> {
+        Ok(match key_value::open_store(&self.component, &label) {
+            Ok(store) => Ok(self.table.push(store)?),
+            Err(OpenError::AccessDenied) => Err(kv::Error::AccessDenied),
+            Err(OpenError::NoSuchStore) => Err(kv::Error::NoSuchStore),
+        })
+    }
+
+    fn get(&mut self, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, kv::Error>> {
+        Ok(key_value::get(&self.table.get(&store)?.conn, &key).map_err(kv::Error::Other))
+    }
+
+    fn set(&mut self, store: Resource<OpenStore>, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), kv::Error>> {
+        Ok(key_value::set(&self.table.get(&store)?.conn, &key, &value).map_err(kv::Error::Other))
+    }
+
+    fn delete(&mut self, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<(), kv::Error>> {
+        Ok(key_value::delete(&self.table.get(&store)?.conn, &key).map_err(kv::Error::Other))
+    }
+
+    fn exists(&mut self, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<bool, kv::Error>> {
+        Ok(key_value::exists(&self.table.get(&store)?.conn, &key).map_err(kv::Error::Other))
+    }
+
+    fn get_keys(&mut self, store: Resource<OpenStore>) -> wasmtime::Result<Result<Vec<String>, kv::Error>> {
+        Ok(key_value::keys(&self.table.get(&store)?.conn).map_err(kv::Error::Other))
+    }
+
+    fn drop(&mut self, store: Resource<OpenStore>) -> wasmtime::Result<()> {
+        self.table.delete(store)?;
+        Ok(())
+    }
+}
+
+impl sql::Host for &mut InstanceState {}
+
+fn error_v2(e: sql3::Error) -> sql::Error {
+    match e {
+        sql3::Error::NoSuchDatabase => sql::Error::NoSuchDatabase,
+        sql3::Error::AccessDenied => sql::Error::AccessDenied,
+        sql3::Error::InvalidConnection => sql::Error::InvalidConnection,
+        sql3::Error::DatabaseFull => sql::Error::DatabaseFull,
+        sql3::Error::Io(message) => sql::Error::Io(message),
+    }
+}
+
+fn value_v3(v: sql::Value) -> sql3::Value {
+    match v {
+        sql::Value::Integer(i) => sql3::Value::Integer(i),
+        sql::Value::Real(r) => sql3::Value::Real(r),
+        sql::Value::Text(t) => sql3::Value::Text(t),
+        sql::Value::Blob(b) => sql3::Value::Blob(b),
+        sql::Value::Null => sql3::Value::Null,
+    }
+}
+
+fn value_v2(v: sql3::Value) -> sql::Value {
+    match v {
+        sql3::Value::Integer(i) => sql::Value::Integer(i),
+        sql3::Value::Real(r) => sql::Value::Real(r),
+        sql3::Value::Text(t) => sql::Value::Text(t),
+        sql3::Value::Blob(b) => sql::Value::Blob(b),
+        sql3::Value::Null => sql::Value::Null,
+    }
+}
+
+impl sql::HostConnection for &mut InstanceState {
+    fn open(&mut self, database: String) -> wasmtime::Result<Result<Resource<OpenConnection>, sql::Error>> {
+        Ok(sqlite::open(self, &database)?.map_err(error_v2))
+    }
+
+    fn execute(
+        &mut self,
+        conn: Resource<OpenConnection>,
+        statement: String,
+        parameters: Vec<sql::Value>,
+    ) -> wasmtime::Result<Result<sql::QueryResult, sql::Error>> {
+        let parameters = parameters.into_iter().map(value_v3).collect();
+        Ok(sqlite::run(self, &conn, &statement, parameters)?
+            .map(|result| sql::QueryResult {
+                columns: result.columns,
+                rows: result
+                    .rows
+                    .into_iter()
+                    .map(|row| sql::RowResult { values: row.values.into_iter().map(value_v2).collect() })
+                    .collect(),
+            })
+            .map_err(error_v2))
+    }
+
+    fn drop(&mut self, conn: Resource<OpenConnection>) -> wasmtime::Result<()> {
+        self.table.delete(conn)?;
+        Ok(())
+    }
+}
+
+impl vars::Host for &mut InstanceState {
+    fn get(&mut self, name: String) -> wasmtime::Result<Result<String, vars::Error>> {
+        Ok(super::variables::lookup(&self.component, &name).map_err(|e| match e {
+            vars3::Error::InvalidName(m) => vars::Error::InvalidName(m),
+            vars3::Error::Undefined(m) => vars::Error::Undefined(m),
+            vars3::Error::Provider(m) => vars::Error::Provider(m),
+            vars3::Error::Other(m) => vars::Error::Other(m),
+        }))
+    }
+}
+
+const NO_MODELS: &str = "souk serves no LLM models";
+
+impl llm::Host for &mut InstanceState {
+    fn infer(
+        &mut self,
+        model: String,
+        _prompt: String,
+        _params: Option<llm::InferencingParams>,
+    ) -> wasmtime::Result<Result<llm::InferencingResult, llm::Error>> {
+        Ok(Err(llm::Error::RuntimeError(format!("{NO_MODELS}; cannot infer with `{model}`"))))
+    }
+
+    fn generate_embeddings(&mut self, model: String, _text: Vec<String>) -> wasmtime::Result<Result<llm::EmbeddingsResult, llm::Error>> {
+        Ok(Err(llm::Error::RuntimeError(format!("{NO_MODELS}; cannot embed with `{model}`"))))
+    }
+}

@@ -1,0 +1,28 @@
+//! `wasi:config/store@0.2.0-draft-2024-09-27`: the component's variables,
+//! as `spin:variables` serves them; a name the component does not define is
+//! simply absent.
+
+use super::bindings::spin::variables::variables::Error as VarError;
+use super::bindings::wasi::config::store;
+use crate::instance::InstanceState;
+
+impl store::Host for &mut InstanceState {
+    fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<String>, store::Error>> {
+        Ok(match super::variables::lookup(&self.component, &key) {
+            Ok(value) => Ok(Some(value)),
+            Err(VarError::Undefined(_) | VarError::InvalidName(_)) => Ok(None),
+            Err(VarError::Provider(m) | VarError::Other(m)) => Err(store::Error::Upstream(m)),
+        })
+    }
+
+    fn get_all(&mut self) -> wasmtime::Result<Result<Vec<(String, String)>, store::Error>> {
+        let mut all: Vec<(String, String)> = self
+            .component
+            .variables
+            .iter()
+            .filter_map(|(name, value)| value.as_ref().ok().map(|v| (name.clone(), v.clone())))
+            .collect();
+        all.sort();
+        Ok(Ok(all))
+    }
+}
