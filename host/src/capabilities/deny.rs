@@ -1,5 +1,6 @@
-//! `souk:host/deny-*`: Spin's key-value, SQLite and variables interfaces with
-//! every call refused. A component dependency or middleware that does not
+//! `souk:host/deny-*`: Spin's key-value, SQLite and variables interfaces,
+//! WASIp3's HTTP client and WASI's environment, with every call refused (or
+//! nothing there). A component dependency or middleware that does not
 //! inherit a kind of configuration has its import of the Spin interface
 //! composed onto one of these (see `compose::deny`), so it is told
 //! `access-denied` (or, for variables, that nothing is defined) instead of
@@ -18,10 +19,14 @@ mod bindings {
         with: {
             "souk:host/deny-key-value.store": super::Never,
             "souk:host/deny-sqlite.connection": super::Never,
+            "wasi:http/types@0.3.0": wasmtime_wasi_http::p3::bindings::http::types,
         },
     });
 }
 
+use bindings::souk::host::deny_environment_p2 as env2;
+use bindings::souk::host::deny_environment_p3 as env3;
+use bindings::souk::host::deny_http_client as client;
 use bindings::souk::host::deny_key_value as kv;
 use bindings::souk::host::deny_sqlite as sql;
 use bindings::souk::host::deny_variables as vars;
@@ -29,18 +34,32 @@ use bindings::souk::host::deny_variables as vars;
 /// The type of resources that can never be created: `open` always fails.
 pub enum Never {}
 
-/// The import names the stand-ins are linked under, by the Spin interface
-/// each replaces.
-pub const STAND_INS: [(&str, &str); 3] = [
+/// The import names the stand-ins are linked under, by the interface each
+/// replaces (a name ending in `@` stands for every version that follows it).
+pub const STAND_INS: [(&str, &str); 6] = [
     ("spin:key-value/key-value@3.0.0", "souk:host/deny-key-value"),
     ("spin:sqlite/sqlite@3.1.0", "souk:host/deny-sqlite"),
     ("spin:variables/variables@3.0.0", "souk:host/deny-variables"),
+    ("wasi:http/client@0.3.0", "souk:host/deny-http-client"),
+    ("wasi:cli/environment@0.2.", "souk:host/deny-environment-p2"),
+    ("wasi:cli/environment@0.3.", "souk:host/deny-environment-p3"),
 ];
+
+/// The stand-in for `import`, if there is one.
+pub fn stand_in_for(import: &str) -> Option<&'static str> {
+    STAND_INS
+        .iter()
+        .find(|(replaced, _)| if replaced.ends_with('.') { import.starts_with(replaced) } else { import == *replaced })
+        .map(|(_, stand_in)| *stand_in)
+}
 
 pub fn link(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
     kv::add_to_linker::<_, Spin>(linker, |s| s)?;
     sql::add_to_linker::<_, Spin>(linker, |s| s)?;
     vars::add_to_linker::<_, Spin>(linker, |s| s)?;
+    client::add_to_linker::<_, Spin>(linker, |s| s)?;
+    env2::add_to_linker::<_, Spin>(linker, |s| s)?;
+    env3::add_to_linker::<_, Spin>(linker, |s| s)?;
     Ok(())
 }
 
@@ -130,16 +149,56 @@ impl<T: Send> vars::HostWithStore<T> for Spin {
     }
 }
 
+impl client::Host for &mut InstanceState {}
+
+impl<T: Send> client::HostWithStore<T> for Spin {
+    async fn send(
+        accessor: &Accessor<T, Self>,
+        request: Resource<wasmtime_wasi_http::p3::Request>,
+    ) -> wasmtime::Result<Result<Resource<wasmtime_wasi_http::p3::Response>, client::ErrorCode>> {
+        accessor.with(|mut access| access.get().table.delete(request))?;
+        Ok(Err(client::ErrorCode::HttpRequestDenied))
+    }
+}
+
+impl env2::Host for &mut InstanceState {
+    fn get_environment(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
+        Ok(Vec::new())
+    }
+    fn get_arguments(&mut self) -> wasmtime::Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+    fn initial_cwd(&mut self) -> wasmtime::Result<Option<String>> {
+        Ok(None)
+    }
+}
+
+impl env3::Host for &mut InstanceState {
+    fn get_environment(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
+        Ok(Vec::new())
+    }
+    fn get_arguments(&mut self) -> wasmtime::Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+    fn get_initial_cwd(&mut self) -> wasmtime::Result<Option<String>> {
+        Ok(None)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    /// Strips comments, blank lines, `@since` gates and the package line,
+    /// Strips comments, blank lines, `@since` gates and the package of `use`d types,
     /// leaving the shape of an interface.
     fn shape(wit: &str, interface: &str) -> Vec<String> {
         let lines: Vec<String> = wit
             .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty() && !l.starts_with("//") && !l.starts_with('@'))
-            .map(str::to_owned)
+            // `use types.{..}` and `use wasi:http/types@0.3.0.{..}` name the same types.
+            .map(|l| match (l.strip_prefix("use "), l.find(".{")) {
+                (Some(_), Some(at)) => format!("use {}", &l[at + 1..]),
+                _ => l.to_owned(),
+            })
             .collect();
         let start = lines.iter().position(|l| l == &format!("interface {interface} {{")).expect(interface);
         let mut depth = 0;
@@ -171,6 +230,8 @@ mod tests {
             ("deps/spin-key-value@3.0.0", "key-value", "deny-key-value"),
             ("deps/spin-sqlite@3.1.0", "sqlite", "deny-sqlite"),
             ("deps/spin-variables@3.0.0", "variables", "deny-variables"),
+            ("deps/wasi-http@0.3.0", "client", "deny-http-client"),
+            ("deps/wasi-cli@0.3.0", "environment", "deny-environment-p3"),
         ] {
             assert_eq!(shape(&read(dir), spin_iface), shape(&deny, deny_iface), "{dir}");
         }

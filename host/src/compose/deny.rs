@@ -14,7 +14,7 @@ use wasmtime::format_err;
 
 use super::Graph;
 use super::dependencies::error_chain;
-use crate::capabilities::deny::STAND_INS;
+use crate::capabilities::deny::{STAND_INS, stand_in_for};
 
 /// The kind of configuration a Spin interface import draws on.
 fn kind_of(import: &str) -> Option<ConfigKind> {
@@ -24,6 +24,12 @@ fn kind_of(import: &str) -> Option<ConfigKind> {
         Some(ConfigKind::SqliteDatabases)
     } else if import.starts_with("spin:variables/") || import.starts_with("fermyon:spin/variables@") || import.starts_with("wasi:config/") {
         Some(ConfigKind::Variables)
+    } else if import.starts_with("wasi:http/client@") || import.starts_with("wasi:http/outgoing-handler@") {
+        Some(ConfigKind::AllowedOutboundHosts)
+    } else if import.starts_with("wasi:cli/environment@") {
+        Some(ConfigKind::Environment)
+    } else if import.starts_with("wasi:filesystem/preopens@") {
+        Some(ConfigKind::Files)
     } else {
         None
     }
@@ -40,14 +46,19 @@ pub(super) fn apply(bytes: Vec<u8>, inherit: &Inherit, what: &str) -> wasmtime::
         if inherit.includes(config) {
             continue;
         }
-        let Some((_, stand_in)) = STAND_INS.iter().find(|(spin, _)| *spin == import) else {
+        let Some(stand_in) = stand_in_for(&import) else {
             return Err(format_err!(
-                "{what} imports `{import}` without inheriting `{}`; only {} can be denied, so inherit it or use one of those versions",
+                "{what} imports `{import}` without inheriting `{}`, and Souk has no refusing stand-in for it (it has for {}); add `{}` to its `inherit_configuration`",
                 config.key(),
-                STAND_INS.iter().map(|(spin, _)| *spin).collect::<Vec<_>>().join(", ")
+                STAND_INS
+                    .iter()
+                    .map(|(name, _)| if name.ends_with('.') { format!("{name}*") } else { name.to_string() })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                config.key()
             ));
         };
-        let node = graph.graph.import(*stand_in, kind).map_err(|e| format_err!("{what}: {e:#}"))?;
+        let node = graph.graph.import(stand_in, kind).map_err(|e| format_err!("{what}: {e:#}"))?;
         graph
             .graph
             .set_instantiation_argument(instance, &import, node)

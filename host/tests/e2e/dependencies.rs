@@ -148,3 +148,56 @@ source = "{greeter}"
     let output = app.up_fails(&[], &[]);
     assert!(output.contains("dependency cycle: greeter -> web -> greeter") || output.contains("dependency cycle: web -> greeter -> web"), "{output}");
 }
+
+/// greeter-user with outbound access to a private `callee` and an
+/// environment variable, its greeter dependency inheriting `inherit`.
+fn app_with_outbound_and_env(inherit: &str) -> AppDir {
+    AppDir::new(&format!(
+        r#"
+spin_manifest_version = 2
+[application]
+name = "deps"
+[[trigger.http]]
+route = "/..."
+component = "web"
+[[trigger.http]]
+route = {{ private = true }}
+component = "callee"
+[component.web]
+source = "{{greeter-user}}"
+allowed_outbound_hosts = ["http://callee.spin.internal"]
+environment = {{ REGION = "eu-west" }}
+[component.web.dependencies]
+"souk:fixture/greeter@0.1.0" = {{ component = "greeter", inherit_configuration = {inherit} }}
+[component.greeter]
+source = "{{greeter}}"
+[component.callee]
+source = "{{guest}}"
+"#
+    ))
+}
+
+const CALLEE: &str = "/fetch?url=http%3A%2F%2Fcallee.spin.internal%2Fhello";
+
+#[test]
+fn a_dependency_without_allowed_outbound_hosts_is_refused_its_requests() {
+    let dir = app_with_outbound_and_env("false");
+    let souk = dir.up();
+    let reply = souk.get(CALLEE);
+    assert!(reply.body.contains("HttpRequestDenied"), "{}", reply.body);
+
+    let dir = app_with_outbound_and_env(r#"["allowed_outbound_hosts"]"#);
+    let souk = dir.up();
+    assert_eq!(souk.get(CALLEE).body, "status=200");
+}
+
+#[test]
+fn a_dependency_sees_the_environment_only_when_it_inherits_it() {
+    let dir = app_with_outbound_and_env("false");
+    let souk = dir.up();
+    assert_eq!(souk.get("/env?name=REGION").body, "absent");
+
+    let dir = app_with_outbound_and_env(r#"["environment"]"#);
+    let souk = dir.up();
+    assert_eq!(souk.get("/env?name=REGION").body, "eu-west");
+}

@@ -11,5 +11,6 @@ mod manifest_errors;
 mod middleware;
 mod routing;
 mod service_chaining;
+mod spin2;
 mod spin3_sdk;
 mod static_composition;
