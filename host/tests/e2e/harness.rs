@@ -210,6 +210,14 @@ impl Souk {
     pub fn terminate(mut self) -> Option<i32> {
         unsafe_kill(self.child.id(), "TERM");
         let status = self.child.wait().unwrap();
+        if status.code() != Some(0) {
+            use std::os::unix::process::ExitStatusExt;
+            let mut err = String::new();
+            if let Some(mut stderr) = self.child.stderr.take() {
+                let _ = stderr.read_to_string(&mut err);
+            }
+            eprintln!("souk ended with {status:?} (signal {:?}); its stderr:\n{err}", status.signal());
+        }
         status.code()
     }
 }

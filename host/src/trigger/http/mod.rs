@@ -32,11 +32,13 @@ pub async fn serve(args: UpArgs) -> wasmtime::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    // Handlers go in before anyone can learn the address: a SIGTERM that
+    // arrives once `Serving` is printed must shut down gracefully, not kill.
+    let mut shutdown = Box::pin(shutdown_signal()?);
     print_routes(&app, addr, &report);
 
     let graceful = GracefulShutdown::new();
     let quiet = args.quiet;
-    let mut shutdown = Box::pin(shutdown_signal());
     loop {
         let (stream, client) = tokio::select! {
             _ = &mut shutdown => break,
@@ -76,12 +78,18 @@ pub async fn serve(args: UpArgs) -> wasmtime::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("installing SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
+/// Installs the SIGTERM and SIGINT handlers now (not when first polled, as
+/// `tokio::signal::ctrl_c` would) and resolves when either signal arrives.
+fn shutdown_signal() -> wasmtime::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = term.recv() => {}
+        }
+    })
 }
 
 fn print_routes(app: &App, addr: SocketAddr, report: &crate::app::LoadReport) {
