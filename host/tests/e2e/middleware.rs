@@ -18,6 +18,7 @@ route = "/open/..."
 component = "web"
 [component.web]
 source = "{{guest}}"
+key_value_stores = ["default"]
 [component.a]
 source = "{{mw-a}}"
 [component.b]
@@ -28,6 +29,8 @@ source = "{{mw-c}}"
 source = "{{mw-auth}}"
 [component.greeter]
 source = "{{greeter}}"
+[component.raw]
+source = "{{mw-raw}}"
 "#
     ))
 }
@@ -40,6 +43,20 @@ fn a_chain_runs_in_order_on_the_way_in_and_reverse_on_the_way_out() {
     assert_eq!(reply.status, 200, "{reply:?}");
     assert_eq!(reply.json()["headers"]["x-chain"], "a,b,c", "{}", reply.body);
     assert_eq!(reply.header("x-chain"), Some("c,b,a"));
+}
+
+#[test]
+fn a_middleware_on_the_raw_wasi_types_chains_like_any_other() {
+    let dir = app(r#"{ component = "a" }, { component = "raw" }"#);
+    let souk = dir.up();
+    let reply = souk.get("/guarded/echo");
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.json()["headers"]["x-chain"], "a,raw", "{}", reply.body);
+    assert_eq!(reply.header("x-chain"), Some("raw,a"));
+    // The body passes through both kinds of forwarding intact.
+    let body = "a request body ".repeat(5000);
+    assert_eq!(souk.post("/guarded/kv/set?store=default&key=k", &body).status, 200);
+    assert_eq!(souk.get("/guarded/kv/get?store=default&key=k").body, body);
 }
 
 #[test]
