@@ -23,7 +23,7 @@ impl Fixtures {
 }
 
 /// Fixture crates: (package, placeholder in test manifests, wasm target).
-const FIXTURE_CRATES: [(&str, &str, &str); 10] = [
+const FIXTURE_CRATES: [(&str, &str, &str); 12] = [
     ("souk-fixture-guest", "{guest}", WASIP2),
     ("souk-fixture-p2-guest", "{p2}", WASIP2),
     ("souk-fixture-greeter", "{greeter}", WASIP2),
@@ -33,6 +33,9 @@ const FIXTURE_CRATES: [(&str, &str, &str); 10] = [
     ("souk-fixture-mw-c", "{mw-c}", WASIP2),
     ("souk-fixture-mw-auth", "{mw-auth}", WASIP2),
     ("souk-fixture-mw-raw", "{mw-raw}", WASIP2),
+    ("souk-fixture-pricing-probe", "{pricing-probe}", WASIP2),
+    // The shop's pricing service itself.
+    ("pricing", "{pricing}", WASIP2),
     // As Spin 2/3 SDKs build: a core module the host componentizes.
     ("souk-fixture-spin3-guest", "{spin3}", "wasm32-wasip1"),
 ];

@@ -9,6 +9,7 @@ mod failures;
 mod lifecycle;
 mod manifest_errors;
 mod middleware;
+mod pricing;
 mod routing;
 mod service_chaining;
 mod spin2;
