@@ -8,6 +8,8 @@
 
 use wasmtime::component::{Accessor, FutureReader, Linker, Resource, StreamReader};
 
+use souk_manifest::ConfigKind;
+
 use super::Spin;
 use crate::instance::InstanceState;
 
@@ -34,23 +36,37 @@ use bindings::souk::host::deny_variables as vars;
 /// The type of resources that can never be created: `open` always fails.
 pub enum Never {}
 
-/// The import names the stand-ins are linked under, by the interface each
-/// replaces (a name ending in `@` stands for every version that follows it).
-pub const STAND_INS: [(&str, &str); 6] = [
-    ("spin:key-value/key-value@3.0.0", "souk:host/deny-key-value"),
-    ("spin:sqlite/sqlite@3.1.0", "souk:host/deny-sqlite"),
-    ("spin:variables/variables@3.0.0", "souk:host/deny-variables"),
-    ("wasi:http/client@0.3.0", "souk:host/deny-http-client"),
-    ("wasi:cli/environment@0.2.", "souk:host/deny-environment-p2"),
-    ("wasi:cli/environment@0.3.", "souk:host/deny-environment-p3"),
+/// Every import that draws on a part of a component's configuration: its
+/// name (a prefix; the first match wins), that part, and the stand-in that
+/// refuses it, where there is one. A dependency or middleware that does not
+/// inherit the part gets the stand-in, or is refused at start-up.
+const GUARDED: [(&str, ConfigKind, Option<&str>); 16] = [
+    ("spin:key-value/key-value@3.0.0", ConfigKind::KeyValueStores, Some("souk:host/deny-key-value")),
+    ("spin:key-value/", ConfigKind::KeyValueStores, None),
+    ("fermyon:spin/key-value@", ConfigKind::KeyValueStores, None),
+    ("wasi:keyvalue/", ConfigKind::KeyValueStores, None),
+    ("spin:sqlite/sqlite@3.1.0", ConfigKind::SqliteDatabases, Some("souk:host/deny-sqlite")),
+    ("spin:sqlite/", ConfigKind::SqliteDatabases, None),
+    ("fermyon:spin/sqlite@", ConfigKind::SqliteDatabases, None),
+    ("spin:variables/variables@3.0.0", ConfigKind::Variables, Some("souk:host/deny-variables")),
+    ("fermyon:spin/variables@", ConfigKind::Variables, None),
+    ("wasi:config/", ConfigKind::Variables, None),
+    ("wasi:http/client@0.3.0", ConfigKind::AllowedOutboundHosts, Some("souk:host/deny-http-client")),
+    ("wasi:http/client@", ConfigKind::AllowedOutboundHosts, None),
+    ("wasi:http/outgoing-handler@", ConfigKind::AllowedOutboundHosts, None),
+    ("wasi:cli/environment@0.2.", ConfigKind::Environment, Some("souk:host/deny-environment-p2")),
+    ("wasi:cli/environment@0.3.", ConfigKind::Environment, Some("souk:host/deny-environment-p3")),
+    ("wasi:filesystem/preopens@", ConfigKind::Files, None),
 ];
 
-/// The stand-in for `import`, if there is one.
-pub fn stand_in_for(import: &str) -> Option<&'static str> {
-    STAND_INS
-        .iter()
-        .find(|(replaced, _)| if replaced.ends_with('.') { import.starts_with(replaced) } else { import == *replaced })
-        .map(|(_, stand_in)| *stand_in)
+/// The part of the configuration `import` draws on, and its stand-in.
+pub fn guard(import: &str) -> Option<(ConfigKind, Option<&'static str>)> {
+    GUARDED.iter().find(|(name, _, _)| import.starts_with(name)).map(|(_, kind, stand_in)| (*kind, *stand_in))
+}
+
+/// The imports that have a stand-in, for messages.
+pub fn deniable() -> impl Iterator<Item = &'static str> {
+    GUARDED.iter().filter(|(_, _, stand_in)| stand_in.is_some()).map(|(name, _, _)| *name)
 }
 
 pub fn link(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
@@ -187,6 +203,8 @@ impl env3::Host for &mut InstanceState {
 
 #[cfg(test)]
 mod tests {
+    use super::guard;
+
     /// Strips comments, blank lines, `@since` gates and the package of `use`d types,
     /// leaving the shape of an interface.
     fn shape(wit: &str, interface: &str) -> Vec<String> {
@@ -221,6 +239,18 @@ mod tests {
             |mut entries| entries.next().unwrap().unwrap().path(),
         );
         std::fs::read_to_string(file).unwrap()
+    }
+
+    #[test]
+    fn guarded_imports_map_to_their_part_and_stand_in() {
+        use souk_manifest::ConfigKind::*;
+        assert_eq!(guard("spin:key-value/key-value@3.0.0"), Some((KeyValueStores, Some("souk:host/deny-key-value"))));
+        assert_eq!(guard("fermyon:spin/key-value@2.0.0"), Some((KeyValueStores, None)));
+        assert_eq!(guard("wasi:http/client@0.3.0"), Some((AllowedOutboundHosts, Some("souk:host/deny-http-client"))));
+        assert_eq!(guard("wasi:http/outgoing-handler@0.2.6"), Some((AllowedOutboundHosts, None)));
+        assert_eq!(guard("wasi:cli/environment@0.2.6"), Some((Environment, Some("souk:host/deny-environment-p2"))));
+        assert_eq!(guard("wasi:http/types@0.3.0"), None, "types carry no rights");
+        assert_eq!(guard("wasi:cli/stdout@0.2.6"), None);
     }
 
     #[test]

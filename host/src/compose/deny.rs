@@ -9,52 +9,32 @@
 //! within one graph, so a stand-in import added next to the importer's own
 //! `spin:*` import would be folded into it.
 
-use souk_manifest::{ConfigKind, Inherit};
+use souk_manifest::Inherit;
 use wasmtime::format_err;
 
 use super::Graph;
-use super::dependencies::error_chain;
-use crate::capabilities::deny::{STAND_INS, stand_in_for};
-
-/// The kind of configuration a Spin interface import draws on.
-fn kind_of(import: &str) -> Option<ConfigKind> {
-    if import.starts_with("spin:key-value/") || import.starts_with("fermyon:spin/key-value@") || import.starts_with("wasi:keyvalue/") {
-        Some(ConfigKind::KeyValueStores)
-    } else if import.starts_with("spin:sqlite/") || import.starts_with("fermyon:spin/sqlite@") {
-        Some(ConfigKind::SqliteDatabases)
-    } else if import.starts_with("spin:variables/") || import.starts_with("fermyon:spin/variables@") || import.starts_with("wasi:config/") {
-        Some(ConfigKind::Variables)
-    } else if import.starts_with("wasi:http/client@") || import.starts_with("wasi:http/outgoing-handler@") {
-        Some(ConfigKind::AllowedOutboundHosts)
-    } else if import.starts_with("wasi:cli/environment@") {
-        Some(ConfigKind::Environment)
-    } else if import.starts_with("wasi:filesystem/preopens@") {
-        Some(ConfigKind::Files)
-    } else {
-        None
-    }
-}
+use super::error_chain;
+use crate::capabilities::deny::{deniable, guard};
 
 /// `bytes` with the imports `inherit` does not cover rewired to stand-ins;
 /// unchanged when there are none.
 pub(super) fn apply(bytes: Vec<u8>, inherit: &Inherit, what: &str) -> wasmtime::Result<Vec<u8>> {
+    if *inherit == Inherit::All {
+        return Ok(bytes);
+    }
     let mut graph = Graph::new();
     let (package, instance) = graph.instantiate(bytes.clone(), what)?;
     let mut denied = 0;
     for (import, kind) in graph.imports(package) {
-        let Some(config) = kind_of(&import) else { continue };
+        let Some((config, stand_in)) = guard(&import) else { continue };
         if inherit.includes(config) {
             continue;
         }
-        let Some(stand_in) = stand_in_for(&import) else {
+        let Some(stand_in) = stand_in else {
             return Err(format_err!(
                 "{what} imports `{import}` without inheriting `{}`, and Souk has no refusing stand-in for it (it has for {}); add `{}` to its `inherit_configuration`",
                 config.key(),
-                STAND_INS
-                    .iter()
-                    .map(|(name, _)| if name.ends_with('.') { format!("{name}*") } else { name.to_string() })
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                deniable().map(|name| if name.ends_with('.') { format!("{name}*") } else { name.to_owned() }).collect::<Vec<_>>().join(", "),
                 config.key()
             ));
         };

@@ -3,7 +3,7 @@
 
 use wasmtime::format_err;
 
-use super::{Composer, Graph, deny};
+use super::{Composer, Graph, deny, error_chain};
 
 pub(super) fn compose(composer: &mut Composer<'_>, id: &str, raw: Vec<u8>) -> wasmtime::Result<Vec<u8>> {
     let manifest = composer.manifest;
@@ -58,16 +58,4 @@ pub(super) fn compose(composer: &mut Composer<'_>, id: &str, raw: Vec<u8>) -> wa
         graph.graph.export(alias, name).map_err(|e| format_err!("component `{id}`: {e:#}"))?;
     }
     graph.encode(&format!("component `{id}` with its dependencies"))
-}
-
-/// An error and its causes on one line.
-pub(super) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -5,8 +5,7 @@
 
 use wasmtime::format_err;
 
-use super::dependencies::error_chain;
-use super::{Composer, Graph, HANDLER, deny};
+use super::{Composer, Graph, HANDLER, deny, error_chain};
 use souk_manifest::HttpTrigger;
 
 pub(super) fn chain(composer: &mut Composer<'_>, trigger: &HttpTrigger, component: Vec<u8>) -> wasmtime::Result<Vec<u8>> {

@@ -112,3 +112,15 @@ impl Graph {
             .map_err(|e| format_err!("{what}: composition failed: {e:#}"))
     }
 }
+
+/// An error and its causes on one line.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
