@@ -92,6 +92,20 @@ impl ApiError {
     }
 }
 
+/// Every error code the shop's services answer with. An error passed on
+/// from another service keeps its code when it is one of these.
+pub const CODES: &[&str] = &[
+    "bad_request", "invalid_field", "unauthorized", "invalid_token", "forbidden", "not_found", "method_not_allowed",
+    "conflict", "email_taken", "out_of_stock", "invalid_state", "idempotency_conflict", "payload_too_large",
+    "unprocessable", "invalid_card", "payment_declined", "unknown_promo_code", "unsupported_country", "empty_cart",
+    "product_inactive", "rate_limited", "upstream_failed", "unavailable", "internal",
+];
+
+/// `code` as one of [`CODES`], or `upstream_error` if it is not one.
+pub fn known_code(code: &str) -> &'static str {
+    CODES.iter().find(|c| **c == code).copied().unwrap_or("upstream_error")
+}
+
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}: {}", self.status, self.code, self.message)
@@ -136,6 +150,12 @@ mod tests {
     fn rate_limit_carries_retry_after() {
         let e = ApiError::too_many_requests(3);
         assert_eq!((e.status, e.retry_after), (429, Some(3)));
+    }
+
+    #[test]
+    fn codes_from_other_services_are_kept_only_when_known() {
+        assert_eq!(known_code("out_of_stock"), "out_of_stock");
+        assert_eq!(known_code("made_up"), "upstream_error");
     }
 
     #[test]

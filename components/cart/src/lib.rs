@@ -1,0 +1,1 @@
+//! The cart service (skeleton; see docs/shop.md).

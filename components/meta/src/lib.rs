@@ -1,0 +1,1 @@
+//! The meta service (skeleton; see docs/shop.md).

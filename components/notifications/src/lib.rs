@@ -1,0 +1,1 @@
+//! The notifications service (skeleton; see docs/shop.md).

@@ -1,0 +1,1 @@
+//! The orders service (skeleton; see docs/shop.md).

@@ -1,0 +1,1 @@
+//! The payments service (skeleton; see docs/shop.md).

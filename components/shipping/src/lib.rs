@@ -1,0 +1,1 @@
+//! The shipping service (skeleton; see docs/shop.md).

@@ -1,0 +1,1 @@
+//! The users service (skeleton; see docs/shop.md).
