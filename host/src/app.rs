@@ -117,7 +117,11 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
     })?;
     let mut linker = Linker::<InstanceState>::new(&engine);
     crate::capabilities::link(&mut linker)?;
-    let cache = CompileCache::new(&engine, state_dir.join("cache"));
+    let cache_dir = match &args.cache_dir {
+        Some(dir) => absolute(dir.clone())?,
+        None => state_dir.join("cache"),
+    };
+    let cache = CompileCache::new(&engine, cache_dir);
     let limits = Limits {
         request_timeout: args.request_timeout,
         max_memory_bytes: (args.max_instance_memory_mb as usize) << 20,

@@ -36,6 +36,10 @@ pub struct UpArgs {
     /// Folder for stores, logs and the compile cache (default: .spin beside the manifest).
     #[arg(long = "state-dir")]
     pub state_dir: Option<PathBuf>,
+    /// Folder for compiled components (default: cache/ in the state dir). Apps
+    /// and test runs that share it compile each component once.
+    #[arg(long = "cache-dir")]
+    pub cache_dir: Option<PathBuf>,
     /// Environment variables passed to every component, as KEY=VALUE.
     #[arg(short = 'e', long = "env", value_parser = parse_key_value)]
     pub env: Vec<(String, String)>,

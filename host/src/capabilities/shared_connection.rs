@@ -1,15 +1,29 @@
 //! One SQLite connection shared by every instance that opens the same store
 //! label; both key-value stores and SQLite databases are files of this kind.
+//!
+//! A guest may open a transaction (`BEGIN ... COMMIT`) across several
+//! statements. On a shared connection, another instance's statements would
+//! then run inside it, so SQLite guests take the connection's *lease* for
+//! each statement and keep it while their transaction is open: other
+//! instances wait for it asynchronously, without blocking an executor thread.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
 pub struct SharedConnection {
     pub path: PathBuf,
     conn: Mutex<Option<Connection>>,
+    lease: Arc<tokio::sync::Mutex<()>>,
 }
+
+/// The right to run statements on the connection, held across an open transaction.
+pub type Lease = tokio::sync::OwnedMutexGuard<()>;
+
+/// How long a synchronous (Spin 2) caller waits for another guest's transaction.
+const SYNC_LEASE_WAIT: Duration = Duration::from_secs(5);
 
 impl SharedConnection {
     /// Opens (creating if needed) the file, in WAL mode so readers in other
@@ -22,7 +36,27 @@ impl SharedConnection {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| format!("{}: {e}", path.display()))?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| format!("{}: {e}", path.display()))?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| e.to_string())?;
-        Ok(Self { path: path.to_path_buf(), conn: Mutex::new(Some(conn)) })
+        Ok(Self { path: path.to_path_buf(), conn: Mutex::new(Some(conn)), lease: Arc::new(tokio::sync::Mutex::new(())) })
+    }
+
+    /// Waits until no other guest holds the connection.
+    pub async fn lease(&self) -> Lease {
+        self.lease.clone().lock_owned().await
+    }
+
+    /// For synchronous host calls, which cannot await: polls for the lease,
+    /// giving up after [`SYNC_LEASE_WAIT`].
+    pub fn lease_blocking(&self) -> Result<Lease, String> {
+        let deadline = Instant::now() + SYNC_LEASE_WAIT;
+        loop {
+            if let Ok(lease) = self.lease.clone().try_lock_owned() {
+                return Ok(lease);
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("{}: busy in another instance's transaction", self.path.display()));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// Runs `f` with the connection; an error once the app is shutting down.

@@ -9,7 +9,7 @@ use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
 
 use super::Spin;
 use super::bindings::spin::sqlite::sqlite::{self as sql, Error, QueryResult, RowResult, Value};
-use super::shared_connection::SharedConnection;
+use super::shared_connection::{Lease, SharedConnection};
 use crate::instance::InstanceState;
 
 /// Every configured SQLite database, by label.
@@ -38,6 +38,18 @@ pub struct OpenConnection {
     conn: Arc<SharedConnection>,
     last_insert_rowid: i64,
     changes: u64,
+    /// Held while this guest has a transaction open.
+    lease: Option<Lease>,
+}
+
+impl Drop for OpenConnection {
+    /// A guest that goes away (drops the connection, traps, times out) with
+    /// its transaction open leaves nothing half-written: it is rolled back.
+    fn drop(&mut self) {
+        if self.lease.is_some() {
+            let _ = self.conn.with(|c| c.execute_batch("ROLLBACK"));
+        }
+    }
 }
 
 pub(super) fn open(state: &mut InstanceState, label: &str) -> wasmtime::Result<Result<Resource<OpenConnection>, Error>> {
@@ -47,7 +59,7 @@ pub(super) fn open(state: &mut InstanceState, label: &str) -> wasmtime::Result<R
     let Some(conn) = state.component.stores.sqlite.get(label) else {
         return Ok(Err(Error::NoSuchDatabase));
     };
-    Ok(Ok(state.table.push(OpenConnection { conn, last_insert_rowid: 0, changes: 0 })?))
+    Ok(Ok(state.table.push(OpenConnection { conn, last_insert_rowid: 0, changes: 0, lease: None })?))
 }
 
 fn to_sql(value: Value) -> SqlValue {
@@ -70,10 +82,31 @@ fn from_sql(value: ValueRef<'_>) -> Value {
     }
 }
 
+/// What one statement did, with the connection's state right after it.
+struct Executed {
+    result: Result<QueryResult, Error>,
+    last_insert_rowid: i64,
+    changes: u64,
+    /// A transaction is open after it.
+    in_transaction: bool,
+}
+
 /// Runs one statement; also returns the connection's counters after it, read
 /// while still holding the lock so another instance's statement cannot interleave.
-fn execute(conn: &SharedConnection, statement: &str, parameters: Vec<Value>) -> Result<(QueryResult, i64, u64), Error> {
-    conn.with(|c| {
+fn execute(conn: &SharedConnection, statement: &str, parameters: Vec<Value>) -> Executed {
+    let mut state = (0, 0, false);
+    let result = conn
+        .with(|c| {
+            let outcome = query(c, statement, parameters);
+            state = (c.last_insert_rowid(), c.changes(), !c.is_autocommit());
+            outcome
+        })
+        .map_err(Error::Io);
+    Executed { result, last_insert_rowid: state.0, changes: state.1, in_transaction: state.2 }
+}
+
+fn query(c: &mut rusqlite::Connection, statement: &str, parameters: Vec<Value>) -> rusqlite::Result<QueryResult> {
+    {
         let mut stmt = c.prepare_cached(statement)?;
         let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_string).collect();
         let params: Vec<SqlValue> = parameters.into_iter().map(to_sql).collect();
@@ -85,18 +118,51 @@ fn execute(conn: &SharedConnection, statement: &str, parameters: Vec<Value>) -> 
         }
         drop(rows);
         drop(stmt);
-        Ok((QueryResult { columns, rows: rows_out }, c.last_insert_rowid(), c.changes()))
-    })
-    .map_err(Error::Io)
+        Ok(QueryResult { columns, rows: rows_out })
+    }
 }
 
+impl OpenConnection {
+    /// Records what a statement left behind: its counters, and the lease,
+    /// kept while a transaction is open and given back once it is not.
+    fn after(&mut self, executed: Executed, lease: Option<Lease>) -> Result<QueryResult, Error> {
+        self.last_insert_rowid = executed.last_insert_rowid;
+        self.changes = executed.changes;
+        if executed.in_transaction {
+            if self.lease.is_none() {
+                self.lease = lease;
+            }
+        } else {
+            self.lease = None;
+        }
+        executed.result
+    }
+}
+
+/// Runs a statement for a synchronous host call (Spin 2 guests).
 pub(super) fn run(state: &mut InstanceState, conn: &Resource<OpenConnection>, statement: &str, parameters: Vec<Value>) -> wasmtime::Result<Result<QueryResult, Error>> {
     let open = state.table.get_mut(conn)?;
-    Ok(execute(&open.conn, statement, parameters).map(|(result, rowid, changes)| {
-        open.last_insert_rowid = rowid;
-        open.changes = changes;
-        result
-    }))
+    let lease = match open.lease {
+        Some(_) => None,
+        None => match open.conn.lease_blocking() {
+            Ok(lease) => Some(lease),
+            Err(busy) => return Ok(Err(Error::Io(busy))),
+        },
+    };
+    let executed = execute(&open.conn, statement, parameters);
+    Ok(open.after(executed, lease))
+}
+
+/// Runs a statement for an async host call, waiting (without blocking a
+/// thread) while another guest has a transaction open.
+async fn run_async<T: Send>(accessor: &Accessor<T, Spin>, conn: &Resource<OpenConnection>, statement: String, parameters: Vec<Value>) -> wasmtime::Result<Result<QueryResult, Error>> {
+    let (shared, holding) = accessor.with(|mut access| {
+        let open = access.get().table.get(conn)?;
+        wasmtime::error::Ok((open.conn.clone(), open.lease.is_some()))
+    })?;
+    let lease = if holding { None } else { Some(shared.lease().await) };
+    let executed = execute(&shared, &statement, parameters);
+    accessor.with(|mut access| Ok(access.get().table.get_mut(conn)?.after(executed, lease)))
 }
 
 impl sql::Host for &mut InstanceState {}
@@ -135,11 +201,11 @@ impl<T: Send> sql::HostConnectionWithStore<T> for Spin {
         statement: String,
         parameters: Vec<Value>,
     ) -> wasmtime::Result<Result<(Vec<String>, StreamReader<RowResult>, FutureReader<Result<(), Error>>), Error>> {
+        let result = match run_async(accessor, &conn, statement, parameters).await? {
+            Ok(result) => result,
+            Err(e) => return Ok(Err(e)),
+        };
         accessor.with(|mut access| {
-            let result = match run(access.get(), &conn, &statement, parameters)? {
-                Ok(result) => result,
-                Err(e) => return Ok(Err(e)),
-            };
             let rows = StreamReader::new(&mut access, result.rows)?;
             let done = FutureReader::new(&mut access, async { wasmtime::error::Ok(Ok(())) })?;
             Ok(Ok((result.columns, rows, done)))

@@ -41,6 +41,10 @@ const FIXTURE_CRATES: [(&str, &str, &str); 12] = [
 ];
 const WASIP2: &str = "wasm32-wasip2";
 
+/// The shop's components, built with the fixtures and copied to where the
+/// repository's spin.toml names them (`target/wasm32-wasip2/release/`).
+pub const SHOP_CRATES: [&str; 11] = ["hello", "gateway", "pricing", "users", "catalog", "cart", "orders", "payments", "shipping", "notifications", "meta"];
+
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
@@ -59,6 +63,7 @@ pub fn fixtures() -> &'static Fixtures {
                 .current_dir(&root)
                 .args(["build", "--release", "--target", target])
                 .args(FIXTURE_CRATES.iter().filter(|c| c.2 == target).flat_map(|(package, _, _)| ["-p", package]))
+                .args(SHOP_CRATES.iter().filter(|_| target == WASIP2).flat_map(|package| ["-p", package]))
                 .arg("--target-dir")
                 .arg(&target_dir)
                 .status()
@@ -68,6 +73,13 @@ pub fn fixtures() -> &'static Fixtures {
         let wasm = |package: &str, target: &str| {
             target_dir.join(target).join("release").join(format!("{}.wasm", package.replace('-', "_")))
         };
+        let shop_dir = root.join("target").join(WASIP2).join("release");
+        std::fs::create_dir_all(&shop_dir).unwrap();
+        for package in SHOP_CRATES {
+            let built = wasm(package, WASIP2);
+            std::fs::copy(&built, shop_dir.join(format!("{package}.wasm")))
+                .unwrap_or_else(|e| panic!("copying {} into {}: {e}", built.display(), shop_dir.display()));
+        }
         Fixtures {
             by_placeholder: FIXTURE_CRATES.iter().map(|(package, placeholder, target)| (*placeholder, wasm(package, target))).collect(),
         }
@@ -134,6 +146,12 @@ pub struct Souk {
 }
 
 impl Souk {
+    /// Starts `souk up` on an app folder that is not a test-made one (the
+    /// repository itself); panics with its output if it does not start.
+    pub fn start_app(app: &Path, args: &[&str], env: &[(&str, &str)]) -> Souk {
+        Souk::start(app, args, env).unwrap_or_else(|output| panic!("souk up failed to start:\n{output}"))
+    }
+
     fn start(app: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Souk, String> {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_souk"));
         cmd.arg("up").arg("--from").arg(app).args(["--listen", "127.0.0.1:0"]).args(args);
@@ -152,7 +170,7 @@ impl Souk {
         });
         let mut seen = Vec::new();
         loop {
-            match rx.recv_timeout(Duration::from_secs(120)) {
+            match rx.recv_timeout(Duration::from_secs(600)) {
                 Ok(line) => {
                     if let Some(url) = line.strip_prefix("Serving ") {
                         return Ok(Souk { child, url: url.trim().to_string(), stdout: std::sync::Mutex::new(rx), startup: seen });

@@ -12,6 +12,7 @@ mod middleware;
 mod pricing;
 mod routing;
 mod service_chaining;
+mod shop;
 mod spin2;
 mod spin3_sdk;
 mod static_composition;
