@@ -1,0 +1,218 @@
+//! The caller's cart in the key-value store: `cart:<user_id>` holds
+//! `{"items": [{"product_id", "quantity"}]}` in the order items were added.
+//! Whether a product exists and is on sale is the adapter's check (it asks
+//! the catalog); this module keeps the limits.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use shop_common::{ApiError, Kv};
+
+/// Units of one product in a cart.
+pub const MAX_LINE_QUANTITY: i64 = 99;
+/// Different products in a cart.
+pub const MAX_LINES: usize = 50;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cart {
+    pub items: Vec<CartItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartItem {
+    pub product_id: String,
+    pub quantity: u32,
+}
+
+impl Cart {
+    pub fn quantity_of(&self, product_id: &str) -> Option<u32> {
+        self.items.iter().find(|i| i.product_id == product_id).map(|i| i.quantity)
+    }
+}
+
+pub fn key(user_id: &str) -> String {
+    format!("cart:{user_id}")
+}
+
+fn too_many(message: String) -> ApiError {
+    ApiError::unprocessable("unprocessable", message).with_details(json!({ "field": "quantity", "max": MAX_LINE_QUANTITY }))
+}
+
+/// A requested quantity: `min..=99`, else 422 naming `quantity`.
+pub fn check_quantity(quantity: i64, min: i64) -> Result<u32, ApiError> {
+    if (min..=MAX_LINE_QUANTITY).contains(&quantity) {
+        u32::try_from(quantity).map_err(|_| too_many(format!("`quantity` must be from {min} to {MAX_LINE_QUANTITY}")))
+    } else {
+        Err(too_many(format!("`quantity` must be from {min} to {MAX_LINE_QUANTITY}; got {quantity}")))
+    }
+}
+
+pub async fn load<K: Kv>(kv: &K, user_id: &str) -> Result<Cart, ApiError> {
+    match kv.get(&key(user_id)).await? {
+        None => Ok(Cart::default()),
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| ApiError::internal(format!("the stored cart of {user_id} is unreadable: {e}"))),
+    }
+}
+
+/// Stores the cart; an empty one is deleted.
+async fn save<K: Kv>(kv: &K, user_id: &str, cart: &Cart) -> Result<(), ApiError> {
+    if cart.items.is_empty() {
+        return kv.delete(&key(user_id)).await;
+    }
+    let bytes = serde_json::to_vec(cart).map_err(|e| ApiError::internal(format!("encoding a cart: {e}")))?;
+    kv.set(&key(user_id), &bytes).await
+}
+
+fn add_line(cart: &mut Cart, product_id: &str, quantity: u32) -> Result<(), ApiError> {
+    if cart.items.len() >= MAX_LINES {
+        return Err(ApiError::unprocessable("unprocessable", format!("a cart holds at most {MAX_LINES} different products"))
+            .with_details(json!({ "max_lines": MAX_LINES })));
+    }
+    cart.items.push(CartItem { product_id: product_id.to_owned(), quantity });
+    Ok(())
+}
+
+/// Adds `quantity` units (1..=99) of a product; the line may not pass 99.
+pub async fn add<K: Kv>(kv: &K, user_id: &str, product_id: &str, quantity: i64) -> Result<Cart, ApiError> {
+    let quantity = check_quantity(quantity, 1)?;
+    let mut cart = load(kv, user_id).await?;
+    match cart.items.iter_mut().find(|i| i.product_id == product_id) {
+        Some(line) => {
+            let total = i64::from(line.quantity) + i64::from(quantity);
+            if total > MAX_LINE_QUANTITY {
+                return Err(too_many(format!(
+                    "the cart already has {} of this product; adding {quantity} would make {total}, and at most {MAX_LINE_QUANTITY} are allowed",
+                    line.quantity
+                )));
+            }
+            line.quantity += quantity;
+        }
+        None => add_line(&mut cart, product_id, quantity)?,
+    }
+    save(kv, user_id, &cart).await?;
+    Ok(cart)
+}
+
+/// Sets a line's quantity (0..=99); 0 removes it (404 if it is not there).
+pub async fn set<K: Kv>(kv: &K, user_id: &str, product_id: &str, quantity: i64) -> Result<Cart, ApiError> {
+    let quantity = check_quantity(quantity, 0)?;
+    if quantity == 0 {
+        return remove(kv, user_id, product_id).await;
+    }
+    let mut cart = load(kv, user_id).await?;
+    match cart.items.iter_mut().find(|i| i.product_id == product_id) {
+        Some(line) => line.quantity = quantity,
+        None => add_line(&mut cart, product_id, quantity)?,
+    }
+    save(kv, user_id, &cart).await?;
+    Ok(cart)
+}
+
+/// Takes a product out of the cart; 404 if it is not in it.
+pub async fn remove<K: Kv>(kv: &K, user_id: &str, product_id: &str) -> Result<Cart, ApiError> {
+    let mut cart = load(kv, user_id).await?;
+    let before = cart.items.len();
+    cart.items.retain(|i| i.product_id != product_id);
+    if cart.items.len() == before {
+        return Err(not_in_cart(product_id));
+    }
+    save(kv, user_id, &cart).await?;
+    Ok(cart)
+}
+
+pub fn not_in_cart(product_id: &str) -> ApiError {
+    ApiError::new(404, "not_found", format!("product {product_id} is not in the cart")).with_details(json!({ "product_id": product_id }))
+}
+
+pub async fn clear<K: Kv>(kv: &K, user_id: &str) -> Result<(), ApiError> {
+    kv.delete(&key(user_id)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::executor::block_on;
+    use shop_common::kv::memory::MemoryKv;
+
+    const U: &str = "user-1";
+
+    fn ids(cart: &Cart) -> Vec<(&str, u32)> {
+        cart.items.iter().map(|i| (i.product_id.as_str(), i.quantity)).collect()
+    }
+
+    #[test]
+    fn adding_keeps_insertion_order_and_sums_lines() {
+        block_on(async {
+            let kv = MemoryKv::default();
+            add(&kv, U, "b", 2).await.unwrap();
+            add(&kv, U, "a", 1).await.unwrap();
+            let cart = add(&kv, U, "b", 3).await.unwrap();
+            assert_eq!(ids(&cart), [("b", 5), ("a", 1)]);
+            assert_eq!(load(&kv, U).await.unwrap(), cart);
+            let raw: serde_json::Value = serde_json::from_slice(&kv.get("cart:user-1").await.unwrap().unwrap()).unwrap();
+            assert_eq!(raw, json!({"items": [{"product_id": "b", "quantity": 5}, {"product_id": "a", "quantity": 1}]}));
+            assert!(load(&kv, "someone-else").await.unwrap().items.is_empty());
+        });
+    }
+
+    #[test]
+    fn quantities_stay_within_1_to_99() {
+        block_on(async {
+            let kv = MemoryKv::default();
+            for bad in [0, -1, 100] {
+                let err = add(&kv, U, "a", bad).await.unwrap_err();
+                assert_eq!((err.status, err.details["field"].as_str()), (422, Some("quantity")), "{bad}");
+            }
+            add(&kv, U, "a", 90).await.unwrap();
+            let err = add(&kv, U, "a", 10).await.unwrap_err();
+            assert_eq!(err.status, 422);
+            assert!(err.message.contains("100") && err.message.contains("99"), "{}", err.message);
+            assert_eq!(add(&kv, U, "a", 9).await.unwrap().quantity_of("a"), Some(99));
+            assert_eq!(set(&kv, U, "a", 100).await.unwrap_err().status, 422);
+        });
+    }
+
+    #[test]
+    fn a_cart_holds_at_most_50_products() {
+        block_on(async {
+            let kv = MemoryKv::default();
+            for i in 0..MAX_LINES {
+                add(&kv, U, &format!("p{i}"), 1).await.unwrap();
+            }
+            assert_eq!(add(&kv, U, "one-more", 1).await.unwrap_err().status, 422);
+            assert_eq!(set(&kv, U, "one-more", 1).await.unwrap_err().status, 422);
+            // Existing lines can still change.
+            assert_eq!(add(&kv, U, "p0", 5).await.unwrap().quantity_of("p0"), Some(6));
+        });
+    }
+
+    #[test]
+    fn set_replaces_adds_or_removes() {
+        block_on(async {
+            let kv = MemoryKv::default();
+            add(&kv, U, "a", 4).await.unwrap();
+            assert_eq!(ids(&set(&kv, U, "a", 2).await.unwrap()), [("a", 2)]);
+            assert_eq!(ids(&set(&kv, U, "b", 7).await.unwrap()), [("a", 2), ("b", 7)]);
+            assert_eq!(ids(&set(&kv, U, "a", 0).await.unwrap()), [("b", 7)]);
+            assert_eq!(set(&kv, U, "a", 0).await.unwrap_err().status, 404);
+            assert_eq!(set(&kv, U, "b", -1).await.unwrap_err().status, 422);
+        });
+    }
+
+    #[test]
+    fn removing_and_clearing() {
+        block_on(async {
+            let kv = MemoryKv::default();
+            add(&kv, U, "a", 1).await.unwrap();
+            add(&kv, U, "b", 1).await.unwrap();
+            assert_eq!(ids(&remove(&kv, U, "a").await.unwrap()), [("b", 1)]);
+            let err = remove(&kv, U, "a").await.unwrap_err();
+            assert_eq!((err.status, err.details["product_id"].as_str()), (404, Some("a")));
+            remove(&kv, U, "b").await.unwrap();
+            assert_eq!(kv.get("cart:user-1").await.unwrap(), None, "an empty cart is deleted");
+            add(&kv, U, "c", 1).await.unwrap();
+            clear(&kv, U).await.unwrap();
+            clear(&kv, U).await.unwrap();
+            assert!(load(&kv, U).await.unwrap().items.is_empty());
+        });
+    }
+}
