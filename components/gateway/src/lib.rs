@@ -1,1 +1,13 @@
-//! The gateway service (skeleton; see docs/shop.md).
+//! The gateway middleware (docs/shop.md), in front of every public route:
+//! the request id, the caller from the bearer token, and a rate limit per
+//! client. `decide` and `bucket` are the plain rules; `adapter` (wasm32
+//! only) applies them to the raw wasi:http request and response.
+
+pub mod bucket;
+pub mod decide;
+
+#[cfg(target_arch = "wasm32")]
+mod adapter;
+
+/// The gateway serves no routes of its own; it sits in front of the others'.
+pub const PUBLIC_ROUTES: &[(&str, &str)] = &[];

@@ -1,0 +1,67 @@
+//! Password hashing: argon2id, a random salt per password, stored as a PHC
+//! string (`$argon2id$v=19$m=...,t=...,p=...$salt$hash`) that carries its own
+//! parameters, so they can be raised later without breaking old hashes.
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::Argon2;
+use shop_common::ApiError;
+
+pub struct Passwords(Argon2<'static>);
+
+impl Passwords {
+    /// argon2id with the crate's defaults (19 MiB, 2 passes, 1 lane: the
+    /// OWASP minimum).
+    pub fn standard() -> Self {
+        Passwords(Argon2::default())
+    }
+
+    /// The smallest argon2id, so that native debug-build tests stay fast.
+    #[cfg(test)]
+    pub fn cheap() -> Self {
+        use argon2::{Algorithm, Params, Version};
+        let params = Params::new(Params::MIN_M_COST, 1, 1, None).expect("valid argon2 parameters");
+        Passwords(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+    }
+
+    pub fn hash(&self, password: &str) -> Result<String, ApiError> {
+        self.0
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| ApiError::internal(format!("hashing the password failed: {e}")))
+    }
+
+    /// Whether `password` matches `stored` (a PHC string; anything else never matches).
+    pub fn verify(&self, password: &str, stored: &str) -> bool {
+        // Only argon2 hashes are ever stored; refuse anything else outright.
+        PasswordHash::new(stored)
+            .ok()
+            .filter(|h| h.algorithm.as_str().starts_with("argon2"))
+            .is_some_and(|h| self.0.verify_password(password.as_bytes(), &h).is_ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_salted_argon2id_and_verify() {
+        let p = Passwords::cheap();
+        let a = p.hash("correct horse battery").unwrap();
+        let b = p.hash("correct horse battery").unwrap();
+        assert!(a.starts_with("$argon2id$v=19$"), "{a}");
+        assert_ne!(a, b, "each hash has its own salt");
+        assert!(p.verify("correct horse battery", &a));
+        assert!(!p.verify("correct horse batterY", &a));
+        assert!(!p.verify("correct horse battery", "not a hash"));
+        assert!(!p.verify("", ""));
+    }
+
+    #[test]
+    fn standard_hashes_carry_their_parameters() {
+        // A hash made with other parameters still verifies: they come from the PHC string.
+        let cheap = Passwords::cheap().hash("0123456789").unwrap();
+        assert!(Passwords::standard().verify("0123456789", &cheap));
+    }
+}
