@@ -1,0 +1,98 @@
+//! The shop's health: each service's own health check, judged and summed
+//! up. `ok` only when every service answers that it is.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// The services asked, by id (`GET /internal/<id>/health`).
+pub const SERVICES: &[&str] = &["users", "catalog", "cart", "orders", "payments", "shipping", "notifications"];
+
+/// What one health check got.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Probe {
+    Answered { status: u16, body: Value },
+    /// The call itself failed.
+    Unreachable(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceHealth {
+    /// `ok` or `down`.
+    pub status: &'static str,
+    /// Why it is down.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HealthReport {
+    /// `ok` or `degraded`.
+    pub status: &'static str,
+    pub services: BTreeMap<String, ServiceHealth>,
+}
+
+/// A service is up when it answers 200 with `{"status": "ok"}`; anything
+/// else is down, with what it said.
+pub fn judge(probe: Probe) -> ServiceHealth {
+    let down = |detail: String| ServiceHealth { status: "down", detail: Some(detail) };
+    match probe {
+        Probe::Answered { status: 200, body } if body["status"] == "ok" => ServiceHealth { status: "ok", detail: None },
+        Probe::Answered { status, body } => {
+            let said = body["error"]["message"].as_str().map(str::to_owned).unwrap_or_else(|| format!("status {:?}", body["status"].as_str().unwrap_or("missing")));
+            down(format!("answered {status}: {said}"))
+        }
+        Probe::Unreachable(why) => down(why),
+    }
+}
+
+/// The report and its HTTP status: 200 when all are ok, else 503.
+pub fn aggregate(results: impl IntoIterator<Item = (String, ServiceHealth)>) -> (u16, HealthReport) {
+    let services: BTreeMap<String, ServiceHealth> = results.into_iter().collect();
+    let all_ok = services.values().all(|s| s.status == "ok");
+    let (code, status) = if all_ok { (200, "ok") } else { (503, "degraded") };
+    (code, HealthReport { status, services })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ok() -> Probe {
+        Probe::Answered { status: 200, body: json!({ "status": "ok", "service": "x" }) }
+    }
+
+    #[test]
+    fn all_up_is_ok_and_200() {
+        let (code, report) = aggregate(SERVICES.iter().map(|s| (s.to_string(), judge(ok()))));
+        assert_eq!((code, report.status, report.services.len()), (200, "ok", SERVICES.len()));
+        let body = serde_json::to_value(&report).unwrap();
+        assert_eq!(body["services"]["orders"], json!({ "status": "ok" }));
+    }
+
+    #[test]
+    fn one_down_is_degraded_and_503() {
+        let probes = SERVICES.iter().map(|s| {
+            let probe = match *s {
+                "payments" => Probe::Answered { status: 503, body: json!({ "error": { "code": "unavailable", "message": "the database failed" } }) },
+                "cart" => Probe::Unreachable("connection refused".into()),
+                _ => ok(),
+            };
+            (s.to_string(), judge(probe))
+        });
+        let (code, report) = aggregate(probes);
+        assert_eq!((code, report.status), (503, "degraded"));
+        assert_eq!(report.services["payments"], ServiceHealth { status: "down", detail: Some("answered 503: the database failed".into()) });
+        assert_eq!(report.services["cart"].detail.as_deref(), Some("connection refused"));
+        assert_eq!(report.services["users"].status, "ok");
+    }
+
+    #[test]
+    fn a_200_that_does_not_say_ok_is_down() {
+        let h = judge(Probe::Answered { status: 200, body: json!({ "status": "starting" }) });
+        assert_eq!((h.status, h.detail.as_deref()), ("down", Some("answered 200: status \"starting\"")));
+        assert_eq!(judge(Probe::Answered { status: 200, body: Value::Null }).status, "down");
+    }
+}

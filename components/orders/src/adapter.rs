@@ -1,0 +1,236 @@
+//! The Spin adapter: routes requests, opens the store, and implements
+//! `Services` by service chaining and the pricing import.
+
+use serde::de::DeserializeOwned;
+use serde_json::{Value as Json, json};
+use shop_common::db::migrate;
+use shop_common::events::Event;
+use shop_common::money::{Currency, Money};
+use shop_common::page::PageRequest;
+use shop_common::spin::{Called, Incoming, Reply, SpinDb, call, serve};
+use shop_common::{ApiError, timestamp};
+
+use crate::input::LineRequest;
+use crate::model::{Address, PaymentInfo, Quote};
+use crate::services::{ChargeRequest, PriceError, Product, QuoteLine, Services};
+use crate::{cancel, outbox, saga, store};
+
+mod bindings {
+    //! `souk:pricing/quote`, imported as a component dependency.
+    spin_sdk::wit_bindgen::generate!({
+        inline: "package souk:orders-deps; world orders-deps { import souk:pricing/quote@0.1.0; }",
+        path: "../../wit/pricing",
+        runtime_path: "::spin_sdk::wit_bindgen::rt",
+        generate_all,
+    });
+}
+
+use bindings::souk::pricing::quote as pricing;
+
+#[spin_sdk::http_service]
+async fn handle(req: spin_sdk::http::Request) -> impl spin_sdk::http::IntoResponse {
+    serve(req, async |inc| route(inc).await).await
+}
+
+async fn open() -> Result<SpinDb, ApiError> {
+    let db = SpinDb::open("orders").await?;
+    migrate(&db, store::MIGRATIONS).await?;
+    Ok(db)
+}
+
+async fn route(inc: Incoming) -> Result<Reply, ApiError> {
+    let services = SpinServices { request_id: inc.request_id.clone() };
+    let segments = inc.segments();
+    let relay_after = !matches!(segments.as_slice(), ["internal", "orders", "outbox", "relay"] | ["internal", "orders", "health"]);
+    let reply = match (inc.method.as_str(), segments.as_slice()) {
+        ("POST", ["api", "v1", "orders"]) => place(&inc, &services).await,
+        ("GET", ["api", "v1", "orders"]) => list(&inc).await,
+        ("GET", ["api", "v1", "orders", id]) => {
+            let me = inc.identity()?;
+            Ok(Reply::ok(&cancel::visible(&open().await?, &me, id).await?.order))
+        }
+        ("POST", ["api", "v1", "orders", id, "cancel"]) => {
+            let me = inc.identity()?;
+            Ok(Reply::ok(&cancel::cancel(&open().await?, &services, &me, id).await?))
+        }
+        ("POST", ["internal", "orders", "events"]) => {
+            let event: Event = inc.json()?;
+            Ok(Reply::ok(&outbox::consume(&open().await?, &event, timestamp::now_unix()).await?))
+        }
+        ("POST", ["internal", "orders", "outbox", "relay"]) => Ok(Reply::ok(&outbox::relay(&open().await?, &services).await?)),
+        ("GET", ["internal", "orders", "summary"]) => Ok(Reply::ok(&store::summary(&open().await?).await?)),
+        ("GET", ["internal", "orders", "health"]) => {
+            open().await?;
+            Ok(Reply::ok(&json!({ "status": "ok", "service": "orders" })))
+        }
+        (_, ["api", "v1", "orders"] | ["api", "v1", "orders", _] | ["api", "v1", "orders", _, "cancel"])
+        | (_, ["internal", "orders", "events" | "summary" | "health"] | ["internal", "orders", "outbox", "relay"]) => Err(inc.method_not_allowed()),
+        _ => Err(inc.no_route()),
+    };
+    if relay_after {
+        // Events waiting for a consumer that was down go out with later requests.
+        if let Ok(db) = open().await {
+            let _ = outbox::relay(&db, &services).await;
+        }
+    }
+    reply
+}
+
+async fn place(inc: &Incoming, services: &SpinServices) -> Result<Reply, ApiError> {
+    let me = inc.identity()?;
+    let db = open().await?;
+    let answer = saga::place_idempotent(&db, services, &me.user_id, inc.header("idempotency-key"), &inc.body).await;
+    Ok(Reply::json(answer.status, &answer.body))
+}
+
+async fn list(inc: &Incoming) -> Result<Reply, ApiError> {
+    let me = inc.identity()?;
+    let page = PageRequest::parse(inc.query("page"), inc.query("page_size"))?;
+    Ok(Reply::ok(&store::list_for_user(&open().await?, &me.user_id, page).await?))
+}
+
+struct SpinServices {
+    request_id: String,
+}
+
+impl SpinServices {
+    async fn call(&self, service: &str, method: &str, path: &str, body: Option<&Json>) -> Result<Called, ApiError> {
+        call(service, method, path, body, &self.request_id).await
+    }
+
+    /// A 2xx answer's body as a `T`, or the callee's error.
+    async fn expect<T: DeserializeOwned>(&self, service: &str, method: &str, path: &str, body: Option<&Json>) -> Result<T, ApiError> {
+        let called = self.call(service, method, path, body).await?;
+        if !called.is_success() {
+            return Err(called.into_error(service));
+        }
+        serde_json::from_value(called.body).map_err(|e| ApiError::bad_gateway(service, format!("the {service} service answered in an unexpected shape: {e}")))
+    }
+
+    async fn expect_ok(&self, service: &str, method: &str, path: &str, body: Option<&Json>) -> Result<(), ApiError> {
+        let called = self.call(service, method, path, body).await?;
+        if called.is_success() { Ok(()) } else { Err(called.into_error(service)) }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct CartBody {
+    items: Vec<LineRequest>,
+}
+
+#[derive(serde::Deserialize)]
+struct UserBody {
+    shipping_address: Option<Address>,
+}
+
+#[derive(serde::Deserialize)]
+struct LookupBody {
+    products: Vec<Product>,
+}
+
+fn money_in(m: pricing::Money) -> Result<Money, PriceError> {
+    Currency::parse(&m.currency).map(|c| Money::new(m.amount, c)).map_err(PriceError::InvalidLine)
+}
+
+impl Services for SpinServices {
+    async fn cart(&self, user_id: &str) -> Result<Vec<LineRequest>, ApiError> {
+        let called = self.call("cart", "GET", &format!("/internal/cart/{user_id}"), None).await?;
+        if called.status == 404 {
+            return Ok(Vec::new());
+        }
+        if !called.is_success() {
+            return Err(called.into_error("cart"));
+        }
+        let cart: CartBody = serde_json::from_value(called.body).map_err(|e| ApiError::bad_gateway("cart", format!("the cart service answered in an unexpected shape: {e}")))?;
+        Ok(cart.items)
+    }
+
+    async fn clear_cart(&self, user_id: &str) -> Result<(), ApiError> {
+        self.expect_ok("cart", "DELETE", &format!("/internal/cart/{user_id}"), None).await
+    }
+
+    async fn saved_address(&self, user_id: &str) -> Result<Option<Address>, ApiError> {
+        let called = self.call("users", "GET", &format!("/internal/users/{user_id}"), None).await?;
+        if called.status == 404 {
+            return Ok(None);
+        }
+        if !called.is_success() {
+            return Err(called.into_error("users"));
+        }
+        let user: UserBody = serde_json::from_value(called.body).map_err(|e| ApiError::bad_gateway("users", format!("the users service answered in an unexpected shape: {e}")))?;
+        Ok(user.shipping_address)
+    }
+
+    async fn products(&self, ids: &[String]) -> Result<Vec<Product>, ApiError> {
+        let body = json!({ "ids": ids });
+        let found: LookupBody = self.expect("catalog", "POST", "/internal/catalog/products/lookup", Some(&body)).await?;
+        Ok(found.products)
+    }
+
+    fn price(&self, lines: &[QuoteLine], country: &str, promo_code: Option<&str>) -> Result<Quote, PriceError> {
+        let request = pricing::QuoteRequest {
+            lines: lines
+                .iter()
+                .map(|l| pricing::Line {
+                    sku: l.sku.clone(),
+                    unit_price: pricing::Money { amount: l.unit_price.amount, currency: l.unit_price.currency.code().to_owned() },
+                    quantity: l.quantity,
+                    weight_grams: l.weight_grams,
+                })
+                .collect(),
+            country: country.to_owned(),
+            promo_code: promo_code.map(str::to_owned),
+        };
+        match pricing::price(&request) {
+            Ok(q) => Ok(Quote {
+                subtotal: money_in(q.subtotal)?,
+                discount: money_in(q.discount)?,
+                shipping: money_in(q.shipping)?,
+                tax: money_in(q.tax)?,
+                total: money_in(q.total)?,
+                promo_code: q.promo_code,
+            }),
+            Err(e) => Err(match e {
+                pricing::Error::Empty => PriceError::Empty,
+                pricing::Error::MixedCurrencies => PriceError::MixedCurrencies,
+                pricing::Error::InvalidLine(m) => PriceError::InvalidLine(m),
+                pricing::Error::UnknownPromoCode(c) => PriceError::UnknownPromoCode(c),
+                pricing::Error::UnsupportedCountry(c) => PriceError::UnsupportedCountry(c),
+                pricing::Error::Overflow => PriceError::Overflow,
+            }),
+        }
+    }
+
+    async fn reserve(&self, order_id: &str, lines: &[LineRequest]) -> Result<(), ApiError> {
+        let body = json!({ "order_id": order_id, "items": lines });
+        self.expect_ok("catalog", "POST", "/internal/catalog/reservations", Some(&body)).await
+    }
+
+    async fn commit(&self, order_id: &str) -> Result<(), ApiError> {
+        self.expect_ok("catalog", "POST", &format!("/internal/catalog/reservations/{order_id}/commit"), None).await
+    }
+
+    async fn release(&self, order_id: &str) -> Result<(), ApiError> {
+        let called = self.call("catalog", "POST", &format!("/internal/catalog/reservations/{order_id}/release"), None).await?;
+        // 404: no reservation, so nothing to give back.
+        if called.is_success() || called.status == 404 { Ok(()) } else { Err(called.into_error("catalog")) }
+    }
+
+    async fn charge(&self, request: &ChargeRequest) -> Result<PaymentInfo, ApiError> {
+        let body = json!({ "order_id": request.order_id, "user_id": request.user_id, "amount": request.amount, "card": request.card });
+        self.expect("payments", "POST", "/internal/payments/charges", Some(&body)).await
+    }
+
+    async fn refund(&self, order_id: &str) -> Result<PaymentInfo, ApiError> {
+        self.expect("payments", "POST", "/internal/payments/refunds", Some(&json!({ "order_id": order_id }))).await
+    }
+
+    async fn deliver(&self, consumer: &str, event: &Event) -> Result<(), String> {
+        let body = serde_json::to_value(event).map_err(|e| e.to_string())?;
+        match self.call(consumer, "POST", &format!("/internal/{consumer}/events"), Some(&body)).await {
+            Ok(called) if called.is_success() => Ok(()),
+            Ok(called) => Err(format!("{consumer} answered {}: {}", called.status, called.body["error"]["message"].as_str().unwrap_or(""))),
+            Err(e) => Err(e.message),
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! The events orders produces (`order.placed`, `order.cancelled`, for
+//! shipping and notifications) and the one it consumes (`shipment.updated`).
+
+use serde::Serialize;
+use serde_json::{Value as Json, json};
+use shop_common::db::{Db, transaction};
+use shop_common::events::{self, Event, RelayReport};
+use shop_common::{ApiError, timestamp};
+
+use crate::model::{Order, Status};
+use crate::services::Services;
+use crate::store::{self, Change};
+
+pub const CONSUMERS: &[&str] = &["shipping", "notifications"];
+
+pub fn placed(order: &Order) -> Event {
+    let items: Vec<Json> =
+        order.items.iter().map(|i| json!({ "product_id": i.product_id, "sku": i.sku, "name": i.name, "quantity": i.quantity })).collect();
+    Event::new(
+        "order.placed",
+        json!({
+            "order_id": order.id,
+            "user_id": order.user_id,
+            "items": items,
+            "total": order.quote.total,
+            "shipping_address": order.shipping_address,
+        }),
+    )
+}
+
+pub fn cancelled(order: &Order, refunded: bool) -> Event {
+    Event::new("order.cancelled", json!({ "order_id": order.id, "user_id": order.user_id, "refunded": refunded }))
+}
+
+/// Delivers the due outbox rows (at most `RELAY_BATCH`).
+pub async fn relay<D: Db, S: Services>(db: &D, services: &S) -> Result<RelayReport, ApiError> {
+    events::relay(db, timestamp::now_unix(), async |consumer: &str, event: &Event| services.deliver(consumer, event).await).await
+}
+
+/// What consuming an event did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Consumed {
+    /// applied | duplicate | ignored
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+fn ignored(reason: impl Into<String>) -> Consumed {
+    Consumed { status: "ignored", reason: Some(reason.into()) }
+}
+
+/// Applies `shipment.updated` (in_transit → shipped, delivered → delivered,
+/// forwards only) once per event id; other types are ignored. Never an
+/// error for the event's content, so the producer does not retry in vain.
+pub async fn consume<D: Db>(db: &D, event: &Event, now: i64) -> Result<Consumed, ApiError> {
+    if event.kind != "shipment.updated" {
+        return Ok(ignored(format!("orders does not consume {:?}", event.kind)));
+    }
+    transaction(db, async |db| {
+        if !events::first_delivery(db, event, now).await? {
+            return Ok(Consumed { status: "duplicate", reason: None });
+        }
+        let (Some(order_id), Some(shipment_status)) = (event.data["order_id"].as_str(), event.data["status"].as_str()) else {
+            return Ok(ignored("data.order_id or data.status is missing"));
+        };
+        let Some(row) = db.query_one("SELECT status FROM orders WHERE id = ?", &[order_id.into()]).await? else {
+            return Ok(ignored(format!("no order {order_id}")));
+        };
+        let current = Status::parse(&row.text(0)?)?;
+        match current.after_shipment(shipment_status) {
+            Some(next) => {
+                store::update(db, order_id, current, Change { status: Some(next), ..Change::default() }, now).await?;
+                Ok(Consumed { status: "applied", reason: None })
+            }
+            None => Ok(ignored(format!("a {} order does not become {shipment_status}", current.as_str()))),
+        }
+    })
+    .await
+}

@@ -1,0 +1,235 @@
+//! Placing an order, step by step, undoing what was done when a later step
+//! fails: price → reserve stock → record the order `pending` → charge →
+//! commit the stock and mark it `paid` with `order.placed` in the outbox
+//! (one transaction), or release the stock and mark it `payment_failed`.
+//! No database transaction is open while another service is called.
+
+use serde_json::json;
+use shop_common::db::{Db, transaction};
+use shop_common::events;
+use shop_common::{ApiError, timestamp};
+
+use crate::idempotency::{self, Answer, Begin};
+use crate::input::{self, LineRequest, PlaceInput};
+use crate::model::{Address, Order, OrderItem, PaymentInfo, Status, Stock};
+use crate::outbox;
+use crate::services::{ChargeRequest, QuoteLine, Services};
+use crate::store::{self, Change};
+
+/// Why a placement failed, and whether an order row was recorded by then.
+#[derive(Debug)]
+pub struct Failed {
+    pub error: ApiError,
+    pub recorded: bool,
+}
+
+impl From<ApiError> for Failed {
+    fn from(error: ApiError) -> Failed {
+        Failed { error, recorded: false }
+    }
+}
+
+fn recorded(error: ApiError, order_id: &str) -> Failed {
+    let mut error = error;
+    if let Some(details) = error.details.as_object_mut() {
+        details.insert("order_id".into(), order_id.into());
+    }
+    Failed { error, recorded: true }
+}
+
+/// `POST /api/v1/orders` with its `Idempotency-Key` (if any) and raw body.
+pub async fn place_idempotent<D: Db, S: Services>(db: &D, services: &S, user_id: &str, key: Option<&str>, body: &[u8]) -> Answer {
+    let run = async || -> Result<Answer, ApiError> {
+        let key = input::idempotency_key(key)?;
+        let input = input::parse_body(body)?;
+        let Some(key) = key else {
+            return Ok(answer(place(db, services, user_id, input).await));
+        };
+        if let Begin::Replay(first) = idempotency::begin(db, user_id, &key, timestamp::now_unix()).await? {
+            return Ok(first);
+        }
+        let result = place(db, services, user_id, input).await;
+        let order_id = match &result {
+            Ok(order) => Some(order.id.clone()),
+            Err(f) => f.error.details["order_id"].as_str().map(str::to_owned),
+        };
+        // A server-side failure that changed nothing frees the key for a retry.
+        let forget = matches!(&result, Err(f) if f.error.status >= 500 && !f.recorded);
+        let answer = answer(result);
+        if forget {
+            idempotency::forget(db, user_id, &key).await?;
+        } else {
+            idempotency::finish(db, user_id, &key, order_id.as_deref(), &answer, timestamp::now_unix()).await?;
+        }
+        Ok(answer)
+    };
+    run().await.unwrap_or_else(Answer::from)
+}
+
+fn answer(result: Result<Order, Failed>) -> Answer {
+    match result {
+        Ok(order) => Answer { status: 201, body: serde_json::to_value(&order).unwrap_or_default() },
+        Err(f) => f.error.into(),
+    }
+}
+
+/// The lines to order: the body's, else the cart's.
+async fn lines<S: Services>(services: &S, user_id: &str, input: &PlaceInput) -> Result<(Vec<LineRequest>, bool), ApiError> {
+    if let Some(items) = &input.items {
+        return Ok((items.clone(), false));
+    }
+    let cart = services.cart(user_id).await?;
+    if cart.is_empty() {
+        return Err(ApiError::unprocessable("empty_cart", "the cart is empty and the order lists no items"));
+    }
+    let merged = input::merge_lines(&cart, "cart.items").map_err(|e| ApiError::unprocessable("unprocessable", format!("the cart cannot be ordered: {}", e.message)))?;
+    Ok((merged, true))
+}
+
+async fn address<S: Services>(services: &S, user_id: &str, input: &PlaceInput) -> Result<Address, ApiError> {
+    if let Some(a) = &input.shipping_address {
+        return Ok(a.clone());
+    }
+    let saved = services.saved_address(user_id).await?;
+    let missing = || ApiError::invalid_field("shipping_address", "give a shipping_address, or save one on your account first");
+    let saved = saved.ok_or_else(missing)?;
+    saved.validate("shipping_address").map_err(|_| missing())?;
+    Ok(saved)
+}
+
+/// The priced lines of the order, from the catalog's products.
+async fn items<S: Services>(services: &S, lines: &[LineRequest]) -> Result<(Vec<OrderItem>, Vec<QuoteLine>), ApiError> {
+    let ids: Vec<String> = lines.iter().map(|l| l.product_id.clone()).collect();
+    let products = services.products(&ids).await?;
+    let mut items = Vec::with_capacity(lines.len());
+    let mut quote_lines = Vec::with_capacity(lines.len());
+    for line in lines {
+        let id = &line.product_id;
+        let p = products
+            .iter()
+            .find(|p| &p.id == id)
+            .ok_or_else(|| ApiError::new(404, "not_found", format!("product {id} not found")).with_details(json!({ "product_id": id })))?;
+        if !p.active {
+            return Err(ApiError::unprocessable("product_inactive", format!("product {id} ({}) is no longer sold", p.sku)).with_details(json!({ "product_id": id, "sku": p.sku })));
+        }
+        let quantity = u32::try_from(line.quantity).map_err(|_| ApiError::invalid_field("quantity", "out of range"))?;
+        let line_total = p.price.times(quantity).map_err(|e| ApiError::unprocessable("unprocessable", format!("product {id}: {e}")))?;
+        items.push(OrderItem { product_id: id.clone(), sku: p.sku.clone(), name: p.name.clone(), quantity, unit_price: p.price, line_total });
+        quote_lines.push(QuoteLine { sku: p.sku.clone(), unit_price: p.price, quantity, weight_grams: p.weight_grams });
+    }
+    Ok((items, quote_lines))
+}
+
+/// Places the order; see the module comment for the steps.
+pub async fn place<D: Db, S: Services>(db: &D, services: &S, user_id: &str, input: PlaceInput) -> Result<Order, Failed> {
+    let (lines, from_cart) = lines(services, user_id, &input).await?;
+    let shipping_address = address(services, user_id, &input).await?;
+    let (items, quote_lines) = items(services, &lines).await?;
+    let quote = services.price(&quote_lines, &shipping_address.country, input.promo_code.as_deref()).map_err(ApiError::from)?;
+
+    let id = shop_common::id::new_id();
+    // Out of stock (409), inactive (422) or unknown (404): passed on; nothing recorded.
+    services.reserve(&id, &lines).await?;
+
+    let now = timestamp::now_unix();
+    let created = timestamp::to_rfc3339(now);
+    let order = Order {
+        id: id.clone(),
+        user_id: user_id.to_owned(),
+        status: Status::Pending,
+        items,
+        shipping_address,
+        quote,
+        payment: None,
+        created_at: created.clone(),
+        updated_at: created,
+    };
+    if let Err(e) = store::insert(db, &order, from_cart, now).await {
+        let _ = services.release(&id).await;
+        return Err(e.into());
+    }
+
+    let charge = ChargeRequest { order_id: id.clone(), user_id: user_id.to_owned(), amount: order.quote.total, card: input.card };
+    let payment = match services.charge(&charge).await {
+        Ok(p) => p,
+        Err(e) => {
+            // A 4xx is the card's fault and nothing was charged; otherwise
+            // the charge may have happened, so it is refunded if it did.
+            let unknown = e.status >= 500;
+            let note = format!("the charge failed: {}", e.message);
+            abandon(db, services, &id, None, unknown, &note).await;
+            return Err(recorded(e, &id));
+        }
+    };
+    if payment.status != "approved" {
+        abandon(db, services, &id, Some(&payment), false, "the card was declined").await;
+        let e = ApiError::new(402, "payment_declined", "the card was declined").with_details(json!({ "payment_id": payment.id }));
+        return Err(recorded(e, &id));
+    }
+
+    if let Err(e) = services.commit(&id).await {
+        abandon(db, services, &id, Some(&payment), true, &format!("the stock could not be committed: {}", e.message)).await;
+        return Err(recorded(e, &id));
+    }
+    let now = timestamp::now_unix();
+    let paid = Order { status: Status::Paid, payment: Some(payment.clone()), ..order };
+    let event = outbox::placed(&paid);
+    let marked = transaction(db, async |db| {
+        let change = Change { status: Some(Status::Paid), stock: Some(Stock::Committed), payment: Some(&payment), note: None };
+        let applied = store::update(db, &id, Status::Pending, change, now).await?;
+        if applied {
+            events::record(db, &event, outbox::CONSUMERS, now).await?;
+        }
+        Ok(applied)
+    })
+    .await;
+    match marked {
+        Ok(true) => {}
+        Ok(false) => {
+            // Cancelled while it was being placed: undo the charge and the stock.
+            let _ = services.refund(&id).await;
+            let _ = services.release(&id).await;
+            return Err(recorded(ApiError::conflict("invalid_state", "the order was cancelled while it was being placed"), &id));
+        }
+        Err(e) => {
+            abandon(db, services, &id, Some(&payment), true, &format!("the order could not be marked paid: {}", e.message)).await;
+            return Err(recorded(e, &id));
+        }
+    }
+    if from_cart {
+        // The order stands even if the cart cannot be cleared now.
+        let _ = services.clear_cart(user_id).await;
+    }
+    let _ = outbox::relay(db, services).await;
+    match store::get(db, &id).await {
+        Ok(Some(stored)) => Ok(stored.order),
+        _ => Ok(paid),
+    }
+}
+
+/// Undoes a placement that will not be paid: gives the stock back, refunds
+/// the charge if asked (`refund`: it may have been approved), and marks the
+/// order `payment_failed` with `note`. Failures here are noted, not raised:
+/// a reservation left behind expires at the catalog, and cancelling the
+/// order releases it again.
+async fn abandon<D: Db, S: Services>(db: &D, services: &S, id: &str, payment: Option<&PaymentInfo>, refund: bool, note: &str) {
+    let mut note = note.to_owned();
+    let stock = match services.release(id).await {
+        Ok(()) => Stock::Released,
+        Err(e) => {
+            note.push_str(&format!("; the stock could not be released: {}", e.message));
+            Stock::Reserved
+        }
+    };
+    let mut payment = payment.cloned();
+    if refund {
+        match services.refund(id).await {
+            Ok(p) => payment = Some(p),
+            // 404: nothing was charged.
+            Err(e) if e.status == 404 => {}
+            Err(e) => note.push_str(&format!("; the payment could not be refunded: {}", e.message)),
+        }
+    }
+    let change = Change { status: Some(Status::PaymentFailed), stock: Some(stock), payment: payment.as_ref(), note: Some(&note) };
+    let _ = store::update(db, id, Status::Pending, change, timestamp::now_unix()).await;
+}
