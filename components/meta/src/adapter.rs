@@ -22,8 +22,12 @@ async fn route(inc: Incoming) -> Result<Reply, ApiError> {
             body: Some(crate::OPENAPI_JSON.as_bytes().to_vec()),
             headers: vec![("content-type".into(), "application/json".into())],
         }),
+        ("GET", ["api", "v1", "admin", "audit"]) => {
+            inc.identity()?.require_admin()?;
+            audit(&inc.request_id).await
+        }
         ("GET", ["internal", "meta", "health"]) => Ok(Reply::ok(&json!({ "status": "ok", "service": "meta" }))),
-        (_, ["api", "v1", "health" | "openapi.json"] | ["internal", "meta", "health"]) => Err(inc.method_not_allowed()),
+        (_, ["api", "v1", "health" | "openapi.json"] | ["api", "v1", "admin", "audit"] | ["internal", "meta", "health"]) => Err(inc.method_not_allowed()),
         _ => Err(inc.no_route()),
     }
 }
@@ -37,8 +41,39 @@ async fn probe(service: &str, request_id: &str) -> (String, health::ServiceHealt
 }
 
 /// Asks every service at once; 503 (with the same body) when any is down.
+/// It also has the event producers relay their outboxes, so a periodic
+/// health probe redelivers events whose consumer was down.
 async fn shop_health(request_id: &str) -> Reply {
-    let results = futures::future::join_all(health::SERVICES.iter().map(|s| probe(s, request_id))).await;
-    let (status, report) = health::aggregate(results);
+    let probes = futures::future::join_all(health::SERVICES.iter().map(|s| probe(s, request_id)));
+    let relays = futures::future::join_all(health::PRODUCERS.iter().map(|s| relay(s, request_id)));
+    let (results, outboxes) = futures::future::join(probes, relays).await;
+    let (status, mut report) = health::aggregate(results);
+    report.outboxes = outboxes.into_iter().collect();
     Reply::json(status, &report)
+}
+
+/// What a producer's relay did, or why it could not.
+async fn relay(service: &str, request_id: &str) -> (String, serde_json::Value) {
+    let outcome = match call(service, "POST", &format!("/internal/{service}/outbox/relay"), None, request_id).await {
+        Ok(called) if called.is_success() => called.body,
+        Ok(called) => json!({ "error": format!("answered {}", called.status) }),
+        Err(e) => json!({ "error": e.message }),
+    };
+    (service.to_owned(), outcome)
+}
+
+/// The figures the load generator checks the shop's invariants with: the
+/// catalog's stock, the orders paid, the payments approved (admins only).
+async fn audit(request_id: &str) -> Result<Reply, ApiError> {
+    let fetch = async |service: &'static str, path: &'static str| -> Result<serde_json::Value, ApiError> {
+        let called = call(service, "GET", path, None, request_id).await?;
+        if called.is_success() { Ok(called.body) } else { Err(called.into_error(service)) }
+    };
+    let (stock, orders, payments) = futures::future::join3(
+        fetch("catalog", "/internal/catalog/stock"),
+        fetch("orders", "/internal/orders/summary"),
+        fetch("payments", "/internal/payments/summary"),
+    )
+    .await;
+    Ok(Reply::ok(&json!({ "stock": stock?, "orders": orders?, "payments": payments? })))
 }

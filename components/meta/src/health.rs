@@ -9,6 +9,10 @@ use serde_json::Value;
 /// The services asked, by id (`GET /internal/<id>/health`).
 pub const SERVICES: &[&str] = &["users", "catalog", "cart", "orders", "payments", "shipping", "notifications"];
 
+/// The services with an event outbox, relayed on each health check
+/// (`POST /internal/<id>/outbox/relay`).
+pub const PRODUCERS: &[&str] = &["orders", "shipping"];
+
 /// What one health check got.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Probe {
@@ -31,6 +35,9 @@ pub struct HealthReport {
     /// `ok` or `degraded`.
     pub status: &'static str,
     pub services: BTreeMap<String, ServiceHealth>,
+    /// Each producer's relay report (delivered, failed, pending), or its error.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub outboxes: BTreeMap<String, Value>,
 }
 
 /// A service is up when it answers 200 with `{"status": "ok"}`; anything
@@ -52,7 +59,7 @@ pub fn aggregate(results: impl IntoIterator<Item = (String, ServiceHealth)>) -> 
     let services: BTreeMap<String, ServiceHealth> = results.into_iter().collect();
     let all_ok = services.values().all(|s| s.status == "ok");
     let (code, status) = if all_ok { (200, "ok") } else { (503, "degraded") };
-    (code, HealthReport { status, services })
+    (code, HealthReport { status, services, outboxes: BTreeMap::new() })
 }
 
 #[cfg(test)]
