@@ -5,13 +5,26 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::scenario::ScenarioName;
-use crate::stats::Expectation;
+use crate::scenario::mix::{DEFAULT_MIX, Mix};
 
 /// Closed-loop HTTP/1.1 load generator for Souk services.
 ///
 /// Each connection is one keep-alive HTTP/1.1 connection driven by one virtual
 /// user that sends its scenario's requests back to back. Requests sent during
-/// the warm-up are not recorded.
+/// the warm-up are not recorded. Each request expects certain statuses (an
+/// order 201 or 409 `out_of_stock`, a register 201, most others 2xx); any
+/// other status, or no response, is an error.
+///
+/// Before a checkout or mixed run, souk-load logs in as admin and tops every
+/// product's stock up to --restock-to (not measured). After it (by default
+/// for checkout and mixed), it checks the shop through GET
+/// /api/v1/admin/audit: units sold equal the units of paid orders, no stock
+/// is negative, every paid order has exactly one approved payment.
+///
+/// Exit status: 0 when every request got an expected status and the check
+/// (if any) passed; 1 when requests failed or an invariant is broken (or the
+/// check could not be made); 2 when the run could not start (bad target,
+/// admin login or restock failed).
 #[derive(Debug, Parser)]
 #[command(name = "souk-load", version)]
 pub struct Args {
@@ -22,6 +35,11 @@ pub struct Args {
     /// Scenario: which requests each virtual user sends.
     #[arg(long, value_enum, default_value_t = ScenarioName::Hello)]
     pub scenario: ScenarioName,
+
+    /// Weights of the `mixed` scenario: name=weight for browse, cart, checkout
+    /// (non-negative integers, not all 0; a kind left out weighs 0).
+    #[arg(long, default_value = DEFAULT_MIX, value_parser = parse_mix)]
+    pub mix: Mix,
 
     /// Request path for the `hello` scenario.
     #[arg(long, default_value = "/hello", value_parser = parse_path)]
@@ -43,7 +61,7 @@ pub struct Args {
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     pub warmup: Duration,
 
-    /// Seed for the scenario's choices; the same seed sends the same requests.
+    /// Seed for the scenario's random choices; given the same answers, the same seed sends the same requests.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
 
@@ -51,9 +69,36 @@ pub struct Args {
     #[arg(long, default_value = "30s", value_parser = parse_positive_duration)]
     pub timeout: Duration,
 
-    /// The only response status that counts as success [default: any 2xx].
+    /// For `hello` only: the one response status that counts as success
+    /// [default: any 2xx]. The shop scenarios know what each request expects.
     #[arg(long, value_parser = clap::value_parser!(u16).range(100..=599))]
     pub expect_status: Option<u16>,
+
+    /// Check the shop's invariants after the run [default: on for checkout and mixed].
+    #[arg(long, overrides_with = "no_check")]
+    pub check: bool,
+
+    /// Do not check the shop's invariants after the run.
+    #[arg(long, overrides_with = "check")]
+    pub no_check: bool,
+
+    /// Before a checkout or mixed run, top every product's stock up to this
+    /// many units so orders do not run out; 0 skips the restock.
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(i64).range(0..))]
+    pub restock_to: i64,
+
+    /// Admin account for the restock and the check.
+    #[arg(long, default_value = "admin@souk.local")]
+    pub admin_email: String,
+
+    /// Password of the admin account (the development default unless given here or in the environment).
+    #[arg(
+        long,
+        env = "SOUK_ADMIN_PASSWORD",
+        default_value = "dev-admin-password",
+        hide_env_values = true
+    )]
+    pub admin_password: String,
 
     /// Print the summary as one JSON object instead of a table.
     #[arg(long)]
@@ -81,12 +126,34 @@ impl Args {
         }
     }
 
-    pub fn expectation(&self) -> Expectation {
-        match self.expect_status {
-            Some(code) => Expectation::Exactly(code),
-            None => Expectation::Any2xx,
+    /// Whether to check the shop's invariants after the run.
+    pub fn check_enabled(&self) -> bool {
+        if self.no_check {
+            false
+        } else {
+            self.check || self.scenario.orders()
         }
     }
+
+    /// The stock floor to restock to before the run, if any.
+    pub fn restock(&self) -> Option<i64> {
+        (self.scenario.orders() && self.restock_to > 0).then_some(self.restock_to)
+    }
+
+    /// Checks across options that clap cannot express.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.expect_status.is_some() && self.scenario != ScenarioName::Hello {
+            return Err(format!(
+                "--expect-status applies to the hello scenario only; {} knows what each request expects",
+                self.scenario.as_str()
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn parse_mix(s: &str) -> Result<Mix, String> {
+    s.parse()
 }
 
 /// Where the requests go: `http://host[:port][/prefix]`.
@@ -255,12 +322,18 @@ mod tests {
         assert_eq!(a.connections, 16);
         assert_eq!(a.warmup, ms(2_000));
         assert_eq!(a.path, "/hello");
-        assert_eq!(a.expectation(), Expectation::Any2xx);
+        assert_eq!(a.expect_status, None);
+        assert_eq!(a.mix, Mix::default());
+        assert_eq!(a.admin_email, "admin@souk.local");
+        assert!(!a.check_enabled());
+        assert_eq!(a.restock(), None);
+        assert_eq!(a.validate(), Ok(()));
 
         let a = Args::try_parse_from(["souk-load", "--requests", "500", "--expect-status", "404"])
             .unwrap();
         assert_eq!(a.stop(), Stop::Requests(500));
-        assert_eq!(a.expectation(), Expectation::Exactly(404));
+        assert_eq!(a.expect_status, Some(404));
+        assert_eq!(a.validate(), Ok(()));
 
         let a = Args::try_parse_from(["souk-load", "--duration", "3s"]).unwrap();
         assert_eq!(a.stop(), Stop::After(ms(3_000)));
@@ -271,5 +344,40 @@ mod tests {
         assert!(Args::try_parse_from(["souk-load", "--connections", "0"]).is_err());
         assert!(Args::try_parse_from(["souk-load", "--scenario", "nope"]).is_err());
         assert!(Args::try_parse_from(["souk-load", "--path", "hello"]).is_err());
+    }
+
+    #[test]
+    fn shop_options() {
+        let parse = |args: &[&str]| {
+            Args::try_parse_from(std::iter::once("souk-load").chain(args.iter().copied()))
+        };
+        let a = parse(&["--scenario", "checkout"]).unwrap();
+        assert!(a.check_enabled());
+        assert_eq!(a.restock(), Some(1_000_000));
+        let a = parse(&["--scenario", "mixed", "--no-check", "--restock-to", "0"]).unwrap();
+        assert!(!a.check_enabled());
+        assert_eq!(a.restock(), None);
+        let a = parse(&["--scenario", "mixed", "--no-check", "--check"]).unwrap();
+        assert!(a.check_enabled(), "the last of --check and --no-check wins");
+        let a = parse(&["--scenario", "cart", "--check"]).unwrap();
+        assert!(a.check_enabled());
+        assert_eq!(a.restock(), None, "a cart run orders nothing");
+        let a = parse(&["--scenario", "browse"]).unwrap();
+        assert!(!a.check_enabled());
+
+        let a = parse(&["--scenario", "mixed", "--mix", "browse=1,checkout=1"]).unwrap();
+        assert_eq!((a.mix.browse, a.mix.cart, a.mix.checkout), (1, 0, 1));
+        let err = parse(&["--mix", "browse=1,buy=2"]).unwrap_err().to_string();
+        assert!(err.contains("`buy`: unknown kind"), "{err}");
+        assert!(parse(&["--mix", "browse=0"]).is_err());
+        assert!(parse(&["--restock-to", "-1"]).is_err());
+
+        let a = parse(&["--scenario", "checkout", "--expect-status", "200"]).unwrap();
+        assert!(a.validate().unwrap_err().contains("hello scenario only"));
+        let a = parse(&["--admin-email", "root@shop.test", "--admin-password", "pw"]).unwrap();
+        assert_eq!(
+            (a.admin_email.as_str(), a.admin_password.as_str()),
+            ("root@shop.test", "pw")
+        );
     }
 }

@@ -6,18 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{HOST, HeaderValue};
-use hyper::{Request, Uri};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep, timeout};
 
 use crate::cli::{Stop, Target};
-use crate::scenario::{RequestSpec, Scenario, VirtualUser, user_seed};
+use crate::client::{Sender, build_request, connect, exchange, host_header};
+use crate::scenario::{Scenario, VirtualUser, user_seed};
 use crate::stats::{Stats, TransportError};
 
 /// Pause after a failed connect, doubling up to the maximum, so a server
@@ -46,6 +40,8 @@ pub struct Live {
     pub measured: AtomicU64,
     /// Requests finished during the warm-up.
     pub warmup: AtomicU64,
+    /// Measured requests that failed: an unexpected status or no response.
+    pub errors: AtomicU64,
     /// Requests claimed so far under `--requests`.
     tickets: AtomicU64,
     stop: AtomicBool,
@@ -59,6 +55,7 @@ impl Live {
             measure_from: started + warmup,
             measured: AtomicU64::new(0),
             warmup: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
             tickets: AtomicU64::new(0),
             stop: AtomicBool::new(false),
         }
@@ -81,7 +78,10 @@ impl Live {
         }
     }
 
-    fn finished(&self, measured: bool) {
+    fn finished(&self, measured: bool, failed: bool) {
+        if measured && failed {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+        }
         let counter = if measured {
             &self.measured
         } else {
@@ -117,15 +117,12 @@ pub async fn run(plan: Plan, scenario: &dyn Scenario, live: Arc<Live>) -> Outcom
     }
 }
 
-type Sender = SendRequest<Full<Bytes>>;
-
 async fn virtual_user(plan: Arc<Plan>, mut user: Box<dyn VirtualUser>, live: Arc<Live>) -> Stats {
     let mut stats = Stats::default();
     let mut conn: Option<Sender> = None;
     let mut ever_connected = false;
     let mut backoff = MIN_BACKOFF;
-    let host =
-        HeaderValue::from_str(&plan.target.authority).expect("authority is a valid header value");
+    let host = host_header(&plan.target);
 
     while !live.stopped() {
         let now = Instant::now();
@@ -158,7 +155,7 @@ async fn virtual_user(plan: Arc<Plan>, mut user: Box<dyn VirtualUser>, live: Arc
                             .endpoint(spec.endpoint)
                             .record_transport_error(TransportError::Connect);
                     }
-                    live.finished(measured);
+                    live.finished(measured, true);
                     sleep(backoff).await;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                     continue;
@@ -173,77 +170,28 @@ async fn virtual_user(plan: Arc<Plan>, mut user: Box<dyn VirtualUser>, live: Arc
             Err(_) => Err(TransportError::Timeout),
         };
         let latency = sent.elapsed();
-        match result {
+        let failed = match result {
             Ok((status, body)) => {
+                let expected = spec.expect.accepts(status);
                 if measured {
                     stats
                         .endpoint(spec.endpoint)
-                        .record_response(status, latency);
+                        .record_response(status, expected, latency);
                 }
                 user.on_response(status, &body);
+                !expected
             }
             Err(kind) => {
                 conn = None;
                 if measured {
                     stats.endpoint(spec.endpoint).record_transport_error(kind);
                 }
+                true
             }
-        }
-        live.finished(measured);
+        };
+        live.finished(measured, failed);
     }
     stats
-}
-
-async fn connect(addr: SocketAddr) -> Result<Sender, TransportError> {
-    let stream = TcpStream::connect(addr)
-        .await
-        .map_err(|_| TransportError::Connect)?;
-    stream
-        .set_nodelay(true)
-        .map_err(|_| TransportError::Connect)?;
-    let (sender, connection) = http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|_| TransportError::Connect)?;
-    // Ends by itself once the sender is dropped or the server closes.
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Ok(sender)
-}
-
-/// Sends one request and reads the whole response body.
-async fn exchange(
-    sender: &mut Sender,
-    request: Request<Full<Bytes>>,
-) -> Result<(u16, Bytes), TransportError> {
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|_| TransportError::Send)?;
-    let status = response.status().as_u16();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|_| TransportError::Body)?
-        .to_bytes();
-    Ok((status, body))
-}
-
-fn build_request(spec: &RequestSpec, target: &Target, host: &HeaderValue) -> Request<Full<Bytes>> {
-    let uri: Uri = target
-        .join(&spec.path)
-        .parse()
-        .unwrap_or_else(|e| panic!("scenario produced a bad path {:?}: {e}", spec.path));
-    let mut request = Request::new(Full::new(spec.body.clone()));
-    *request.method_mut() = spec.method.clone();
-    *request.uri_mut() = uri;
-    let headers = request.headers_mut();
-    headers.insert(HOST, host.clone());
-    for (name, value) in &spec.headers {
-        headers.append(name.clone(), value.clone());
-    }
-    request
 }
 
 #[cfg(test)]

@@ -10,12 +10,18 @@
 //! - hdrhistogram: accurate, mergeable latency percentiles with bounded memory.
 //! - serde + serde_json: the `--json` summary.
 //! - indicatif: the live progress line, which hides itself when stderr is not a terminal.
+//! - fastrand: seeded, reproducible random choices per virtual user.
 //!
 //! Modules: `cli` parses arguments, `scenario` says what a virtual user sends
-//! next, `driver` runs the connections, `stats` records, `report` summarizes
-//! and prints, `progress` draws the live line.
+//! next (hello, browse, cart, checkout, mixed), `client` is one HTTP/1.1
+//! connection, `driver` runs the connections, `stats` records, `report`
+//! summarizes and prints, `progress` draws the live line, `admin` restocks
+//! before and audits after a run, `check` judges the audit.
 
+mod admin;
+mod check;
 mod cli;
+mod client;
 mod driver;
 mod progress;
 mod report;
@@ -29,11 +35,16 @@ use std::sync::Arc;
 use clap::Parser;
 
 use cli::{Args, Target};
+use client::Client;
 use driver::{Live, Plan};
 use progress::Progress;
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Err(message) = args.validate() {
+        eprintln!("souk-load: {message}");
+        return ExitCode::from(2);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -49,13 +60,23 @@ async fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let admin_client = || Client::new(addr, args.url.clone(), args.timeout);
+    if let Some(floor) = args.restock()
+        && let Err(message) = restock(admin_client(), &args, floor).await
+    {
+        eprintln!("souk-load: restocking before the run failed: {message}");
+        return ExitCode::from(2);
+    }
     let scenario = scenario::build(
         args.scenario,
         &scenario::Options {
             path: args.path.clone(),
+            expect_status: args.expect_status,
+            seed: args.seed,
+            nonce: run_nonce(),
+            mix: args.mix,
         },
     );
-    let expect = args.expectation();
     let plan = Plan {
         addr,
         target: args.url.clone(),
@@ -81,15 +102,25 @@ async fn run(args: Args) -> ExitCode {
     on_signal.abort();
     progress.finish();
 
+    // Every virtual user has had its last answer (or given up) by now.
+    let check = if args.check_enabled() {
+        Some(admin::check_shop(admin_client(), &args.admin_email, &args.admin_password).await)
+    } else {
+        None
+    };
+
     let url = format!("http://{}{}", args.url.authority, args.url.base_path);
     let info = report::RunInfo {
         scenario: args.scenario.as_str(),
         url: &url,
         connections: args.connections,
         elapsed: outcome.elapsed,
-        expect,
     };
-    let report = report::build(&info, &outcome.stats);
+    let mut report = report::build(&info, &outcome.stats);
+    report.check = check;
+    if args.scenario == scenario::ScenarioName::Mixed {
+        report.mix = Some(args.mix.to_string());
+    }
     if args.json {
         println!("{}", report::to_json(&report));
     } else {
@@ -99,13 +130,54 @@ async fn run(args: Args) -> ExitCode {
     if interrupted.load(std::sync::atomic::Ordering::Relaxed) {
         eprintln!("souk-load: interrupted; the summary covers the requests made until then");
     }
-    match report::failures(&report, expect) {
-        Some(message) => {
-            eprintln!("souk-load: {message}");
-            ExitCode::FAILURE
-        }
-        None => ExitCode::SUCCESS,
+    let mut failed = false;
+    if let Some(message) = report::failures(&report) {
+        eprintln!("souk-load: {message}");
+        failed = true;
     }
+    if let Some(check) = report.check.as_ref().filter(|c| !c.passed) {
+        if args.json {
+            // The details are in the JSON; say them on stderr as well.
+            eprint!("souk-load: {}", report::check_lines(check));
+        } else {
+            eprintln!("souk-load: the shop's invariants do not hold (see above)");
+        }
+        failed = true;
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+async fn restock(client: Client, args: &Args, floor: i64) -> Result<(), String> {
+    let mut admin = admin::Admin::login(client, &args.admin_email, &args.admin_password).await?;
+    let done = admin.restock_to(floor).await?;
+    if !args.quiet {
+        eprintln!(
+            "souk-load: restocked {} of {} products to at least {floor} units ({} units added)",
+            done.topped_up, done.products, done.units
+        );
+    }
+    Ok(())
+}
+
+/// Unique per run (milliseconds since the epoch, in base 36), so the
+/// accounts a run registers do not collide with an earlier run's.
+fn run_nonce() -> String {
+    let mut ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let mut digits = Vec::new();
+    loop {
+        digits.push(char::from_digit((ms % 36) as u32, 36).unwrap_or('0'));
+        ms /= 36;
+        if ms == 0 {
+            break;
+        }
+    }
+    digits.iter().rev().collect()
 }
 
 async fn resolve(target: &Target) -> Result<SocketAddr, String> {

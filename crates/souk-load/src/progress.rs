@@ -1,4 +1,5 @@
-//! The live progress line on stderr: elapsed time, requests, current req/s.
+//! The live progress line on stderr: elapsed time, requests, current req/s,
+//! errors so far.
 //! Drawn only when stderr is a terminal and `--quiet` is not given.
 
 use std::collections::VecDeque;
@@ -81,8 +82,9 @@ async fn tick(bar: ProgressBar, live: Arc<Live>) {
             )
         } else {
             format!(
-                "elapsed {:.1}s  {count} req  {rate:.0} req/s",
-                now.duration_since(live.measure_from).as_secs_f64()
+                "elapsed {:.1}s  {count} req  {rate:.0} req/s  {} errors",
+                now.duration_since(live.measure_from).as_secs_f64(),
+                live.errors.load(Ordering::Relaxed)
             )
         };
         bar.set_message(msg);

@@ -15,25 +15,21 @@ pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(LOWEST_US, HIGHEST_US, SIGFIGS).expect("valid histogram bounds")
 }
 
-/// Which response statuses count as success.
+/// Which response statuses a request expects; any other status is an error.
+/// Each request says what it expects (a register 201, an order 201 or 409).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Expectation {
+pub enum Expect {
     Any2xx,
-    Exactly(u16),
+    Status(u16),
+    AnyOf(&'static [u16]),
 }
 
-impl Expectation {
+impl Expect {
     pub fn accepts(self, status: u16) -> bool {
         match self {
-            Expectation::Any2xx => (200..300).contains(&status),
-            Expectation::Exactly(code) => status == code,
-        }
-    }
-
-    pub fn describe(self) -> String {
-        match self {
-            Expectation::Any2xx => "any 2xx".to_string(),
-            Expectation::Exactly(code) => code.to_string(),
+            Expect::Any2xx => (200..300).contains(&status),
+            Expect::Status(code) => status == code,
+            Expect::AnyOf(codes) => codes.contains(&status),
         }
     }
 }
@@ -67,6 +63,8 @@ impl TransportError {
 pub struct EndpointStats {
     /// Responses by status code.
     pub statuses: BTreeMap<u16, u64>,
+    /// The responses among those whose status their request did not expect.
+    pub unexpected: BTreeMap<u16, u64>,
     /// Requests that got no response, by cause.
     pub transport: BTreeMap<TransportError, u64>,
     /// Latency of every response (not of transport errors), in µs.
@@ -77,6 +75,7 @@ impl Default for EndpointStats {
     fn default() -> Self {
         EndpointStats {
             statuses: BTreeMap::new(),
+            unexpected: BTreeMap::new(),
             transport: BTreeMap::new(),
             latency_us: new_histogram(),
         }
@@ -84,8 +83,12 @@ impl Default for EndpointStats {
 }
 
 impl EndpointStats {
-    pub fn record_response(&mut self, status: u16, latency: Duration) {
+    /// One response; `expected` is whether its request expected this status.
+    pub fn record_response(&mut self, status: u16, expected: bool, latency: Duration) {
         *self.statuses.entry(status).or_default() += 1;
+        if !expected {
+            *self.unexpected.entry(status).or_default() += 1;
+        }
         let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
         self.latency_us.saturating_record(us.max(LOWEST_US));
     }
@@ -107,20 +110,17 @@ impl EndpointStats {
         self.responses() + self.transport_errors()
     }
 
-    /// Responses the expectation rejects plus transport errors.
-    pub fn errors(&self, expect: Expectation) -> u64 {
-        let bad_statuses: u64 = self
-            .statuses
-            .iter()
-            .filter(|(status, _)| !expect.accepts(**status))
-            .map(|(_, n)| n)
-            .sum();
-        bad_statuses + self.transport_errors()
+    /// Unexpected responses plus transport errors.
+    pub fn errors(&self) -> u64 {
+        self.unexpected.values().sum::<u64>() + self.transport_errors()
     }
 
     pub fn merge(&mut self, other: &EndpointStats) {
         for (status, n) in &other.statuses {
             *self.statuses.entry(*status).or_default() += n;
+        }
+        for (status, n) in &other.unexpected {
+            *self.unexpected.entry(*status).or_default() += n;
         }
         for (kind, n) in &other.transport {
             *self.transport.entry(*kind).or_default() += n;
@@ -172,22 +172,24 @@ mod tests {
 
     #[test]
     fn expectations() {
-        assert!(Expectation::Any2xx.accepts(200) && Expectation::Any2xx.accepts(204));
-        assert!(!Expectation::Any2xx.accepts(301) && !Expectation::Any2xx.accepts(500));
-        assert!(Expectation::Exactly(404).accepts(404) && !Expectation::Exactly(404).accepts(200));
+        assert!(Expect::Any2xx.accepts(200) && Expect::Any2xx.accepts(204));
+        assert!(!Expect::Any2xx.accepts(301) && !Expect::Any2xx.accepts(500));
+        assert!(Expect::Status(404).accepts(404) && !Expect::Status(404).accepts(200));
+        let order = Expect::AnyOf(&[201, 409]);
+        assert!(order.accepts(201) && order.accepts(409) && !order.accepts(200));
     }
 
     #[test]
-    fn counts_errors_against_the_expectation() {
+    fn counts_unexpected_statuses_and_transport_errors_as_errors() {
         let mut e = EndpointStats::default();
-        e.record_response(200, us(100));
-        e.record_response(201, us(100));
-        e.record_response(503, us(100));
+        e.record_response(200, true, us(100));
+        e.record_response(409, true, us(100));
+        e.record_response(503, false, us(100));
         e.record_transport_error(TransportError::Connect);
         assert_eq!(e.requests(), 4);
         assert_eq!(e.responses(), 3);
-        assert_eq!(e.errors(Expectation::Any2xx), 2);
-        assert_eq!(e.errors(Expectation::Exactly(200)), 3);
+        assert_eq!(e.errors(), 2);
+        assert_eq!(e.unexpected, BTreeMap::from([(503, 1)]));
         // Transport errors have no latency.
         assert_eq!(e.latency_us.len(), 3);
     }
@@ -195,8 +197,8 @@ mod tests {
     #[test]
     fn latency_is_clamped_to_the_histogram_range() {
         let mut e = EndpointStats::default();
-        e.record_response(200, Duration::ZERO);
-        e.record_response(200, Duration::from_secs(3600));
+        e.record_response(200, true, Duration::ZERO);
+        e.record_response(200, true, Duration::from_secs(3600));
         assert_eq!(e.latency_us.len(), 2);
         assert_eq!(e.latency_us.min(), 1);
         assert!(
@@ -209,10 +211,11 @@ mod tests {
         let mut a = Stats::default();
         let mut b = Stats::default();
         for i in 1..=100 {
-            a.endpoint("GET /a").record_response(200, us(i));
-            b.endpoint("GET /a").record_response(200, us(1000 + i));
+            a.endpoint("GET /a").record_response(200, true, us(i));
+            b.endpoint("GET /a")
+                .record_response(200, true, us(1000 + i));
         }
-        b.endpoint("GET /b").record_response(500, us(7));
+        b.endpoint("GET /b").record_response(500, false, us(7));
         b.endpoint("GET /b")
             .record_transport_error(TransportError::Timeout);
         b.reconnects = 2;
@@ -233,7 +236,8 @@ mod tests {
         assert_eq!(total.requests(), 202);
         assert_eq!(total.statuses[&500], 1);
         assert_eq!(total.transport[&TransportError::Timeout], 1);
-        assert_eq!(total.errors(Expectation::Any2xx), 2);
+        assert_eq!(total.errors(), 2);
+        assert_eq!(total.unexpected[&500], 1);
         assert_eq!(total.latency_us.len(), 201);
     }
 }
