@@ -4,11 +4,14 @@
 
 mod access;
 mod concurrency;
+mod events;
 mod input;
+mod load;
 mod openapi;
 mod orders;
 mod purchase;
 mod restart;
+mod webhook;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -42,6 +45,11 @@ fn warm_up() {
 }
 
 fn start_in(state_dir: &Path, env: &[(&str, &str)]) -> Souk {
+    start_app_in(&workspace_root(), state_dir, env)
+}
+
+/// Starts the app in `app` (a folder with spin.toml) on `state_dir`.
+fn start_app_in(app: &Path, state_dir: &Path, env: &[(&str, &str)]) -> Souk {
     let mut vars = vec![
         ("SPIN_VARIABLE_SECRET", "e2e-signing-secret-0123456789"),
         ("SPIN_VARIABLE_ADMIN_EMAIL", ADMIN_EMAIL),
@@ -55,7 +63,7 @@ fn start_in(state_dir: &Path, env: &[(&str, &str)]) -> Souk {
     }
     let state = state_dir.display().to_string();
     let cache = cache_dir().display().to_string();
-    Souk::start_app(&workspace_root(), &["--state-dir", &state, "--cache-dir", &cache, "--quiet"], &vars)
+    Souk::start_app(app, &["--state-dir", &state, "--cache-dir", &cache, "--quiet"], &vars)
 }
 
 /// A running shop with its own temporary state.
@@ -76,11 +84,24 @@ impl Shop {
         Shop { souk, state }
     }
 
+    /// Runs the app of another manifest (a variant of the repository's).
+    pub fn start_from(app: &Path) -> Shop {
+        warm_up();
+        let state = tempfile::tempdir().unwrap();
+        let souk = start_app_in(app, state.path(), &[]);
+        Shop { souk, state }
+    }
+
     /// Stops it and starts it again on the same state.
     pub fn restart(self) -> Shop {
+        self.restart_from(&workspace_root())
+    }
+
+    /// Stops it and starts the app in `app` on the same state.
+    pub fn restart_from(self, app: &Path) -> Shop {
         let Shop { souk, state } = self;
         assert_eq!(souk.terminate(), Some(0));
-        let souk = start_in(state.path(), &[]);
+        let souk = start_app_in(app, state.path(), &[]);
         Shop { souk, state }
     }
 
