@@ -26,9 +26,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_ok(port, path="/hello", timeout=120.0):
+def wait_ok(port, path="/hello", timeout=120.0, proc=None):
+    """Waits for a 200 from `path`; with `proc`, fails as soon as it exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the server on port {port} exited with status {proc.returncode} before answering {path}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             conn.request("GET", path)
@@ -36,7 +39,10 @@ def wait_ok(port, path="/hello", timeout=120.0):
                 return
         except OSError:
             time.sleep(0.001)
-    raise RuntimeError(f"no 200 from port {port} within {timeout}s")
+            continue
+        if proc is not None:
+            time.sleep(0.05)  # up, but not 200 yet (a slow first answer): ask again shortly
+    raise RuntimeError(f"no 200 from {path} on port {port} within {timeout}s")
 
 
 def peak_rss_mib(pid):

@@ -182,7 +182,8 @@ pub async fn migrate<D: Db>(db: &D, migrations: &[&str]) -> Result<(), ApiError>
 
 #[cfg(any(test, feature = "memory-store"))]
 pub mod memory {
-    //! An in-memory SQLite [`Db`] for native unit tests.
+    //! An in-memory SQLite [`Db`] for native unit tests, and a file-backed
+    //! one for native measurements (`crates/shop-floor`).
 
     use super::{Db, DbError, Row, Value};
     use rusqlite::types::{Value as SqlValue, ValueRef};
@@ -192,6 +193,18 @@ pub mod memory {
     impl MemoryDb {
         pub fn new() -> Self {
             MemoryDb(rusqlite::Connection::open_in_memory().expect("an in-memory SQLite database"))
+        }
+
+        /// A SQLite file, set up as the host sets up a store (WAL,
+        /// `synchronous = NORMAL`), so native timings compare with the
+        /// services' fairly.
+        pub fn open_file(path: &std::path::Path) -> Result<Self, DbError> {
+            let fail = |e: rusqlite::Error| DbError(format!("{}: {e}", path.display()));
+            let conn = rusqlite::Connection::open(path).map_err(fail)?;
+            conn.pragma_update(None, "journal_mode", "WAL").map_err(fail)?;
+            conn.pragma_update(None, "synchronous", "NORMAL").map_err(fail)?;
+            conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(fail)?;
+            Ok(MemoryDb(conn))
         }
     }
 
@@ -224,7 +237,8 @@ pub mod memory {
     impl Db for MemoryDb {
         async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
             let run = || -> rusqlite::Result<Vec<Row>> {
-                let mut stmt = self.0.prepare(sql)?;
+                // Cached, as the host caches its statements.
+                let mut stmt = self.0.prepare_cached(sql)?;
                 let n = stmt.column_count();
                 let mut rows = stmt.query(rusqlite::params_from_iter(params.iter().map(to_sql)))?;
                 let mut out = Vec::new();
@@ -279,6 +293,25 @@ mod tests {
             assert!(db.query("SELECT * FROM t", &[]).await.unwrap().is_empty());
             transaction(&db, async |db| Ok(db.exec("INSERT INTO t (k, v) VALUES ('b', 2)", &[]).await?)).await.unwrap();
             assert_eq!(db.query("SELECT * FROM t", &[]).await.unwrap().len(), 1);
+        });
+    }
+
+    #[test]
+    fn a_file_database_is_in_wal_mode_and_keeps_its_rows() {
+        block_on(async {
+            let dir = std::env::temp_dir().join(format!("shop-common-db-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join("t.db");
+            let db = MemoryDb::open_file(&path).unwrap();
+            let mode = db.query_one("PRAGMA journal_mode", &[]).await.unwrap().unwrap().text(0).unwrap();
+            assert_eq!(mode, "wal");
+            migrate(&db, MIGRATIONS).await.unwrap();
+            db.exec("INSERT INTO t (k, v) VALUES ('a', 1)", &[]).await.unwrap();
+            drop(db);
+            let again = MemoryDb::open_file(&path).unwrap();
+            assert_eq!(again.query("SELECT k FROM t", &[]).await.unwrap().len(), 1);
+            drop(again);
+            std::fs::remove_dir_all(&dir).unwrap();
         });
     }
 
