@@ -11,7 +11,7 @@ use wasmtime::error::Context;
 use wasmtime::format_err;
 use souk_manifest::{AllowedHosts, AppManifest, HttpRoute, Router, RuntimeConfig, Variables};
 use wasmtime::Engine;
-use wasmtime::component::Linker;
+use wasmtime::component::{Component, Linker};
 use wasmtime_wasi_http::WasiBody;
 use wasmtime_wasi_http::handler::ProxyPre;
 
@@ -132,18 +132,32 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
     let mut triggers = HashMap::new();
     let mut chain_targets: HashMap<String, String> = HashMap::new();
     let mut contexts: HashMap<String, Arc<ComponentContext>> = HashMap::new();
+    let mut loaded: HashMap<String, Component> = HashMap::new();
     for trigger in &manifest.http_triggers {
         let id = &trigger.component;
         let config = &manifest.components[id];
         let started = Instant::now();
-        let (component, cached) = match composer.for_trigger(trigger)? {
-            Some(composed) => cache.load_bytes(&engine, &composed, &format!("component `{id}` composed with its dependencies"))?,
-            None => cache.load(&engine, &config.source).with_context(|| {
-                format!("{}: component.{id}.source", manifest.file.display())
-            })?,
+        // Triggers of one component with the same middleware (a service
+        // with several routes) share one composition and one compiled copy.
+        let shape = std::iter::once(id.clone())
+            .chain(trigger.middleware.iter().map(|m| format!("{}:{:?}", m.component, m.inherit)))
+            .collect::<Vec<_>>()
+            .join("|");
+        let component = match loaded.get(&shape) {
+            Some(component) => Component::clone(component),
+            None => {
+                let (component, cached) = match composer.for_trigger(trigger)? {
+                    Some(composed) => cache.load_bytes(&engine, &composed, &format!("component `{id}` composed with its dependencies"))?,
+                    None => cache.load(&engine, &config.source).with_context(|| {
+                        format!("{}: component.{id}.source", manifest.file.display())
+                    })?,
+                };
+                if cached { report.from_cache += 1 } else { report.compiled += 1 }
+                loaded.insert(shape, component.clone());
+                component
+            }
         };
-        if cached { report.from_cache += 1 } else { report.compiled += 1 }
-        tracing::debug!("component `{id}` ready in {:?} (cached: {cached})", started.elapsed());
+        tracing::debug!("component `{id}` ready in {:?}", started.elapsed());
         if tracing::enabled!(tracing::Level::DEBUG) {
             let imports: Vec<String> = component.component_type().imports(&engine).map(|(name, _)| name.to_string()).collect();
             tracing::debug!("component `{id}` imports: {}", imports.join(", "));
