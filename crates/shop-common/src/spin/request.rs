@@ -1,15 +1,21 @@
 //! A request as a service sees it, and the reply it gives.
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Limited};
+use bytes::{Buf, Bytes};
+use http_body_util::BodyExt;
 use serde::Serialize;
 use spin_sdk::http::{FullBody, Request};
 
 use crate::error::ApiError;
 use crate::identity::{Identity, REQUEST_ID_HEADER, sane_request_id};
 
-/// Larger bodies are refused with 413 before they are read.
+/// Larger bodies are refused with 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A body too large but not larger than this is read to its end (and
+/// dropped) before the 413 goes out, so that the client, still sending,
+/// reads the answer instead of a reset connection. Beyond it, the answer
+/// goes out at once and the connection is closed.
+const DRAIN_BYTES: usize = 1024 * 1024;
 
 /// A request with its body read (at most [`MAX_BODY_BYTES`]).
 pub struct Incoming {
@@ -26,14 +32,10 @@ impl Incoming {
     async fn read(request: Request, request_id: String) -> Result<Incoming, ApiError> {
         let (parts, body) = request.into_parts();
         let declared = parts.headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
-        if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        if declared.is_some_and(|n| n > DRAIN_BYTES) {
             return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
         }
-        let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-            Ok(collected) => collected.to_bytes().to_vec(),
-            Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return Err(ApiError::payload_too_large(MAX_BODY_BYTES)),
-            Err(e) => return Err(ApiError::bad_request(format!("could not read the request body: {e}"))),
-        };
+        let body = read_body(body).await?;
         let query = parts.uri.query().map(crate::query::parse).unwrap_or_default();
         let headers = parts
             .headers
@@ -76,6 +78,39 @@ impl Incoming {
     pub fn no_route(&self) -> ApiError {
         ApiError::new(404, "not_found", format!("no such endpoint: {} {}", self.method, self.path))
     }
+}
+
+/// The body, at most [`MAX_BODY_BYTES`]; a larger one is drained (up to
+/// [`DRAIN_BYTES`]) and refused with 413.
+async fn read_body<B>(body: B) -> Result<Vec<u8>, ApiError>
+where
+    B: http_body::Body,
+    B::Error: std::fmt::Display,
+{
+    let mut body = std::pin::pin!(body);
+    let (mut out, mut seen) = (Vec::new(), 0usize);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ApiError::bad_request(format!("could not read the request body: {e}")))?;
+        let Ok(mut data) = frame.into_data() else { continue };
+        seen += data.remaining();
+        if seen > DRAIN_BYTES {
+            break;
+        }
+        if seen > MAX_BODY_BYTES {
+            data.advance(data.remaining());
+            continue;
+        }
+        while data.has_remaining() {
+            let chunk = data.chunk();
+            out.extend_from_slice(chunk);
+            let n = chunk.len();
+            data.advance(n);
+        }
+    }
+    if seen > MAX_BODY_BYTES {
+        return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
+    }
+    Ok(out)
 }
 
 /// A successful answer.
