@@ -125,6 +125,35 @@ sqlite_databases = ["default"]
     assert!(app.path().join(".spin").is_dir(), "default stores live in the state dir");
 }
 
+#[test]
+fn a_transaction_a_guest_leaves_open_is_rolled_back_and_frees_the_database() {
+    let app = AppDir::new(
+        r#"
+spin_manifest_version = 2
+[application]
+name = "transactions"
+[[trigger.http]]
+route = "/..."
+component = "web"
+[component.web]
+source = "{guest}"
+sqlite_databases = ["default"]
+"#,
+    );
+    let souk = app.up();
+    assert_eq!(souk.post("/sql/exec?db=default", "CREATE TABLE t (x INTEGER)").status, 200);
+    // This request ends with its transaction open.
+    assert_eq!(souk.post("/sql/exec?db=default", "BEGIN IMMEDIATE").status, 200);
+    // The next instance is not inside that transaction: it can start its own,
+    // which it could not if the first were still open on the connection.
+    let begin = souk.post("/sql/exec?db=default", "BEGIN IMMEDIATE");
+    assert_eq!(begin.status, 200, "{}", begin.body);
+    assert_eq!(souk.post("/sql/exec?db=default", "INSERT INTO t (x) VALUES (1)").status, 200);
+    // Each of those was rolled back when its instance ended: the insert ran
+    // on its own, outside them, and stays.
+    assert_eq!(souk.post("/sql/exec?db=default", "SELECT count(*) FROM t").body, "1\n");
+}
+
 const VARIABLES_APP: &str = r#"
 spin_manifest_version = 2
 [application]
