@@ -32,24 +32,9 @@ pub struct CartLine {
     pub available: bool,
 }
 
-/// One line to price, as `souk:pricing/quote` takes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QuoteLine {
-    pub sku: String,
-    pub unit_price: Money,
-    pub quantity: u32,
-    pub weight_grams: u32,
-}
+pub use shop_common::pricing::QuoteLine;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Quote {
-    pub subtotal: Money,
-    pub discount: Money,
-    pub shipping: Money,
-    pub tax: Money,
-    pub total: Money,
-    pub promo_code: Option<String>,
-}
+pub use shop_common::pricing::Quote;
 
 /// Why there is no quote, with a code from `shop_common::error::CODES`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

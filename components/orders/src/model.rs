@@ -144,15 +144,7 @@ pub struct OrderItem {
 }
 
 /// The pricing service's quote, as shown on the order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Quote {
-    pub subtotal: Money,
-    pub discount: Money,
-    pub shipping: Money,
-    pub tax: Money,
-    pub total: Money,
-    pub promo_code: Option<String>,
-}
+pub use shop_common::pricing::Quote;
 
 /// `{"id", "status", "brand", "last4"}` of the order's payment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

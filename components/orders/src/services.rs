@@ -22,14 +22,7 @@ pub struct Product {
     pub active: bool,
 }
 
-/// One line to price.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QuoteLine {
-    pub sku: String,
-    pub unit_price: Money,
-    pub quantity: u32,
-    pub weight_grams: u32,
-}
+pub use shop_common::pricing::QuoteLine;
 
 /// The pricing service's errors (`souk:pricing/quote`).
 #[derive(Debug, Clone, PartialEq)]

@@ -5,12 +5,7 @@
 
 use shop_common::money::{Currency, Money, MoneyError};
 
-pub struct Line {
-    pub sku: String,
-    pub unit_price: Money,
-    pub quantity: u32,
-    pub weight_grams: u32,
-}
+pub use shop_common::pricing::QuoteLine as Line;
 
 pub struct QuoteRequest {
     pub lines: Vec<Line>,
@@ -18,15 +13,7 @@ pub struct QuoteRequest {
     pub promo_code: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Quote {
-    pub subtotal: Money,
-    pub discount: Money,
-    pub shipping: Money,
-    pub tax: Money,
-    pub total: Money,
-    pub promo_code: Option<String>,
-}
+pub use shop_common::pricing::Quote;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PricingError {

@@ -15,6 +15,7 @@ pub mod jwt;
 pub mod kv;
 pub mod money;
 pub mod page;
+pub mod pricing;
 pub mod query;
 pub mod timestamp;
 
