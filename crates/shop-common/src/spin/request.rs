@@ -175,7 +175,13 @@ pub async fn serve(request: Request, handler: impl AsyncFnOnce(Incoming) -> Resu
     for (name, value) in &reply.headers {
         builder = builder.header(name, value);
     }
-    builder.body(FullBody::new(Bytes::from(reply.body.unwrap_or_default()))).unwrap_or_else(|e| {
+    let body = reply.body.unwrap_or_default();
+    // The length is known: saying so lets the server send the whole reply in
+    // one write, instead of chunks and a separate closing chunk.
+    if reply.status != 204 {
+        builder = builder.header("content-length", body.len());
+    }
+    builder.body(FullBody::new(Bytes::from(body))).unwrap_or_else(|e| {
         let mut fallback = http::Response::new(FullBody::new(Bytes::from(ApiError::internal(e.to_string()).to_bytes())));
         *fallback.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
         fallback
