@@ -19,7 +19,14 @@ pub(crate) mod bindings {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "souk:host/spin-capabilities",
-        imports: { default: trappable },
+        // A guest's synchronous `execute` may have to wait for another
+        // guest's transaction: as a concurrent host function it waits on its
+        // own host task, blocking only the calling guest task, not a thread.
+        imports: {
+            "spin:sqlite/sqlite.[method]connection.execute": async | store | trappable,
+            "fermyon:spin/sqlite.[method]connection.execute": async | store | trappable,
+            default: trappable,
+        },
         with: {
             "spin:key-value/key-value.store": crate::capabilities::key_value::OpenStore,
             "spin:sqlite/sqlite.connection": crate::capabilities::sqlite::OpenConnection,

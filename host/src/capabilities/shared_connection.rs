@@ -9,7 +9,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
@@ -21,9 +20,6 @@ pub struct SharedConnection {
 
 /// The right to run statements on the connection, held across an open transaction.
 pub type Lease = tokio::sync::OwnedMutexGuard<()>;
-
-/// How long a synchronous (Spin 2) caller waits for another guest's transaction.
-const SYNC_LEASE_WAIT: Duration = Duration::from_secs(5);
 
 impl SharedConnection {
     /// Opens (creating if needed) the file, in WAL mode so readers in other
@@ -42,21 +38,6 @@ impl SharedConnection {
     /// Waits until no other guest holds the connection.
     pub async fn lease(&self) -> Lease {
         self.lease.clone().lock_owned().await
-    }
-
-    /// For synchronous host calls, which cannot await: polls for the lease,
-    /// giving up after [`SYNC_LEASE_WAIT`].
-    pub fn lease_blocking(&self) -> Result<Lease, String> {
-        let deadline = Instant::now() + SYNC_LEASE_WAIT;
-        loop {
-            if let Ok(lease) = self.lease.clone().try_lock_owned() {
-                return Ok(lease);
-            }
-            if Instant::now() >= deadline {
-                return Err(format!("{}: busy in another instance's transaction", self.path.display()));
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
     }
 
     /// Runs `f` with the connection; an error once the app is shutting down.

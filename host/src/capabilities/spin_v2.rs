@@ -3,12 +3,13 @@
 //! interfaces with synchronous calls: same stores, same scoping, same
 //! variables. The host serves no models, so every LLM call is refused.
 
-use wasmtime::component::Resource;
+use wasmtime::component::{Access, Resource};
 
 use super::bindings::fermyon::spin::{key_value as kv, llm, sqlite as sql, variables as vars};
 use super::bindings::spin::sqlite::sqlite as sql3;
 use super::bindings::spin::variables::variables as vars3;
 use super::key_value::{self, OpenError, OpenStore};
+use super::Spin;
 use super::sqlite::{self, OpenConnection};
 use crate::instance::InstanceState;
 
@@ -86,14 +87,22 @@ impl sql::HostConnection for &mut InstanceState {
         Ok(sqlite::open(self, &database)?.map_err(error_v2))
     }
 
-    fn execute(
-        &mut self,
+    fn drop(&mut self, conn: Resource<OpenConnection>) -> wasmtime::Result<()> {
+        self.table.delete(conn)?;
+        Ok(())
+    }
+}
+
+impl<T: Send> sql::HostConnectionWithStore<T> for Spin {
+    async fn execute(
+        access: Access<'_, T, Self>,
         conn: Resource<OpenConnection>,
         statement: String,
         parameters: Vec<sql::Value>,
     ) -> wasmtime::Result<Result<sql::QueryResult, sql::Error>> {
         let parameters = parameters.into_iter().map(value_v3).collect();
-        Ok(sqlite::run(self, &conn, &statement, parameters)?
+        Ok(sqlite::run_blocking_caller(access, &conn, statement, parameters)
+            .await?
             .map(|result| sql::QueryResult {
                 columns: result.columns,
                 rows: result
@@ -103,11 +112,6 @@ impl sql::HostConnection for &mut InstanceState {
                     .collect(),
             })
             .map_err(error_v2))
-    }
-
-    fn drop(&mut self, conn: Resource<OpenConnection>) -> wasmtime::Result<()> {
-        self.table.delete(conn)?;
-        Ok(())
     }
 }
 

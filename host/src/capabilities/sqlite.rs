@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use rusqlite::types::{Value as SqlValue, ValueRef};
-use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
+use wasmtime::component::{Access, Accessor, FutureReader, Resource, StreamReader};
 
 use super::Spin;
 use super::bindings::spin::sqlite::sqlite::{self as sql, Error, QueryResult, RowResult, Value};
@@ -139,23 +139,9 @@ impl OpenConnection {
     }
 }
 
-/// Runs a statement for a synchronous host call (Spin 2 guests).
-pub(super) fn run(state: &mut InstanceState, conn: &Resource<OpenConnection>, statement: &str, parameters: Vec<Value>) -> wasmtime::Result<Result<QueryResult, Error>> {
-    let open = state.table.get_mut(conn)?;
-    let lease = match open.lease {
-        Some(_) => None,
-        None => match open.conn.lease_blocking() {
-            Ok(lease) => Some(lease),
-            Err(busy) => return Ok(Err(Error::Io(busy))),
-        },
-    };
-    let executed = execute(&open.conn, statement, parameters);
-    Ok(open.after(executed, lease))
-}
-
-/// Runs a statement for an async host call, waiting (without blocking a
-/// thread) while another guest has a transaction open.
-async fn run_async<T: Send>(accessor: &Accessor<T, Spin>, conn: &Resource<OpenConnection>, statement: String, parameters: Vec<Value>) -> wasmtime::Result<Result<QueryResult, Error>> {
+/// Runs a statement for an async call, waiting (on the caller's host task,
+/// not blocking a thread) while another guest has a transaction open.
+pub(super) async fn run<T: Send>(accessor: &Accessor<T, Spin>, conn: &Resource<OpenConnection>, statement: String, parameters: Vec<Value>) -> wasmtime::Result<Result<QueryResult, Error>> {
     let (shared, holding) = accessor.with(|mut access| {
         let open = access.get().table.get(conn)?;
         wasmtime::error::Ok((open.conn.clone(), open.lease.is_some()))
@@ -165,15 +151,27 @@ async fn run_async<T: Send>(accessor: &Accessor<T, Spin>, conn: &Resource<OpenCo
     accessor.with(|mut access| Ok(access.get().table.get_mut(conn)?.after(executed, lease)))
 }
 
+/// As [`run`], for a synchronous call: the calling guest task is blocked
+/// anyway, so the store stays with this call while it waits for the lease
+/// (the executor thread does not).
+pub(super) async fn run_blocking_caller<T: Send>(
+    mut access: Access<'_, T, Spin>,
+    conn: &Resource<OpenConnection>,
+    statement: String,
+    parameters: Vec<Value>,
+) -> wasmtime::Result<Result<QueryResult, Error>> {
+    let open = access.get().table.get(conn)?;
+    let (shared, holding) = (open.conn.clone(), open.lease.is_some());
+    let lease = if holding { None } else { Some(shared.lease().await) };
+    let executed = execute(&shared, &statement, parameters);
+    Ok(access.get().table.get_mut(conn)?.after(executed, lease))
+}
+
 impl sql::Host for &mut InstanceState {}
 
 impl sql::HostConnection for &mut InstanceState {
     fn open(&mut self, database: String) -> wasmtime::Result<Result<Resource<OpenConnection>, Error>> {
         open(self, &database)
-    }
-
-    fn execute(&mut self, conn: Resource<OpenConnection>, statement: String, parameters: Vec<Value>) -> wasmtime::Result<Result<QueryResult, Error>> {
-        run(self, &conn, &statement, parameters)
     }
 
     fn last_insert_rowid(&mut self, conn: Resource<OpenConnection>) -> wasmtime::Result<i64> {
@@ -195,13 +193,17 @@ impl<T: Send> sql::HostConnectionWithStore<T> for Spin {
         accessor.with(|mut access| open(access.get(), &database))
     }
 
+    async fn execute(access: Access<'_, T, Self>, conn: Resource<OpenConnection>, statement: String, parameters: Vec<Value>) -> wasmtime::Result<Result<QueryResult, Error>> {
+        run_blocking_caller(access, &conn, statement, parameters).await
+    }
+
     async fn execute_async(
         accessor: &Accessor<T, Self>,
         conn: Resource<OpenConnection>,
         statement: String,
         parameters: Vec<Value>,
     ) -> wasmtime::Result<Result<(Vec<String>, StreamReader<RowResult>, FutureReader<Result<(), Error>>), Error>> {
-        let result = match run_async(accessor, &conn, statement, parameters).await? {
+        let result = match run(accessor, &conn, statement, parameters).await? {
             Ok(result) => result,
             Err(e) => return Ok(Err(e)),
         };

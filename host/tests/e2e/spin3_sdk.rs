@@ -109,3 +109,39 @@ fn the_componentized_module_is_cached_for_the_next_start() {
     assert_eq!(second.get("/hello").status, 200);
 }
 
+
+#[test]
+fn a_synchronous_sqlite_call_waits_for_another_guests_transaction_without_holding_a_thread() {
+    let app = AppDir::new(
+        r#"
+spin_manifest_version = 2
+[application]
+name = "waiting"
+[[trigger.http]]
+route = "/old/..."
+component = "old"
+[[trigger.http]]
+route = "/new/..."
+component = "new"
+[component.old]
+source = "{spin3}"
+sqlite_databases = ["default"]
+[component.new]
+source = "{guest}"
+sqlite_databases = ["default"]
+"#,
+    );
+    // One executor thread: a synchronous call that blocked its thread while
+    // waiting would stop the transaction it waits for from ever committing.
+    let souk = app.up_with(&[], &[("TOKIO_WORKER_THREADS", "1")]);
+    assert_eq!(text(&souk, "/old/sql?db=default"), (200, "Value::Integer(1) Value::Text(\"row\")".into()));
+    std::thread::scope(|s| {
+        let holder = s.spawn(|| souk.post("/new/sql/hold?db=default&ms=1500", ""));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        // The Spin 3 guest's insert waits for the open transaction, then
+        // runs after its commit: it counts the held row too.
+        assert_eq!(text(&souk, "/old/sql?db=default"), (200, "Value::Integer(3) Value::Text(\"row\")".into()));
+        let held = holder.join().unwrap();
+        assert_eq!((held.status, held.body.as_str()), (200, "committed"));
+    });
+}
