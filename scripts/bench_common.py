@@ -4,6 +4,7 @@ servers, and driving them with souk-load."""
 import http.client
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -61,9 +62,20 @@ def stop(proc):
         return proc.communicate()
 
 
-def souk_cmd(app, port, state, extra=()):
-    return [TARGET / "release/souk", "up", "--from", app, "--listen", f"127.0.0.1:{port}",
-            "--state-dir", state, "--quiet", *extra]
+def souk_cmd(app, port, state, extra=(), copy_config=True):
+    """`souk up` for `app` on `state`. runtime-config.toml's paths are relative
+    to its folder, so (unless `copy_config` is false, for showing the command)
+    a copy of it goes in the state dir and every store lives under it."""
+    cmd = [TARGET / "release/souk", "up", "--from", app, "--listen", f"127.0.0.1:{port}",
+           "--state-dir", state, "--quiet", *extra]
+    app_dir = Path(app) if Path(app).is_dir() else Path(app).parent
+    config = app_dir / "runtime-config.toml"
+    if config.is_file():
+        if copy_config:
+            Path(state).mkdir(parents=True, exist_ok=True)
+            shutil.copy(config, Path(state) / "runtime-config.toml")
+        cmd += ["--runtime-config-file", Path(state) / "runtime-config.toml"]
+    return cmd
 
 
 def load(port, connections, duration, path="/hello", warmup="2s"):

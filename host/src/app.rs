@@ -228,14 +228,14 @@ fn open_stores(manifest: &AppManifest, config: &RuntimeConfig, config_file: Opti
     let kv_labels: HashSet<&String> = manifest.components.values().flat_map(|c| &c.key_value_stores).collect();
     for label in kv_labels {
         if let Some(store) = config.key_value_stores.get(label) {
-            KeyValueStores::open(label, &store.path, &mut stores.key_value)
+            KeyValueStores::open(label, store.path.as_deref(), &mut stores.key_value)
                 .map_err(|e| format_err!("{source}: key_value_store.{label}: {e}"))?;
         }
     }
     let sql_labels: HashSet<&String> = manifest.components.values().flat_map(|c| &c.sqlite_databases).collect();
     for label in sql_labels {
         if let Some(db) = config.sqlite_databases.get(label) {
-            SqliteDatabases::open(label, &db.path, &mut stores.sqlite)
+            SqliteDatabases::open(label, db.path.as_deref(), &mut stores.sqlite)
                 .map_err(|e| format_err!("{source}: sqlite_database.{label}: {e}"))?;
         }
     }

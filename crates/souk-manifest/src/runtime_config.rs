@@ -1,5 +1,7 @@
 //! Loads `runtime-config.toml`: where each key-value store and SQLite
-//! database label lives on disk, with Spin's defaults for the `default` label.
+//! database label lives (a file, or memory), with Spin's rules: a configured
+//! label without `path` is in memory, and an unconfigured `default` label is a
+//! file in the state dir.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,11 +19,12 @@ pub struct RuntimeConfig {
     pub sqlite_databases: BTreeMap<String, StoreConfig>,
 }
 
-/// One `type = "spin"` store: a SQLite file.
+/// One `type = "spin"` store: a SQLite database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreConfig {
-    /// Absolute path of the SQLite file.
-    pub path: PathBuf,
+    /// Absolute path of the SQLite file; `None` keeps the store in memory
+    /// (empty at every start), as Spin does for a label without `path`.
+    pub path: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -33,25 +36,15 @@ struct RawRuntimeConfig {
     sqlite_database: BTreeMap<String, toml::Table>,
 }
 
-/// The kinds of store, with their table name and default file names.
+/// The kinds of store, with their table name and the `default` label's file.
 struct Kind {
     table: &'static str,
     default_file: &'static str,
-    /// Prefix of the default file name for labels other than `default`.
-    label_prefix: &'static str,
 }
 
-const KEY_VALUE: Kind = Kind {
-    table: "key_value_store",
-    default_file: "sqlite_key_value.db",
-    label_prefix: "sqlite_key_value_",
-};
+const KEY_VALUE: Kind = Kind { table: "key_value_store", default_file: "sqlite_key_value.db" };
 
-const SQLITE: Kind = Kind {
-    table: "sqlite_database",
-    default_file: "sqlite_db.db",
-    label_prefix: "sqlite_db_",
-};
+const SQLITE: Kind = Kind { table: "sqlite_database", default_file: "sqlite_db.db" };
 
 const SUPPORTED_TYPE: &str = "spin";
 
@@ -59,9 +52,9 @@ impl RuntimeConfig {
     /// Loads `file` (if any). Both kinds always have a `default` label: unless
     /// the file configures it, the key-value default is
     /// `<state_dir>/sqlite_key_value.db` and the SQLite default is
-    /// `<state_dir>/sqlite_db.db`. A configured label without `path` lives at
-    /// `<state_dir>/sqlite_key_value_<label>.db` or `<state_dir>/sqlite_db_<label>.db`.
-    /// A relative `path` is resolved against the config file's folder.
+    /// `<state_dir>/sqlite_db.db`. A configured label (`default` too) without
+    /// `path` is in memory. A relative `path` is resolved against the config
+    /// file's folder.
     pub fn load(file: Option<&Path>, state_dir: &Path) -> Result<RuntimeConfig, ConfigError> {
         let mut config = RuntimeConfig {
             key_value_stores: BTreeMap::new(),
@@ -74,9 +67,9 @@ impl RuntimeConfig {
             let raw: RawRuntimeConfig = source.deserialize()?;
             let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
             config.key_value_stores =
-                stores(&source, &dir, state_dir, &KEY_VALUE, raw.key_value_store)?;
+                stores(&source, &dir, &KEY_VALUE, raw.key_value_store)?;
             config.sqlite_databases =
-                stores(&source, &dir, state_dir, &SQLITE, raw.sqlite_database)?;
+                stores(&source, &dir, &SQLITE, raw.sqlite_database)?;
         }
         for (stores, kind) in [
             (&mut config.key_value_stores, &KEY_VALUE),
@@ -85,7 +78,7 @@ impl RuntimeConfig {
             stores
                 .entry("default".to_owned())
                 .or_insert_with(|| StoreConfig {
-                    path: state_dir.join(kind.default_file),
+                    path: Some(state_dir.join(kind.default_file)),
                 });
         }
         Ok(config)
@@ -95,21 +88,13 @@ impl RuntimeConfig {
 fn stores(
     source: &TomlSource,
     config_dir: &Path,
-    state_dir: &Path,
     kind: &Kind,
     raw: BTreeMap<String, toml::Table>,
 ) -> Result<BTreeMap<String, StoreConfig>, ConfigError> {
     let mut out = BTreeMap::new();
     for (label, table) in raw {
         let path = KeyPath::root().key(kind.table).key(&label);
-        let store = store(source, &path, config_dir, table)?;
-        let file = store.unwrap_or_else(|| {
-            if label == "default" {
-                state_dir.join(kind.default_file)
-            } else {
-                state_dir.join(format!("{}{label}.db", kind.label_prefix))
-            }
-        });
+        let file = store(source, &path, config_dir, table)?;
         out.insert(label, StoreConfig { path: file });
     }
     Ok(out)
@@ -172,13 +157,13 @@ mod tests {
         let rc = RuntimeConfig::load(None, Path::new("/app/.spin")).unwrap();
         assert_eq!(rc.key_value_stores.len(), 1);
         assert_eq!(
-            rc.key_value_stores["default"].path,
-            Path::new("/app/.spin/sqlite_key_value.db")
+            rc.key_value_stores["default"].path.as_deref(),
+            Some(Path::new("/app/.spin/sqlite_key_value.db"))
         );
         assert_eq!(rc.sqlite_databases.len(), 1);
         assert_eq!(
-            rc.sqlite_databases["default"].path,
-            Path::new("/app/.spin/sqlite_db.db")
+            rc.sqlite_databases["default"].path.as_deref(),
+            Some(Path::new("/app/.spin/sqlite_db.db"))
         );
     }
 
@@ -192,41 +177,33 @@ mod tests {
         let rc = RuntimeConfig::load(Some(&file), Path::new("/state")).unwrap();
         assert_eq!(
             rc.key_value_stores["cache"].path,
-            tmp.path().join("data/cache.db")
+            Some(tmp.path().join("data/cache.db"))
         );
         assert_eq!(
-            rc.key_value_stores["default"].path,
-            Path::new("/state/sqlite_key_value.db")
+            rc.key_value_stores["default"].path.as_deref(),
+            Some(Path::new("/state/sqlite_key_value.db"))
         );
         assert_eq!(
-            rc.sqlite_databases["default"].path,
-            Path::new("/abs/main.db")
+            rc.sqlite_databases["default"].path.as_deref(),
+            Some(Path::new("/abs/main.db"))
         );
     }
 
     #[test]
-    fn store_without_path_defaults_into_the_state_dir() {
+    fn a_configured_store_without_path_is_in_memory_as_in_spin() {
         let tmp = tempfile::tempdir().unwrap();
         let file = write(
             tmp.path(),
             "[key_value_store.cache]\ntype = \"spin\"\n[sqlite_database.orders]\ntype = \"spin\"\n[key_value_store.default]\ntype = \"spin\"\n",
         );
         let rc = RuntimeConfig::load(Some(&file), Path::new("/state")).unwrap();
+        assert_eq!(rc.key_value_stores["cache"].path, None);
+        assert_eq!(rc.key_value_stores["default"].path, None);
+        assert_eq!(rc.sqlite_databases["orders"].path, None);
+        // Not configured: the default label stays a file in the state dir.
         assert_eq!(
-            rc.key_value_stores["cache"].path,
-            Path::new("/state/sqlite_key_value_cache.db")
-        );
-        assert_eq!(
-            rc.key_value_stores["default"].path,
-            Path::new("/state/sqlite_key_value.db")
-        );
-        assert_eq!(
-            rc.sqlite_databases["orders"].path,
-            Path::new("/state/sqlite_db_orders.db")
-        );
-        assert_eq!(
-            rc.sqlite_databases["default"].path,
-            Path::new("/state/sqlite_db.db")
+            rc.sqlite_databases["default"].path.as_deref(),
+            Some(Path::new("/state/sqlite_db.db"))
         );
     }
 

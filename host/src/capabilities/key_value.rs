@@ -19,7 +19,7 @@ pub struct KeyValueStores {
 }
 
 impl KeyValueStores {
-    pub fn open(label: &str, path: &std::path::Path, stores: &mut Self) -> Result<(), String> {
+    pub fn open(label: &str, path: Option<&std::path::Path>, stores: &mut Self) -> Result<(), String> {
         let conn = SharedConnection::open(path)?;
         conn.with(|c| {
             c.execute_batch("CREATE TABLE IF NOT EXISTS spin_key_value (key TEXT PRIMARY KEY, value BLOB NOT NULL)")

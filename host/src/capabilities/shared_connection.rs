@@ -7,13 +7,14 @@
 //! each statement and keep it while their transaction is open: other
 //! instances wait for it asynchronously, without blocking an executor thread.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 
 pub struct SharedConnection {
-    pub path: PathBuf,
+    /// The file, or "memory", for messages.
+    pub name: String,
     conn: Mutex<Option<Connection>>,
     lease: Arc<tokio::sync::Mutex<()>>,
 }
@@ -23,16 +24,24 @@ pub type Lease = tokio::sync::OwnedMutexGuard<()>;
 
 impl SharedConnection {
     /// Opens (creating if needed) the file, in WAL mode so readers in other
-    /// processes (e.g. a backup) do not block writers.
-    pub fn open(path: &Path) -> Result<Self, String> {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-        }
-        let conn = Connection::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| format!("{}: {e}", path.display()))?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| format!("{}: {e}", path.display()))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| e.to_string())?;
-        Ok(Self { path: path.to_path_buf(), conn: Mutex::new(Some(conn)), lease: Arc::new(tokio::sync::Mutex::new(())) })
+    /// processes (e.g. a backup) do not block writers; or, without a path, a
+    /// database in memory that lasts as long as the app runs.
+    pub fn open(path: Option<&Path>) -> Result<Self, String> {
+        let conn = match path {
+            Some(path) => {
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+                }
+                let conn = Connection::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+                conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| format!("{}: {e}", path.display()))?;
+                conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| format!("{}: {e}", path.display()))?;
+                conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| e.to_string())?;
+                conn
+            }
+            None => Connection::open_in_memory().map_err(|e| format!("cannot open an in-memory database: {e}"))?,
+        };
+        let name = path.map_or_else(|| "memory".to_string(), |p| p.display().to_string());
+        Ok(Self { name, conn: Mutex::new(Some(conn)), lease: Arc::new(tokio::sync::Mutex::new(())) })
     }
 
     /// Waits until no other guest holds the connection.
@@ -52,7 +61,7 @@ impl SharedConnection {
         let taken = self.conn.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(conn) = taken {
             if let Err((_, e)) = conn.close() {
-                tracing::warn!("closing {}: {e}", self.path.display());
+                tracing::warn!("closing {}: {e}", self.name);
             }
         }
     }

@@ -19,7 +19,7 @@ pub struct SqliteDatabases {
 }
 
 impl SqliteDatabases {
-    pub fn open(label: &str, path: &std::path::Path, dbs: &mut Self) -> Result<(), String> {
+    pub fn open(label: &str, path: Option<&std::path::Path>, dbs: &mut Self) -> Result<(), String> {
         dbs.by_label.insert(label.to_string(), Arc::new(SharedConnection::open(path)?));
         Ok(())
     }

@@ -61,9 +61,13 @@ fn start_app_in(app: &Path, state_dir: &Path, env: &[(&str, &str)]) -> Souk {
         vars.retain(|(name, _)| name != k);
         vars.push((k, v));
     }
-    let state = state_dir.display().to_string();
+    // runtime-config.toml's paths are relative to its folder: a copy in the
+    // state dir puts this test's databases there.
+    let config = state_dir.join("runtime-config.toml");
+    std::fs::copy(app.join("runtime-config.toml"), &config).expect("copying runtime-config.toml into the state dir");
+    let (state, config) = (state_dir.display().to_string(), config.display().to_string());
     let cache = cache_dir().display().to_string();
-    Souk::start_app(app, &["--state-dir", &state, "--cache-dir", &cache, "--quiet"], &vars)
+    Souk::start_app(app, &["--state-dir", &state, "--runtime-config-file", &config, "--cache-dir", &cache, "--quiet"], &vars)
 }
 
 /// A running shop with its own temporary state.

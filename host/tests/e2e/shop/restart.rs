@@ -18,6 +18,15 @@ fn a_restart_keeps_users_orders_and_stock() {
     let order_id = r.json()["id"].as_str().unwrap().to_owned();
     drop(lee);
 
+    // Each store is where runtime-config.toml says (its copy in the state
+    // dir): the services' databases in files, the rate limiter's buckets in
+    // memory.
+    let files = shop.state.path().join(".spin");
+    for db in ["sqlite_db_users.db", "sqlite_db_orders.db", "sqlite_db_catalog.db", "sqlite_key_value_cart.db"] {
+        assert!(files.join(db).is_file(), "{db} is not in {}", files.display());
+    }
+    assert!(!std::fs::read_dir(&files).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().contains("ratelimit")));
+
     let shop = shop.restart();
     let lee = shop.login(&email, "restart password");
     let order = lee.get(&format!("/api/v1/orders/{order_id}"));
