@@ -9,11 +9,19 @@ use shop_common::ApiError;
 
 pub struct Passwords(Argon2<'static>);
 
+const STANDARD_M_COST_KIB: u32 = 7 * 1024;
+const STANDARD_T_COST: u32 = 5;
+
 impl Passwords {
-    /// argon2id with the crate's defaults (19 MiB, 2 passes, 1 lane: the
-    /// OWASP minimum).
+    /// argon2id with 7 MiB, 5 passes, 1 lane: one of OWASP's equivalent
+    /// minimum settings (with 19 MiB and 2 passes, the crate's default). The
+    /// memory is the guest's and every sign-up or login in flight holds it,
+    /// so the smallest of the equivalent settings keeps a burst of logins
+    /// from multiplying the host's memory (BENCHMARKS.md).
     pub fn standard() -> Self {
-        Passwords(Argon2::default())
+        use argon2::{Algorithm, Params, Version};
+        let params = Params::new(STANDARD_M_COST_KIB, STANDARD_T_COST, 1, None).expect("valid argon2 parameters");
+        Passwords(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
     }
 
     /// The smallest argon2id, so that native debug-build tests stay fast.
@@ -56,6 +64,12 @@ mod tests {
         assert!(!p.verify("correct horse batterY", &a));
         assert!(!p.verify("correct horse battery", "not a hash"));
         assert!(!p.verify("", ""));
+    }
+
+    #[test]
+    fn standard_is_owasps_7_mib_5_pass_argon2id() {
+        let params = Passwords::standard().0.params().clone();
+        assert_eq!((params.m_cost(), params.t_cost(), params.p_cost()), (7168, 5, 1));
     }
 
     #[test]
