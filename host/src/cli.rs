@@ -58,7 +58,8 @@ pub struct UpArgs {
     /// Do not write the one-line access log per request.
     #[arg(long)]
     pub quiet: bool,
-    /// Time the host's per-request instantiation and print a summary at shutdown.
+    /// Time the host's per-request instantiation, count instances and SQLite
+    /// statements per component, and print a summary at shutdown.
     #[arg(long)]
     pub stats: bool,
 }

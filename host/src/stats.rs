@@ -1,35 +1,74 @@
-//! Opt-in timing of the host's own per-request work (`souk up --stats`):
-//! how long creating a store and instantiating a component takes. Printed at
-//! shutdown; used by the benchmark, off by default so it costs nothing.
+//! Opt-in counters of the host's own per-request work (`souk up --stats`):
+//! how long creating a store and instantiating a component takes, and per
+//! component how many instances ran and how many SQLite statements they
+//! sent. Printed at shutdown; used by the benchmarks to see what a request
+//! is made of. Off by default, when each record is one failed `OnceLock` read.
 
+use std::collections::BTreeMap;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-static INSTANTIATION: OnceLock<Mutex<Histogram<u64>>> = OnceLock::new();
-
-pub fn enable() {
-    let histogram = Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds");
-    let _ = INSTANTIATION.set(Mutex::new(histogram));
+struct Stats {
+    instantiation: Histogram<u64>,
+    by_component: BTreeMap<String, Counts>,
 }
 
-pub fn record_instantiation(elapsed: Duration) {
-    if let Some(h) = INSTANTIATION.get() {
-        let micros = elapsed.as_micros().clamp(1, 60_000_000) as u64;
-        let _ = h.lock().unwrap().record(micros);
+#[derive(Default)]
+struct Counts {
+    instances: u64,
+    sqlite_statements: u64,
+}
+
+static STATS: OnceLock<Mutex<Stats>> = OnceLock::new();
+
+pub fn enable() {
+    let instantiation = Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds");
+    let _ = STATS.set(Mutex::new(Stats { instantiation, by_component: BTreeMap::new() }));
+}
+
+fn with(f: impl FnOnce(&mut Stats)) {
+    if let Some(stats) = STATS.get() {
+        f(&mut stats.lock().unwrap_or_else(|p| p.into_inner()));
     }
 }
 
-/// One line for the console, or None when stats are off.
+fn counts<'a>(stats: &'a mut Stats, component: &str) -> &'a mut Counts {
+    if !stats.by_component.contains_key(component) {
+        stats.by_component.insert(component.to_owned(), Counts::default());
+    }
+    stats.by_component.get_mut(component).expect("inserted above")
+}
+
+/// One instance of `component` (its trigger's component, for a composition) was created.
+pub fn record_instantiation(component: &str, elapsed: Duration) {
+    with(|stats| {
+        let micros = elapsed.as_micros().clamp(1, 60_000_000) as u64;
+        let _ = stats.instantiation.record(micros);
+        counts(stats, component).instances += 1;
+    });
+}
+
+/// An instance of `component` ran one SQLite statement.
+pub fn record_sqlite_statement(component: &str) {
+    with(|stats| counts(stats, component).sqlite_statements += 1);
+}
+
+/// Lines for the console, or None when stats are off.
 pub fn summary() -> Option<String> {
-    let h = INSTANTIATION.get()?.lock().unwrap();
-    Some(format!(
+    let stats = STATS.get()?.lock().unwrap_or_else(|p| p.into_inner());
+    let h = &stats.instantiation;
+    let mut out = format!(
         "instantiation (store + instance) over {} requests: p50 {} us, p90 {} us, p99 {} us, max {} us",
         h.len(),
         h.value_at_quantile(0.5),
         h.value_at_quantile(0.9),
         h.value_at_quantile(0.99),
         h.max()
-    ))
+    );
+    for (component, c) in &stats.by_component {
+        out.push_str(&format!("\ncomponent `{component}`: {} instances, {} SQLite statements", c.instances, c.sqlite_statements));
+    }
+    Some(out)
 }

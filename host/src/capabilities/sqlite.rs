@@ -143,7 +143,9 @@ impl OpenConnection {
 /// not blocking a thread) while another guest has a transaction open.
 pub(super) async fn run<T: Send>(accessor: &Accessor<T, Spin>, conn: &Resource<OpenConnection>, statement: String, parameters: Vec<Value>) -> wasmtime::Result<Result<QueryResult, Error>> {
     let (shared, holding) = accessor.with(|mut access| {
-        let open = access.get().table.get(conn)?;
+        let state = access.get();
+        crate::stats::record_sqlite_statement(&state.component.id);
+        let open = state.table.get(conn)?;
         wasmtime::error::Ok((open.conn.clone(), open.lease.is_some()))
     })?;
     let lease = if holding { None } else { Some(shared.lease().await) };
@@ -160,7 +162,9 @@ pub(super) async fn run_blocking_caller<T: Send>(
     statement: String,
     parameters: Vec<Value>,
 ) -> wasmtime::Result<Result<QueryResult, Error>> {
-    let open = access.get().table.get(conn)?;
+    let state = access.get();
+    crate::stats::record_sqlite_statement(&state.component.id);
+    let open = state.table.get(conn)?;
     let (shared, holding) = (open.conn.clone(), open.lease.is_some());
     let lease = if holding { None } else { Some(shared.lease().await) };
     let executed = execute(&shared, &statement, parameters);

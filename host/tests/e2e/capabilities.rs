@@ -103,6 +103,22 @@ fn sqlite_round_trips_persists_and_is_scoped_per_component() {
 }
 
 #[test]
+fn stats_count_each_components_instances_and_sqlite_statements() {
+    let app = stores_app();
+    let souk = app.up_with(&["--stats"], &[]);
+    for statement in ["CREATE TABLE t (x INTEGER)", "INSERT INTO t (x) VALUES (1)", "SELECT x FROM t"] {
+        assert_eq!(souk.post("/orders/sql/exec?db=orders-db", statement).status, 200);
+    }
+    assert_eq!(souk.get("/cart/kv/get?store=cart&key=absent").status, 404);
+    // Refused at open: an instance, but no statement.
+    assert_eq!(souk.post("/cart/sql/exec?db=orders-db", "SELECT 1").status, 409);
+    let (code, stderr) = souk.terminate_with_stderr();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("component `orders`: 3 instances, 3 SQLite statements"), "{stderr}");
+    assert!(stderr.contains("component `cart`: 2 instances, 0 SQLite statements"), "{stderr}");
+}
+
+#[test]
 fn default_stores_need_no_runtime_config() {
     let app = AppDir::new(
         r#"

@@ -229,18 +229,23 @@ impl Souk {
     }
 
     /// Sends SIGTERM and waits for the process; returns its exit code.
-    pub fn terminate(mut self) -> Option<i32> {
+    pub fn terminate(self) -> Option<i32> {
+        self.terminate_with_stderr().0
+    }
+
+    /// As [`Souk::terminate`], also returning what it wrote to stderr.
+    pub fn terminate_with_stderr(mut self) -> (Option<i32>, String) {
         unsafe_kill(self.child.id(), "TERM");
+        let mut err = String::new();
+        if let Some(mut stderr) = self.child.stderr.take() {
+            let _ = stderr.read_to_string(&mut err);
+        }
         let status = self.child.wait().unwrap();
         if status.code() != Some(0) {
             use std::os::unix::process::ExitStatusExt;
-            let mut err = String::new();
-            if let Some(mut stderr) = self.child.stderr.take() {
-                let _ = stderr.read_to_string(&mut err);
-            }
             eprintln!("souk ended with {status:?} (signal {:?}); its stderr:\n{err}", status.signal());
         }
-        status.code()
+        (status.code(), err)
     }
 }
 

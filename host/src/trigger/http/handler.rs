@@ -134,7 +134,7 @@ impl HandlerState for Instantiator {
             Ok(UpdateDeadline::Yield(1))
         });
         let proxy = self.pre.instantiate_async(&mut store).await?;
-        crate::stats::record_instantiation(started.elapsed());
+        crate::stats::record_instantiation(&self.component.id, started.elapsed());
         Ok(Instance {
             store,
             proxy,
