@@ -58,9 +58,11 @@ async fn route(inc: Incoming) -> Result<Reply, ApiError> {
             let body = inc.json::<AddItem>()?;
             let quantity = cart::check_quantity(body.quantity, 1)?;
             let product_id = id::parse_id(&body.product_id).map_err(|e| ApiError::invalid_field("product_id", format!("`product_id`: {e}")))?;
-            on_sale(&inc, &product_id).await?;
-            let cart = cart::add(&store().await?, &user, &product_id, i64::from(quantity)).await?;
-            Ok(Reply::ok(&cart_view(&inc, &user, &cart).await?))
+            let store = store().await?;
+            let products = lookup(&inc, &view::lookup_ids(&cart::load(&store, &user).await?, &product_id)).await?;
+            view::on_sale(&products, &product_id)?;
+            let cart = cart::add(&store, &user, &product_id, i64::from(quantity)).await?;
+            Ok(Reply::ok(&cart_view_from(&inc, &user, &cart, products).await?))
         }
         (_, ["api", "v1", "cart", "items"]) => Err(inc.method_not_allowed()),
 
@@ -68,11 +70,15 @@ async fn route(inc: Incoming) -> Result<Reply, ApiError> {
             let user = inc.identity()?.user_id;
             let quantity = cart::check_quantity(inc.json::<SetQuantity>()?.quantity, 0)?;
             let product_id = id::parse_id(product_id).map_err(|_| cart::not_in_cart(product_id))?;
-            if quantity > 0 {
-                on_sale(&inc, &product_id).await?;
+            let store = store().await?;
+            if quantity == 0 {
+                let cart = cart::set(&store, &user, &product_id, 0).await?;
+                return Ok(Reply::ok(&cart_view(&inc, &user, &cart).await?));
             }
-            let cart = cart::set(&store().await?, &user, &product_id, i64::from(quantity)).await?;
-            Ok(Reply::ok(&cart_view(&inc, &user, &cart).await?))
+            let products = lookup(&inc, &view::lookup_ids(&cart::load(&store, &user).await?, &product_id)).await?;
+            view::on_sale(&products, &product_id)?;
+            let cart = cart::set(&store, &user, &product_id, i64::from(quantity)).await?;
+            Ok(Reply::ok(&cart_view_from(&inc, &user, &cart, products).await?))
         }
         ("DELETE", ["api", "v1", "cart", "items", product_id]) => {
             let user = inc.identity()?.user_id;
@@ -107,16 +113,6 @@ async fn lookup(inc: &Incoming, ids: &[&str]) -> Result<Vec<CatalogProduct>, Api
         .map_err(|e| ApiError::bad_gateway("catalog", format!("the catalog's product lookup was not understood: {e}")))
 }
 
-/// 404 for an unknown product, 422 `product_inactive` for one off sale.
-async fn on_sale(inc: &Incoming, product_id: &str) -> Result<(), ApiError> {
-    match lookup(inc, &[product_id]).await?.into_iter().next() {
-        None => Err(ApiError::not_found("product").with_details(json!({ "product_id": product_id }))),
-        Some(p) if !p.active => Err(ApiError::unprocessable("product_inactive", format!("{} ({}) is no longer sold", p.name, p.sku))
-            .with_details(json!({ "product_id": product_id, "sku": p.sku }))),
-        Some(_) => Ok(()),
-    }
-}
-
 /// The country of the user's saved address, if the users service has one.
 /// Any failure is no country: the cart falls back to DE rather than fail.
 async fn saved_country(inc: &Incoming, user_id: &str) -> Option<String> {
@@ -134,6 +130,19 @@ async fn cart_view(inc: &Incoming, user_id: &str, cart: &cart::Cart) -> Result<C
     }
     let ids: Vec<&str> = cart.items.iter().map(|i| i.product_id.as_str()).collect();
     let products = lookup(inc, &ids).await?;
+    priced_view(inc, user_id, cart, products).await
+}
+
+/// The view of `cart` with `products` already looked up; looks them up again
+/// only if another request added a product meanwhile.
+async fn cart_view_from(inc: &Incoming, user_id: &str, cart: &cart::Cart, products: Vec<CatalogProduct>) -> Result<CartView, ApiError> {
+    if cart.items.is_empty() || !view::covers(&products, cart) {
+        return cart_view(inc, user_id, cart).await;
+    }
+    priced_view(inc, user_id, cart, products).await
+}
+
+async fn priced_view(inc: &Incoming, user_id: &str, cart: &cart::Cart, products: Vec<CatalogProduct>) -> Result<CartView, ApiError> {
     // Ask the users service only when there is something to price and no country given.
     let needs_saved = inc.query("country").is_none_or(|c| c.trim().is_empty()) && !view::quote_lines(cart, &products).is_empty();
     let saved = if needs_saved { saved_country(inc, user_id).await } else { None };

@@ -131,6 +131,34 @@ pub fn view(
     Ok(CartView { items, quote, quote_error })
 }
 
+/// The product ids to ask the catalog about for `cart` and `also` (one more
+/// product about to go in): one lookup then serves both the on-sale check
+/// and the view of the changed cart.
+pub fn lookup_ids<'a>(cart: &'a Cart, also: &'a str) -> Vec<&'a str> {
+    let mut ids: Vec<&str> = cart.items.iter().map(|i| i.product_id.as_str()).collect();
+    if !ids.contains(&also) {
+        ids.push(also);
+    }
+    ids
+}
+
+/// Whether `products` has every product in `cart` (it may not, when another
+/// request changed the cart in between).
+pub fn covers(products: &[CatalogProduct], cart: &Cart) -> bool {
+    cart.items.iter().all(|i| products.iter().any(|p| p.id == i.product_id))
+}
+
+/// 404 for a product the catalog does not have, 422 `product_inactive` for
+/// one off sale.
+pub fn on_sale(products: &[CatalogProduct], product_id: &str) -> Result<(), ApiError> {
+    match products.iter().find(|p| p.id == product_id) {
+        None => Err(ApiError::not_found("product").with_details(serde_json::json!({ "product_id": product_id }))),
+        Some(p) if !p.active => Err(ApiError::unprocessable("product_inactive", format!("{} ({}) is no longer sold", p.name, p.sku))
+            .with_details(serde_json::json!({ "product_id": product_id, "sku": p.sku }))),
+        Some(_) => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +181,24 @@ mod tests {
     fn subtotal(lines: Vec<QuoteLine>) -> Result<Quote, QuoteError> {
         let total = lines.iter().map(|l| l.unit_price.amount * i64::from(l.quantity)).sum();
         Ok(Quote { subtotal: eur(total), discount: eur(0), shipping: eur(0), tax: eur(0), total: eur(total), promo_code: None })
+    }
+
+    #[test]
+    fn one_lookup_covers_the_cart_and_the_product_going_in() {
+        let before = cart(&[("a", 1), ("b", 2)]);
+        assert_eq!(lookup_ids(&before, "c"), ["a", "b", "c"]);
+        assert_eq!(lookup_ids(&before, "b"), ["a", "b"]);
+        let products = [product("a", 100, true, 1), product("b", 100, true, 1), product("c", 100, true, 1)];
+        assert!(covers(&products, &cart(&[("a", 1), ("c", 1)])));
+        assert!(!covers(&products[..2], &cart(&[("a", 1), ("c", 1)])), "c was added by another request meanwhile");
+    }
+
+    #[test]
+    fn only_a_known_active_product_is_on_sale() {
+        let products = [product("a", 100, true, 0), product("b", 100, false, 5)];
+        assert!(on_sale(&products, "a").is_ok(), "out of stock is still on sale");
+        assert_eq!(on_sale(&products, "b").unwrap_err().code, "product_inactive");
+        assert_eq!(on_sale(&products, "z").unwrap_err().status, 404);
     }
 
     #[test]
