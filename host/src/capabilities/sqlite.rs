@@ -139,17 +139,25 @@ impl OpenConnection {
     }
 }
 
+/// The guest's database for one statement (counted for `--stats`), and
+/// whether the guest already holds its lease (its transaction is open).
+fn target(state: &mut InstanceState, conn: &Resource<OpenConnection>) -> wasmtime::Result<(Arc<SharedConnection>, bool)> {
+    crate::stats::record_sqlite_statement(&state.component.id);
+    let open = state.table.get(conn)?;
+    Ok((open.conn.clone(), open.lease.is_some()))
+}
+
+/// Runs the statement, first waiting for the lease unless the guest holds it.
+async fn run_leased(shared: &SharedConnection, holding: bool, statement: &str, parameters: Vec<Value>) -> (Executed, Option<Lease>) {
+    let lease = if holding { None } else { Some(shared.lease().await) };
+    (execute(shared, statement, parameters), lease)
+}
+
 /// Runs a statement for an async call, waiting (on the caller's host task,
 /// not blocking a thread) while another guest has a transaction open.
 pub(super) async fn run<T: Send>(accessor: &Accessor<T, Spin>, conn: &Resource<OpenConnection>, statement: String, parameters: Vec<Value>) -> wasmtime::Result<Result<QueryResult, Error>> {
-    let (shared, holding) = accessor.with(|mut access| {
-        let state = access.get();
-        crate::stats::record_sqlite_statement(&state.component.id);
-        let open = state.table.get(conn)?;
-        wasmtime::error::Ok((open.conn.clone(), open.lease.is_some()))
-    })?;
-    let lease = if holding { None } else { Some(shared.lease().await) };
-    let executed = execute(&shared, &statement, parameters);
+    let (shared, holding) = accessor.with(|mut access| target(access.get(), conn))?;
+    let (executed, lease) = run_leased(&shared, holding, &statement, parameters).await;
     accessor.with(|mut access| Ok(access.get().table.get_mut(conn)?.after(executed, lease)))
 }
 
@@ -162,12 +170,8 @@ pub(super) async fn run_blocking_caller<T: Send>(
     statement: String,
     parameters: Vec<Value>,
 ) -> wasmtime::Result<Result<QueryResult, Error>> {
-    let state = access.get();
-    crate::stats::record_sqlite_statement(&state.component.id);
-    let open = state.table.get(conn)?;
-    let (shared, holding) = (open.conn.clone(), open.lease.is_some());
-    let lease = if holding { None } else { Some(shared.lease().await) };
-    let executed = execute(&shared, &statement, parameters);
+    let (shared, holding) = target(access.get(), conn)?;
+    let (executed, lease) = run_leased(&shared, holding, &statement, parameters).await;
     Ok(access.get().table.get_mut(conn)?.after(executed, lease))
 }
 
