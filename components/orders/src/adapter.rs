@@ -38,55 +38,80 @@ async fn open() -> Result<SpinDb, ApiError> {
     Ok(db)
 }
 
+#[derive(Clone, Copy)]
+enum Endpoint<'a> {
+    Place,
+    List,
+    Get(&'a str),
+    Cancel(&'a str),
+    Events,
+    Relay,
+    Summary,
+    Health,
+}
+
+impl Endpoint<'_> {
+    /// Whether the outbox is relayed after the request. Placing and
+    /// cancelling relay their own event once it is committed; the relay
+    /// endpoint is one; a health check only looks.
+    fn relays_after(self) -> bool {
+        !matches!(self, Endpoint::Place | Endpoint::Cancel(_) | Endpoint::Relay | Endpoint::Health)
+    }
+}
+
 async fn route(inc: Incoming) -> Result<Reply, ApiError> {
-    let services = SpinServices { request_id: inc.request_id.clone() };
     let segments = inc.segments();
-    let relay_after = !matches!(segments.as_slice(), ["internal", "orders", "outbox", "relay"] | ["internal", "orders", "health"]);
-    let reply = match (inc.method.as_str(), segments.as_slice()) {
-        ("POST", ["api", "v1", "orders"]) => place(&inc, &services).await,
-        ("GET", ["api", "v1", "orders"]) => list(&inc).await,
-        ("GET", ["api", "v1", "orders", id]) => {
-            let me = inc.identity()?;
-            Ok(Reply::ok(&cancel::visible(&open().await?, &me, id).await?.order))
-        }
-        ("POST", ["api", "v1", "orders", id, "cancel"]) => {
-            let me = inc.identity()?;
-            Ok(Reply::ok(&cancel::cancel(&open().await?, &services, &me, id).await?))
-        }
-        ("POST", ["internal", "orders", "events"]) => {
-            let event: Event = inc.json()?;
-            Ok(Reply::ok(&outbox::consume(&open().await?, &event, timestamp::now_unix()).await?))
-        }
-        ("POST", ["internal", "orders", "outbox", "relay"]) => Ok(Reply::ok(&outbox::relay(&open().await?, &services).await?)),
-        ("GET", ["internal", "orders", "summary"]) => Ok(Reply::ok(&store::summary(&open().await?).await?)),
-        ("GET", ["internal", "orders", "health"]) => {
-            open().await?;
-            Ok(Reply::ok(&json!({ "status": "ok", "service": "orders" })))
-        }
+    let endpoint = match (inc.method.as_str(), segments.as_slice()) {
+        ("POST", ["api", "v1", "orders"]) => Endpoint::Place,
+        ("GET", ["api", "v1", "orders"]) => Endpoint::List,
+        ("GET", ["api", "v1", "orders", id]) => Endpoint::Get(id),
+        ("POST", ["api", "v1", "orders", id, "cancel"]) => Endpoint::Cancel(id),
+        ("POST", ["internal", "orders", "events"]) => Endpoint::Events,
+        ("POST", ["internal", "orders", "outbox", "relay"]) => Endpoint::Relay,
+        ("GET", ["internal", "orders", "summary"]) => Endpoint::Summary,
+        ("GET", ["internal", "orders", "health"]) => Endpoint::Health,
         (_, ["api", "v1", "orders"] | ["api", "v1", "orders", _] | ["api", "v1", "orders", _, "cancel"])
-        | (_, ["internal", "orders", "events" | "summary" | "health"] | ["internal", "orders", "outbox", "relay"]) => Err(inc.method_not_allowed()),
-        _ => Err(inc.no_route()),
+        | (_, ["internal", "orders", "events" | "summary" | "health"] | ["internal", "orders", "outbox", "relay"]) => return Err(inc.method_not_allowed()),
+        _ => return Err(inc.no_route()),
     };
-    if relay_after {
+    let services = SpinServices { request_id: inc.request_id.clone() };
+    let db = open().await?;
+    let reply = handle_with_db(&inc, &db, &services, endpoint).await;
+    if endpoint.relays_after() {
         // Events waiting for a consumer that was down go out with later requests.
-        if let Ok(db) = open().await {
-            let _ = outbox::relay(&db, &services).await;
-        }
+        let _ = outbox::deliver_due(&db, &services).await;
     }
     reply
 }
 
-async fn place(inc: &Incoming, services: &SpinServices) -> Result<Reply, ApiError> {
-    let me = inc.identity()?;
-    let db = open().await?;
-    let answer = saga::place_idempotent(&db, services, &me.user_id, inc.header("idempotency-key"), &inc.body).await;
-    Ok(Reply::json(answer.status, &answer.body))
-}
-
-async fn list(inc: &Incoming) -> Result<Reply, ApiError> {
-    let me = inc.identity()?;
-    let page = PageRequest::parse(inc.query("page"), inc.query("page_size"))?;
-    Ok(Reply::ok(&store::list_for_user(&open().await?, &me.user_id, page).await?))
+async fn handle_with_db(inc: &Incoming, db: &SpinDb, services: &SpinServices, endpoint: Endpoint<'_>) -> Result<Reply, ApiError> {
+    match endpoint {
+        Endpoint::Place => {
+            let me = inc.identity()?;
+            let answer = saga::place_idempotent(db, services, &me.user_id, inc.header("idempotency-key"), &inc.body).await;
+            Ok(Reply::json(answer.status, &answer.body))
+        }
+        Endpoint::List => {
+            let me = inc.identity()?;
+            let page = PageRequest::parse(inc.query("page"), inc.query("page_size"))?;
+            Ok(Reply::ok(&store::list_for_user(db, &me.user_id, page).await?))
+        }
+        Endpoint::Get(id) => {
+            let me = inc.identity()?;
+            Ok(Reply::ok(&cancel::visible(db, &me, id).await?.order))
+        }
+        Endpoint::Cancel(id) => {
+            let me = inc.identity()?;
+            Ok(Reply::ok(&cancel::cancel(db, services, &me, id).await?))
+        }
+        Endpoint::Events => {
+            let event: Event = inc.json()?;
+            Ok(Reply::ok(&outbox::consume(db, &event, timestamp::now_unix()).await?))
+        }
+        Endpoint::Relay => Ok(Reply::ok(&outbox::relay(db, services).await?)),
+        Endpoint::Summary => Ok(Reply::ok(&store::summary(db).await?)),
+        Endpoint::Health => Ok(Reply::ok(&json!({ "status": "ok", "service": "orders" }))),
+    }
 }
 
 struct SpinServices {

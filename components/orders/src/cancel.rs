@@ -53,7 +53,7 @@ pub async fn cancel<D: Db, S: Services>(db: &D, services: &S, who: &Identity, id
                 })
                 .await?;
                 if done {
-                    let _ = outbox::relay(db, services).await;
+                    let _ = outbox::deliver_due(db, services).await;
                 }
                 done
             }

@@ -32,9 +32,15 @@ pub fn cancelled(order: &Order, refunded: bool) -> Event {
     Event::new("order.cancelled", json!({ "order_id": order.id, "user_id": order.user_id, "refunded": refunded }))
 }
 
-/// Delivers the due outbox rows (at most `RELAY_BATCH`).
+/// Delivers the due outbox rows (at most `RELAY_BATCH`) and reports what is
+/// still waiting: `POST /internal/orders/outbox/relay`.
 pub async fn relay<D: Db, S: Services>(db: &D, services: &S) -> Result<RelayReport, ApiError> {
     events::relay(db, timestamp::now_unix(), async |consumer: &str, event: &Event| services.deliver(consumer, event).await).await
+}
+
+/// Delivers the due outbox rows, at the end of a request.
+pub async fn deliver_due<D: Db, S: Services>(db: &D, services: &S) -> Result<events::Delivered, ApiError> {
+    events::deliver_due(db, timestamp::now_unix(), async |consumer: &str, event: &Event| services.deliver(consumer, event).await).await
 }
 
 /// What consuming an event did.

@@ -200,7 +200,7 @@ pub async fn place<D: Db, S: Services>(db: &D, services: &S, user_id: &str, inpu
         // The order stands even if the cart cannot be cleared now.
         let _ = services.clear_cart(user_id).await;
     }
-    let _ = outbox::relay(db, services).await;
+    let _ = outbox::deliver_due(db, services).await;
     match store::get(db, &id).await {
         Ok(Some(stored)) => Ok(stored.order),
         _ => Ok(paid),

@@ -9,7 +9,7 @@ use shop_common::db::migrate;
 use shop_common::events::{self, Event, RelayReport};
 use shop_common::spin::{Incoming, Reply, SpinDb, call, serve};
 use shop_common::timestamp::now_unix;
-use shop_common::{ApiError, Currency, Db, Money, PageRequest};
+use shop_common::{ApiError, Currency, Money, PageRequest};
 use spin_sdk::http::{FullBody, Request, Response};
 
 use crate::quote::{self, PricingFailure, QuoteBody};
@@ -165,13 +165,11 @@ async fn relay(db: &SpinDb, request_id: &str) -> Result<RelayReport, ApiError> {
     events::relay(db, now_unix(), async |consumer, event| deliver(consumer, event, request_id).await).await
 }
 
-/// Relays when rows are due. A failure here is only logged: the request it
-/// ends has done its work, and the rows wait for the next relay.
+/// Delivers the rows that are due (one statement when none is). A failure
+/// here is only logged: the request it ends has done its work, and the rows
+/// wait for the next relay.
 async fn relay_if_due(db: &SpinDb, request_id: &str) {
-    let due = db.query_one("SELECT 1 FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? LIMIT 1", &[now_unix().into()]).await;
-    if let Ok(Some(_)) = due
-        && let Err(e) = relay(db, request_id).await
-    {
+    if let Err(e) = events::deliver_due(db, now_unix(), async |consumer, event| deliver(consumer, event, request_id).await).await {
         eprintln!("[{request_id}] shipping outbox relay: {e}");
     }
 }

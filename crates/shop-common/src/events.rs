@@ -6,7 +6,9 @@
 //! delivery fails stays in the outbox and is tried again, with a growing
 //! delay, by a later relay: on the producer's next requests and whenever
 //! `POST /internal/<service>/outbox/relay` is called. So an event waits for a
-//! consumer that is down and reaches it once it is back.
+//! consumer that is down and reaches it once it is back. A relay first takes
+//! the rows it will try, in one statement, so requests relaying at the same
+//! time never deliver the same row twice.
 //!
 //! A consumer records each event id in its `inbox` table in the same
 //! transaction as the change the event causes, and skips ids it has seen,
@@ -69,6 +71,11 @@ pub fn backoff_seconds(attempts: i64) -> i64 {
     (1i64 << attempts.clamp(0, 8)).min(300)
 }
 
+/// How long a relay holds the rows it took. Another relay leaves them alone
+/// meanwhile, so concurrent requests never deliver the same row twice; if
+/// the one that took them dies mid-way, they are due again after this.
+pub const CLAIM_SECONDS: i64 = 60;
+
 /// What one relay did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct RelayReport {
@@ -78,25 +85,49 @@ pub struct RelayReport {
     pub pending: u64,
 }
 
-/// Tries to deliver the rows that are due, oldest first. `deliver(consumer,
-/// event)` sends one; an `Err` leaves the row for a later relay.
-pub async fn relay<D: Db>(db: &D, now: i64, deliver: impl AsyncFn(&str, &Event) -> Result<(), String>) -> Result<RelayReport, ApiError> {
-    let due = db
+/// What [`deliver_due`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    pub delivered: u32,
+    pub failed: u32,
+}
+
+/// Takes the due rows (at most `RELAY_BATCH`, oldest first) in one
+/// statement, by moving their next attempt `CLAIM_SECONDS` ahead: a relay
+/// running at the same time (another request's) finds them not due.
+async fn claim_due<D: Db>(db: &D, now: i64) -> Result<Vec<(String, String, String, i64)>, ApiError> {
+    let rows = db
         .query(
-            "SELECT event_id, consumer, payload, attempts FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY created_at, event_id LIMIT ?",
-            &[now.into(), RELAY_BATCH.into()],
+            "UPDATE outbox SET next_attempt_at = ? WHERE rowid IN (SELECT rowid FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY created_at, rowid LIMIT ?) RETURNING event_id, consumer, payload, attempts, created_at, rowid",
+            &[now.saturating_add(CLAIM_SECONDS).into(), now.into(), RELAY_BATCH.into()],
         )
         .await?;
-    let mut report = RelayReport::default();
-    for row in due {
-        let (event_id, consumer, payload, attempts) = (row.text(0)?, row.text(1)?, row.text(2)?, row.int(3)?);
-        let event: Event = serde_json::from_str(&payload).map_err(|e| ApiError::internal(format!("outbox row {event_id}: {e}")))?;
+    let mut claimed = Vec::with_capacity(rows.len());
+    for row in rows {
+        claimed.push(((row.int(4)?, row.int(5)?), (row.text(0)?, row.text(1)?, row.text(2)?, row.int(3)?)));
+    }
+    // RETURNING gives no order: deliver oldest first, in the order recorded.
+    claimed.sort_by_key(|(order, _)| *order);
+    Ok(claimed.into_iter().map(|(_, row)| row).collect())
+}
+
+/// Delivers the rows that are due, oldest first, each by exactly one relay
+/// (see [`CLAIM_SECONDS`]). `deliver(consumer, event)` sends one; an `Err`
+/// leaves the row for a later relay, after a back-off. The cheap form, for
+/// the end of a request: one statement when nothing is due.
+pub async fn deliver_due<D: Db>(db: &D, now: i64, deliver: impl AsyncFn(&str, &Event) -> Result<(), String>) -> Result<Delivered, ApiError> {
+    let mut done = Delivered::default();
+    for (event_id, consumer, payload, attempts) in claim_due(db, now).await? {
         let key = [Value::from(&event_id), Value::from(&consumer)];
-        match deliver(&consumer, &event).await {
+        let outcome = match serde_json::from_str::<Event>(&payload) {
+            Ok(event) => deliver(&consumer, &event).await,
+            Err(e) => Err(format!("outbox row {event_id} is not an event: {e}")),
+        };
+        match outcome {
             Ok(()) => {
                 db.exec("UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE event_id = ? AND consumer = ?", &[now.into(), key[0].clone(), key[1].clone()])
                     .await?;
-                report.delivered += 1;
+                done.delivered += 1;
             }
             Err(why) => {
                 let next = now + backoff_seconds(attempts);
@@ -105,12 +136,18 @@ pub async fn relay<D: Db>(db: &D, now: i64, deliver: impl AsyncFn(&str, &Event) 
                     &[next.into(), why.into(), key[0].clone(), key[1].clone()],
                 )
                 .await?;
-                report.failed += 1;
+                done.failed += 1;
             }
         }
     }
-    report.pending = pending(db).await?;
-    Ok(report)
+    Ok(done)
+}
+
+/// [`deliver_due`], then counts what is still waiting: the report of
+/// `POST /internal/<service>/outbox/relay`.
+pub async fn relay<D: Db>(db: &D, now: i64, deliver: impl AsyncFn(&str, &Event) -> Result<(), String>) -> Result<RelayReport, ApiError> {
+    let done = deliver_due(db, now, deliver).await?;
+    Ok(RelayReport { delivered: done.delivered, failed: done.failed, pending: pending(db).await? })
 }
 
 /// Rows not yet delivered.
@@ -169,6 +206,66 @@ mod tests {
             assert_eq!((later.delivered, later.pending), (1, 0));
             assert_eq!(received.borrow().len(), 2, "each consumer got it once: {:?}", received.borrow());
             assert_eq!(relay(&db, 10_000, &deliver).await.unwrap(), RelayReport::default());
+        });
+    }
+
+    #[test]
+    fn a_row_taken_by_one_relay_is_not_delivered_by_another_meanwhile() {
+        let db = producer();
+        block_on(async {
+            for n in 0..3 {
+                let event = Event::new("order.placed", json!({ "n": n }));
+                transaction(&db, async |db| record(db, &event, &["shipping"], 100 + n).await).await.unwrap();
+            }
+            let others = RefCell::new(Vec::new());
+            let received = RefCell::new(Vec::new());
+            let other_relay = async |_: &str, e: &Event| {
+                others.borrow_mut().push(e.data["n"].clone());
+                Ok(())
+            };
+            // While the first relay delivers its first row, a second relay
+            // (another request's) runs: the first one's rows are not due for it.
+            let first_relay = async |_: &str, e: &Event| {
+                if received.borrow().is_empty() {
+                    let second = deliver_due(&db, 103, &other_relay).await.unwrap();
+                    assert_eq!(second, Delivered::default());
+                }
+                received.borrow_mut().push(e.data["n"].clone());
+                Ok(())
+            };
+            let done = deliver_due(&db, 103, &first_relay).await.unwrap();
+            assert_eq!(done, Delivered { delivered: 3, failed: 0 });
+            assert_eq!(*received.borrow(), vec![json!(0), json!(1), json!(2)], "oldest first");
+            assert!(others.borrow().is_empty());
+            assert_eq!(pending(&db).await.unwrap(), 0);
+        });
+    }
+
+    #[test]
+    fn rows_taken_by_a_relay_that_died_are_due_again_after_the_claim() {
+        let db = producer();
+        block_on(async {
+            let event = Event::new("order.placed", json!({}));
+            transaction(&db, async |db| record(db, &event, &["shipping", "notifications"], 100).await).await.unwrap();
+            // A relay takes the rows and never reports back.
+            assert_eq!(claim_due(&db, 100).await.unwrap().len(), 2);
+            let deliver = async |_: &str, _: &Event| Ok(());
+            assert_eq!(relay(&db, 100 + CLAIM_SECONDS - 1, &deliver).await.unwrap(), RelayReport { delivered: 0, failed: 0, pending: 2 });
+            assert_eq!(relay(&db, 100 + CLAIM_SECONDS, &deliver).await.unwrap(), RelayReport { delivered: 2, failed: 0, pending: 0 });
+        });
+    }
+
+    #[test]
+    fn a_row_that_is_not_an_event_waits_without_stopping_the_others() {
+        let db = producer();
+        block_on(async {
+            db.exec("INSERT INTO outbox (event_id, consumer, payload, created_at, next_attempt_at) VALUES ('bad', 'shipping', 'not json', 1, 1)", &[]).await.unwrap();
+            let event = Event::new("order.placed", json!({}));
+            transaction(&db, async |db| record(db, &event, &["shipping"], 2).await).await.unwrap();
+            let deliver = async |_: &str, _: &Event| Ok(());
+            assert_eq!(relay(&db, 10, &deliver).await.unwrap(), RelayReport { delivered: 1, failed: 1, pending: 1 });
+            let row = db.query_one("SELECT last_error FROM outbox WHERE event_id = 'bad'", &[]).await.unwrap().unwrap();
+            assert!(row.text(0).unwrap().contains("outbox row bad is not an event"), "{:?}", row.text(0));
         });
     }
 
