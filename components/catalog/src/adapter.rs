@@ -83,8 +83,11 @@ async fn route(inc: Incoming) -> Result<Reply, ApiError> {
         ("POST", ["internal", "catalog", "reservations"]) => {
             let request = inc.json::<ReserveRequest>()?;
             let ttl = inventory::ttl_from(optional_variable("reservation_ttl_seconds").await.as_deref());
-            let (reservation, created) = inventory::reserve(&open().await?, &request, timestamp::now_unix(), ttl).await?;
-            Ok(Reply::json(if created { 201 } else { 200 }, &reservation))
+            let db = open().await?;
+            let (reservation, created) = inventory::reserve(&db, &request, timestamp::now_unix(), ttl).await?;
+            // The reserved products come with it, so the order is priced without a lookup call of its own.
+            let products = products::lookup(&db, &reservation.product_ids()).await?;
+            Ok(Reply::json(if created { 201 } else { 200 }, &inventory::Reserved { reservation, products }))
         }
         ("POST", ["internal", "catalog", "reservations", order_id, "commit"]) => {
             Ok(Reply::ok(&inventory::commit(&open().await?, order_id, timestamp::now_unix()).await?))

@@ -45,6 +45,23 @@ pub struct Reservation {
     pub expires_at: String,
 }
 
+impl Reservation {
+    /// The reserved products' ids, in the reservation's order.
+    pub fn product_ids(&self) -> Vec<String> {
+        self.items.iter().map(|i| i.product_id.clone()).collect()
+    }
+}
+
+/// The answer to `POST /internal/catalog/reservations`: the reservation and
+/// its products as the lookup gives them (prices, names, weights), which is
+/// all an order needs from the catalog before it is paid.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reserved {
+    #[serde(flatten)]
+    pub reservation: Reservation,
+    pub products: Vec<crate::product::Product>,
+}
+
 /// The TTL from the `reservation_ttl_seconds` variable's text, if sane.
 pub fn ttl_from(variable: Option<&str>) -> i64 {
     variable.and_then(|v| v.trim().parse::<i64>().ok()).filter(|s| (1..=30 * 24 * 3600).contains(s)).unwrap_or(DEFAULT_TTL_SECONDS)

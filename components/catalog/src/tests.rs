@@ -189,6 +189,24 @@ fn reservations_refuse_bad_unknown_and_inactive_items() {
 }
 
 #[test]
+fn a_reservations_answer_carries_its_products_for_pricing() {
+    block_on(async {
+        let db = seeded().await;
+        let (reservation, _) = inventory::reserve(&db, &request("o1", &[(KNIFE, 1), (MUG, 2)]), NOW, 900).await.unwrap();
+        let products = products::lookup(&db, &reservation.product_ids()).await.unwrap();
+        let answer = serde_json::to_value(inventory::Reserved { reservation, products }).unwrap();
+        assert_eq!(answer["order_id"], "o1");
+        assert_eq!(answer["status"], "reserved");
+        assert_eq!(answer["items"][1], serde_json::json!({"product_id": MUG, "quantity": 2}));
+        let listed: Vec<&str> = answer["products"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+        assert_eq!(listed, [KNIFE, MUG], "in the reservation's order");
+        for field in ["sku", "name", "price", "weight_grams", "active"] {
+            assert!(!answer["products"][0][field].is_null(), "{field} is what orders prices with: {}", answer["products"][0]);
+        }
+    });
+}
+
+#[test]
 fn reserving_again_for_an_order_returns_the_first_reservation() {
     block_on(async {
         let db = seeded().await;

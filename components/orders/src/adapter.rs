@@ -148,8 +148,9 @@ struct UserBody {
     shipping_address: Option<Address>,
 }
 
+/// The catalog's answer to a reservation, as far as orders needs it.
 #[derive(serde::Deserialize)]
-struct LookupBody {
+struct ReservedBody {
     products: Vec<Product>,
 }
 
@@ -186,12 +187,6 @@ impl Services for SpinServices {
         Ok(user.shipping_address)
     }
 
-    async fn products(&self, ids: &[String]) -> Result<Vec<Product>, ApiError> {
-        let body = json!({ "ids": ids });
-        let found: LookupBody = self.expect("catalog", "POST", "/internal/catalog/products/lookup", Some(&body)).await?;
-        Ok(found.products)
-    }
-
     fn price(&self, lines: &[QuoteLine], country: &str, promo_code: Option<&str>) -> Result<Quote, PriceError> {
         let request = pricing::QuoteRequest {
             lines: lines
@@ -226,9 +221,10 @@ impl Services for SpinServices {
         }
     }
 
-    async fn reserve(&self, order_id: &str, lines: &[LineRequest]) -> Result<(), ApiError> {
+    async fn reserve(&self, order_id: &str, lines: &[LineRequest]) -> Result<Vec<Product>, ApiError> {
         let body = json!({ "order_id": order_id, "items": lines });
-        self.expect_ok("catalog", "POST", "/internal/catalog/reservations", Some(&body)).await
+        let reserved: ReservedBody = self.expect("catalog", "POST", "/internal/catalog/reservations", Some(&body)).await?;
+        Ok(reserved.products)
     }
 
     async fn commit(&self, order_id: &str) -> Result<(), ApiError> {

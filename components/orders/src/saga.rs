@@ -1,7 +1,8 @@
 //! Placing an order, step by step, undoing what was done when a later step
-//! fails: price → reserve stock → record the order `pending` → charge →
-//! commit the stock and mark it `paid` with `order.placed` in the outbox
-//! (one transaction), or release the stock and mark it `payment_failed`.
+//! fails: reserve stock (the catalog answers with the products) → price →
+//! record the order `pending` → charge → commit the stock and mark it
+//! `paid` with `order.placed` in the outbox (one transaction), or release
+//! the stock and mark it `payment_failed`.
 //! No database transaction is open while another service is called.
 
 use serde_json::json;
@@ -13,7 +14,7 @@ use crate::idempotency::{self, Answer, Begin};
 use crate::input::{self, LineRequest, PlaceInput};
 use crate::model::{Address, Order, OrderItem, PaymentInfo, Status, Stock};
 use crate::outbox;
-use crate::services::{ChargeRequest, QuoteLine, Services};
+use crate::services::{ChargeRequest, Product, QuoteLine, Services};
 use crate::store::{self, Change};
 
 /// Why a placement failed, and whether an order row was recorded by then.
@@ -98,9 +99,7 @@ async fn address<S: Services>(services: &S, user_id: &str, input: &PlaceInput) -
 }
 
 /// The priced lines of the order, from the catalog's products.
-async fn items<S: Services>(services: &S, lines: &[LineRequest]) -> Result<(Vec<OrderItem>, Vec<QuoteLine>), ApiError> {
-    let ids: Vec<String> = lines.iter().map(|l| l.product_id.clone()).collect();
-    let products = services.products(&ids).await?;
+fn items(products: &[Product], lines: &[LineRequest]) -> Result<(Vec<OrderItem>, Vec<QuoteLine>), ApiError> {
     let mut items = Vec::with_capacity(lines.len());
     let mut quote_lines = Vec::with_capacity(lines.len());
     for line in lines {
@@ -124,12 +123,23 @@ async fn items<S: Services>(services: &S, lines: &[LineRequest]) -> Result<(Vec<
 pub async fn place<D: Db, S: Services>(db: &D, services: &S, user_id: &str, input: PlaceInput) -> Result<Order, Failed> {
     let (lines, from_cart) = lines(services, user_id, &input).await?;
     let shipping_address = address(services, user_id, &input).await?;
-    let (items, quote_lines) = items(services, &lines).await?;
-    let quote = services.price(&quote_lines, &shipping_address.country, input.promo_code.as_deref()).map_err(ApiError::from)?;
 
     let id = shop_common::id::new_id();
     // Out of stock (409), inactive (422) or unknown (404): passed on; nothing recorded.
-    services.reserve(&id, &lines).await?;
+    let products = services.reserve(&id, &lines).await?;
+    // Priced from the products the reservation answered with; a line that
+    // cannot be priced (say, an unknown promo code) gives the stock back.
+    let priced = items(&products, &lines).and_then(|(items, quote_lines)| {
+        let quote = services.price(&quote_lines, &shipping_address.country, input.promo_code.as_deref())?;
+        Ok((items, quote))
+    });
+    let (items, quote) = match priced {
+        Ok(priced) => priced,
+        Err(e) => {
+            let _ = services.release(&id).await;
+            return Err(e.into());
+        }
+    };
 
     let now = timestamp::now_unix();
     let created = timestamp::to_rfc3339(now);

@@ -69,12 +69,12 @@ pub trait Services {
     async fn clear_cart(&self, user_id: &str) -> Result<(), ApiError>;
     /// The user's saved shipping address, if any (`GET /internal/users/<id>`).
     async fn saved_address(&self, user_id: &str) -> Result<Option<Address>, ApiError>;
-    /// The products with these ids; unknown ids are left out.
-    async fn products(&self, ids: &[String]) -> Result<Vec<Product>, ApiError>;
     /// The pricing service (a component dependency, so not async).
     fn price(&self, lines: &[QuoteLine], country: &str, promo_code: Option<&str>) -> Result<Quote, PriceError>;
-    /// Reserves stock for the order, all or nothing.
-    async fn reserve(&self, order_id: &str, lines: &[LineRequest]) -> Result<(), ApiError>;
+    /// Reserves stock for the order, all or nothing, and answers with the
+    /// reserved products (unknown ids are an error, as are inactive products
+    /// and short stock), so the order is priced from the same answer.
+    async fn reserve(&self, order_id: &str, lines: &[LineRequest]) -> Result<Vec<Product>, ApiError>;
     async fn commit(&self, order_id: &str) -> Result<(), ApiError>;
     /// Gives reserved or sold stock back; nothing to release is fine.
     async fn release(&self, order_id: &str) -> Result<(), ApiError>;

@@ -55,12 +55,6 @@ impl Services for Fake {
     async fn saved_address(&self, _user_id: &str) -> Result<Option<Address>, ApiError> {
         Ok(self.0.borrow().address.clone())
     }
-    async fn products(&self, ids: &[String]) -> Result<Vec<Product>, ApiError> {
-        if self.0.borrow().catalog_down {
-            return Err(ApiError::bad_gateway("catalog", "the catalog service could not be reached"));
-        }
-        Ok(self.0.borrow().products.iter().filter(|p| ids.contains(&p.id)).cloned().collect())
-    }
     fn price(&self, lines: &[QuoteLine], country: &str, promo_code: Option<&str>) -> Result<Quote, PriceError> {
         if !["DE", "FR", "US"].contains(&country) {
             return Err(PriceError::UnsupportedCountry(country.into()));
@@ -71,8 +65,17 @@ impl Services for Fake {
         let subtotal: i64 = lines.iter().map(|l| l.unit_price.amount * i64::from(l.quantity)).sum();
         Ok(Quote { subtotal: eur(subtotal), discount: eur(0), shipping: eur(490), tax: eur(0), total: eur(subtotal + 490), promo_code: promo_code.map(str::to_owned) })
     }
-    async fn reserve(&self, order_id: &str, lines: &[LineRequest]) -> Result<(), ApiError> {
+    /// As the catalog: unknown ids are a 404; short stock a 409. Inactive
+    /// products are reserved here, so the saga's own check is what refuses them.
+    async fn reserve(&self, order_id: &str, lines: &[LineRequest]) -> Result<Vec<Product>, ApiError> {
         let mut s = self.0.borrow_mut();
+        if s.catalog_down {
+            return Err(ApiError::bad_gateway("catalog", "the catalog service could not be reached"));
+        }
+        let products: Vec<Product> = s.products.iter().filter(|p| lines.iter().any(|l| l.product_id == p.id)).cloned().collect();
+        if let Some(unknown) = lines.iter().find(|l| !products.iter().any(|p| p.id == l.product_id)) {
+            return Err(ApiError::new(404, "not_found", format!("product {} not found", unknown.product_id)).with_details(json!({ "product_id": unknown.product_id })));
+        }
         let short: Vec<Json> = lines
             .iter()
             .filter(|l| s.stock.get(&l.product_id).copied().unwrap_or(0) < l.quantity)
@@ -85,7 +88,7 @@ impl Services for Fake {
             *s.stock.entry(l.product_id.clone()).or_default() -= l.quantity;
         }
         s.reservations.insert(order_id.into(), (lines.to_vec(), "reserved".into()));
-        Ok(())
+        Ok(products)
     }
     async fn commit(&self, order_id: &str) -> Result<(), ApiError> {
         match self.0.borrow_mut().reservations.get_mut(order_id) {
@@ -290,6 +293,10 @@ fn what_cannot_be_ordered() {
     assert_eq!((e.status, e.details["field"].as_str()), (400, Some("shipping_address")));
     assert_eq!(count(&db, "SELECT count(*) FROM orders"), 0);
     assert_eq!(stock(&fake, "mug"), 10);
+    // Reserved before it was priced, then given back when it could not be.
+    let s = fake.0.borrow();
+    assert_eq!(s.reservations.len(), 3, "inactive, promo code, country: {:?}", s.reservations.values().collect::<Vec<_>>());
+    assert!(s.reservations.values().all(|(_, state)| state == "released"));
 }
 
 fn body(items: &str, number: &str) -> Vec<u8> {

@@ -1,7 +1,8 @@
 //! The other services an order needs, answered in process: the cart, the
-//! saved address, products and payment answer at once; pricing is the real
-//! `pricing::rules::price`; stock is reserved, committed and released by the
-//! real `catalog::inventory` on the catalog's own database, as the catalog
+//! saved address and payment answer at once; pricing is the real
+//! `pricing::rules::price`; stock is reserved (with the reserved products
+//! looked up), committed and released by the real `catalog::inventory` and
+//! `catalog::products` on the catalog's own database, as the catalog
 //! service does it (its schema check included).
 
 use std::cell::Cell;
@@ -44,6 +45,18 @@ impl<'a> FakeShop<'a> {
     async fn open_catalog(&self) -> Result<&MemoryDb, ApiError> {
         db::migrate(self.catalog, catalog::schema::MIGRATIONS).await?;
         Ok(self.catalog)
+    }
+}
+
+/// A catalog product as the orders service sees it.
+pub fn order_product(p: catalog::product::Product) -> Product {
+    Product {
+        id: p.id,
+        sku: p.sku,
+        name: p.name,
+        price: p.price,
+        weight_grams: u32::try_from(p.weight_grams).unwrap_or(0),
+        active: p.active,
     }
 }
 
@@ -91,15 +104,6 @@ impl Services for FakeShop<'_> {
         }))
     }
 
-    async fn products(&self, ids: &[String]) -> Result<Vec<Product>, ApiError> {
-        Ok(self
-            .products
-            .iter()
-            .filter(|p| ids.contains(&p.id))
-            .cloned()
-            .collect())
-    }
-
     fn price(
         &self,
         lines: &[QuoteLine],
@@ -130,7 +134,8 @@ impl Services for FakeShop<'_> {
         })
     }
 
-    async fn reserve(&self, order_id: &str, lines: &[LineRequest]) -> Result<(), ApiError> {
+    /// As the catalog's endpoint: the reservation, then its products looked up.
+    async fn reserve(&self, order_id: &str, lines: &[LineRequest]) -> Result<Vec<Product>, ApiError> {
         let request = ReserveRequest {
             order_id: order_id.to_owned(),
             items: lines
@@ -142,14 +147,15 @@ impl Services for FakeShop<'_> {
                 .collect(),
         };
         let db = self.open_catalog().await?;
-        inventory::reserve(
+        let (reservation, _) = inventory::reserve(
             db,
             &request,
             timestamp::now_unix(),
             inventory::DEFAULT_TTL_SECONDS,
         )
         .await?;
-        Ok(())
+        let found = catalog::products::lookup(db, &reservation.product_ids()).await?;
+        Ok(found.into_iter().map(order_product).collect())
     }
 
     async fn commit(&self, order_id: &str) -> Result<(), ApiError> {

@@ -127,18 +127,7 @@ fn order_products(db: &MemoryDb) -> Result<Vec<orders::services::Product>, Strin
     let search =
         catalog::products::Search::parse(None, None, None, None, Some("100")).map_err(api)?;
     let page = block_on(catalog::products::search(db, &search)).map_err(api)?;
-    Ok(page
-        .items
-        .into_iter()
-        .map(|p| orders::services::Product {
-            id: p.id,
-            sku: p.sku,
-            name: p.name,
-            price: p.price,
-            weight_grams: u32::try_from(p.weight_grams).unwrap_or(0),
-            active: p.active,
-        })
-        .collect())
+    Ok(page.items.into_iter().map(fake::order_product).collect())
 }
 
 fn measure(args: &Args, dir: &std::path::Path) -> Result<Report, String> {
