@@ -196,14 +196,15 @@ pub mod memory {
         }
 
         /// A SQLite file, set up as the host sets up a store (WAL,
-        /// `synchronous = NORMAL`), so native timings compare with the
-        /// services' fairly.
+        /// `synchronous = NORMAL`, the query planner stability guarantee),
+        /// so native timings compare with the services' fairly.
         pub fn open_file(path: &std::path::Path) -> Result<Self, DbError> {
             let fail = |e: rusqlite::Error| DbError(format!("{}: {e}", path.display()));
             let conn = rusqlite::Connection::open(path).map_err(fail)?;
             conn.pragma_update(None, "journal_mode", "WAL").map_err(fail)?;
             conn.pragma_update(None, "synchronous", "NORMAL").map_err(fail)?;
             conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(fail)?;
+            conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(fail)?;
             Ok(MemoryDb(conn))
         }
     }

@@ -40,7 +40,13 @@ impl SharedConnection {
             }
             None => Connection::open_in_memory().map_err(|e| format!("cannot open an in-memory database: {e}"))?,
         };
+        // Without the query planner stability guarantee, SQLite compiles a
+        // cached statement again whenever a new value is bound to a
+        // parameter its plan looked at (`LIMIT ?`, `OFFSET ?`, a LIKE
+        // pattern): every run of a guest's paged query would be parsed anew.
         let name = path.map_or_else(|| "memory".to_string(), |p| p.display().to_string());
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+            .map_err(|e| format!("{name}: cannot enable the query planner stability guarantee: {e}"))?;
         Ok(Self { name, conn: Mutex::new(Some(conn)), lease: Arc::new(tokio::sync::Mutex::new(())) })
     }
 
@@ -63,6 +69,36 @@ impl SharedConnection {
             if let Err((_, e)) = conn.close() {
                 tracing::warn!("closing {}: {e}", self.name);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::StatementStatus;
+
+    /// A paged query run again with other values is not compiled again.
+    #[test]
+    fn a_cached_statement_is_not_compiled_again_for_new_limit_values() {
+        let dir = tempfile::tempdir().unwrap();
+        for shared in [SharedConnection::open(None).unwrap(), SharedConnection::open(Some(&dir.path().join("t.db"))).unwrap()] {
+            shared
+                .with(|c| c.execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY, name TEXT); INSERT INTO t (name) VALUES ('a'), ('b'), ('c'), ('d');"))
+                .unwrap();
+            let sql = "SELECT name FROM t WHERE name LIKE ? ORDER BY name LIMIT ? OFFSET ?";
+            for (limit, offset) in [(1, 0), (2, 1), (3, 2), (1, 3)] {
+                let names: Vec<String> = shared
+                    .with(|c| {
+                        let mut stmt = c.prepare_cached(sql)?;
+                        let rows = stmt.query_map(rusqlite::params!["%", limit, offset], |r| r.get(0))?;
+                        rows.collect()
+                    })
+                    .unwrap();
+                assert_eq!(names.len(), limit.min(4 - offset) as usize, "{limit} {offset}: {names:?}");
+            }
+            let reprepared = shared.with(|c| Ok(c.prepare_cached(sql)?.get_status(StatementStatus::RePrepare))).unwrap();
+            assert_eq!(reprepared, 0, "{}: the statement was compiled again {reprepared} times", shared.name);
         }
     }
 }
