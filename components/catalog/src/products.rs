@@ -68,19 +68,6 @@ impl Search {
     }
 }
 
-/// `text` as a LIKE pattern matching it anywhere, with `\` as the escape.
-fn contains_pattern(text: &str) -> String {
-    let mut pattern = String::from("%");
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
 fn to_value(n: u64) -> Value {
     Value::Integer(i64::try_from(n).unwrap_or(i64::MAX))
 }
@@ -95,9 +82,12 @@ pub async fn search<D: Db>(db: &D, search: &Search) -> Result<Page<Product>, Api
         params.push(category.into());
     }
     if let Some(q) = &search.q {
-        filter.push_str(" AND (name LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\' OR sku LIKE ? ESCAPE '\\')");
-        let pattern = contains_pattern(q);
-        params.extend([pattern.as_str().into(), pattern.as_str().into(), pattern.into()]);
+        // Not LIKE: SQLite plans a LIKE around its pattern's value, so a
+        // statement with a bound pattern is compiled again on every run.
+        // lower() and to_ascii_lowercase() fold ASCII only, as LIKE does.
+        filter.push_str(" AND (instr(lower(name), ?) > 0 OR instr(lower(description), ?) > 0 OR instr(lower(sku), ?) > 0)");
+        let folded = q.to_ascii_lowercase();
+        params.extend([folded.as_str().into(), folded.as_str().into(), folded.into()]);
     }
     let total = db.query_one(&format!("SELECT COUNT(*) FROM products WHERE {filter}"), &params).await?.map(|r| r.int(0)).transpose()?.unwrap_or(0);
     let (limit, offset) = search.page.limit_offset();

@@ -75,8 +75,13 @@ fn search_filters_sorts_and_pages() {
         // Matches the description and the sku too, case-insensitively.
         assert_eq!(products::search(&db, &search(Some("dishwasher"), None, None, None, None)).await.unwrap().total, 1);
         assert_eq!(products::search(&db, &search(Some("ele-"), None, None, None, None)).await.unwrap().total, 4);
-        // LIKE wildcards in `q` are taken literally.
+        // Wildcards in `q` are taken literally.
         assert_eq!(products::search(&db, &search(Some("%"), None, None, None, None)).await.unwrap().total, 0);
+        assert_eq!(products::search(&db, &search(Some("m_g"), None, None, None, None)).await.unwrap().total, 0);
+        // With a category too: the words and the category each filter.
+        let both = products::search(&db, &search(Some("ele-"), Some("electronics"), None, None, None)).await.unwrap();
+        assert_eq!(both.total, 4, "{:?}", both.items.iter().map(|p| &p.sku).collect::<Vec<_>>());
+        assert_eq!(products::search(&db, &search(Some("ele-"), Some("books"), None, None, None)).await.unwrap().total, 0);
 
         let books = products::search(&db, &search(None, Some("books"), Some("-price"), None, None)).await.unwrap();
         let prices: Vec<i64> = books.items.iter().map(|p| p.price.amount).collect();
