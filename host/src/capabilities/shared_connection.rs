@@ -12,6 +12,9 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE_CAPACITY: usize = 256;
+
 pub struct SharedConnection {
     /// The file, or "memory", for messages.
     pub name: String,
@@ -47,6 +50,10 @@ impl SharedConnection {
         let name = path.map_or_else(|| "memory".to_string(), |p| p.display().to_string());
         conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
             .map_err(|e| format!("{name}: cannot enable the query planner stability guarantee: {e}"))?;
+        // Every guest of the label shares this cache; a service's queries
+        // (with their variants: sort orders, filters, IN lists of each
+        // length) are many more than rusqlite's default of 16.
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
         Ok(Self { name, conn: Mutex::new(Some(conn)), lease: Arc::new(tokio::sync::Mutex::new(())) })
     }
 
