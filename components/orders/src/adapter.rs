@@ -57,6 +57,11 @@ impl Endpoint<'_> {
     fn relays_after(self) -> bool {
         !matches!(self, Endpoint::Place | Endpoint::Cancel(_) | Endpoint::Relay | Endpoint::Health)
     }
+
+    /// Whether the endpoint acts for a signed-in caller.
+    fn needs_caller(self) -> bool {
+        matches!(self, Endpoint::Place | Endpoint::List | Endpoint::Get(_) | Endpoint::Cancel(_))
+    }
 }
 
 async fn route(inc: Incoming) -> Result<Reply, ApiError> {
@@ -74,6 +79,10 @@ async fn route(inc: Incoming) -> Result<Reply, ApiError> {
         | (_, ["internal", "orders", "events" | "summary" | "health"] | ["internal", "orders", "outbox", "relay"]) => return Err(inc.method_not_allowed()),
         _ => return Err(inc.no_route()),
     };
+    if endpoint.needs_caller() {
+        // A request without a caller gets its 401 before the store is opened.
+        inc.identity()?;
+    }
     let services = SpinServices { request_id: inc.request_id.clone() };
     let db = open().await?;
     let reply = handle_with_db(&inc, &db, &services, endpoint).await;
