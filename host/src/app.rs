@@ -21,6 +21,7 @@ use crate::cli::UpArgs;
 use crate::engine::{CompileCache, EngineSettings};
 use crate::instance::InstanceState;
 use crate::logs::ComponentLogs;
+use crate::trigger::http::admission::Admission;
 use crate::trigger::http::handler::{ComponentHandler, Limits};
 
 /// The stores of the whole app, opened at start-up and closed at shutdown.
@@ -80,6 +81,8 @@ pub struct App {
     pub chain_targets: HashMap<String, String>,
     pub stores: Arc<Stores>,
     pub engine: Engine,
+    /// `--max-concurrent-requests`: slots per component for requests from the listener.
+    pub admission: Admission,
 }
 
 /// What loading found, for the start-up message.
@@ -208,7 +211,9 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
         .collect();
     let router = Router::build(&public_routes).map_err(|e| format_err!("{}: trigger.http: {e}", manifest.file.display()))?;
 
-    let app = Arc::new(App { router, triggers, chain_targets, stores, engine });
+    let admission = Admission::new(&args.max_concurrent_requests, triggers.values().map(|t| t.component.as_str()), args.request_timeout)
+        .map_err(|e| format_err!("{e}"))?;
+    let app = Arc::new(App { router, triggers, chain_targets, stores, engine, admission });
     for context in contexts.into_values() {
         let _ = context.app.set(Arc::downgrade(&app));
     }

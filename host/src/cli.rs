@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::trigger::http::admission::ConcurrencyLimit;
+
 #[derive(Parser)]
 #[command(name = "souk", version, about = "Run Spin applications on wasmtime")]
 struct Cli {
@@ -55,6 +57,11 @@ pub struct UpArgs {
     /// Most instances alive at once (pooling allocator slots).
     #[arg(long = "max-instances", default_value_t = 1000)]
     pub max_instances: u32,
+    /// Most requests from the listener running in a component at once, as N
+    /// (every component) or COMPONENT=N (repeatable; overrides N). Others wait
+    /// in arrival order, at most --request-timeout, then get a 503. Default: no limit.
+    #[arg(long = "max-concurrent-requests", value_name = "[COMPONENT=]N")]
+    pub max_concurrent_requests: Vec<ConcurrencyLimit>,
     /// Do not write the one-line access log per request.
     #[arg(long)]
     pub quiet: bool,

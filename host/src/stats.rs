@@ -1,7 +1,8 @@
 //! Opt-in counters of the host's own per-request work (`souk up --stats`):
 //! how long creating a store and instantiating a component takes, and per
 //! component how many instances ran and how many SQLite statements they
-//! sent. Printed at shutdown; used by the benchmarks to see what a request
+//! sent, and how many requests waited for one of its
+//! `--max-concurrent-requests` slots. Printed at shutdown; used by the benchmarks to see what a request
 //! is made of. Off by default, when each record is one failed `OnceLock` read.
 
 use std::collections::BTreeMap;
@@ -19,6 +20,8 @@ struct Stats {
 struct Counts {
     instances: u64,
     sqlite_statements: u64,
+    queued: u64,
+    longest_wait: Duration,
 }
 
 static STATS: OnceLock<Mutex<Stats>> = OnceLock::new();
@@ -55,6 +58,15 @@ pub fn record_sqlite_statement(component: &str) {
     with(|stats| counts(stats, component).sqlite_statements += 1);
 }
 
+/// A request to `component` found its slots all taken and waited `waited`.
+pub fn record_queued(component: &str, waited: Duration) {
+    with(|stats| {
+        let counts = counts(stats, component);
+        counts.queued += 1;
+        counts.longest_wait = counts.longest_wait.max(waited);
+    });
+}
+
 /// Lines for the console, or None when stats are off.
 pub fn summary() -> Option<String> {
     let stats = STATS.get()?.lock().unwrap_or_else(|p| p.into_inner());
@@ -69,6 +81,13 @@ pub fn summary() -> Option<String> {
     );
     for (component, c) in &stats.by_component {
         out.push_str(&format!("\ncomponent `{component}`: {} instances, {} SQLite statements", c.instances, c.sqlite_statements));
+        if c.queued > 0 {
+            out.push_str(&format!(
+                ", {} requests waited for a slot (longest {} ms)",
+                c.queued,
+                c.longest_wait.as_millis()
+            ));
+        }
     }
     Some(out)
 }

@@ -4,6 +4,7 @@
 mod harness;
 
 mod capabilities;
+mod concurrency_limits;
 mod dependencies;
 mod failures;
 mod lifecycle;

@@ -1,6 +1,7 @@
 //! The HTTP trigger: listener, routing, dispatch to components, access log
 //! and graceful shutdown.
 
+pub mod admission;
 pub mod handler;
 pub mod headers;
 
@@ -135,7 +136,14 @@ async fn handle_request(
         None => ("-".to_string(), text_response(http::StatusCode::NOT_FOUND, "Not Found\n")),
         Some((trigger, route)) => {
             let component = &app.triggers[&trigger];
-            let response = dispatch(component, request, route, Some(client)).await;
+            let response = match app.admission.admit(&component.component).await {
+                Ok(None) => dispatch(component, request, route, Some(client)).await,
+                Ok(Some(slot)) => hold_until_sent(dispatch(component, request, route, Some(client)).await, slot),
+                Err(refused) => {
+                    tracing::error!("{refused}");
+                    text_response(http::StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable\n")
+                }
+            };
             (component.component.clone(), response)
         }
     };
@@ -147,6 +155,21 @@ async fn handle_request(
         );
     }
     Ok(response)
+}
+
+/// Keeps `slot` taken until the response body is sent or dropped: the
+/// instance lives as long as its body streams, so that is when it ends.
+fn hold_until_sent(
+    response: http::Response<WasiBody>,
+    slot: tokio::sync::OwnedSemaphorePermit,
+) -> http::Response<WasiBody> {
+    response.map(|body| {
+        body.map_frame(move |frame| {
+            let _slot = &slot;
+            frame
+        })
+        .boxed_unsync()
+    })
 }
 
 /// Sends a request to a component, with the `spin-*` headers for `route`.

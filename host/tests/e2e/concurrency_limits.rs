@@ -1,0 +1,56 @@
+//! `--max-concurrent-requests`: requests beyond a component's limit wait for
+//! a slot; other components are not held up.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::harness::AppDir;
+
+const APP: &str = r#"
+spin_manifest_version = 2
+[application]
+name = "limits"
+[[trigger.http]]
+route = "/p3/..."
+component = "modern"
+[[trigger.http]]
+route = "/p2/..."
+component = "legacy"
+[component.modern]
+source = "{guest}"
+[component.legacy]
+source = "{p2}"
+"#;
+
+#[test]
+fn a_request_beyond_the_limit_waits_for_the_slot_while_other_components_serve() {
+    let app = AppDir::new(APP);
+    let souk = Arc::new(app.up_with(&["--max-concurrent-requests", "modern=1", "--request-timeout", "3s", "--stats"], &[]));
+    // The endless loop holds modern's only slot until its deadline cuts it.
+    let looping = {
+        let souk = souk.clone();
+        std::thread::spawn(move || (souk.get("/p3/loop"), Instant::now()))
+    };
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(souk.get("/p2/again").status, 200, "legacy has no limit and is served meanwhile");
+    let hello = souk.get("/p3/hello");
+    let hello_done = Instant::now();
+    let (cut, cut_done) = looping.join().unwrap();
+    assert_eq!(cut.status, 503, "{cut:?}");
+    assert_eq!(hello.status, 200, "{hello:?}");
+    assert!(hello_done > cut_done, "the second request to modern waited for the first one's slot");
+
+    let souk = Arc::into_inner(souk).expect("the loop's thread has ended");
+    let (code, stderr) = souk.terminate_with_stderr();
+    assert_eq!(code, Some(0));
+    assert!(stderr.contains("component `modern`") && stderr.contains("1 requests waited for a slot"), "{stderr}");
+}
+
+#[test]
+fn a_limit_for_a_component_the_app_lacks_stops_start_up() {
+    let app = AppDir::new(APP);
+    let output = app.up_fails(&["--max-concurrent-requests", "nobody=2"], &[]);
+    assert!(output.contains("--max-concurrent-requests") && output.contains("no component `nobody`"), "{output}");
+    let output = app.up_fails(&["--max-concurrent-requests", "modern=0"], &[]);
+    assert!(output.contains("at least 1"), "{output}");
+}
