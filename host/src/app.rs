@@ -22,7 +22,7 @@ use crate::engine::{CompileCache, EngineSettings};
 use crate::instance::InstanceState;
 use crate::logs::ComponentLogs;
 use crate::trigger::http::admission::Admission;
-use crate::trigger::http::handler::{ComponentHandler, Limits};
+use crate::trigger::http::handler::{ComponentHandler, Limits, Reuse};
 
 /// The stores of the whole app, opened at start-up and closed at shutdown.
 #[derive(Default)]
@@ -128,6 +128,11 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
     let limits = Limits {
         request_timeout: args.request_timeout,
         max_memory_bytes: (args.max_instance_memory_mb as usize) << 20,
+        reuse: Reuse {
+            max_requests: args.max_instance_reuse_count as usize,
+            max_concurrent: args.max_instance_concurrent_reuse_count as usize,
+            idle_timeout: args.idle_instance_timeout,
+        },
     };
 
     let mut composer = crate::compose::Composer::new(&manifest);

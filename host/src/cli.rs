@@ -57,6 +57,17 @@ pub struct UpArgs {
     /// Most instances alive at once (pooling allocator slots).
     #[arg(long = "max-instances", default_value_t = 1000)]
     pub max_instances: u32,
+    /// Requests one WASIp3 instance may serve before it is dropped (Spin 4's
+    /// flag; Spin 4 defaults to 128). 1, the default, is a fresh instance per
+    /// request. WASIp2 and Spin 2/3 guests always get a fresh instance.
+    #[arg(long = "max-instance-reuse-count", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_instance_reuse_count: u32,
+    /// Requests one reused WASIp3 instance may serve at the same time (Spin 4's flag and default).
+    #[arg(long = "max-instance-concurrent-reuse-count", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_instance_concurrent_reuse_count: u32,
+    /// How long a reused instance with no request waits for the next before it is dropped.
+    #[arg(long = "idle-instance-timeout", default_value = "1s", value_parser = parse_duration)]
+    pub idle_instance_timeout: Duration,
     /// Most requests from the listener running in a component at once, as N
     /// (every component) or COMPONENT=N (repeatable; overrides N). Others wait
     /// in arrival order, at most --request-timeout, then get a 503. Default: no limit.

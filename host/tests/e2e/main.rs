@@ -7,6 +7,7 @@ mod capabilities;
 mod concurrency_limits;
 mod dependencies;
 mod failures;
+mod instance_reuse;
 mod lifecycle;
 mod manifest_errors;
 mod middleware;

@@ -1,6 +1,8 @@
-//! Runs one request in a fresh instance of a component: builds the store
-//! (WASI context, limits, deadline), instantiates from the pre-linked
-//! component, calls the handler and turns failures into 500/503 responses.
+//! Runs requests in instances of a component: builds the store (WASI
+//! context, limits, deadline), instantiates from the pre-linked component,
+//! calls the handler and turns failures into 500/503 responses. By default
+//! each request gets a fresh instance; `--max-instance-reuse-count` lets a
+//! WASIp3 instance serve several, as Spin 4 does (see [`Reuse`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -26,6 +28,19 @@ use crate::instance::{HostFailure, InstanceState, RequestOutcome};
 pub struct Limits {
     pub request_timeout: Duration,
     pub max_memory_bytes: usize,
+    pub reuse: Reuse,
+}
+
+/// How many requests one WASIp3 instance serves (Spin 4's settings). With
+/// `max_requests` above 1 a trap, a deadline cut or a refused memory growth
+/// ends every request the instance is serving at that moment, and a guest
+/// sees the globals earlier requests left: the isolation Spin 4 trades for
+/// not creating an instance per request.
+#[derive(Clone)]
+pub struct Reuse {
+    pub max_requests: usize,
+    pub max_concurrent: usize,
+    pub idle_timeout: Duration,
 }
 
 /// Serves requests for one component, each in its own instance.
@@ -67,7 +82,7 @@ impl ComponentHandler {
                         format!("request deadline of {:?} exceeded", limits.request_timeout),
                     ),
                     // The instance's own error (the trap and its cause) is
-                    // logged when the instance is dropped; see `OneRequest::drop`.
+                    // logged when the instance is dropped; see `Requests::drop`.
                     None if error.is::<TrapOrPanicError>() => return Err(Failure { status: http::StatusCode::INTERNAL_SERVER_ERROR }),
                     None => (http::StatusCode::INTERNAL_SERVER_ERROR, first_line(&format!("{error:#}"))),
                 };
@@ -115,48 +130,73 @@ impl Instantiator {
 impl HandlerState for Instantiator {
     type StoreData = InstanceState;
     type WorkerExpiration = Expiration;
-    type WorkerState = OneRequest;
+    type WorkerState = Requests;
 
-    async fn instantiate(&self) -> wasmtime::Result<Instance<InstanceState, Expiration, OneRequest>> {
+    async fn instantiate(&self) -> wasmtime::Result<Instance<InstanceState, Expiration, Requests>> {
         let started = Instant::now();
         let mut store = Store::new(&self.engine, self.new_state()?);
         store.limiter(|state| state);
+        // WASIp2 guests cannot be called again once they have answered.
+        let reuse = match self.pre {
+            ProxyPre::P3(_) => self.limits.reuse.clone(),
+            ProxyPre::P2(_) => Reuse { max_requests: 1, max_concurrent: 1, idle_timeout: Duration::ZERO },
+        };
         // The epoch ticks every 10 ms; at each tick a running guest yields to
-        // the executor (so one busy guest cannot starve others on its thread)
-        // and is stopped once its deadline has passed.
-        let deadline = Instant::now() + self.limits.request_timeout;
+        // the executor (so one busy guest cannot starve others on its thread).
+        // A single-use instance is also stopped here once its request's
+        // deadline has passed; a reused one outlives any one deadline, so its
+        // requests expire through `on_request_start` and `Expiration`.
+        let deadline = (reuse.max_requests == 1).then(|| Instant::now() + self.limits.request_timeout);
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |ctx: StoreContextMut<'_, InstanceState>| {
-            if Instant::now() >= deadline {
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
                 ctx.data().outcome.record(HostFailure::DeadlineExceeded);
                 return Err(format_err!("request deadline exceeded").into());
             }
             Ok(UpdateDeadline::Yield(1))
         });
         let proxy = self.pre.instantiate_async(&mut store).await?;
+        let accepted = Accepted::default();
         crate::stats::record_instantiation(&self.component.id, started.elapsed());
         Ok(Instance {
             store,
             proxy,
             view: <InstanceState as WasiHttpView>::http,
-            expiration: Expiration { timeout: self.limits.request_timeout, sleep: Box::pin(tokio::time::sleep(Duration::MAX)) },
-            state: OneRequest { component: self.component.clone(), timeout: self.limits.request_timeout },
+            expiration: Expiration {
+                accepted: accepted.clone(),
+                timeout: self.limits.request_timeout,
+                idle_timeout: if reuse.max_requests == 1 { Duration::ZERO } else { reuse.idle_timeout },
+                sleep: Box::pin(tokio::time::sleep(Duration::MAX)),
+            },
+            state: Requests { component: self.component.clone(), timeout: self.limits.request_timeout, reuse, accepted },
         })
     }
 }
 
-/// A worker takes exactly one request: a fresh instance per request.
-struct OneRequest {
+/// The outcomes of the requests a worker has taken, so that a deadline cut
+/// by [`Expiration`] (which drops the instance) is told to each as such.
+type Accepted = Arc<std::sync::Mutex<Vec<Arc<RequestOutcome>>>>;
+
+/// Which requests a worker (one instance) takes: one, unless `reuse` allows more.
+struct Requests {
     component: Arc<ComponentContext>,
     timeout: Duration,
+    reuse: Reuse,
+    accepted: Accepted,
 }
 
-impl WorkerState for OneRequest {
+impl WorkerState for Requests {
     type StoreData = InstanceState;
     type RequestData = Arc<RequestOutcome>;
 
-    fn should_accept_request(&self, _concurrent: usize, total: usize) -> ShouldAccept {
-        if total == 0 { ShouldAccept::Yes } else { ShouldAccept::Never }
+    fn should_accept_request(&self, concurrent: usize, total: usize) -> ShouldAccept {
+        if total >= self.reuse.max_requests {
+            ShouldAccept::Never
+        } else if concurrent >= self.reuse.max_concurrent {
+            ShouldAccept::No
+        } else {
+            ShouldAccept::Yes
+        }
     }
 
     fn on_request_start(
@@ -165,6 +205,9 @@ impl WorkerState for OneRequest {
         outcome: Arc<RequestOutcome>,
         _task: GuestTaskId,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + Sync>> {
+        // A reused instance serving several requests at once records a host
+        // failure against the latest: it ends all of them anyway.
+        self.accepted.lock().unwrap_or_else(|p| p.into_inner()).push(outcome.clone());
         store.data_mut().outcome = outcome;
         Box::pin(tokio::time::sleep(self.timeout))
     }
@@ -184,24 +227,38 @@ impl WorkerState for OneRequest {
     }
 }
 
-/// Second line of defence for the deadline, polled outside the guest's event
-/// loop (a guest stuck in a host call never reaches the epoch callback).
+/// When a worker's instance is dropped: once idle for `idle_timeout` (at
+/// once for a single-use instance), or as the second line of defence for the
+/// deadline, polled outside the guest's event loop (a guest stuck in a host
+/// call never reaches the epoch callback).
 struct Expiration {
+    accepted: Accepted,
     timeout: Duration,
+    idle_timeout: Duration,
     sleep: Pin<Box<tokio::time::Sleep>>,
 }
 
 impl WorkerExpiration for Expiration {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>, status: WorkerStatus, start: Instant) -> Poll<()> {
-        if status == WorkerStatus::Idle {
-            return Poll::Ready(());
-        }
-        // A little grace past the request deadline, so the epoch callback
-        // (which records why) normally fires first.
-        let deadline = tokio::time::Instant::from_std(start + self.timeout + Duration::from_millis(200));
+        let wait = match status {
+            WorkerStatus::Idle if self.idle_timeout.is_zero() => return Poll::Ready(()),
+            WorkerStatus::Idle => self.idle_timeout,
+            // A little grace past the request deadline, so the epoch callback
+            // (which records why) normally fires first.
+            _ => self.timeout + Duration::from_millis(200),
+        };
+        let deadline = tokio::time::Instant::from_std(start + wait);
         if self.sleep.deadline() != deadline {
             self.sleep.as_mut().reset(deadline);
         }
-        self.sleep.as_mut().poll(cx)
+        let expired = self.sleep.as_mut().poll(cx);
+        if expired.is_ready() && status != WorkerStatus::Idle {
+            // The most recent request is past its deadline, so every one
+            // still in this instance is (answered ones no longer look).
+            for outcome in self.accepted.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+                outcome.record(HostFailure::DeadlineExceeded);
+            }
+        }
+        expired
     }
 }

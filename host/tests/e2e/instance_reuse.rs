@@ -1,0 +1,52 @@
+//! `--max-instance-reuse-count` (Spin 4's flag): a WASIp3 instance serves
+//! several requests; by default each request gets a fresh one.
+
+use crate::harness::AppDir;
+
+const APP: &str = r#"
+spin_manifest_version = 2
+[application]
+name = "reuse"
+[[trigger.http]]
+route = "/p3/..."
+component = "modern"
+[component.modern]
+source = "{guest}"
+"#;
+
+fn counts(souk: &crate::harness::Souk, n: usize) -> Vec<String> {
+    (0..n).map(|_| souk.get("/p3/count").body).collect()
+}
+
+#[test]
+fn each_request_gets_a_fresh_instance_by_default() {
+    let app = AppDir::new(APP);
+    let souk = app.up();
+    assert_eq!(counts(&souk, 3), ["1", "1", "1"]);
+}
+
+#[test]
+fn a_reused_instance_serves_up_to_the_count_then_a_fresh_one_takes_over() {
+    let app = AppDir::new(APP);
+    // A long idle timeout, so a slow machine between two requests does not
+    // end the instance early.
+    let souk = app.up_with(&["--max-instance-reuse-count", "3", "--idle-instance-timeout", "60s"], &[]);
+    assert_eq!(counts(&souk, 7), ["1", "2", "3", "1", "2", "3", "1"]);
+}
+
+#[test]
+fn a_trap_ends_the_reused_instance_and_the_next_request_gets_a_fresh_one() {
+    let app = AppDir::new(APP);
+    let souk = app.up_with(&["--max-instance-reuse-count", "100", "--idle-instance-timeout", "60s"], &[]);
+    assert_eq!(counts(&souk, 2), ["1", "2"]);
+    assert_eq!(souk.get("/p3/trap").status, 500);
+    assert_eq!(counts(&souk, 2), ["1", "2"]);
+}
+
+#[test]
+fn a_reused_instance_past_its_deadline_is_cut_with_503() {
+    let app = AppDir::new(APP);
+    let souk = app.up_with(&["--max-instance-reuse-count", "100", "--request-timeout", "2s"], &[]);
+    assert_eq!(souk.get("/p3/loop").status, 503);
+    assert_eq!(souk.get("/p3/hello").body, "hello from souk");
+}
