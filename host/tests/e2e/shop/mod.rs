@@ -45,11 +45,11 @@ fn warm_up() {
 }
 
 fn start_in(state_dir: &Path, env: &[(&str, &str)]) -> Souk {
-    start_app_in(&workspace_root(), state_dir, env)
+    start_app_in(&workspace_root(), state_dir, env, &[])
 }
 
 /// Starts the app in `app` (a folder with spin.toml) on `state_dir`.
-fn start_app_in(app: &Path, state_dir: &Path, env: &[(&str, &str)]) -> Souk {
+fn start_app_in(app: &Path, state_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Souk {
     let mut vars = vec![
         ("SPIN_VARIABLE_SECRET", "e2e-signing-secret-0123456789"),
         ("SPIN_VARIABLE_ADMIN_EMAIL", ADMIN_EMAIL),
@@ -67,7 +67,9 @@ fn start_app_in(app: &Path, state_dir: &Path, env: &[(&str, &str)]) -> Souk {
     std::fs::copy(app.join("runtime-config.toml"), &config).expect("copying runtime-config.toml into the state dir");
     let (state, config) = (state_dir.display().to_string(), config.display().to_string());
     let cache = cache_dir().display().to_string();
-    Souk::start_app(app, &["--state-dir", &state, "--runtime-config-file", &config, "--cache-dir", &cache, "--quiet"], &vars)
+    let mut all = vec!["--state-dir", &state, "--runtime-config-file", &config, "--cache-dir", &cache, "--quiet"];
+    all.extend_from_slice(args);
+    Souk::start_app(app, &all, &vars)
 }
 
 /// A running shop with its own temporary state.
@@ -88,11 +90,19 @@ impl Shop {
         Shop { souk, state }
     }
 
+    /// Runs the repository's app with extra `souk up` arguments.
+    pub fn start_with_args(args: &[&str]) -> Shop {
+        warm_up();
+        let state = tempfile::tempdir().unwrap();
+        let souk = start_app_in(&workspace_root(), state.path(), &[], args);
+        Shop { souk, state }
+    }
+
     /// Runs the app of another manifest (a variant of the repository's).
     pub fn start_from(app: &Path) -> Shop {
         warm_up();
         let state = tempfile::tempdir().unwrap();
-        let souk = start_app_in(app, state.path(), &[]);
+        let souk = start_app_in(app, state.path(), &[], &[]);
         Shop { souk, state }
     }
 
@@ -105,7 +115,7 @@ impl Shop {
     pub fn restart_from(self, app: &Path) -> Shop {
         let Shop { souk, state } = self;
         assert_eq!(souk.terminate(), Some(0));
-        let souk = start_app_in(app, state.path(), &[]);
+        let souk = start_app_in(app, state.path(), &[], &[]);
         Shop { souk, state }
     }
 
