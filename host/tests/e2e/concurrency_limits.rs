@@ -4,23 +4,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+// The failure tests' app: a WASIp3 guest (`modern`) and a WASIp2 one (`legacy`).
+use crate::failures::APP;
 use crate::harness::AppDir;
-
-const APP: &str = r#"
-spin_manifest_version = 2
-[application]
-name = "limits"
-[[trigger.http]]
-route = "/p3/..."
-component = "modern"
-[[trigger.http]]
-route = "/p2/..."
-component = "legacy"
-[component.modern]
-source = "{guest}"
-[component.legacy]
-source = "{p2}"
-"#;
 
 #[test]
 fn a_request_beyond_the_limit_waits_for_the_slot_while_other_components_serve() {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::harness::AppDir;
 
-const APP: &str = r#"
+pub const APP: &str = r#"
 spin_manifest_version = 2
 [application]
 name = "failures"
