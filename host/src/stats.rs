@@ -72,7 +72,7 @@ pub fn summary() -> Option<String> {
     let stats = STATS.get()?.lock().unwrap_or_else(|p| p.into_inner());
     let h = &stats.instantiation;
     let mut out = format!(
-        "instantiation (store + instance) over {} requests: p50 {} us, p90 {} us, p99 {} us, max {} us",
+        "instantiation (store + instance) of {} instances: p50 {} us, p90 {} us, p99 {} us, max {} us",
         h.len(),
         h.value_at_quantile(0.5),
         h.value_at_quantile(0.9),
