@@ -1,0 +1,48 @@
+"""What the shop benchmarks share: building the shop, the server's
+environment (secrets, a rate limit out of the way) and souk-load's command
+line per scenario. Used by scripts/bench-shop and scripts/bench-ab."""
+
+import os
+
+from bench_common import ROOT, TARGET, run
+
+COMPONENTS = ["hello", "gateway", "pricing", "users", "catalog", "cart", "orders", "payments", "shipping",
+              "notifications", "meta"]
+ADMIN_EMAIL = "admin@souk.local"
+# The gateway's token bucket would refuse a load generator's traffic (all
+# from one client) at its default 50/s: set far above what the host serves.
+RATE_LIMIT = "1000000"
+# What scripts/up passes to `souk up`.
+DEFAULT_SOUK_ARGS = (f"--max-concurrent-requests users={os.cpu_count()} "
+                     "--max-instance-reuse-count 128 --max-instance-concurrent-reuse-count 16")
+
+
+def build():
+    run(["cargo", "build", "--release", "-p", "souk", "-p", "souk-load", "-p", "shop-floor"], cwd=ROOT)
+    cmd = ["cargo", "build", "--release", "--target", "wasm32-wasip2", "--target-dir", ROOT / "target"]
+    for name in COMPONENTS:
+        cmd += ["-p", name]
+    run(cmd, cwd=ROOT)
+
+
+def server_env(secret, admin_password):
+    env = dict(os.environ)
+    env.update({
+        "SPIN_VARIABLE_SECRET": secret,
+        "SPIN_VARIABLE_ADMIN_PASSWORD": admin_password,
+        "SPIN_VARIABLE_ADMIN_EMAIL": ADMIN_EMAIL,
+        "SPIN_VARIABLE_RATE_LIMIT_RPS": RATE_LIMIT,
+        "SPIN_VARIABLE_RATE_LIMIT_BURST": RATE_LIMIT,
+    })
+    return env
+
+
+def load_cmd(port, scenario, connections, duration, warmup):
+    cmd = [TARGET / "release/souk-load", "--url", f"http://127.0.0.1:{port}", "--scenario", scenario,
+           "-c", str(connections), "--duration", f"{duration}s", "--warmup", f"{warmup}s", "--json", "--quiet"]
+    if scenario == "hello":
+        cmd += ["--path", "/hello", "--expect-status", "200"]
+    else:
+        # The password goes in SOUK_ADMIN_PASSWORD (souk-load reads it), not on the command line.
+        cmd += ["--admin-email", ADMIN_EMAIL]
+    return cmd
