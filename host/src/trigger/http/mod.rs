@@ -137,8 +137,13 @@ async fn handle_request(
         Some((trigger, route)) => {
             let component = &app.triggers[&trigger];
             let response = match app.admission.admit(&component.component).await {
-                Ok(None) => dispatch(component, request, route, Some(client)).await,
-                Ok(Some(slot)) => hold_until_sent(dispatch(component, request, route, Some(client)).await, slot),
+                Ok(slot) => {
+                    let response = dispatch(component, request, route, Some(client)).await;
+                    match slot {
+                        Some(slot) => hold_until_sent(response, slot),
+                        None => response,
+                    }
+                }
                 Err(refused) => {
                     tracing::error!("{refused}");
                     text_response(http::StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable\n")
