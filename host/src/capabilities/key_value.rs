@@ -128,8 +128,14 @@ pub(super) fn increment(conn: &SharedConnection, key: &str, delta: i64) -> Resul
 }
 
 /// Writes `value` at `key` only if it still holds `expected` (`None`: absent),
-/// in one transaction; returns whether it did.
-pub(super) fn compare_and_swap(conn: &SharedConnection, key: &str, expected: Option<&[u8]>, value: &[u8]) -> Result<bool, String> {
+/// in one transaction. `Err` carries the value the key holds instead, so a
+/// failed swap can hand the guest a handle that is up to date.
+pub(super) fn compare_and_swap(
+    conn: &SharedConnection,
+    key: &str,
+    expected: Option<&[u8]>,
+    value: &[u8],
+) -> Result<Result<(), Option<Vec<u8>>>, String> {
     conn.with(|c| {
         let tx = c.transaction()?;
         let current: Option<Vec<u8>> = tx
@@ -137,11 +143,11 @@ pub(super) fn compare_and_swap(conn: &SharedConnection, key: &str, expected: Opt
             .query_row([key], |row| row.get(0))
             .optional()?;
         if current.as_deref() != expected {
-            return Ok(false);
+            return Ok(Err(current));
         }
         set_in(&tx, key, value)?;
         tx.commit()?;
-        Ok(true)
+        Ok(Ok(()))
     })
 }
 

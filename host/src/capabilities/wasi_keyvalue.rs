@@ -73,12 +73,17 @@ impl atomics::Host for &mut InstanceState {
     fn swap(&mut self, cas: Resource<Cas>, value: Vec<u8>) -> wasmtime::Result<Result<(), atomics::CasError>> {
         let handle = self.table.get(&cas)?;
         match key_value::compare_and_swap(&handle.conn, &handle.key, handle.seen.as_deref(), &value) {
-            Ok(true) => {
+            Ok(Ok(())) => {
                 self.table.delete(cas)?;
                 Ok(Ok(()))
             }
-            // The guest gets its handle back, to read the new value and retry.
-            Ok(false) => Ok(Err(atomics::CasError::CasFailed(cas))),
+            // The guest gets its handle back holding the value the key has
+            // now (the WIT asks for a handle updated to the latest version),
+            // so `current` then `swap` on it is a retry.
+            Ok(Err(now)) => {
+                self.table.get_mut(&cas)?.seen = now;
+                Ok(Err(atomics::CasError::CasFailed(cas)))
+            }
             Err(e) => {
                 self.table.delete(cas)?;
                 Ok(Err(atomics::CasError::StoreError(store::Error::Other(e))))

@@ -145,6 +145,17 @@ fn wasi_keyvalue_cas_swaps_when_unchanged_and_fails_when_stale() {
 }
 
 #[test]
+fn wasi_keyvalue_a_failed_cas_hands_back_a_handle_holding_the_newer_value() {
+    let app = app();
+    let souk = app.up();
+    assert_eq!(pair(souk.post("/a/wasi-kv/set?store=shared&key=c", "old")), (200, "ok".into()));
+    // The retry on the returned handle sees the interfering write and swaps over it.
+    assert_eq!(pair(souk.get("/a/wasi-kv/cas?store=shared&key=c&value=mine&interfere=theirs&retry=1")), (200, "retried over theirs".into()));
+    assert_eq!(pair(souk.get("/a/wasi-kv/get?store=shared&key=c")), (200, "mine".into()));
+    assert_eq!(pair(souk.get("/a/wasi-kv/cas?store=shared&key=absent&value=mine&interfere=theirs&retry=1")), (200, "retried over theirs".into()));
+}
+
+#[test]
 fn wasi_keyvalue_batch_reads_writes_and_deletes_many() {
     let app = app();
     let souk = app.up();
