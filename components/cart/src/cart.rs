@@ -5,7 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use shop_common::{ApiError, Kv};
+use shop_common::kv::{self, Kv};
+use shop_common::ApiError;
 
 /// Units of one product in a cart.
 pub const MAX_LINE_QUANTITY: i64 = 99;
@@ -47,19 +48,29 @@ pub fn check_quantity(quantity: i64, min: i64) -> Result<u32, ApiError> {
 }
 
 pub async fn load<K: Kv>(kv: &K, user_id: &str) -> Result<Cart, ApiError> {
-    match kv.get(&key(user_id)).await? {
+    decode(user_id, kv.get(&key(user_id)).await?.as_deref())
+}
+
+fn decode(user_id: &str, stored: Option<&[u8]>) -> Result<Cart, ApiError> {
+    match stored {
         None => Ok(Cart::default()),
-        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| ApiError::internal(format!("the stored cart of {user_id} is unreadable: {e}"))),
+        Some(bytes) => serde_json::from_slice(bytes).map_err(|e| ApiError::internal(format!("the stored cart of {user_id} is unreadable: {e}"))),
     }
 }
 
-/// Stores the cart; an empty one is deleted.
-async fn save<K: Kv>(kv: &K, user_id: &str, cart: &Cart) -> Result<(), ApiError> {
-    if cart.items.is_empty() {
-        return kv.delete(&key(user_id)).await;
-    }
-    let bytes = serde_json::to_vec(cart).map_err(|e| ApiError::internal(format!("encoding a cart: {e}")))?;
-    kv.set(&key(user_id), &bytes).await
+/// Applies `change` to the stored cart and stores the result, without
+/// losing a change another request makes to the same cart meanwhile (two
+/// tabs adding at once): on such a race `change` runs again on the newer
+/// cart. An emptied cart is stored empty, since a compare-and-swap cannot
+/// delete.
+async fn modify<K: Kv>(kv: &K, user_id: &str, mut change: impl FnMut(&mut Cart) -> Result<(), ApiError>) -> Result<Cart, ApiError> {
+    kv::update(kv, &key(user_id), |stored| {
+        let mut cart = decode(user_id, stored)?;
+        change(&mut cart)?;
+        let bytes = serde_json::to_vec(&cart).map_err(|e| ApiError::internal(format!("encoding a cart: {e}")))?;
+        Ok((bytes, cart))
+    })
+    .await
 }
 
 fn add_line(cart: &mut Cart, product_id: &str, quantity: u32) -> Result<(), ApiError> {
@@ -74,8 +85,7 @@ fn add_line(cart: &mut Cart, product_id: &str, quantity: u32) -> Result<(), ApiE
 /// Adds `quantity` units (1..=99) of a product; the line may not pass 99.
 pub async fn add<K: Kv>(kv: &K, user_id: &str, product_id: &str, quantity: i64) -> Result<Cart, ApiError> {
     let quantity = check_quantity(quantity, 1)?;
-    let mut cart = load(kv, user_id).await?;
-    match cart.items.iter_mut().find(|i| i.product_id == product_id) {
+    modify(kv, user_id, |cart| match cart.items.iter_mut().find(|i| i.product_id == product_id) {
         Some(line) => {
             let total = i64::from(line.quantity) + i64::from(quantity);
             if total > MAX_LINE_QUANTITY {
@@ -85,11 +95,11 @@ pub async fn add<K: Kv>(kv: &K, user_id: &str, product_id: &str, quantity: i64) 
                 )));
             }
             line.quantity += quantity;
+            Ok(())
         }
-        None => add_line(&mut cart, product_id, quantity)?,
-    }
-    save(kv, user_id, &cart).await?;
-    Ok(cart)
+        None => add_line(cart, product_id, quantity),
+    })
+    .await
 }
 
 /// Sets a line's quantity (0..=99); 0 removes it (404 if it is not there).
@@ -98,25 +108,27 @@ pub async fn set<K: Kv>(kv: &K, user_id: &str, product_id: &str, quantity: i64) 
     if quantity == 0 {
         return remove(kv, user_id, product_id).await;
     }
-    let mut cart = load(kv, user_id).await?;
-    match cart.items.iter_mut().find(|i| i.product_id == product_id) {
-        Some(line) => line.quantity = quantity,
-        None => add_line(&mut cart, product_id, quantity)?,
-    }
-    save(kv, user_id, &cart).await?;
-    Ok(cart)
+    modify(kv, user_id, |cart| match cart.items.iter_mut().find(|i| i.product_id == product_id) {
+        Some(line) => {
+            line.quantity = quantity;
+            Ok(())
+        }
+        None => add_line(cart, product_id, quantity),
+    })
+    .await
 }
 
 /// Takes a product out of the cart; 404 if it is not in it.
 pub async fn remove<K: Kv>(kv: &K, user_id: &str, product_id: &str) -> Result<Cart, ApiError> {
-    let mut cart = load(kv, user_id).await?;
-    let before = cart.items.len();
-    cart.items.retain(|i| i.product_id != product_id);
-    if cart.items.len() == before {
-        return Err(not_in_cart(product_id));
-    }
-    save(kv, user_id, &cart).await?;
-    Ok(cart)
+    modify(kv, user_id, |cart| {
+        let before = cart.items.len();
+        cart.items.retain(|i| i.product_id != product_id);
+        if cart.items.len() == before {
+            return Err(not_in_cart(product_id));
+        }
+        Ok(())
+    })
+    .await
 }
 
 pub fn not_in_cart(product_id: &str) -> ApiError {
@@ -208,11 +220,26 @@ mod tests {
             let err = remove(&kv, U, "a").await.unwrap_err();
             assert_eq!((err.status, err.details["product_id"].as_str()), (404, Some("a")));
             remove(&kv, U, "b").await.unwrap();
-            assert_eq!(kv.get("cart:user-1").await.unwrap(), None, "an empty cart is deleted");
+            assert!(load(&kv, U).await.unwrap().items.is_empty(), "the last line removed leaves an empty cart");
             add(&kv, U, "c", 1).await.unwrap();
             clear(&kv, U).await.unwrap();
             clear(&kv, U).await.unwrap();
             assert!(load(&kv, U).await.unwrap().items.is_empty());
+        });
+    }
+
+    #[test]
+    fn a_change_made_by_a_concurrent_request_is_kept() {
+        block_on(async {
+            let kv = MemoryKv::default();
+            add(&kv, U, "a", 1).await.unwrap();
+            // Another tab adds "b" between this request's read and its write.
+            let theirs = serde_json::to_vec(&json!({"items": [{"product_id": "a", "quantity": 1}, {"product_id": "b", "quantity": 2}]})).unwrap();
+            kv.interleave("cart:user-1", &[&theirs]);
+            assert_eq!(ids(&add(&kv, U, "c", 3).await.unwrap()), [("a", 1), ("b", 2), ("c", 3)]);
+            kv.interleave("cart:user-1", &[&theirs]);
+            assert_eq!(ids(&remove(&kv, U, "a").await.unwrap()), [("b", 2)]);
+            assert_eq!(ids(&load(&kv, U).await.unwrap()), [("b", 2)]);
         });
     }
 }

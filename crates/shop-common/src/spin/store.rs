@@ -1,5 +1,9 @@
 //! Spin's SQLite, key-value and variables behind the crate's traits.
 
+// `spin:key-value` has no compare-and-swap; `wasi:keyvalue/atomics` (which
+// Spin serves too, on the same labels) does. spin-sdk generates its
+// bindings in the `experimental` module.
+use spin_sdk::experimental::wasi::keyvalue as wasi_kv;
 use spin_sdk::key_value::Store;
 use spin_sdk::sqlite::{self, Connection};
 
@@ -50,11 +54,15 @@ impl Db for SpinDb {
 }
 
 /// A key-value store label this component lists in spin.toml.
-pub struct SpinKv(Store);
+pub struct SpinKv {
+    store: Store,
+    label: String,
+}
 
 impl SpinKv {
     pub async fn open(label: &str) -> Result<SpinKv, ApiError> {
-        Store::open(label).await.map(SpinKv).map_err(|e| ApiError::unavailable(format!("cannot open key-value store {label:?}: {e:?}")))
+        let store = Store::open(label).await.map_err(|e| ApiError::unavailable(format!("cannot open key-value store {label:?}: {e:?}")))?;
+        Ok(SpinKv { store, label: label.to_owned() })
     }
 }
 
@@ -62,15 +70,37 @@ fn kv_error(e: spin_sdk::key_value::Error) -> ApiError {
     ApiError::unavailable(format!("the key-value store failed: {e:?}"))
 }
 
+fn wasi_kv_error(e: wasi_kv::store::Error) -> ApiError {
+    ApiError::unavailable(format!("the key-value store failed: {e:?}"))
+}
+
 impl Kv for SpinKv {
+    /// The bucket stays open as long as the handle taken on it.
+    type Cas = (wasi_kv::atomics::Cas, wasi_kv::store::Bucket);
+
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ApiError> {
-        self.0.get(key).await.map_err(kv_error)
+        self.store.get(key).await.map_err(kv_error)
     }
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), ApiError> {
-        self.0.set(key, value).await.map_err(kv_error)
+        self.store.set(key, value).await.map_err(kv_error)
     }
     async fn delete(&self, key: &str) -> Result<(), ApiError> {
-        self.0.delete(key).await.map_err(kv_error)
+        self.store.delete(key).await.map_err(kv_error)
+    }
+    async fn watch(&self, key: &str) -> Result<(Option<Vec<u8>>, Self::Cas), ApiError> {
+        let bucket = wasi_kv::store::open(&self.label).map_err(wasi_kv_error)?;
+        let cas = wasi_kv::atomics::Cas::new(&bucket, key).map_err(wasi_kv_error)?;
+        let seen = cas.current().map_err(wasi_kv_error)?;
+        Ok((seen, (cas, bucket)))
+    }
+    async fn swap(&self, (cas, bucket): Self::Cas, value: &[u8]) -> Result<bool, ApiError> {
+        let swapped = match wasi_kv::atomics::swap(cas, value) {
+            Ok(()) => Ok(true),
+            Err(wasi_kv::atomics::CasError::CasFailed(_)) => Ok(false),
+            Err(wasi_kv::atomics::CasError::StoreError(e)) => Err(wasi_kv_error(e)),
+        };
+        drop(bucket);
+        swapped
     }
 }
 

@@ -1,4 +1,7 @@
-//! Many customers, little stock: never oversold, never negative.
+//! Concurrent requests: many customers and little stock are never oversold
+//! or negative; one customer's parallel cart changes are all kept.
+
+use serde_json::json;
 
 use super::{APPROVED_CARD, Shop};
 
@@ -19,4 +22,28 @@ fn fifty_concurrent_orders_for_the_last_ten_units_sell_exactly_ten() {
     assert_eq!(shop.stock(&product), 0);
     let orders: u64 = customers.iter().map(|c| c.get("/api/v1/orders").json()["total"].as_u64().unwrap()).sum();
     assert_eq!(orders, 10, "the refused ones recorded no order");
+}
+
+#[test]
+fn parallel_adds_to_one_cart_are_all_counted() {
+    const TABS: usize = 16;
+    const ADDS: usize = 6;
+    let shop = Shop::start();
+    let product = shop.product(5);
+    let customer = &shop.customer("tabs");
+    std::thread::scope(|s| {
+        let tabs: Vec<_> = (0..TABS)
+            .map(|_| {
+                s.spawn(|| {
+                    for _ in 0..ADDS {
+                        let reply = customer.post("/api/v1/cart/items", json!({ "product_id": product, "quantity": 1 }));
+                        assert_eq!(reply.status, 200, "{}", reply.body);
+                    }
+                })
+            })
+            .collect();
+        tabs.into_iter().for_each(|t| t.join().unwrap());
+    });
+    let cart = customer.get("/api/v1/cart").json();
+    assert_eq!(cart["items"][0]["quantity"], TABS * ADDS, "no add was lost: {cart}");
 }
