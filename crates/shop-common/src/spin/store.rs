@@ -1,8 +1,9 @@
 //! Spin's SQLite, key-value and variables behind the crate's traits.
 
 // `spin:key-value` has no compare-and-swap; `wasi:keyvalue/atomics` (which
-// Spin serves too, on the same labels) does. spin-sdk generates its
-// bindings in the `experimental` module.
+// Spin serves too, on the same labels) does. spin-sdk 7 generates its
+// bindings in a module it hides from its docs, `experimental`: a new
+// spin-sdk major version may move them.
 use spin_sdk::experimental::wasi::keyvalue as wasi_kv;
 use spin_sdk::key_value::Store;
 use spin_sdk::sqlite::{self, Connection};
