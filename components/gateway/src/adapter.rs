@@ -11,8 +11,9 @@ use spin_sdk::http::{FullBody, HeaderMap, HeaderValue, IntoResponse, StatusCode}
 use spin_sdk::wasip3::http::types::{ErrorCode, Fields, Request, Response};
 use spin_sdk::wasip3::wit_future;
 
-use crate::bucket::{self, Bucket, Decision, Limits};
+use crate::bucket::{self, Decision, Limits};
 use crate::decide;
+use crate::slots::{self, Slot};
 
 spin_sdk::wit_bindgen::generate!({
     path: "wit",
@@ -37,14 +38,15 @@ impl spin_sdk::wasip3::exports::http::handler::Guest for Gateway {
         let list = original.copy_all();
         let request_id = decide::request_id(&list, shop_common::id::new_id);
 
+        let secret = variable("jwt_secret").await;
         let caller = match decide::bearer_token(&list) {
             Ok(None) => Ok(None),
-            Ok(Some(token)) => decide::authenticate(variable("jwt_secret").await.as_deref(), token).map(Some),
+            Ok(Some(token)) => decide::authenticate(secret.as_deref(), token).map(Some),
             Err(e) => Err(e),
         };
         // A request with a bad token still counts, against its address.
-        let key = decide::client_key(caller.as_ref().ok().and_then(Option::as_ref), &list);
-        if let Some(retry_after_s) = over_limit(&key).await {
+        let client = decide::client_key(caller.as_ref().ok().and_then(Option::as_ref), &list);
+        if let Some(retry_after_s) = over_limit(secret.as_deref().unwrap_or_default(), &client).await {
             return error_response(&ApiError::too_many_requests(retry_after_s), &request_id);
         }
         let caller = match caller {
@@ -131,10 +133,10 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// `Some(retry-after seconds)` when `key`'s bucket is empty. When the store
-/// fails the request goes through (the shop stays up without its limiter)
-/// and the failure is logged.
-async fn over_limit(key: &str) -> Option<u64> {
+/// `Some(retry-after seconds)` when `client`'s bucket is empty. When the
+/// store fails the request goes through (the shop stays up without its
+/// limiter) and the failure is logged.
+async fn over_limit(secret: &str, client: &str) -> Option<u64> {
     let limits = Limits::from_settings(variable("rate_limit_rps").await.as_deref(), variable("rate_limit_burst").await.as_deref());
     let store = match spin_sdk::key_value::Store::open("ratelimit").await {
         Ok(store) => store,
@@ -143,19 +145,22 @@ async fn over_limit(key: &str) -> Option<u64> {
             return None;
         }
     };
-    let stored = match store.get(key).await {
-        Ok(value) => value.as_deref().and_then(Bucket::decode),
+    let key = slots::slot_key(secret.as_bytes(), client);
+    let stored = match store.get(&key).await {
+        Ok(value) => value.as_deref().and_then(Slot::decode),
         Err(e) => {
-            eprintln!("gateway: rate limit off, reading {key:?} failed: {e:?}");
+            eprintln!("gateway: rate limit off, reading {key:?} (for {client:?}) failed: {e:?}");
             return None;
         }
     };
+    let now = now_ms();
+    let (bucket, owner) = slots::claim(limits, stored, client, now);
     // Read, decide, write: two concurrent requests of one client may both
     // take the same token, which only makes the limit a little lenient.
-    match bucket::take(limits, stored, now_ms()) {
+    match bucket::take(limits, bucket, now) {
         Decision::Allow(bucket) => {
-            if let Err(e) = store.set(key, bucket.encode()).await {
-                eprintln!("gateway: saving the rate limit of {key:?} failed: {e:?}");
+            if let Err(e) = store.set(&key, Slot { owner, bucket }.encode()).await {
+                eprintln!("gateway: saving the rate limit of {client:?} failed: {e:?}");
             }
             None
         }

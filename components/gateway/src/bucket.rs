@@ -29,6 +29,21 @@ impl Limits {
     fn capacity_milli(&self) -> u64 {
         self.burst * MILLI
     }
+
+    /// `b` as it stands at `now_ms`, refilled for the time since it was stored.
+    fn refilled(&self, b: Bucket, now_ms: u64) -> Bucket {
+        // A clock that went back refills nothing (and keeps the later time).
+        let elapsed_ms = now_ms.saturating_sub(b.at_ms);
+        // rate tokens per second = rate milli-tokens per millisecond.
+        let refill = elapsed_ms.saturating_mul(self.rate_per_s);
+        Bucket { milli_tokens: b.milli_tokens.saturating_add(refill).min(self.capacity_milli()), at_ms: b.at_ms.max(now_ms) }
+    }
+
+    /// Whether `b` has refilled to the burst by `now_ms`: its client is then
+    /// no different from one never seen.
+    pub fn is_full(&self, b: &Bucket, now_ms: u64) -> bool {
+        self.refilled(*b, now_ms).milli_tokens >= self.capacity_milli()
+    }
 }
 
 /// A client's bucket as stored: its milli-tokens at `at_ms` (Unix milliseconds).
@@ -66,13 +81,7 @@ pub fn take(limits: Limits, stored: Option<Bucket>, now_ms: u64) -> Decision {
     let capacity = limits.capacity_milli();
     let bucket = match stored {
         None => Bucket { milli_tokens: capacity, at_ms: now_ms },
-        Some(b) => {
-            // A clock that went back refills nothing (and keeps the later time).
-            let elapsed_ms = now_ms.saturating_sub(b.at_ms);
-            // rate tokens per second = rate milli-tokens per millisecond.
-            let refill = elapsed_ms.saturating_mul(limits.rate_per_s);
-            Bucket { milli_tokens: b.milli_tokens.saturating_add(refill).min(capacity), at_ms: b.at_ms.max(now_ms) }
-        }
+        Some(b) => limits.refilled(b, now_ms),
     };
     if bucket.milli_tokens >= MILLI {
         return Decision::Allow(Bucket { milli_tokens: bucket.milli_tokens - MILLI, ..bucket });

@@ -2,6 +2,8 @@
 //! over the header list: the request id, the caller (from the bearer
 //! token), the rate-limit key, and the headers passed on.
 
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+
 use shop_common::identity::{REQUEST_ID_HEADER, ROLE_HEADER, USER_ID_HEADER, sane_request_id};
 use shop_common::{ApiError, Identity};
 
@@ -58,14 +60,20 @@ pub fn authenticate(secret: Option<&str>, token: &str) -> Result<Identity, ApiEr
 
 /// Whose bucket a request takes from: the user when the token was valid,
 /// else the client's IP address (without the port), else one shared bucket.
+/// An IPv6 address counts by its /64 network: one host usually has a whole
+/// /64 to pick addresses from, and would otherwise get a bucket per address.
 pub fn client_key(caller: Option<&Identity>, headers: &Headers) -> String {
     if let Some(caller) = caller {
         return format!("user:{}", caller.user_id);
     }
     let addr = header_text(headers, CLIENT_ADDR_HEADER).map(str::trim);
-    let ip = addr.and_then(|a| a.parse::<std::net::SocketAddr>().map(|s| s.ip()).or_else(|_| a.parse::<std::net::IpAddr>()).ok());
-    match ip {
-        Some(ip) => format!("ip:{ip}"),
+    let ip = addr.and_then(|a| a.parse::<SocketAddr>().map(|s| s.ip()).or_else(|_| a.parse::<IpAddr>()).ok());
+    match ip.map(|ip| ip.to_canonical()) {
+        Some(IpAddr::V4(v4)) => format!("ip:{v4}"),
+        Some(IpAddr::V6(v6)) => {
+            let network = Ipv6Addr::from_bits(v6.to_bits() & !((1u128 << 64) - 1));
+            format!("ip:{network}/64")
+        }
         None => "anonymous".to_owned(),
     }
 }
@@ -139,7 +147,14 @@ mod tests {
         let h = headers(&[("spin-client-addr", "203.0.113.9:51234")]);
         assert_eq!(client_key(Some(&alice()), &h), format!("user:{}", alice().user_id));
         assert_eq!(client_key(None, &h), "ip:203.0.113.9");
-        assert_eq!(client_key(None, &headers(&[("spin-client-addr", "[2001:db8::1]:443")])), "ip:2001:db8::1");
+        assert_eq!(client_key(None, &headers(&[("spin-client-addr", "[2001:db8::1]:443")])), "ip:2001:db8::/64");
+        assert_eq!(
+            client_key(None, &headers(&[("spin-client-addr", "[2001:db8:0:7:a:b:c:d]:443")])),
+            client_key(None, &headers(&[("spin-client-addr", "2001:db8:0:7::1")])),
+            "one /64, one bucket"
+        );
+        assert_ne!(client_key(None, &headers(&[("spin-client-addr", "2001:db8:0:8::1")])), "ip:2001:db8:0:7::/64");
+        assert_eq!(client_key(None, &headers(&[("spin-client-addr", "[::ffff:198.51.100.7]:80")])), "ip:198.51.100.7", "IPv4 mapped into IPv6");
         assert_eq!(client_key(None, &headers(&[("spin-client-addr", "198.51.100.7")])), "ip:198.51.100.7");
         assert_eq!(client_key(None, &headers(&[("spin-client-addr", "not an address")])), "anonymous");
         assert_eq!(client_key(None, &headers(&[])), "anonymous");
