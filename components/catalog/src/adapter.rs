@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::json;
 use shop_common::spin::{Incoming, Reply, SpinDb, optional_variable, serve};
-use shop_common::{ApiError, db, timestamp};
+use shop_common::{ApiError, timestamp};
 
 use crate::inventory::{self, ReserveRequest};
 use crate::product::{NewProduct, ProductPatch};
@@ -17,9 +17,7 @@ async fn handle(req: spin_sdk::http::Request) -> spin_sdk::http::Response<spin_s
 }
 
 async fn open() -> Result<SpinDb, ApiError> {
-    let db = SpinDb::open("catalog").await?;
-    db::migrate(&db, MIGRATIONS).await?;
-    Ok(db)
+    SpinDb::open_migrated("catalog", MIGRATIONS).await
 }
 
 #[derive(Deserialize)]

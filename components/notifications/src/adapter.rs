@@ -3,7 +3,6 @@
 
 use bytes::Bytes;
 use serde_json::json;
-use shop_common::db::migrate;
 use shop_common::events::Event;
 use shop_common::spin::{Incoming, Reply, SpinDb, optional_variable, serve};
 use shop_common::timestamp::now_unix;
@@ -33,8 +32,7 @@ async fn route(inc: Incoming) -> Result<Reply, ApiError> {
         (_, ["api", "v1", "notifications"] | ["internal", "notifications", "events" | "health"]) => return Err(inc.method_not_allowed()),
         _ => return Err(inc.no_route()),
     };
-    let db = SpinDb::open("notifications").await?;
-    migrate(&db, store::MIGRATIONS).await?;
+    let db = SpinDb::open_migrated("notifications", store::MIGRATIONS).await?;
     match endpoint {
         Endpoint::List => {
             let me = inc.identity()?;

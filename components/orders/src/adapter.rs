@@ -3,7 +3,6 @@
 
 use serde::de::DeserializeOwned;
 use serde_json::{Value as Json, json};
-use shop_common::db::migrate;
 use shop_common::events::Event;
 use shop_common::money::{Currency, Money};
 use shop_common::page::PageRequest;
@@ -33,9 +32,7 @@ async fn handle(req: spin_sdk::http::Request) -> impl spin_sdk::http::IntoRespon
 }
 
 async fn open() -> Result<SpinDb, ApiError> {
-    let db = SpinDb::open("orders").await?;
-    migrate(&db, store::MIGRATIONS).await?;
-    Ok(db)
+    SpinDb::open_migrated("orders", store::MIGRATIONS).await
 }
 
 #[derive(Clone, Copy)]

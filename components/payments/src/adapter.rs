@@ -2,7 +2,6 @@
 
 use serde::Deserialize;
 use serde_json::json;
-use shop_common::db::migrate;
 use shop_common::page::PageRequest;
 use shop_common::spin::{Incoming, Reply, SpinDb, serve};
 use shop_common::{ApiError, timestamp};
@@ -15,9 +14,7 @@ async fn handle(req: spin_sdk::http::Request) -> impl spin_sdk::http::IntoRespon
 }
 
 async fn open() -> Result<SpinDb, ApiError> {
-    let db = SpinDb::open("payments").await?;
-    migrate(&db, store::MIGRATIONS).await?;
-    Ok(db)
+    SpinDb::open_migrated("payments", store::MIGRATIONS).await
 }
 
 async fn route(inc: Incoming) -> Result<Reply, ApiError> {

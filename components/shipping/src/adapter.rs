@@ -5,7 +5,6 @@
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::json;
-use shop_common::db::migrate;
 use shop_common::events::{self, Event, RelayReport};
 use shop_common::spin::{Incoming, Reply, SpinDb, call, serve};
 use shop_common::timestamp::now_unix;
@@ -68,8 +67,7 @@ async fn route(inc: Incoming) -> Result<Reply, ApiError> {
         ) => return Err(inc.method_not_allowed()),
         _ => return Err(inc.no_route()),
     };
-    let db = SpinDb::open("shipping").await?;
-    migrate(&db, store::MIGRATIONS).await?;
+    let db = SpinDb::open_migrated("shipping", store::MIGRATIONS).await?;
     let result = handle_with_db(&inc, &db, endpoint).await;
     // Delivers what this request recorded (after its transaction has
     // committed) and anything left over from earlier failures.

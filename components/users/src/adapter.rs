@@ -6,7 +6,7 @@
 
 use shop_common::spin::{Incoming, Reply, SpinDb, optional_variable, serve, variable};
 use shop_common::timestamp::now_unix;
-use shop_common::{ApiError, db};
+use shop_common::ApiError;
 use spin_sdk::http::Request;
 
 use crate::password::Passwords;
@@ -19,9 +19,7 @@ async fn handle(request: Request) -> impl spin_sdk::http::IntoResponse {
 }
 
 async fn open() -> Result<SpinDb, ApiError> {
-    let db = SpinDb::open("users").await?;
-    db::migrate(&db, MIGRATIONS).await?;
-    Ok(db)
+    SpinDb::open_migrated("users", MIGRATIONS).await
 }
 
 async fn open_with_admin(passwords: &Passwords) -> Result<SpinDb, ApiError> {

@@ -158,8 +158,8 @@ pub async fn transaction<D: Db, T>(db: &D, body: impl AsyncFnOnce(&D) -> Result<
 
 /// Brings the schema up to date: applies the `migrations` not yet applied
 /// (counted in `PRAGMA user_version`), all in one transaction. Costs one
-/// read when the schema is current, so services call it on every request
-/// (a component has no start-up hook).
+/// read when the schema is current. A component has no start-up hook, so
+/// services call it through `SpinDb::open_migrated`, once per instance.
 pub async fn migrate<D: Db>(db: &D, migrations: &[&str]) -> Result<(), ApiError> {
     let version = |rows: Option<Row>| rows.map(|r| r.int(0)).transpose().map(|v| v.unwrap_or(0));
     let target = migrations.len() as i64;

@@ -19,6 +19,25 @@ impl SpinDb {
     pub async fn open(label: &str) -> Result<SpinDb, ApiError> {
         Connection::open(label).await.map(SpinDb).map_err(|e| ApiError::unavailable(format!("cannot open database {label:?}: {e:?}")))
     }
+
+    /// Opens `label` with its schema brought up to date by `migrations`
+    /// ([`crate::db::migrate`]). The check runs once per instance: when the
+    /// host reuses an instance for many requests (Spin 4's default for
+    /// WASIp3 components) the later ones skip it. That is sound because a
+    /// schema only moves forward, and only this service's migrations move it.
+    pub async fn open_migrated(label: &str, migrations: &[&str]) -> Result<SpinDb, ApiError> {
+        let db = SpinDb::open(label).await?;
+        if !MIGRATED.with_borrow(|done| done.iter().any(|l| l == label)) {
+            crate::db::migrate(&db, migrations).await?;
+            MIGRATED.with_borrow_mut(|done| done.push(label.to_owned()));
+        }
+        Ok(db)
+    }
+}
+
+thread_local! {
+    /// The labels whose schema this instance has brought up to date.
+    static MIGRATED: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 fn to_spin(v: &Value) -> sqlite::Value {
