@@ -1,7 +1,8 @@
 //! `Idempotency-Key`: the first request with a key takes the key's row
 //! (an INSERT; the primary key makes a concurrent second one fail), runs,
 //! and stores its answer there; a retry gets that answer again, or 409
-//! `idempotency_conflict` while the first is still running.
+//! `idempotency_conflict` while the first is still running (and, after
+//! [`ABANDONED_AFTER_S`], a 409 that says the first one will never answer).
 
 use serde_json::{Value as Json, json};
 use shop_common::db::Db;
@@ -28,11 +29,24 @@ pub enum Begin {
     Replay(Answer),
 }
 
+/// After this long, a key's first request that has not answered never will:
+/// its instance or the server stopped half-way (no request runs this long).
+pub const ABANDONED_AFTER_S: i64 = 300;
+
 /// Takes `key` for `user_id`, or says what the first request with it did.
 pub async fn begin<D: Db>(db: &D, user_id: &str, key: &str, now: i64) -> Result<Begin, ApiError> {
     let in_progress = || {
         ApiError::conflict("idempotency_conflict", "a request with this Idempotency-Key is still in progress; retry shortly")
             .with_details(json!({ "idempotency_key": key }))
+    };
+    // The key cannot be run again: the first attempt may have charged the
+    // card before it stopped. The client is told to look before it orders.
+    let abandoned = || {
+        ApiError::conflict(
+            "idempotency_conflict",
+            "the first request with this Idempotency-Key stopped before it answered; see GET /api/v1/orders for what it did, and use a new key to order again",
+        )
+        .with_details(json!({ "idempotency_key": key, "abandoned": true }))
     };
     // Twice at most: the row can be forgotten between the INSERT and the
     // SELECT (the first request failed without effect); then this one runs.
@@ -42,13 +56,16 @@ pub async fn begin<D: Db>(db: &D, user_id: &str, key: &str, now: i64) -> Result<
             Err(e) if e.is_unique_violation() => {}
             Err(e) => return Err(e.into()),
         }
-        let row = db.query_one("SELECT status, body FROM idempotency_keys WHERE user_id = ? AND key = ?", &[user_id.into(), key.into()]).await?;
+        let row = db
+            .query_one("SELECT status, body, created_at FROM idempotency_keys WHERE user_id = ? AND key = ?", &[user_id.into(), key.into()])
+            .await?;
         let Some(row) = row else { continue };
         return match (row.opt_int(0)?, row.opt_text(1)?) {
             (Some(status), Some(body)) => Ok(Begin::Replay(Answer {
                 status: u16::try_from(status).map_err(|e| ApiError::internal(format!("stored status: {e}")))?,
                 body: serde_json::from_str(&body).map_err(|e| ApiError::internal(format!("stored body: {e}")))?,
             })),
+            _ if now.saturating_sub(row.int(2)?) >= ABANDONED_AFTER_S => Err(abandoned()),
             _ => Err(in_progress()),
         };
     }
@@ -104,6 +121,19 @@ mod tests {
             assert_eq!(begin(&db, "u1", "k", 1).await.unwrap(), Begin::First);
             let e = begin(&db, "u1", "k", 2).await.unwrap_err();
             assert_eq!((e.status, e.code), (409, "idempotency_conflict"));
+        });
+    }
+
+    #[test]
+    fn a_key_whose_first_request_never_answered_says_so_after_five_minutes() {
+        let db = db();
+        block_on(async {
+            assert_eq!(begin(&db, "u1", "k", 1000).await.unwrap(), Begin::First);
+            let e = begin(&db, "u1", "k", 1000 + ABANDONED_AFTER_S - 1).await.unwrap_err();
+            assert_eq!((e.status, e.details.get("abandoned")), (409, None), "still running, as far as anyone knows");
+            let e = begin(&db, "u1", "k", 1000 + ABANDONED_AFTER_S).await.unwrap_err();
+            assert_eq!((e.status, e.code, &e.details["abandoned"]), (409, "idempotency_conflict", &json!(true)));
+            assert!(e.message.contains("GET /api/v1/orders") && e.message.contains("new key"), "{}", e.message);
         });
     }
 
