@@ -11,6 +11,7 @@ mod openapi;
 mod orders;
 mod purchase;
 mod restart;
+mod schema;
 mod webhook;
 
 use std::path::{Path, PathBuf};
