@@ -11,15 +11,16 @@ use crate::harness::AppDir;
 #[test]
 fn a_request_beyond_the_limit_waits_for_the_slot_while_other_components_serve() {
     let app = AppDir::new(APP);
-    let timeout = Duration::from_secs(3);
-    let souk = Arc::new(app.up_with(&["--max-concurrent-requests", "modern=1", "--request-timeout", "3s", "--stats"], &[]));
+    let timeout = Duration::from_secs(5);
+    let souk = Arc::new(app.up_with(&["--max-concurrent-requests", "modern=1", "--request-timeout", "5s", "--stats"], &[]));
     // The endless loop holds modern's only slot until its deadline cuts it.
     let started = Instant::now();
     let looping = {
         let souk = souk.clone();
         std::thread::spawn(move || souk.get("/p3/loop"))
     };
-    std::thread::sleep(Duration::from_millis(1500));
+    // Time for the loop to be taken in first, even on a loaded machine.
+    std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(souk.get("/p2/again").status, 200, "legacy has no limit and is served meanwhile");
     let hello = souk.get("/p3/hello");
     // The loop's deadline starts when souk takes it in, after `started`, so
