@@ -58,6 +58,10 @@ fn decode(user_id: &str, stored: Option<&[u8]>) -> Result<Cart, ApiError> {
     }
 }
 
+fn encode(cart: &Cart) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(cart).map_err(|e| ApiError::internal(format!("encoding a cart: {e}")))
+}
+
 /// Applies `change` to the stored cart and stores the result, without
 /// losing a change another request makes to the same cart meanwhile (two
 /// tabs adding at once): on such a race `change` runs again on the newer
@@ -67,8 +71,7 @@ async fn modify<K: Kv>(kv: &K, user_id: &str, mut change: impl FnMut(&mut Cart) 
     kv::update(kv, &key(user_id), |stored| {
         let mut cart = decode(user_id, stored)?;
         change(&mut cart)?;
-        let bytes = serde_json::to_vec(&cart).map_err(|e| ApiError::internal(format!("encoding a cart: {e}")))?;
-        Ok((bytes, cart))
+        Ok((encode(&cart)?, cart))
     })
     .await
 }
@@ -139,8 +142,7 @@ pub fn not_in_cart(product_id: &str) -> ApiError {
 /// store swaps onto a missing key without checking that it is still
 /// missing, so keeping the key makes the next changes safe there too.
 pub async fn clear<K: Kv>(kv: &K, user_id: &str) -> Result<(), ApiError> {
-    let empty = serde_json::to_vec(&Cart::default()).map_err(|e| ApiError::internal(format!("encoding a cart: {e}")))?;
-    kv.set(&key(user_id), &empty).await
+    kv.set(&key(user_id), &encode(&Cart::default())?).await
 }
 
 #[cfg(test)]

@@ -42,10 +42,10 @@ impl Slot {
     /// `None` for anything else (taken as an empty slot).
     pub fn decode(bytes: &[u8]) -> Option<Slot> {
         let text = std::str::from_utf8(bytes).ok()?;
-        let mut parts = text.splitn(3, ':');
-        let (tokens, at, owner) = (parts.next()?, parts.next()?, parts.next()?);
-        let bucket = Bucket::decode(format!("{tokens}:{at}").as_bytes())?;
-        Some(Slot { owner: owner.to_owned(), bucket })
+        // The bucket is what comes before the second colon.
+        let (end, _) = text.match_indices(':').nth(1)?;
+        let bucket = Bucket::decode(text[..end].as_bytes())?;
+        Some(Slot { owner: text[end + 1..].to_owned(), bucket })
     }
 }
 

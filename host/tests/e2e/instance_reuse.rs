@@ -1,18 +1,9 @@
 //! `--max-instance-reuse-count` (Spin 4's flag): a WASIp3 instance serves
 //! several requests; by default each request gets a fresh one.
 
+// The failure tests' app: the fixture guest is component `modern`, at `/p3/...`.
+use crate::failures::APP;
 use crate::harness::AppDir;
-
-const APP: &str = r#"
-spin_manifest_version = 2
-[application]
-name = "reuse"
-[[trigger.http]]
-route = "/p3/..."
-component = "modern"
-[component.modern]
-source = "{guest}"
-"#;
 
 fn counts(souk: &crate::harness::Souk, n: usize) -> Vec<String> {
     (0..n).map(|_| souk.get("/p3/count").body).collect()

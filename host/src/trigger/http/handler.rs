@@ -43,6 +43,21 @@ pub struct Reuse {
     pub idle_timeout: Duration,
 }
 
+impl Reuse {
+    /// One request, then the instance is dropped at once.
+    const SINGLE_USE: Reuse = Reuse { max_requests: 1, max_concurrent: 1, idle_timeout: Duration::ZERO };
+
+    /// These settings as they apply to `pre`: WASIp2 guests cannot be called
+    /// again once they have answered, and an instance that takes one request
+    /// has nothing to wait for once idle.
+    fn for_guest(&self, pre: &ProxyPre<InstanceState>) -> Reuse {
+        match pre {
+            ProxyPre::P3(_) if self.max_requests > 1 => self.clone(),
+            _ => Reuse::SINGLE_USE,
+        }
+    }
+}
+
 /// Serves requests for one component, each in its own instance.
 pub struct ComponentHandler {
     handler: ProxyHandler<Instantiator>,
@@ -136,11 +151,7 @@ impl HandlerState for Instantiator {
         let started = Instant::now();
         let mut store = Store::new(&self.engine, self.new_state()?);
         store.limiter(|state| state);
-        // WASIp2 guests cannot be called again once they have answered.
-        let reuse = match self.pre {
-            ProxyPre::P3(_) => self.limits.reuse.clone(),
-            ProxyPre::P2(_) => Reuse { max_requests: 1, max_concurrent: 1, idle_timeout: Duration::ZERO },
-        };
+        let reuse = self.limits.reuse.for_guest(&self.pre);
         // The epoch ticks every 10 ms; at each tick a running guest yields to
         // the executor (so one busy guest cannot starve others on its thread).
         // A single-use instance is also stopped here once its request's
@@ -165,7 +176,7 @@ impl HandlerState for Instantiator {
             expiration: Expiration {
                 accepted: accepted.clone(),
                 timeout: self.limits.request_timeout,
-                idle_timeout: if reuse.max_requests == 1 { Duration::ZERO } else { reuse.idle_timeout },
+                idle_timeout: reuse.idle_timeout,
                 sleep: Box::pin(tokio::time::sleep(Duration::MAX)),
             },
             state: Requests { component: self.component.clone(), timeout: self.limits.request_timeout, reuse, accepted },
