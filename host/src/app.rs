@@ -112,7 +112,7 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
     }
     let runtime_config = RuntimeConfig::load(runtime_config_file.as_deref(), &state_dir)?;
     let variables = Variables::resolve(&manifest, &env_lookup)?;
-    let stores = Arc::new(open_stores(&manifest, &runtime_config, runtime_config_file.as_deref())?);
+    let stores = Arc::new(open_stores(&manifest, &runtime_config, runtime_config_file.as_deref(), args.sqlite_max_result_bytes)?);
 
     let engine = crate::engine::new_engine(&EngineSettings {
         max_instances: args.max_instances,
@@ -232,8 +232,9 @@ fn absolute(path: PathBuf) -> wasmtime::Result<PathBuf> {
 /// Opens every store some component lists and runtime-config.toml (or the
 /// built-in `default`) defines. Labels nobody configured stay unopened: the
 /// guest gets `no-such-store` / `no-such-database` for them, as in Spin.
-fn open_stores(manifest: &AppManifest, config: &RuntimeConfig, config_file: Option<&Path>) -> wasmtime::Result<Stores> {
+fn open_stores(manifest: &AppManifest, config: &RuntimeConfig, config_file: Option<&Path>, max_result_bytes: usize) -> wasmtime::Result<Stores> {
     let mut stores = Stores::default();
+    stores.sqlite.max_result_bytes = max_result_bytes;
     let source = config_file.map(|p| p.display().to_string()).unwrap_or_else(|| "runtime config (built-in default)".into());
     let kv_labels: HashSet<&String> = manifest.components.values().flat_map(|c| &c.key_value_stores).collect();
     for label in kv_labels {

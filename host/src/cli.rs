@@ -73,6 +73,31 @@ pub struct UpArgs {
     /// in arrival order, at most --request-timeout, then get a 503. Default: no limit.
     #[arg(long = "max-concurrent-requests", value_name = "[COMPONENT=]N")]
     pub max_concurrent_requests: Vec<ConcurrencyLimit>,
+    /// PEM certificate chain to serve HTTPS with (with --tls-key), as `spin up --tls-cert`.
+    #[arg(long = "tls-cert", env = "SPIN_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long = "tls-key", env = "SPIN_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Time a client has to send a request's head (line and headers); a
+    /// connection that takes longer is answered 408 and closed, an idle one
+    /// closed.
+    #[arg(long = "header-read-timeout", default_value = "10s", value_parser = parse_duration)]
+    pub header_read_timeout: Duration,
+    /// Most bytes one request body may hold; a larger one is answered 413.
+    #[arg(long = "max-request-body-bytes", default_value_t = 10 << 20)]
+    pub max_request_body_bytes: u64,
+    /// A route of the app to GET once listening and then every
+    /// --probe-interval, as a liveness probe would (e.g. /api/v1/health).
+    #[arg(long = "probe", value_name = "PATH", value_parser = parse_probe_path)]
+    pub probe: Option<String>,
+    /// How often --probe runs.
+    #[arg(long = "probe-interval", default_value = "10s", value_parser = parse_duration)]
+    pub probe_interval: Duration,
+    /// Most bytes of values one SQLite query may return to a guest; a larger
+    /// result is refused with an error that says so.
+    #[arg(long = "sqlite-max-result-bytes", default_value_t = crate::capabilities::sqlite::DEFAULT_MAX_RESULT_BYTES, value_parser = clap::builder::ValueParser::new(parse_positive_usize))]
+    pub sqlite_max_result_bytes: usize,
     /// Do not write the one-line access log per request.
     #[arg(long)]
     pub quiet: bool,
@@ -93,6 +118,20 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
         _ => Err(format!("expected KEY=VALUE, got `{s}`")),
+    }
+}
+
+fn parse_positive_usize(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("expected a positive number of bytes, got `{s}`")),
+    }
+}
+
+fn parse_probe_path(s: &str) -> Result<String, String> {
+    match s.parse::<http::uri::PathAndQuery>() {
+        Ok(p) if s.starts_with('/') => Ok(p.to_string()),
+        _ => Err(format!("expected a path such as /api/v1/health, got `{s}`")),
     }
 }
 

@@ -9,7 +9,7 @@ use wasmtime::component::{Accessor, Resource, StreamReader, FutureReader};
 
 use super::Spin;
 use super::bindings::spin::key_value::key_value::{self as kv, Error};
-use super::shared_connection::SharedConnection;
+use super::shared_connection::{SharedConnection, Sql};
 use crate::app::ComponentContext;
 
 /// Every configured key-value store, by label.
@@ -20,7 +20,7 @@ pub struct KeyValueStores {
 
 impl KeyValueStores {
     pub fn open(label: &str, path: Option<&std::path::Path>, stores: &mut Self) -> Result<(), String> {
-        let conn = SharedConnection::open(path)?;
+        let conn = SharedConnection::open(path, Sql::Host)?;
         conn.with(|c| {
             c.execute_batch("CREATE TABLE IF NOT EXISTS spin_key_value (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
         })?;
@@ -58,14 +58,17 @@ pub(super) fn open_store(component: &ComponentContext, label: &str) -> Result<Op
     Ok(OpenStore { conn })
 }
 
-// The store operations, shared by every key-value interface the host serves.
+// The store operations, shared by every key-value interface the host
+// serves: `*_in` on the connection itself (run on the blocking pool by the
+// asynchronous interfaces), the others on the caller's thread for the
+// synchronous ones (point statements on the host's own table).
+
+fn get_in(c: &rusqlite::Connection, key: &str) -> rusqlite::Result<Option<Vec<u8>>> {
+    c.prepare_cached("SELECT value FROM spin_key_value WHERE key = ?1")?.query_row([key], |row| row.get::<_, Vec<u8>>(0)).optional()
+}
 
 pub(super) fn get(conn: &SharedConnection, key: &str) -> Result<Option<Vec<u8>>, String> {
-    conn.with(|c| {
-        c.prepare_cached("SELECT value FROM spin_key_value WHERE key = ?1")?
-            .query_row([key], |row| row.get::<_, Vec<u8>>(0))
-            .optional()
-    })
+    conn.with(|c| get_in(c, key))
 }
 
 pub(super) fn set(conn: &SharedConnection, key: &str, value: &[u8]) -> Result<(), String> {
@@ -80,25 +83,30 @@ fn set_in(c: &rusqlite::Connection, key: &str, value: &[u8]) -> rusqlite::Result
     .map(|_| ())
 }
 
+fn delete_in(c: &rusqlite::Connection, key: &str) -> rusqlite::Result<()> {
+    c.prepare_cached("DELETE FROM spin_key_value WHERE key = ?1")?.execute([key]).map(|_| ())
+}
+
 pub(super) fn delete(conn: &SharedConnection, key: &str) -> Result<(), String> {
-    conn.with(|c| c.prepare_cached("DELETE FROM spin_key_value WHERE key = ?1")?.execute([key]).map(|_| ()))
+    conn.with(|c| delete_in(c, key))
+}
+
+fn exists_in(c: &rusqlite::Connection, key: &str) -> rusqlite::Result<bool> {
+    c.prepare_cached("SELECT 1 FROM spin_key_value WHERE key = ?1")?.query_row([key], |_| Ok(())).optional().map(|r| r.is_some())
 }
 
 pub(super) fn exists(conn: &SharedConnection, key: &str) -> Result<bool, String> {
-    conn.with(|c| {
-        c.prepare_cached("SELECT 1 FROM spin_key_value WHERE key = ?1")?
-            .query_row([key], |_| Ok(()))
-            .optional()
-            .map(|r| r.is_some())
-    })
+    conn.with(|c| exists_in(c, key))
+}
+
+fn keys_in(c: &rusqlite::Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = c.prepare_cached("SELECT key FROM spin_key_value ORDER BY key")?;
+    let rows = stmt.query_map([], |row| row.get::<_, String>(0))?;
+    rows.collect::<rusqlite::Result<Vec<String>>>()
 }
 
 pub(super) fn keys(conn: &SharedConnection) -> Result<Vec<String>, String> {
-    conn.with(|c| {
-        let mut stmt = c.prepare_cached("SELECT key FROM spin_key_value ORDER BY key")?;
-        let rows = stmt.query_map([], |row| row.get::<_, String>(0))?;
-        rows.collect::<rusqlite::Result<Vec<String>>>()
-    })
+    conn.with(|c| keys_in(c))
 }
 
 /// Adds `delta` to the 8-byte little-endian integer at `key` (0 when
@@ -181,26 +189,26 @@ impl<T: Send> kv::HostStoreWithStore<T> for Spin {
     }
 
     async fn get(accessor: &Accessor<T, Self>, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
-        Ok(get(&*store_of(accessor, &store)?, &key).map_err(other))
+        Ok(store_of(accessor, &store)?.run(move |c| get_in(c, &key)).await.map_err(other))
     }
 
     async fn set(accessor: &Accessor<T, Self>, store: Resource<OpenStore>, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
-        Ok(set(&*store_of(accessor, &store)?, &key, &value).map_err(other))
+        Ok(store_of(accessor, &store)?.run(move |c| set_in(c, &key, &value)).await.map_err(other))
     }
 
     async fn delete(accessor: &Accessor<T, Self>, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<(), Error>> {
-        Ok(delete(&*store_of(accessor, &store)?, &key).map_err(other))
+        Ok(store_of(accessor, &store)?.run(move |c| delete_in(c, &key)).await.map_err(other))
     }
 
     async fn exists(accessor: &Accessor<T, Self>, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<bool, Error>> {
-        Ok(exists(&*store_of(accessor, &store)?, &key).map_err(other))
+        Ok(store_of(accessor, &store)?.run(move |c| exists_in(c, &key)).await.map_err(other))
     }
 
     async fn get_keys(
         accessor: &Accessor<T, Self>,
         store: Resource<OpenStore>,
     ) -> wasmtime::Result<(StreamReader<String>, FutureReader<Result<(), Error>>)> {
-        let keys = keys(&*store_of(accessor, &store)?);
+        let keys = store_of(accessor, &store)?.run(|c| keys_in(c)).await;
         accessor.with(|mut access| {
             let (keys, result) = match keys {
                 Ok(keys) => (keys, Ok(())),

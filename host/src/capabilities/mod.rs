@@ -6,6 +6,7 @@ pub mod key_value;
 pub mod outbound_http;
 pub mod shared_connection;
 pub mod spin_v2;
+pub mod sql_policy;
 pub mod sqlite;
 pub mod variables;
 pub mod wasi_config;

@@ -6,11 +6,20 @@
 //! then run inside it, so SQLite guests take the connection's *lease* for
 //! each statement and keep it while their transaction is open: other
 //! instances wait for it asynchronously, without blocking an executor thread.
+//!
+//! Statements run off the async executor, on tokio's blocking pool
+//! ([`SharedConnection::run`]): one slow query must not stall the other
+//! requests an executor thread serves. When the caller stops waiting (its
+//! request's deadline dropped the instance), the statement is interrupted
+//! (SQLite's interrupt handle) or, if it has not started, never runs.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::Connection;
+use rusqlite::{Connection, InterruptHandle};
+
+use super::sql_policy::{self, Refusals};
 
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE_CAPACITY: usize = 256;
@@ -20,6 +29,21 @@ pub struct SharedConnection {
     pub name: String,
     conn: Mutex<Option<Connection>>,
     lease: Arc<tokio::sync::Mutex<()>>,
+    interrupt: InterruptHandle,
+    /// The call whose work holds `conn` now (0: none); see [`Call`].
+    running: Mutex<u64>,
+    next_call: AtomicU64,
+    /// Reasons the guest SQL policy gave (databases guests write SQL for).
+    pub refusals: Option<Refusals>,
+}
+
+/// Who writes the SQL a connection runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Sql {
+    /// Only the host (key-value stores).
+    Host,
+    /// Guests (SQLite databases): [`sql_policy`] applies.
+    Guest,
 }
 
 /// The right to run statements on the connection, held across an open transaction.
@@ -29,7 +53,7 @@ impl SharedConnection {
     /// Opens (creating if needed) the file, in WAL mode so readers in other
     /// processes (e.g. a backup) do not block writers; or, without a path, a
     /// database in memory that lasts as long as the app runs.
-    pub fn open(path: Option<&Path>) -> Result<Self, String> {
+    pub fn open(path: Option<&Path>, sql: Sql) -> Result<Self, String> {
         let conn = match path {
             Some(path) => {
                 if let Some(parent) = path.parent() {
@@ -54,7 +78,23 @@ impl SharedConnection {
         // (with their variants: sort orders, filters, IN lists of each
         // length) are many more than rusqlite's default of 16.
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
-        Ok(Self { name, conn: Mutex::new(Some(conn)), lease: Arc::new(tokio::sync::Mutex::new(())) })
+        let refusals = match sql {
+            Sql::Host => None,
+            Sql::Guest => {
+                let refusals = Refusals::default();
+                sql_policy::install(&conn, refusals.clone()).map_err(|e| format!("{name}: {e}"))?;
+                Some(refusals)
+            }
+        };
+        Ok(Self {
+            name,
+            interrupt: conn.get_interrupt_handle(),
+            conn: Mutex::new(Some(conn)),
+            lease: Arc::new(tokio::sync::Mutex::new(())),
+            running: Mutex::new(0),
+            next_call: AtomicU64::new(1),
+            refusals,
+        })
     }
 
     /// Waits until no other guest holds the connection.
@@ -62,11 +102,42 @@ impl SharedConnection {
         self.lease.clone().lock_owned().await
     }
 
-    /// Runs `f` with the connection; an error once the app is shutting down.
+    /// Runs `f` with the connection on the calling thread; an error once
+    /// the app is shutting down. For work that cannot wait (start-up, the
+    /// synchronous key-value interfaces' point lookups); guest statements go
+    /// through [`SharedConnection::run`].
     pub fn with<R>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<R>) -> Result<R, String> {
+        self.with_call(0, None, f)
+    }
+
+    fn with_call<R>(&self, call: u64, cancelled: Option<&AtomicBool>, f: impl FnOnce(&mut Connection) -> rusqlite::Result<R>) -> Result<R, String> {
         let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let conn = guard.as_mut().ok_or_else(|| "the store is closed (the app is shutting down)".to_string())?;
-        f(conn).map_err(|e| e.to_string())
+        {
+            let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+            if cancelled.is_some_and(|c| c.load(Ordering::Acquire)) {
+                return Err(INTERRUPTED.to_string());
+            }
+            *running = call;
+        }
+        let result = f(conn);
+        *self.running.lock().unwrap_or_else(|p| p.into_inner()) = 0;
+        result.map_err(|e| describe(&e, self.refusals.as_ref()))
+    }
+
+    /// Runs `f` with the connection on tokio's blocking pool and waits for
+    /// it without holding an executor thread. Dropping the returned future
+    /// (the request's deadline passed) interrupts `f`'s statement if it is
+    /// running, and keeps it from starting if it is still waiting.
+    pub async fn run<R: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<R> + Send + 'static,
+    ) -> Result<R, String> {
+        let call = Call { conn: self.clone(), id: self.next_call.fetch_add(1, Ordering::Relaxed), cancelled: Arc::new(AtomicBool::new(false)), done: false };
+        let (conn, id, cancelled) = (self.clone(), call.id, call.cancelled.clone());
+        let joined = tokio::task::spawn_blocking(move || conn.with_call(id, Some(&cancelled), f)).await;
+        call.finish();
+        joined.unwrap_or_else(|e| Err(format!("the store's worker failed: {e}")))
     }
 
     /// Closes the connection (flushing the WAL); later calls fail cleanly.
@@ -80,6 +151,52 @@ impl SharedConnection {
     }
 }
 
+/// The message for a failed statement: SQLite's, or for a statement the
+/// guest SQL policy refused, why (taken on the connection's thread, right
+/// after the refusal).
+pub fn describe(e: &rusqlite::Error, refusals: Option<&Refusals>) -> String {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::OperationInterrupted) => INTERRUPTED.to_string(),
+        Some(rusqlite::ErrorCode::AuthorizationForStatementDenied) => {
+            refusals.and_then(Refusals::take).map_or_else(|| e.to_string(), |why| format!("not authorized: {why}"))
+        }
+        _ => e.to_string(),
+    }
+}
+
+/// What a guest is told when its statement was cut off.
+pub const INTERRUPTED: &str = "interrupted: the request's deadline passed";
+
+/// One [`SharedConnection::run`] in flight; dropped unfinished, it stops its work.
+struct Call {
+    conn: Arc<SharedConnection>,
+    id: u64,
+    cancelled: Arc<AtomicBool>,
+    done: bool,
+}
+
+impl Call {
+    fn finish(mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        // Under `running`'s lock the worker can neither start nor finish
+        // this call's work, so the interrupt hits this call's statement and
+        // no other guest's (SQLite ignores an interrupt while none runs).
+        let running = self.conn.running.lock().unwrap_or_else(|p| p.into_inner());
+        self.cancelled.store(true, Ordering::Release);
+        if *running == self.id {
+            self.conn.interrupt.interrupt();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,7 +206,7 @@ mod tests {
     #[test]
     fn a_cached_statement_is_not_compiled_again_for_new_limit_values() {
         let dir = tempfile::tempdir().unwrap();
-        for shared in [SharedConnection::open(None).unwrap(), SharedConnection::open(Some(&dir.path().join("t.db"))).unwrap()] {
+        for shared in [SharedConnection::open(None, Sql::Guest).unwrap(), SharedConnection::open(Some(&dir.path().join("t.db")), Sql::Guest).unwrap()] {
             shared
                 .with(|c| c.execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY, name TEXT); INSERT INTO t (name) VALUES ('a'), ('b'), ('c'), ('d');"))
                 .unwrap();
@@ -107,5 +224,26 @@ mod tests {
             let reprepared = shared.with(|c| Ok(c.prepare_cached(sql)?.get_status(StatementStatus::RePrepare))).unwrap();
             assert_eq!(reprepared, 0, "{}: the statement was compiled again {reprepared} times", shared.name);
         }
+    }
+
+    /// A statement that would run for ever stops when its caller gives up,
+    /// and the connection serves the next one.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_runaway_statement_is_interrupted_when_its_caller_stops_waiting() {
+        let shared = Arc::new(SharedConnection::open(None, Sql::Guest).unwrap());
+        let endless = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n";
+        let runaway = shared.run(move |c| c.query_row(endless, [], |r| r.get::<_, i64>(0)));
+        let cut = tokio::time::timeout(std::time::Duration::from_millis(300), runaway).await;
+        assert!(cut.is_err(), "the endless query finished");
+        // The worker gives the connection back only once the statement has stopped.
+        let next = tokio::time::timeout(std::time::Duration::from_secs(20), shared.run(|c| c.query_row("SELECT 41 + 1", [], |r| r.get::<_, i64>(0))));
+        assert_eq!(next.await.expect("the connection is still busy with the interrupted statement"), Ok(42));
+    }
+
+    #[tokio::test]
+    async fn a_refused_statement_says_why() {
+        let shared = Arc::new(SharedConnection::open(None, Sql::Guest).unwrap());
+        let err = shared.run(|c| c.execute_batch("ATTACH DATABASE '/etc/hostname' AS h")).await.unwrap_err();
+        assert!(err.starts_with("not authorized: ATTACH is not allowed"), "{err}");
     }
 }

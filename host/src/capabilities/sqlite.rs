@@ -1,5 +1,8 @@
 //! `spin:sqlite/sqlite@3.1.0`: each database label is a SQLite file from
-//! runtime-config.toml; a component opens only the labels its manifest lists.
+//! runtime-config.toml; a component opens only the labels its manifest lists,
+//! and its SQL reaches nothing else (`sql_policy`). Statements run off the
+//! executor and stop at the request's deadline (`shared_connection`); one
+//! result may hold at most `--sqlite-max-result-bytes`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,18 +12,28 @@ use wasmtime::component::{Access, Accessor, FutureReader, Resource, StreamReader
 
 use super::Spin;
 use super::bindings::spin::sqlite::sqlite::{self as sql, Error, QueryResult, RowResult, Value};
-use super::shared_connection::{Lease, SharedConnection};
+use super::shared_connection::{self, Lease, SharedConnection, Sql};
 use crate::instance::InstanceState;
 
+/// The most bytes one query's result may hold unless `--sqlite-max-result-bytes` says otherwise.
+pub const DEFAULT_MAX_RESULT_BYTES: usize = 16 << 20;
+
 /// Every configured SQLite database, by label.
-#[derive(Default)]
 pub struct SqliteDatabases {
     by_label: HashMap<String, Arc<SharedConnection>>,
+    /// The most bytes of values one query may return.
+    pub max_result_bytes: usize,
+}
+
+impl Default for SqliteDatabases {
+    fn default() -> Self {
+        Self { by_label: HashMap::new(), max_result_bytes: DEFAULT_MAX_RESULT_BYTES }
+    }
 }
 
 impl SqliteDatabases {
     pub fn open(label: &str, path: Option<&std::path::Path>, dbs: &mut Self) -> Result<(), String> {
-        dbs.by_label.insert(label.to_string(), Arc::new(SharedConnection::open(path)?));
+        dbs.by_label.insert(label.to_string(), Arc::new(SharedConnection::open(path, Sql::Guest)?));
         Ok(())
     }
 
@@ -36,6 +49,7 @@ impl SqliteDatabases {
 /// A database a guest has opened, with the counters of its last statement.
 pub struct OpenConnection {
     conn: Arc<SharedConnection>,
+    max_result_bytes: usize,
     last_insert_rowid: i64,
     changes: u64,
     /// Held while this guest has a transaction open.
@@ -44,10 +58,21 @@ pub struct OpenConnection {
 
 impl Drop for OpenConnection {
     /// A guest that goes away (drops the connection, traps, times out) with
-    /// its transaction open leaves nothing half-written: it is rolled back.
+    /// its transaction open leaves nothing half-written: it is rolled back,
+    /// and only then may another guest take the connection. The rollback
+    /// waits for the connection on the blocking pool, not on the thread
+    /// dropping the instance (the guest's own statement may still be
+    /// stopping there).
     fn drop(&mut self) {
-        if self.lease.is_some() {
-            let _ = self.conn.with(|c| c.execute_batch("ROLLBACK"));
+        let Some(lease) = self.lease.take() else { return };
+        let conn = self.conn.clone();
+        let rollback = move || {
+            let _ = conn.with(|c| c.execute_batch("ROLLBACK"));
+            drop(lease);
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn_blocking(rollback)),
+            Err(_) => rollback(),
         }
     }
 }
@@ -59,7 +84,8 @@ pub(super) fn open(state: &mut InstanceState, label: &str) -> wasmtime::Result<R
     let Some(conn) = state.component.stores.sqlite.get(label) else {
         return Ok(Err(Error::NoSuchDatabase));
     };
-    Ok(Ok(state.table.push(OpenConnection { conn, last_insert_rowid: 0, changes: 0, lease: None })?))
+    let max_result_bytes = state.component.stores.sqlite.max_result_bytes;
+    Ok(Ok(state.table.push(OpenConnection { conn, max_result_bytes, last_insert_rowid: 0, changes: 0, lease: None })?))
 }
 
 fn to_sql(value: Value) -> SqlValue {
@@ -91,35 +117,72 @@ struct Executed {
     in_transaction: bool,
 }
 
-/// Runs one statement; also returns the connection's counters after it, read
-/// while still holding the lock so another instance's statement cannot interleave.
-fn execute(conn: &SharedConnection, statement: &str, parameters: Vec<Value>) -> Executed {
-    let mut state = (0, 0, false);
-    let result = conn
-        .with(|c| {
-            let outcome = query(c, statement, parameters);
-            state = (c.last_insert_rowid(), c.changes(), !c.is_autocommit());
-            outcome
+/// Runs one statement on the blocking pool; also returns the connection's
+/// counters after it, read while still holding the connection so another
+/// instance's statement cannot interleave.
+async fn execute(conn: &Arc<SharedConnection>, statement: String, parameters: Vec<Value>, max_result_bytes: usize, holding: bool) -> Executed {
+    let refusals = conn.refusals.clone();
+    let ran = conn
+        .run(move |c| {
+            let outcome = query(c, &statement, parameters, max_result_bytes).map_err(|e| match e {
+                QueryError::Sql(e) => shared_connection::describe(&e, refusals.as_ref()),
+                QueryError::TooLarge(message) => message,
+            });
+            Ok((outcome, c.last_insert_rowid(), c.changes(), !c.is_autocommit()))
         })
-        .map_err(Error::Io);
-    Executed { result, last_insert_rowid: state.0, changes: state.1, in_transaction: state.2 }
+        .await;
+    match ran {
+        Ok((outcome, last_insert_rowid, changes, in_transaction)) => Executed {
+            result: outcome.map_err(Error::Io),
+            last_insert_rowid,
+            changes,
+            in_transaction,
+        },
+        // The statement never ran (the store is closing): the guest's
+        // transaction, if any, stands as it was.
+        Err(message) => Executed { result: Err(Error::Io(message)), last_insert_rowid: 0, changes: 0, in_transaction: holding },
+    }
 }
 
-fn query(c: &mut rusqlite::Connection, statement: &str, parameters: Vec<Value>) -> rusqlite::Result<QueryResult> {
-    {
-        let mut stmt = c.prepare_cached(statement)?;
-        let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_string).collect();
-        let params: Vec<SqlValue> = parameters.into_iter().map(to_sql).collect();
-        let mut rows_out = Vec::new();
-        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-        while let Some(row) = rows.next()? {
-            let values = (0..columns.len()).map(|i| row.get_ref(i).map(from_sql)).collect::<rusqlite::Result<_>>()?;
-            rows_out.push(RowResult { values });
-        }
-        drop(rows);
-        drop(stmt);
-        Ok(QueryResult { columns, rows: rows_out })
+enum QueryError {
+    Sql(rusqlite::Error),
+    /// The result outgrew `--sqlite-max-result-bytes`.
+    TooLarge(String),
+}
+
+impl From<rusqlite::Error> for QueryError {
+    fn from(e: rusqlite::Error) -> Self {
+        QueryError::Sql(e)
     }
+}
+
+/// Bytes a value takes in a result: its payload, at least 8 (the size of a number).
+fn value_bytes(value: &Value) -> usize {
+    match value {
+        Value::Text(t) => t.len().max(8),
+        Value::Blob(b) => b.len().max(8),
+        Value::Integer(_) | Value::Real(_) | Value::Null => 8,
+    }
+}
+
+fn query(c: &mut rusqlite::Connection, statement: &str, parameters: Vec<Value>, max_result_bytes: usize) -> Result<QueryResult, QueryError> {
+    let mut stmt = c.prepare_cached(statement)?;
+    let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_string).collect();
+    let params: Vec<SqlValue> = parameters.into_iter().map(to_sql).collect();
+    let mut rows_out = Vec::new();
+    let mut bytes = columns.iter().map(String::len).sum::<usize>();
+    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+    while let Some(row) = rows.next()? {
+        let values: Vec<Value> = (0..columns.len()).map(|i| row.get_ref(i).map(from_sql)).collect::<rusqlite::Result<_>>()?;
+        bytes += values.iter().map(value_bytes).sum::<usize>();
+        if bytes > max_result_bytes {
+            return Err(QueryError::TooLarge(format!(
+                "the query's result is larger than {max_result_bytes} bytes (souk up --sqlite-max-result-bytes); fetch it in pages (LIMIT/OFFSET)"
+            )));
+        }
+        rows_out.push(RowResult { values });
+    }
+    Ok(QueryResult { columns, rows: rows_out })
 }
 
 impl OpenConnection {
@@ -139,25 +202,26 @@ impl OpenConnection {
     }
 }
 
-/// The guest's database for one statement (counted for `--stats`), and
-/// whether the guest already holds its lease (its transaction is open).
-fn target(state: &mut InstanceState, conn: &Resource<OpenConnection>) -> wasmtime::Result<(Arc<SharedConnection>, bool)> {
+/// The guest's database for one statement (counted for `--stats`), its
+/// result limit, and whether the guest already holds its lease (its
+/// transaction is open).
+fn target(state: &mut InstanceState, conn: &Resource<OpenConnection>) -> wasmtime::Result<(Arc<SharedConnection>, usize, bool)> {
     crate::stats::record_sqlite_statement(&state.component.id);
     let open = state.table.get(conn)?;
-    Ok((open.conn.clone(), open.lease.is_some()))
+    Ok((open.conn.clone(), open.max_result_bytes, open.lease.is_some()))
 }
 
 /// Runs the statement, first waiting for the lease unless the guest holds it.
-async fn run_leased(shared: &SharedConnection, holding: bool, statement: &str, parameters: Vec<Value>) -> (Executed, Option<Lease>) {
+async fn run_leased(shared: &Arc<SharedConnection>, max_result_bytes: usize, holding: bool, statement: String, parameters: Vec<Value>) -> (Executed, Option<Lease>) {
     let lease = if holding { None } else { Some(shared.lease().await) };
-    (execute(shared, statement, parameters), lease)
+    (execute(shared, statement, parameters, max_result_bytes, holding).await, lease)
 }
 
 /// Runs a statement for an async call, waiting (on the caller's host task,
 /// not blocking a thread) while another guest has a transaction open.
 pub(super) async fn run<T: Send>(accessor: &Accessor<T, Spin>, conn: &Resource<OpenConnection>, statement: String, parameters: Vec<Value>) -> wasmtime::Result<Result<QueryResult, Error>> {
-    let (shared, holding) = accessor.with(|mut access| target(access.get(), conn))?;
-    let (executed, lease) = run_leased(&shared, holding, &statement, parameters).await;
+    let (shared, max_bytes, holding) = accessor.with(|mut access| target(access.get(), conn))?;
+    let (executed, lease) = run_leased(&shared, max_bytes, holding, statement, parameters).await;
     accessor.with(|mut access| Ok(access.get().table.get_mut(conn)?.after(executed, lease)))
 }
 
@@ -170,8 +234,8 @@ pub(super) async fn run_blocking_caller<T: Send>(
     statement: String,
     parameters: Vec<Value>,
 ) -> wasmtime::Result<Result<QueryResult, Error>> {
-    let (shared, holding) = target(access.get(), conn)?;
-    let (executed, lease) = run_leased(&shared, holding, &statement, parameters).await;
+    let (shared, max_bytes, holding) = target(access.get(), conn)?;
+    let (executed, lease) = run_leased(&shared, max_bytes, holding, statement, parameters).await;
     Ok(access.get().table.get_mut(conn)?.after(executed, lease))
 }
 

@@ -228,6 +228,11 @@ impl Souk {
         Reply { status, body, headers }
     }
 
+    /// The process id of `souk up`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGTERM and waits for the process; returns its exit code.
     pub fn terminate(self) -> Option<i32> {
         self.terminate_with_stderr().0

@@ -2,8 +2,12 @@
 //! and graceful shutdown.
 
 pub mod admission;
+pub mod body_limit;
 pub mod handler;
 pub mod headers;
+pub mod probe;
+pub mod tls;
+pub mod transport;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -13,7 +17,6 @@ use std::time::{Duration, Instant};
 use wasmtime::error::Context;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use wasmtime_wasi_http::WasiBody;
@@ -21,11 +24,26 @@ use wasmtime_wasi_http::WasiBody;
 use crate::app::{App, HttpComponent};
 use crate::cli::UpArgs;
 use headers::RouteInfo;
+use transport::Transport;
+
+/// What the listener enforces for every request, before any guest runs.
+#[derive(Clone, Copy)]
+struct ListenerLimits {
+    quiet: bool,
+    max_body_bytes: u64,
+}
 
 pub async fn serve(args: UpArgs) -> wasmtime::Result<()> {
     if args.stats {
         crate::stats::enable();
     }
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key).map_err(wasmtime::Error::msg)?),
+        (None, None) => None,
+        (Some(_), None) => wasmtime::bail!("--tls-cert needs --tls-key (the certificate's private key)"),
+        (None, Some(_)) => wasmtime::bail!("--tls-key needs --tls-cert (the certificate chain)"),
+    };
+    let transport = Arc::new(Transport::new(tls, args.header_read_timeout));
     let (app, report) = crate::app::load(&args)?;
     crate::engine::spawn_epoch_ticker(app.engine.clone());
 
@@ -36,10 +54,14 @@ pub async fn serve(args: UpArgs) -> wasmtime::Result<()> {
     // Handlers go in before anyone can learn the address: a SIGTERM that
     // arrives once `Serving` is printed must shut down gracefully, not kill.
     let mut shutdown = Box::pin(shutdown_signal()?);
-    print_routes(&app, addr, &report);
+    print_routes(&app, addr, &report, transport.scheme());
+
+    if let Some(path) = &args.probe {
+        probe::spawn(app.clone(), addr.to_string(), path.clone(), args.probe_interval);
+    }
 
     let graceful = GracefulShutdown::new();
-    let quiet = args.quiet;
+    let limits = ListenerLimits { quiet: args.quiet, max_body_bytes: args.max_request_body_bytes };
     loop {
         let (stream, client) = tokio::select! {
             _ = &mut shutdown => break,
@@ -51,19 +73,9 @@ pub async fn serve(args: UpArgs) -> wasmtime::Result<()> {
                 }
             },
         };
-        let _ = stream.set_nodelay(true);
         let app = app.clone();
-        let service = hyper::service::service_fn(move |request| handle_request(app.clone(), request, client, quiet));
-        let connection = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .keep_alive(true)
-            .serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!("connection from {client}: {e}");
-            }
-        });
+        let service = hyper::service::service_fn(move |request| handle_request(app.clone(), request, client, limits));
+        transport.serve(stream, client, service, &graceful);
     }
 
     drop(listener);
@@ -93,7 +105,7 @@ fn shutdown_signal() -> wasmtime::Result<impl std::future::Future<Output = ()>> 
     })
 }
 
-fn print_routes(app: &App, addr: SocketAddr, report: &crate::app::LoadReport) {
+fn print_routes(app: &App, addr: SocketAddr, report: &crate::app::LoadReport, scheme: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
@@ -103,13 +115,13 @@ fn print_routes(app: &App, addr: SocketAddr, report: &crate::app::LoadReport) {
         report.compiled,
         report.from_cache
     );
-    let _ = writeln!(out, "Serving http://{addr}");
+    let _ = writeln!(out, "Serving {scheme}://{addr}");
     let _ = writeln!(out, "Available Routes:");
     for (route, trigger) in app.router.routes() {
         let component = &app.triggers[trigger].component;
         let wildcard = if route.ends_with("/...") { " (wildcard)" } else { "" };
         let shown = route.trim_end_matches("/...").trim_end_matches("...");
-        let _ = writeln!(out, "  {component}: http://{addr}{}{wildcard}", if shown.is_empty() { "/" } else { shown });
+        let _ = writeln!(out, "  {component}: {scheme}://{addr}{}{wildcard}", if shown.is_empty() { "/" } else { shown });
     }
     for trigger in app.triggers.values() {
         let id = &trigger.component;
@@ -124,17 +136,31 @@ async fn handle_request(
     app: Arc<App>,
     request: hyper::Request<Incoming>,
     client: SocketAddr,
-    quiet: bool,
+    limits: ListenerLimits,
 ) -> Result<hyper::Response<WasiBody>, Infallible> {
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
-    let request = request.map(|body| body.map_err(wasmtime_wasi_http::Error::from).boxed_unsync());
+    // A body framed by Transfer-Encoding (which overrides any
+    // Content-Length, RFC 9112 6.1) closes the connection after its
+    // response, so bytes smuggled past a proxy that read the length
+    // instead are never taken for a request.
+    let close_after = request.version() == http::Version::HTTP_11 && request.headers().contains_key(http::header::TRANSFER_ENCODING);
+    let too_large = body_limit::declared_too_large(request.headers(), limits.max_body_bytes);
+    let (request, exceeded) = {
+        let (parts, body) = request.into_parts();
+        let (body, exceeded) = body_limit::cap(body.map_err(wasmtime_wasi_http::Error::from).boxed_unsync(), limits.max_body_bytes);
+        (http::Request::from_parts(parts, body), exceeded)
+    };
 
     let routed = app.router.route(&path).map(|m| (m.component_id.to_string(), RouteInfo::from_match(&m)));
-    let (component_id, response) = match routed {
-        None => ("-".to_string(), text_response(http::StatusCode::NOT_FOUND, "Not Found\n")),
-        Some((trigger, route)) => {
+    let (component_id, mut response) = match (routed, too_large) {
+        (_, Some(why)) => {
+            tracing::warn!("{method} {path} refused: {why}");
+            ("-".to_string(), text_response(http::StatusCode::PAYLOAD_TOO_LARGE, &format!("Payload Too Large: {why}\n")))
+        }
+        (None, None) => ("-".to_string(), text_response(http::StatusCode::NOT_FOUND, "Not Found\n")),
+        (Some((trigger, route)), None) => {
             let component = &app.triggers[&trigger];
             let response = match app.admission.admit(&component.component).await {
                 Ok(slot) => {
@@ -152,7 +178,13 @@ async fn handle_request(
             (component.component.clone(), response)
         }
     };
-    if !quiet {
+    if exceeded.get() {
+        response = text_response(http::StatusCode::PAYLOAD_TOO_LARGE, &format!("Payload Too Large: the request body is larger than {} bytes (--max-request-body-bytes)\n", limits.max_body_bytes));
+    }
+    if close_after {
+        response.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+    }
+    if !limits.quiet {
         tracing::info!(
             "{method} {path} {component_id} {} {:.1}ms",
             response.status().as_u16(),

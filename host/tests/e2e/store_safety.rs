@@ -1,0 +1,149 @@
+//! A guest's SQL reaches only its own databases, stops at its request's
+//! deadline without holding up other requests, and cannot pull an unbounded
+//! result into the host.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::harness::{AppDir, Souk};
+
+const APP: &str = r#"
+spin_manifest_version = 2
+[application]
+name = "store-safety"
+
+[[trigger.http]]
+route = "/cart/..."
+component = "cart"
+[[trigger.http]]
+route = "/orders/..."
+component = "orders"
+
+[component.cart]
+source = "{guest}"
+sqlite_databases = ["cart-db"]
+[component.orders]
+source = "{guest}"
+sqlite_databases = ["orders-db"]
+"#;
+
+const CONFIG: &str = r#"
+[sqlite_database.cart-db]
+type = "spin"
+path = "data/cart.db"
+[sqlite_database.orders-db]
+type = "spin"
+path = "data/orders.db"
+"#;
+
+fn app() -> AppDir {
+    let app = AppDir::new(APP);
+    app.write("runtime-config.toml", CONFIG);
+    app
+}
+
+const ENDLESS: &str = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n";
+
+#[test]
+fn sql_cannot_reach_another_components_database() {
+    let app = app();
+    let souk = app.up();
+    for statement in ["CREATE TABLE secrets (v TEXT)", "INSERT INTO secrets VALUES ('card 4242')"] {
+        let done = souk.post("/orders/sql/exec?db=orders-db", statement);
+        assert_eq!(done.status, 200, "{done:?}");
+    }
+    // Even a little SQL gets it there: ATTACH takes any path the host can read.
+    let orders_file = app.path().join("data/orders.db");
+    assert!(orders_file.exists());
+    let attach = souk.post("/cart/sql/exec?db=cart-db", &format!("ATTACH DATABASE '{}' AS theirs", orders_file.display()));
+    assert_eq!(attach.status, 409, "{attach:?}");
+    assert!(attach.body.contains("ATTACH is not allowed"), "the guest is told why: {attach:?}");
+    let read = souk.post("/cart/sql/exec?db=cart-db", "SELECT v FROM theirs.secrets");
+    assert!(read.status == 409 && !read.body.contains("4242"), "{read:?}");
+
+    // Nor write a copy of its own database elsewhere, nor change the shared connection.
+    let copy = app.path().join("data/copy.db");
+    let vacuum = souk.post("/cart/sql/exec?db=cart-db", &format!("VACUUM INTO '{}'", copy.display()));
+    assert_eq!(vacuum.status, 409, "{vacuum:?}");
+    assert!(!copy.exists());
+    for pragma in ["PRAGMA journal_mode = DELETE", "PRAGMA writable_schema = ON", "SELECT load_extension('libc.so.6')"] {
+        let refused = souk.post("/cart/sql/exec?db=cart-db", pragma);
+        assert!(refused.status == 409 && refused.body.contains("not authorized"), "{pragma}: {refused:?}");
+    }
+    // What a service does with its own database still works.
+    for ok in ["CREATE TABLE t (x)", "PRAGMA foreign_keys = ON", "PRAGMA user_version = 2", "PRAGMA table_info(t)"] {
+        let reply = souk.post("/cart/sql/exec?db=cart-db", ok);
+        assert_eq!(reply.status, 200, "{ok}: {reply:?}");
+    }
+    assert_eq!(souk.post("/cart/sql/exec?db=cart-db", "PRAGMA user_version").body, "2\n");
+}
+
+/// CPU time (user + system) the process has used.
+fn cpu_time(souk: &Souk) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", souk.pid())).unwrap();
+    // Fields after the command name (which may hold spaces) start at ')'.
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    Duration::from_millis(ticks * 10)
+}
+
+/// Waits until the process uses under a tenth of a core over a half second,
+/// or panics after `limit`.
+fn wait_until_idle(souk: &Souk, limit: Duration) {
+    let started = Instant::now();
+    loop {
+        let before = cpu_time(souk);
+        std::thread::sleep(Duration::from_millis(500));
+        let used = cpu_time(souk) - before;
+        if used <= Duration::from_millis(50) {
+            return;
+        }
+        assert!(started.elapsed() < limit, "souk is still busy ({used:?} of CPU in 500 ms) {:?} after the deadlines", started.elapsed());
+    }
+}
+
+#[test]
+fn runaway_queries_end_at_the_deadline_and_others_are_served_meanwhile() {
+    let app = app();
+    let souk = Arc::new(app.up_with(&["--request-timeout", "4s"], &[]));
+    let before = cpu_time(&souk);
+    // More runaways than the machine has executor threads.
+    let runaways: Vec<_> = (0..3)
+        .map(|_| {
+            let souk = souk.clone();
+            std::thread::spawn(move || souk.post("/cart/sql/exec?db=cart-db", ENDLESS))
+        })
+        .collect();
+    // Once they burn CPU, the other component's requests, and a statement
+    // on another database, are still answered.
+    let started = Instant::now();
+    while cpu_time(&souk) - before < Duration::from_millis(500) {
+        assert!(started.elapsed() < Duration::from_secs(30), "the runaway queries never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for _ in 0..5 {
+        assert_eq!(souk.get("/orders/hello").body, "hello from souk");
+        assert_eq!(souk.post("/orders/sql/exec?db=orders-db", "SELECT 1 + 1").body, "2\n");
+    }
+    assert!(runaways.iter().any(|r| !r.is_finished()), "the other requests were answered only after the runaways ended");
+    for runaway in runaways {
+        let reply = runaway.join().unwrap();
+        assert_eq!(reply.status, 503, "{reply:?}");
+    }
+    wait_until_idle(&souk, Duration::from_secs(10));
+    // The database the runaways used serves again.
+    let again = souk.post("/cart/sql/exec?db=cart-db", "SELECT 40 + 2");
+    assert_eq!((again.status, again.body.as_str()), (200, "42\n"));
+}
+
+#[test]
+fn an_oversized_result_is_refused_with_a_clear_error() {
+    let app = app();
+    let souk = app.up_with(&["--sqlite-max-result-bytes", "100000"], &[]);
+    let big = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n LIMIT 10000) SELECT i, printf('%.50c', 'x') FROM n";
+    let refused = souk.post("/cart/sql/exec?db=cart-db", big);
+    assert_eq!(refused.status, 409, "{refused:?}");
+    assert!(refused.body.contains("larger than 100000 bytes") && refused.body.contains("--sqlite-max-result-bytes"), "{refused:?}");
+    let small = souk.post("/cart/sql/exec?db=cart-db", &big.replace("LIMIT 10000", "LIMIT 100"));
+    assert_eq!((small.status, small.body.lines().count()), (200, 100), "{small:?}");
+}
