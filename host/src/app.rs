@@ -4,23 +4,26 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::Arc;
 use std::time::Instant;
 
 use wasmtime::error::Context;
 use wasmtime::format_err;
-use souk_manifest::{AllowedHosts, AppManifest, HttpRoute, Router, RuntimeConfig, Variables};
+use souk_manifest::{AppManifest, HttpRoute, Router, RuntimeConfig, Variables};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
-use wasmtime_wasi_http::WasiBody;
 use wasmtime_wasi_http::handler::ProxyPre;
 
 use crate::capabilities::key_value::KeyValueStores;
+use crate::capabilities::outbound_http::OutboundGrant;
 use crate::capabilities::sqlite::SqliteDatabases;
+use crate::capabilities::variables::VariablesGrant;
+use crate::capabilities::wasi_cli::WasiGrant;
 use crate::cli::UpArgs;
 use crate::engine::{CompileCache, EngineSettings};
-use crate::instance::InstanceState;
+use crate::instance::{ComponentGrants, InstanceState};
 use crate::logs::ComponentLogs;
+use crate::trigger::http::chain::ChainRouter;
 use crate::trigger::http::admission::Admission;
 use crate::trigger::http::handler::{ComponentHandler, Limits, Reuse};
 
@@ -38,30 +41,6 @@ impl Stores {
     }
 }
 
-/// A component's configuration as its instances see it.
-pub struct ComponentContext {
-    pub id: String,
-    pub key_value_labels: HashSet<String>,
-    pub sqlite_labels: HashSet<String>,
-    /// Component variables, resolved at start-up (an `Err` explains why a
-    /// declared variable has no value).
-    pub variables: HashMap<String, Result<String, String>>,
-    pub env: Vec<(String, String)>,
-    /// The component's `files`, staged under the state dir, mounted read-only at `/`.
-    pub files_dir: Option<PathBuf>,
-    pub logs: ComponentLogs,
-    pub allowed_hosts: AllowedHosts,
-    pub stores: Arc<Stores>,
-    app: OnceLock<Weak<App>>,
-}
-
-impl ComponentContext {
-    /// The app this component belongs to, for service chaining.
-    pub fn app(&self) -> Option<Arc<App>> {
-        self.app.get().and_then(Weak::upgrade)
-    }
-}
-
 /// An HTTP trigger's component (composed with its dependencies and
 /// middleware), ready to serve.
 pub struct HttpComponent {
@@ -76,9 +55,7 @@ pub struct App {
     /// Public routes → trigger id.
     pub router: Router,
     /// By trigger id.
-    pub triggers: HashMap<String, HttpComponent>,
-    /// Component id → the trigger id service chaining to it is served by.
-    pub chain_targets: HashMap<String, String>,
+    pub triggers: HashMap<String, Arc<HttpComponent>>,
     pub stores: Arc<Stores>,
     pub engine: Engine,
     /// `--max-concurrent-requests`: slots per component for requests from the listener.
@@ -139,7 +116,8 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
     let mut report = LoadReport { compiled: 0, from_cache: 0 };
     let mut triggers = HashMap::new();
     let mut chain_targets: HashMap<String, String> = HashMap::new();
-    let mut contexts: HashMap<String, Arc<ComponentContext>> = HashMap::new();
+    let mut contexts: HashMap<String, Arc<ComponentGrants>> = HashMap::new();
+    let chain = Arc::new(ChainRouter::default());
     let mut loaded: HashMap<String, Component> = HashMap::new();
     for trigger in &manifest.http_triggers {
         let id = &trigger.component;
@@ -185,7 +163,7 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
         let context = match contexts.get(id) {
             Some(context) => context.clone(),
             None => {
-                let context = Arc::new(component_context(&manifest, id, &variables, &stores, &state_dir, &args.env)?);
+                let context = Arc::new(component_grants(&manifest, id, &variables, &stores, &chain, &state_dir, &args.env)?);
                 contexts.insert(id.clone(), context.clone());
                 context
             }
@@ -195,14 +173,14 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
         // middleware (its internal face), or else to its first trigger.
         let replace = match chain_targets.get(id) {
             None => true,
-            Some(first) => trigger.middleware.is_empty() && triggers.get(first).is_some_and(|t: &HttpComponent| t.has_middleware),
+            Some(first) => trigger.middleware.is_empty() && triggers.get(first).is_some_and(|t: &Arc<HttpComponent>| t.has_middleware),
         };
         if replace {
             chain_targets.insert(id.clone(), trigger.id.clone());
         }
         triggers.insert(
             trigger.id.clone(),
-            HttpComponent { component: id.clone(), route: trigger.route.clone(), has_middleware: !trigger.middleware.is_empty(), handler },
+            Arc::new(HttpComponent { component: id.clone(), route: trigger.route.clone(), has_middleware: !trigger.middleware.is_empty(), handler }),
         );
     }
 
@@ -218,10 +196,10 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
 
     let admission = Admission::new(&args.max_concurrent_requests, triggers.values().map(|t| t.component.as_str()), args.request_timeout)
         .map_err(|e| format_err!("{e}"))?;
-    let app = Arc::new(App { router, triggers, chain_targets, stores, engine, admission });
-    for context in contexts.into_values() {
-        let _ = context.app.set(Arc::downgrade(&app));
-    }
+    let chain_targets: HashMap<String, Arc<HttpComponent>> =
+        chain_targets.into_iter().map(|(component, trigger)| (component, triggers[&trigger].clone())).collect();
+    chain.connect(&chain_targets);
+    let app = Arc::new(App { router, triggers, stores, engine, admission });
     Ok((app, report))
 }
 
@@ -253,14 +231,16 @@ fn open_stores(manifest: &AppManifest, config: &RuntimeConfig, config_file: Opti
     Ok(stores)
 }
 
-fn component_context(
+/// Each capability's grant for component `id`, from its manifest section.
+fn component_grants(
     manifest: &AppManifest,
     id: &str,
     variables: &Variables,
-    stores: &Arc<Stores>,
+    stores: &Stores,
+    chain: &Arc<ChainRouter>,
     state_dir: &Path,
     cli_env: &[(String, String)],
-) -> wasmtime::Result<ComponentContext> {
+) -> wasmtime::Result<ComponentGrants> {
     let config = &manifest.components[id];
     let resolved = config
         .variables
@@ -281,17 +261,13 @@ fn component_context(
         Some(dir)
     };
     let allowed_hosts = variables.allowed_hosts(manifest, id)?;
-    Ok(ComponentContext {
+    Ok(ComponentGrants {
         id: id.to_string(),
-        key_value_labels: config.key_value_stores.iter().cloned().collect(),
-        sqlite_labels: config.sqlite_databases.iter().cloned().collect(),
-        variables: resolved,
-        env,
-        files_dir,
-        logs: ComponentLogs::open(&state_dir.join("logs"), id)?,
-        allowed_hosts,
-        stores: stores.clone(),
-        app: OnceLock::new(),
+        wasi: WasiGrant { env, files_dir, logs: ComponentLogs::open(&state_dir.join("logs"), id)? },
+        key_value: Arc::new(stores.key_value.grant(&config.key_value_stores)),
+        sqlite: Arc::new(stores.sqlite.grant(id, &config.sqlite_databases)),
+        variables: Arc::new(VariablesGrant { component: id.to_string(), values: resolved }),
+        outbound: Arc::new(OutboundGrant { component: id.to_string(), allowed_hosts, chain: chain.clone() }),
     })
 }
 
@@ -326,18 +302,3 @@ fn copy_recursively(source: &Path, target: &Path) -> std::io::Result<()> {
     }
 }
 
-impl App {
-    /// Serves a request sent by one component to `http://<target>.spin.internal/...`.
-    pub async fn dispatch_chained(
-        self: Arc<Self>,
-        target: &str,
-        request: http::Request<WasiBody>,
-    ) -> wasmtime::Result<http::Response<WasiBody>> {
-        let component = self
-            .chain_targets
-            .get(target)
-            .and_then(|trigger| self.triggers.get(trigger))
-            .ok_or_else(|| format_err!("no component `{target}` with an HTTP trigger in this app"))?;
-        crate::trigger::http::dispatch_to(&self, target, component, request, None).await
-    }
-}

@@ -1,6 +1,7 @@
 //! The state one component instance owns for the length of one request:
-//! its WASI context, resource table, HTTP context, memory limiter and a link
-//! to its component's configuration.
+//! its WASI context, resource table, HTTP context, memory limiter, and each
+//! capability's grant for its component; and [`ComponentGrants`], what a
+//! component's instances are given, each part made by its capability.
 
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -10,15 +11,47 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::app::ComponentContext;
-use crate::capabilities::outbound_http::OutboundHooks;
+use crate::capabilities::key_value::KeyValueGrant;
+use crate::capabilities::outbound_http::{OutboundGrant, OutboundHooks};
+use crate::capabilities::sqlite::SqliteGrant;
+use crate::capabilities::variables::VariablesGrant;
+use crate::capabilities::wasi_cli::WasiGrant;
+
+/// What one component's instances may use, made once at start-up.
+pub struct ComponentGrants {
+    pub id: String,
+    pub wasi: WasiGrant,
+    pub key_value: Arc<KeyValueGrant>,
+    pub sqlite: Arc<SqliteGrant>,
+    pub variables: Arc<VariablesGrant>,
+    pub outbound: Arc<OutboundGrant>,
+}
+
+impl ComponentGrants {
+    /// The state of a new instance, its memory capped at `max_memory_bytes`.
+    pub fn instance_state(&self, max_memory_bytes: usize) -> wasmtime::Result<InstanceState> {
+        Ok(InstanceState {
+            table: Default::default(),
+            wasi: self.wasi.context()?,
+            http: WasiHttpCtx::new(),
+            hooks: OutboundHooks { grant: self.outbound.clone() },
+            key_value: self.key_value.clone(),
+            sqlite: self.sqlite.clone(),
+            variables: self.variables.clone(),
+            outcome: Default::default(),
+            max_memory_bytes,
+        })
+    }
+}
 
 pub struct InstanceState {
     pub table: ResourceTable,
     pub wasi: WasiCtx,
     pub http: WasiHttpCtx,
     pub hooks: OutboundHooks,
-    pub component: Arc<ComponentContext>,
+    pub key_value: Arc<KeyValueGrant>,
+    pub sqlite: Arc<SqliteGrant>,
+    pub variables: Arc<VariablesGrant>,
     /// What went wrong, if anything, recorded where it is detected
     /// (deadline callback, memory limiter) and read when logging the failure.
     pub outcome: Arc<RequestOutcome>,

@@ -10,7 +10,6 @@ use wasmtime::component::{Accessor, Resource, StreamReader, FutureReader};
 use super::Spin;
 use super::bindings::spin::key_value::key_value::{self as kv, Error};
 use super::shared_connection::{SharedConnection, Sql};
-use crate::app::ComponentContext;
 
 /// Every configured key-value store, by label.
 #[derive(Default)]
@@ -28,13 +27,21 @@ impl KeyValueStores {
         Ok(())
     }
 
-    pub fn get(&self, label: &str) -> Option<Arc<SharedConnection>> {
-        self.by_label.get(label).cloned()
+    /// What a component listing `labels` may open: each label's store, or
+    /// `None` for a label nobody configured.
+    pub fn grant<'a>(&self, labels: impl IntoIterator<Item = &'a String>) -> KeyValueGrant {
+        KeyValueGrant { by_label: labels.into_iter().map(|label| (label.clone(), self.by_label.get(label).cloned())).collect() }
     }
 
     pub fn close(&self) {
         self.by_label.values().for_each(|c| c.close());
     }
+}
+
+/// The key-value stores one component's manifest lists, as its instances see them.
+#[derive(Default)]
+pub struct KeyValueGrant {
+    by_label: HashMap<String, Option<Arc<SharedConnection>>>,
 }
 
 /// A store a guest has opened.
@@ -50,11 +57,9 @@ pub(super) enum OpenError {
 
 /// The store `label`, if the component may open it and it is configured.
 /// Shared by every key-value interface the host serves.
-pub(super) fn open_store(component: &ComponentContext, label: &str) -> Result<OpenStore, OpenError> {
-    if !component.key_value_labels.contains(label) {
-        return Err(OpenError::AccessDenied);
-    }
-    let conn = component.stores.key_value.get(label).ok_or(OpenError::NoSuchStore)?;
+pub(super) fn open_store(grant: &KeyValueGrant, label: &str) -> Result<OpenStore, OpenError> {
+    let granted = grant.by_label.get(label).ok_or(OpenError::AccessDenied)?;
+    let conn = granted.clone().ok_or(OpenError::NoSuchStore)?;
     Ok(OpenStore { conn })
 }
 
@@ -180,7 +185,7 @@ impl<T: Send> kv::HostStoreWithStore<T> for Spin {
     async fn open(accessor: &Accessor<T, Self>, label: String) -> wasmtime::Result<Result<Resource<OpenStore>, Error>> {
         accessor.with(|mut access| {
             let state = access.get();
-            Ok(match open_store(&state.component, &label) {
+            Ok(match open_store(&state.key_value, &label) {
                 Ok(store) => Ok(state.table.push(store)?),
                 Err(OpenError::AccessDenied) => Err(Error::AccessDenied),
                 Err(OpenError::NoSuchStore) => Err(Error::NoSuchStore),

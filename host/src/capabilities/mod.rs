@@ -9,6 +9,7 @@ pub mod spin_v2;
 pub mod sql_policy;
 pub mod sqlite;
 pub mod variables;
+pub mod wasi_cli;
 pub mod wasi_config;
 pub mod wasi_keyvalue;
 

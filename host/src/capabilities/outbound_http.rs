@@ -3,17 +3,31 @@
 //! is served in-process by that component (service chaining), with no socket.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
+use souk_manifest::AllowedHosts;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
-
-use crate::app::ComponentContext;
 
 /// The suffix that addresses another component of the same app.
 pub const CHAINING_SUFFIX: &str = ".spin.internal";
 
+/// Where a chained request (`http://<component>.spin.internal/...`) is
+/// served: the trigger that owns the components provides it.
+pub trait ServiceChain: Send + Sync {
+    /// The response of component `target`, or why there is none.
+    fn send(&self, target: &str, request: http::Request<WasiBody>) -> Pin<Box<dyn Future<Output = Result<http::Response<WasiBody>, String>> + Send + '_>>;
+}
+
+/// What one component may reach over HTTP.
+pub struct OutboundGrant {
+    pub component: String,
+    pub allowed_hosts: AllowedHosts,
+    pub chain: Arc<dyn ServiceChain>,
+}
+
 pub struct OutboundHooks {
-    pub component: Arc<ComponentContext>,
+    pub grant: Arc<OutboundGrant>,
 }
 
 type SendResult = Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), HttpError>> + Send>), HttpError>;
@@ -25,7 +39,7 @@ impl WasiHttpHooks for OutboundHooks {
         options: Option<RequestOptions>,
         _response_errors: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
     ) -> Box<dyn Future<Output = SendResult> + Send> {
-        let component = self.component.clone();
+        let component = self.grant.clone();
         Box::new(async move {
             let uri = request.uri();
             let scheme = uri.scheme_str().unwrap_or("http").to_ascii_lowercase();
@@ -34,14 +48,13 @@ impl WasiHttpHooks for OutboundHooks {
             if !component.allowed_hosts.allows(&scheme, &host, port) {
                 tracing::warn!(
                     "component `{}`: outbound request to {scheme}://{host}:{port} refused: not in allowed_outbound_hosts",
-                    component.id
+                    component.component
                 );
                 return Err(HttpError::HttpRequestDenied);
             }
             if let Some(target) = host.strip_suffix(CHAINING_SUFFIX) {
-                let app = component.app().ok_or(HttpError::DestinationUnavailable)?;
-                let response = app.dispatch_chained(target, request).await.map_err(|e| {
-                    tracing::warn!("component `{}`: chained request to `{target}` failed: {e:#}", component.id);
+                let response = component.chain.send(target, request).await.map_err(|e| {
+                    tracing::warn!("component `{}`: chained request to `{target}` failed: {e}", component.component);
                     HttpError::DestinationNotFound
                 })?;
                 let no_io: Box<dyn Future<Output = Result<(), HttpError>> + Send> = Box::new(async { Ok(()) });

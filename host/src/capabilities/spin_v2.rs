@@ -17,7 +17,7 @@ impl kv::Host for &mut InstanceState {}
 
 impl kv::HostStore for &mut InstanceState {
     fn open(&mut self, label: String) -> wasmtime::Result<Result<Resource<OpenStore>, kv::Error>> {
-        Ok(match key_value::open_store(&self.component, &label) {
+        Ok(match key_value::open_store(&self.key_value, &label) {
             Ok(store) => Ok(self.table.push(store)?),
             Err(OpenError::AccessDenied) => Err(kv::Error::AccessDenied),
             Err(OpenError::NoSuchStore) => Err(kv::Error::NoSuchStore),
@@ -117,7 +117,7 @@ impl<T: Send> sql::HostConnectionWithStore<T> for Spin {
 
 impl vars::Host for &mut InstanceState {
     fn get(&mut self, name: String) -> wasmtime::Result<Result<String, vars::Error>> {
-        Ok(super::variables::lookup(&self.component, &name).map_err(|e| match e {
+        Ok(super::variables::lookup(&self.variables, &name).map_err(|e| match e {
             vars3::Error::InvalidName(m) => vars::Error::InvalidName(m),
             vars3::Error::Undefined(m) => vars::Error::Undefined(m),
             vars3::Error::Provider(m) => vars::Error::Provider(m),

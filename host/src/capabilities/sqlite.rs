@@ -37,13 +37,28 @@ impl SqliteDatabases {
         Ok(())
     }
 
-    pub fn get(&self, label: &str) -> Option<Arc<SharedConnection>> {
-        self.by_label.get(label).cloned()
+    /// What component `component` may open, listing `labels`: each
+    /// label's database, or `None` for a label nobody configured.
+    pub fn grant<'a>(&self, component: &str, labels: impl IntoIterator<Item = &'a String>) -> SqliteGrant {
+        SqliteGrant {
+            component: component.to_string(),
+            by_label: labels.into_iter().map(|label| (label.clone(), self.by_label.get(label).cloned())).collect(),
+            max_result_bytes: self.max_result_bytes,
+        }
     }
 
     pub fn close(&self) {
         self.by_label.values().for_each(|c| c.close());
     }
+}
+
+/// The databases one component's manifest lists, as its instances see them.
+#[derive(Default)]
+pub struct SqliteGrant {
+    /// The component, for `--stats`.
+    component: String,
+    by_label: HashMap<String, Option<Arc<SharedConnection>>>,
+    max_result_bytes: usize,
 }
 
 /// A database a guest has opened, with the counters of its last statement.
@@ -78,13 +93,13 @@ impl Drop for OpenConnection {
 }
 
 pub(super) fn open(state: &mut InstanceState, label: &str) -> wasmtime::Result<Result<Resource<OpenConnection>, Error>> {
-    if !state.component.sqlite_labels.contains(label) {
+    let Some(granted) = state.sqlite.by_label.get(label) else {
         return Ok(Err(Error::AccessDenied));
-    }
-    let Some(conn) = state.component.stores.sqlite.get(label) else {
+    };
+    let Some(conn) = granted.clone() else {
         return Ok(Err(Error::NoSuchDatabase));
     };
-    let max_result_bytes = state.component.stores.sqlite.max_result_bytes;
+    let max_result_bytes = state.sqlite.max_result_bytes;
     Ok(Ok(state.table.push(OpenConnection { conn, max_result_bytes, last_insert_rowid: 0, changes: 0, lease: None })?))
 }
 
@@ -206,7 +221,7 @@ impl OpenConnection {
 /// result limit, and whether the guest already holds its lease (its
 /// transaction is open).
 fn target(state: &mut InstanceState, conn: &Resource<OpenConnection>) -> wasmtime::Result<(Arc<SharedConnection>, usize, bool)> {
-    crate::stats::record_sqlite_statement(&state.component.id);
+    crate::stats::record_sqlite_statement(&state.sqlite.component);
     let open = state.table.get(conn)?;
     Ok((open.conn.clone(), open.max_result_bytes, open.lease.is_some()))
 }

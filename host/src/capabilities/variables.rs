@@ -3,29 +3,38 @@
 
 use wasmtime::component::Accessor;
 
+use std::collections::HashMap;
+
 use super::Spin;
 use super::bindings::spin::variables::variables::{self as vars, Error};
-use crate::app::ComponentContext;
 use crate::instance::InstanceState;
+
+/// One component's variables, resolved at start-up (an `Err` says why a
+/// declared variable has no value).
+#[derive(Default)]
+pub struct VariablesGrant {
+    pub component: String,
+    pub values: HashMap<String, Result<String, String>>,
+}
 
 impl vars::Host for &mut InstanceState {}
 
 impl<T: Send> vars::HostWithStore<T> for Spin {
     async fn get(accessor: &Accessor<T, Self>, name: String) -> wasmtime::Result<Result<String, Error>> {
-        accessor.with(|mut access| Ok(lookup(&access.get().component, &name)))
+        accessor.with(|mut access| Ok(lookup(&access.get().variables, &name)))
     }
 }
 
 /// A component variable's value, or why there is none; shared by every
 /// variables interface the host serves.
-pub(super) fn lookup(component: &ComponentContext, name: &str) -> Result<String, Error> {
-    match component.variables.get(name) {
+pub(super) fn lookup(component: &VariablesGrant, name: &str) -> Result<String, Error> {
+    match component.values.get(name) {
         Some(Ok(value)) => Ok(value.clone()),
         Some(Err(message)) => Err(Error::Provider(message.clone())),
         None if !is_valid_name(name) => Err(Error::InvalidName(format!(
             "`{name}` is not a valid variable name (lowercase letters, digits and `_`, starting with a letter)"
         ))),
-        None => Err(Error::Undefined(format!("component `{}` defines no variable `{name}`", component.id))),
+        None => Err(Error::Undefined(format!("component `{}` defines no variable `{name}`", component.component))),
     }
 }
 

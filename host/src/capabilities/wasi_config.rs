@@ -8,7 +8,7 @@ use crate::instance::InstanceState;
 
 impl store::Host for &mut InstanceState {
     fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<String>, store::Error>> {
-        Ok(match super::variables::lookup(&self.component, &key) {
+        Ok(match super::variables::lookup(&self.variables, &key) {
             Ok(value) => Ok(Some(value)),
             Err(VarError::Undefined(_) | VarError::InvalidName(_)) => Ok(None),
             Err(VarError::Provider(m) | VarError::Other(m)) => Err(store::Error::Upstream(m)),
@@ -17,8 +17,8 @@ impl store::Host for &mut InstanceState {
 
     fn get_all(&mut self) -> wasmtime::Result<Result<Vec<(String, String)>, store::Error>> {
         let mut all: Vec<(String, String)> = self
-            .component
             .variables
+            .values
             .iter()
             .filter_map(|(name, value)| value.as_ref().ok().map(|v| (name.clone(), v.clone())))
             .collect();

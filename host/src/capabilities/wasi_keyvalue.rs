@@ -26,7 +26,7 @@ fn conn(state: &InstanceState, bucket: &Resource<OpenStore>) -> wasmtime::Result
 
 impl store::Host for &mut InstanceState {
     fn open(&mut self, identifier: String) -> wasmtime::Result<Result<Resource<OpenStore>, store::Error>> {
-        Ok(match key_value::open_store(&self.component, &identifier) {
+        Ok(match key_value::open_store(&self.key_value, &identifier) {
             Ok(bucket) => Ok(self.table.push(bucket)?),
             Err(OpenError::AccessDenied) => Err(store::Error::AccessDenied),
             Err(OpenError::NoSuchStore) => Err(store::Error::NoSuchStore),

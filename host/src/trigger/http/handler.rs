@@ -13,16 +13,13 @@ use std::time::{Duration, Instant};
 use wasmtime::format_err;
 use wasmtime::component::GuestTaskId;
 use wasmtime::{Engine, Store, StoreContextMut, UpdateDeadline};
-use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 use wasmtime_wasi_http::handler::{
     ExpirationError, HandlerState, TrapOrPanicError, Instance, ProxyHandler, ProxyPre, ShouldAccept, WorkerExpiration, WorkerState,
     WorkerStatus,
 };
-use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpView};
+use wasmtime_wasi_http::{WasiBody, WasiHttpView};
 
-use crate::app::ComponentContext;
-use crate::capabilities::outbound_http::OutboundHooks;
-use crate::instance::{HostFailure, InstanceState, RequestOutcome};
+use crate::instance::{ComponentGrants, HostFailure, InstanceState, RequestOutcome};
 
 #[derive(Clone)]
 pub struct Limits {
@@ -69,11 +66,11 @@ pub struct Failure {
 }
 
 impl ComponentHandler {
-    pub fn new(engine: Engine, pre: ProxyPre<InstanceState>, component: Arc<ComponentContext>, limits: Limits) -> Self {
+    pub fn new(engine: Engine, pre: ProxyPre<InstanceState>, component: Arc<ComponentGrants>, limits: Limits) -> Self {
         Self { handler: ProxyHandler::new(Instantiator { engine, pre, component, limits }) }
     }
 
-    pub fn component(&self) -> &ComponentContext {
+    pub fn component(&self) -> &ComponentGrants {
         &self.handler.state().component
     }
 
@@ -115,31 +112,8 @@ fn first_line(s: &str) -> String {
 struct Instantiator {
     engine: Engine,
     pre: ProxyPre<InstanceState>,
-    component: Arc<ComponentContext>,
+    component: Arc<ComponentGrants>,
     limits: Limits,
-}
-
-impl Instantiator {
-    fn new_state(&self) -> wasmtime::Result<InstanceState> {
-        let component = &self.component;
-        let mut wasi = WasiCtxBuilder::new();
-        wasi.envs(&component.env);
-        wasi.stdout(component.logs.stdout.clone());
-        wasi.stderr(component.logs.stderr.clone());
-        wasi.allow_blocking_current_thread(true);
-        if let Some(dir) = &component.files_dir {
-            wasi.preopened_dir(dir, "/", FsPerms::ReadOnly)?;
-        }
-        Ok(InstanceState {
-            table: Default::default(),
-            wasi: wasi.build(),
-            http: WasiHttpCtx::new(),
-            hooks: OutboundHooks { component: component.clone() },
-            component: component.clone(),
-            outcome: Default::default(),
-            max_memory_bytes: self.limits.max_memory_bytes,
-        })
-    }
 }
 
 impl HandlerState for Instantiator {
@@ -149,7 +123,7 @@ impl HandlerState for Instantiator {
 
     async fn instantiate(&self) -> wasmtime::Result<Instance<InstanceState, Expiration, Requests>> {
         let started = Instant::now();
-        let mut store = Store::new(&self.engine, self.new_state()?);
+        let mut store = Store::new(&self.engine, self.component.instance_state(self.limits.max_memory_bytes)?);
         store.limiter(|state| state);
         let reuse = self.limits.reuse.for_guest(&self.pre);
         // The epoch ticks every 10 ms; at each tick a running guest yields to
@@ -190,7 +164,7 @@ type Accepted = Arc<std::sync::Mutex<Vec<Arc<RequestOutcome>>>>;
 
 /// Which requests a worker (one instance) takes: one, unless `reuse` allows more.
 struct Requests {
-    component: Arc<ComponentContext>,
+    component: Arc<ComponentGrants>,
     timeout: Duration,
     reuse: Reuse,
     accepted: Accepted,

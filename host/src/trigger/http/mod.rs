@@ -3,6 +3,7 @@
 
 pub mod admission;
 pub mod body_limit;
+pub mod chain;
 pub mod handler;
 pub mod headers;
 pub mod probe;
@@ -225,15 +226,9 @@ async fn dispatch(
 }
 
 /// Serves a chained request (from another component) in-process.
-pub async fn dispatch_to(
-    _app: &App,
-    _id: &str,
-    component: &HttpComponent,
-    request: http::Request<WasiBody>,
-    client: Option<SocketAddr>,
-) -> wasmtime::Result<http::Response<WasiBody>> {
+pub async fn dispatch_to(component: &HttpComponent, request: http::Request<WasiBody>) -> http::Response<WasiBody> {
     let route = RouteInfo::for_chained(&component.route, request.uri().path());
-    Ok(dispatch(component, request, route, client).await)
+    dispatch(component, request, route, None).await
 }
 
 fn full_url<B>(request: &http::Request<B>) -> String {
