@@ -34,17 +34,29 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_str(text);
     Checked::at(String::new()).deserialize(&mut de).and_then(|()| de.end()).map_err(ApiError::from)?;
 
+    // Well-formed by now: what is left is a field missing or of the wrong type.
     let mut de = serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() || path == "." {
-            ApiError::from(inner)
-        } else {
-            ApiError::invalid_field(&path, format!("{path}: {inner}"))
-                .with_details(json!({ "field": path, "line": inner.line(), "column": inner.column() }))
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::from(inner);
         }
+        let field = field_of(&path, &inner.to_string());
+        let message = if field == "." { inner.to_string() } else { format!("{field}: {inner}") };
+        ApiError::invalid_field(&field, message).with_details(json!({ "field": field, "line": inner.line(), "column": inner.column() }))
     })
+}
+
+/// The field a type error is about: its path (`.` for the whole body), with
+/// the missing field's name appended when that is the error.
+fn field_of(path: &str, error: &str) -> String {
+    let missing = error.strip_prefix("missing field `").and_then(|rest| rest.split_once('`')).map(|(name, _)| name);
+    match (path, missing) {
+        (".", Some(name)) => name.to_owned(),
+        (_, Some(name)) => format!("{path}.{name}"),
+        _ => path.to_owned(),
+    }
 }
 
 /// A JSON value walked for keys given twice; `path` is where it sits
@@ -152,7 +164,13 @@ mod tests {
         assert_eq!((err.status, err.code), (400, "invalid_field"));
         assert_eq!(err.details["field"], "items[0].quantity");
         let err = parse::<Order>(br#"{"items": [{"sku": "A"}]}"#).unwrap_err();
-        assert!(err.message.contains("quantity"), "{}", err.message);
+        assert_eq!((err.code, &err.details["field"]), ("invalid_field", &json!("items[0].quantity")), "{}", err.message);
+        assert!(err.message.contains("missing field `quantity`"), "{}", err.message);
+        // Well-formed JSON of the wrong shape is not invalid JSON.
+        let err = parse::<Order>(br#"{}"#).unwrap_err();
+        assert_eq!((err.status, err.code, &err.details["field"]), (400, "invalid_field", &json!("items")), "{}", err.message);
+        let err = parse::<Order>(br#""items""#).unwrap_err();
+        assert_eq!((err.code, &err.details["field"]), ("invalid_field", &json!(".")), "{}", err.message);
     }
 
     #[test]
