@@ -5,6 +5,7 @@
 mod access;
 mod concurrency;
 mod events;
+mod fuzz;
 mod idempotency;
 mod input;
 mod load;
