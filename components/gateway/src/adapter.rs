@@ -6,14 +6,16 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use shop_common::identity::REQUEST_ID_HEADER;
+use shop_common::spin::SpinKv;
 use shop_common::{ApiError, Identity};
 use spin_sdk::http::{FullBody, HeaderMap, HeaderValue, IntoResponse, StatusCode};
 use spin_sdk::wasip3::http::types::{ErrorCode, Fields, Request, Response};
 use spin_sdk::wasip3::wit_future;
 
-use crate::bucket::{self, Decision, Limits};
+use crate::bucket::Limits;
 use crate::decide;
-use crate::slots::{self, Slot};
+use crate::limit::{self, Outcome};
+use crate::slots;
 
 spin_sdk::wit_bindgen::generate!({
     path: "wit",
@@ -138,32 +140,20 @@ fn now_ms() -> u64 {
 /// limiter) and the failure is logged.
 async fn over_limit(secret: &str, client: &str) -> Option<u64> {
     let limits = Limits::from_settings(variable("rate_limit_rps").await.as_deref(), variable("rate_limit_burst").await.as_deref());
-    let store = match spin_sdk::key_value::Store::open("ratelimit").await {
+    let store = match SpinKv::open("ratelimit").await {
         Ok(store) => store,
         Err(e) => {
-            eprintln!("gateway: rate limit off, cannot open key-value store \"ratelimit\": {e:?}");
+            eprintln!("gateway: rate limit off, {}", e.message);
             return None;
         }
     };
     let key = slots::slot_key(secret.as_bytes(), client);
-    let stored = match store.get(&key).await {
-        Ok(value) => value.as_deref().and_then(Slot::decode),
+    match limit::take_token(&store, &key, limits, client, now_ms()).await {
+        Ok(Outcome::Allowed) => None,
+        Ok(Outcome::Limited { retry_after_s }) => Some(retry_after_s),
         Err(e) => {
-            eprintln!("gateway: rate limit off, reading {key:?} (for {client:?}) failed: {e:?}");
-            return None;
-        }
-    };
-    let now = now_ms();
-    let (bucket, owner) = slots::claim(limits, stored, client, now);
-    // Read, decide, write: two concurrent requests of one client may both
-    // take the same token, which only makes the limit a little lenient.
-    match bucket::take(limits, bucket, now) {
-        Decision::Allow(bucket) => {
-            if let Err(e) = store.set(&key, Slot { owner, bucket }.encode()).await {
-                eprintln!("gateway: saving the rate limit of {client:?} failed: {e:?}");
-            }
+            eprintln!("gateway: rate limit off, updating {key:?} (for {client:?}) failed: {}", e.message);
             None
         }
-        Decision::Deny { retry_after_s } => Some(retry_after_s),
     }
 }

@@ -46,7 +46,8 @@ pub async fn place_idempotent<D: Db, S: Services>(db: &D, services: &S, user_id:
         let Some(key) = key else {
             return Ok(answer(place(db, services, user_id, input).await));
         };
-        if let Begin::Replay(first) = idempotency::begin(db, user_id, &key, timestamp::now_unix()).await? {
+        let hash = idempotency::request_hash(body)?;
+        if let Begin::Replay(first) = idempotency::begin(db, user_id, &key, &hash, timestamp::now_unix()).await? {
             return Ok(first);
         }
         let result = place(db, services, user_id, input).await;

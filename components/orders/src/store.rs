@@ -32,7 +32,13 @@ const IDEMPOTENCY_SCHEMA: &str = "CREATE TABLE idempotency_keys (
     status INTEGER, body TEXT, created_at INTEGER NOT NULL, completed_at INTEGER,
     PRIMARY KEY (user_id, key))";
 
-pub const MIGRATIONS: &[&str] = &[ORDERS_SCHEMA, OUTBOX_SCHEMA, INBOX_SCHEMA, IDEMPOTENCY_SCHEMA];
+/// Each key's request, hashed (`idempotency::request_hash`; NULL on rows
+/// from before), and the index that finds the keys past their day.
+const IDEMPOTENCY_REQUEST_HASH: &str = "ALTER TABLE idempotency_keys ADD COLUMN request_hash TEXT;
+    CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at)";
+
+/// Applied in order, each once (`db::migrate`): append, never edit one.
+pub const MIGRATIONS: &[&str] = &[ORDERS_SCHEMA, OUTBOX_SCHEMA, INBOX_SCHEMA, IDEMPOTENCY_SCHEMA, IDEMPOTENCY_REQUEST_HASH];
 
 /// An order as stored, with what the API does not show.
 #[derive(Debug, Clone, PartialEq)]

@@ -314,9 +314,14 @@ fn a_retry_with_the_same_key_gets_the_first_answer() {
     assert_eq!(count(&db, "SELECT count(*) FROM orders"), 1);
     assert_eq!(stock(&fake, "mug"), 9);
     // A declined first attempt is answered again as it was, too.
-    let declined = block_on(saga::place_idempotent(&db, &fake, "u1", Some("k-2"), &body(r#"[{"product_id": "mug", "quantity": 1}]"#, DECLINED_CARD)));
+    let declined_body = body(r#"[{"product_id": "mug", "quantity": 1}]"#, DECLINED_CARD);
+    let declined = block_on(saga::place_idempotent(&db, &fake, "u1", Some("k-2"), &declined_body));
     assert_eq!(declined.status, 402);
-    assert_eq!(block_on(saga::place_idempotent(&db, &fake, "u1", Some("k-2"), &b)), declined);
+    assert_eq!(block_on(saga::place_idempotent(&db, &fake, "u1", Some("k-2"), &declined_body)), declined);
+    // The key with another body (another card) is refused, not answered as the first.
+    let reused = block_on(saga::place_idempotent(&db, &fake, "u1", Some("k-2"), &b));
+    assert_eq!((reused.status, reused.body["error"]["code"].as_str()), (422, Some("idempotency_key_reused")));
+    assert_eq!(count(&db, "SELECT count(*) FROM orders"), 2, "the refused request placed nothing");
     // Without a key, each request is a new order.
     let Answer { status, .. } = block_on(saga::place_idempotent(&db, &fake, "u1", None, &b));
     assert_eq!(status, 201);
@@ -327,7 +332,8 @@ fn a_retry_with_the_same_key_gets_the_first_answer() {
 fn a_key_is_refused_while_its_first_request_runs_and_freed_after_a_server_failure() {
     let (db, fake) = setup();
     let b = body(r#"[{"product_id": "mug", "quantity": 1}]"#, OK_CARD);
-    block_on(crate::idempotency::begin(&db, "u1", "busy", 1)).unwrap_or_else(|e| panic!("{e}"));
+    let hash = crate::idempotency::request_hash(&b).unwrap();
+    block_on(crate::idempotency::begin(&db, "u1", "busy", &hash, shop_common::timestamp::now_unix())).unwrap_or_else(|e| panic!("{e}"));
     let busy = block_on(saga::place_idempotent(&db, &fake, "u1", Some("busy"), &b));
     assert_eq!((busy.status, busy.body["error"]["code"].as_str()), (409, Some("idempotency_conflict")));
     let bad = block_on(saga::place_idempotent(&db, &fake, "u1", Some(""), &b));

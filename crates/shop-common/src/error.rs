@@ -26,9 +26,14 @@ impl ApiError {
         self
     }
 
-    /// 400: the body is not JSON, or a field is missing or of the wrong type.
+    /// 400: the request cannot be read (its body broke off, say).
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(400, "bad_request", message)
+    }
+
+    /// 400: the body is not one well-formed JSON value (see `json::parse`).
+    pub fn invalid_json(message: impl Into<String>) -> Self {
+        Self::new(400, "invalid_json", message)
     }
 
     /// 400 naming the field that is wrong.
@@ -95,8 +100,8 @@ impl ApiError {
 /// Every error code the shop's services answer with. An error passed on
 /// from another service keeps its code when it is one of these.
 pub const CODES: &[&str] = &[
-    "bad_request", "invalid_field", "unauthorized", "invalid_token", "forbidden", "not_found", "method_not_allowed",
-    "conflict", "email_taken", "out_of_stock", "invalid_state", "idempotency_conflict", "payload_too_large",
+    "bad_request", "invalid_json", "invalid_field", "unauthorized", "invalid_token", "forbidden", "not_found", "method_not_allowed",
+    "conflict", "email_taken", "out_of_stock", "invalid_state", "idempotency_conflict", "idempotency_key_reused", "payload_too_large",
     "unprocessable", "invalid_card", "payment_declined", "unknown_promo_code", "unsupported_country", "empty_cart",
     "product_inactive", "rate_limited", "upstream_failed", "unavailable", "internal",
 ];
@@ -115,9 +120,9 @@ impl std::fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 impl From<serde_json::Error> for ApiError {
-    /// A body that is not the JSON expected: 400, with where it went wrong.
+    /// A body that is not well-formed JSON: 400, with where it went wrong.
     fn from(e: serde_json::Error) -> Self {
-        ApiError::bad_request(format!("invalid JSON body: {e}"))
+        ApiError::invalid_json(format!("invalid JSON body: {e}"))
             .with_details(json!({ "line": e.line(), "column": e.column() }))
     }
 }
@@ -141,7 +146,7 @@ mod tests {
     #[test]
     fn bad_json_is_a_400_saying_where() {
         let err: ApiError = serde_json::from_str::<Value>("{\"a\": ").unwrap_err().into();
-        assert_eq!((err.status, err.code), (400, "bad_request"));
+        assert_eq!((err.status, err.code), (400, "invalid_json"));
         assert!(err.message.starts_with("invalid JSON body"), "{}", err.message);
         assert_eq!(err.details["line"], 1);
     }

@@ -210,6 +210,11 @@ impl Souk {
     }
 
     pub fn request(&self, method: &str, path: &str, body: Option<&str>, headers: &[(&str, &str)]) -> Reply {
+        self.request_bytes(method, path, body.map(str::as_bytes), headers)
+    }
+
+    /// As [`Souk::request`], with a body that need not be UTF-8.
+    pub fn request_bytes(&self, method: &str, path: &str, body: Option<&[u8]>, headers: &[(&str, &str)]) -> Reply {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(60)))
@@ -220,7 +225,7 @@ impl Souk {
         for (k, v) in headers {
             builder = builder.header(*k, *v);
         }
-        let request = builder.body(body.unwrap_or("").to_string()).unwrap();
+        let request = builder.body(body.unwrap_or_default().to_vec()).unwrap();
         let mut response = agent.run(request).unwrap_or_else(|e| panic!("{method} {url}: {e}"));
         let status = response.status().as_u16();
         let headers = response.headers().clone();

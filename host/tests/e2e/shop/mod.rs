@@ -5,11 +5,14 @@
 mod access;
 mod concurrency;
 mod events;
+mod fuzz;
+mod idempotency;
 mod input;
 mod load;
 mod openapi;
 mod orders;
 mod purchase;
+mod rate_limit;
 mod restart;
 mod schema;
 mod webhook;
@@ -191,6 +194,11 @@ pub struct Client<'a> {
 
 impl Client<'_> {
     pub fn send(&self, method: &str, path: &str, body: Option<&str>, headers: &[(&str, &str)]) -> Reply {
+        self.send_bytes(method, path, body.map(str::as_bytes), headers)
+    }
+
+    /// As [`Client::send`], with a body that need not be UTF-8.
+    pub fn send_bytes(&self, method: &str, path: &str, body: Option<&[u8]>, headers: &[(&str, &str)]) -> Reply {
         let auth = self.token.as_ref().map(|t| format!("Bearer {t}"));
         let mut all: Vec<(&str, &str)> = headers.to_vec();
         if let Some(auth) = &auth {
@@ -199,7 +207,7 @@ impl Client<'_> {
         if body.is_some() {
             all.push(("content-type", "application/json"));
         }
-        self.souk.request(method, path, body, &all)
+        self.souk.request_bytes(method, path, body, &all)
     }
 
     pub fn get(&self, path: &str) -> Reply {
