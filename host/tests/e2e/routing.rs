@@ -17,7 +17,7 @@ component = "api"
 route = "/api/special"
 component = "special"
 [[trigger.http]]
-route = "/users/:id/orders/:order"
+route = "/users/:id/orders/:order_no"
 component = "named"
 [[trigger.http]]
 route = "/..."
@@ -65,9 +65,10 @@ fn most_specific_route_wins_and_spin_headers_are_set() {
 
     // Named segments are captured into spin-path-match-<name>.
     let named = souk.get("/users/ada/orders/7").json();
-    assert_eq!(named["headers"]["spin-raw-component-route"], "/users/:id/orders/:order");
+    assert_eq!(named["headers"]["spin-raw-component-route"], "/users/:id/orders/:order_no");
     assert_eq!(named["headers"]["spin-path-match-id"], "ada");
-    assert_eq!(named["headers"]["spin-path-match-order"], "7");
+    // Spin writes `_` in a parameter's name as `-`.
+    assert_eq!(named["headers"]["spin-path-match-order-no"], "7");
 
     // Everything else falls through to `/...`.
     let other = souk.get("/somewhere/else").json();

@@ -58,8 +58,14 @@ pub fn set_spin_headers(headers: &mut HeaderMap, route: &RouteInfo, full_url: &s
         set("spin-client-addr", &client.to_string());
     }
     for (name, value) in &route.named {
-        set(&format!("spin-path-match-{}", name.to_ascii_lowercase()), value);
+        set(&path_match_header(name), value);
     }
+}
+
+/// The header carrying route parameter `name`: Spin writes it in lower
+/// case with `_` as `-` (`:user_id` → `spin-path-match-user-id`).
+fn path_match_header(name: &str) -> String {
+    format!("spin-path-match-{}", name.to_ascii_lowercase().replace('_', "-"))
 }
 
 #[cfg(test)]
@@ -78,6 +84,12 @@ mod tests {
         let info = RouteInfo::for_chained(&HttpRoute::Path("/api/...".into()), "/api/items/7");
         assert_eq!(info.component_route, "/api");
         assert_eq!(info.path_info, "/items/7");
+    }
+
+    #[test]
+    fn a_parameter_name_with_underscores_is_written_with_dashes() {
+        assert_eq!(path_match_header("user_id"), "spin-path-match-user-id");
+        assert_eq!(path_match_header("Slug"), "spin-path-match-slug");
     }
 
     #[test]
