@@ -6,7 +6,7 @@ import os
 
 from bench_common import ROOT, TARGET, run
 
-COMPONENTS = ["hello", "gateway", "pricing", "users", "catalog", "cart", "orders", "payments", "shipping",
+COMPONENTS = ["hello", "gateway", "pricing", "users", "tokens", "catalog", "cart", "orders", "payments", "shipping",
               "notifications", "meta"]
 ADMIN_EMAIL = "admin@souk.local"
 # The gateway's token bucket would refuse a load generator's traffic (all

@@ -220,12 +220,12 @@ impl PublicKeys {
 }
 
 /// The `rate_limit_key` variable's value, checked to be long enough to be unguessable.
-pub fn rate_limit_key(text: &str) -> Result<&[u8], KeyError> {
+pub fn rate_limit_key(text: &str) -> Result<&str, KeyError> {
     let n = text.chars().count();
     if n < MIN_RATE_LIMIT_KEY_CHARS {
         return Err(KeyError::new(RATE_LIMIT_KEY, format!("has {n} characters: it needs at least {MIN_RATE_LIMIT_KEY_CHARS} (e.g. `openssl rand -hex 32`)")));
     }
-    Ok(text.as_bytes())
+    Ok(text)
 }
 
 /// A variable's value, or the error for one that is not set.
