@@ -61,7 +61,7 @@ impl spin_sdk::wasip3::exports::http::handler::Guest for Gateway {
 
         let headers = original.clone();
         drop(original);
-        edit_request_headers(&headers, &request_id, caller.as_ref())?;
+        edit_request_headers(&headers, &decide::to_strip(&list), &request_id, caller.as_ref())?;
         let response = wasi::http::handler::handle(rebuild_request(request, headers)).await?;
         rebuild_response(response, &request_id)
     }
@@ -71,8 +71,8 @@ fn header_error(e: impl std::fmt::Debug) -> ErrorCode {
     ErrorCode::InternalError(Some(format!("editing headers: {e:?}")))
 }
 
-fn edit_request_headers(headers: &Fields, request_id: &str, caller: Option<&Identity>) -> Result<(), ErrorCode> {
-    for name in decide::STRIPPED {
+fn edit_request_headers(headers: &Fields, strip: &[String], request_id: &str, caller: Option<&Identity>) -> Result<(), ErrorCode> {
+    for name in strip {
         headers.delete(name).map_err(header_error)?;
     }
     for (name, value) in decide::forwarded(request_id, caller) {

@@ -18,6 +18,24 @@ pub const CLIENT_ADDR_HEADER: &str = "spin-client-addr";
 /// name its own identity, and the services never see the token.
 pub const STRIPPED: &[&str] = &[USER_ID_HEADER, ROLE_HEADER, "authorization"];
 
+/// Headers under this prefix are the gateway's to set: any a client sends
+/// is removed too, so that a header a service reads later (beyond the
+/// identity ones) can never be a client's.
+pub const RESERVED_PREFIX: &str = "x-souk-";
+
+/// The header names to remove from a request before it is passed on:
+/// [`STRIPPED`] and every `x-souk-*` one the client sent, in any case.
+pub fn to_strip(headers: &Headers) -> Vec<String> {
+    let mut names: Vec<String> = STRIPPED.iter().map(|n| (*n).to_owned()).collect();
+    for (name, _) in headers {
+        let name = name.to_ascii_lowercase();
+        if name.starts_with(RESERVED_PREFIX) && !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
 /// The first value of a header (names compared without case).
 pub fn header<'a>(headers: &'a Headers, name: &str) -> Option<&'a [u8]> {
     headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
@@ -196,6 +214,12 @@ mod tests {
         for name in ["x-souk-user-id", "x-souk-role", "authorization"] {
             assert!(STRIPPED.contains(&name), "{name}");
         }
+        let sent = headers(&[("X-Souk-User-Id", "forged"), ("x-souk-tenant", "t"), ("X-SOUK-ROLE", "admin"), ("accept", "*/*")]);
+        let stripped = to_strip(&sent);
+        for name in ["x-souk-user-id", "x-souk-role", "authorization", "x-souk-tenant"] {
+            assert!(stripped.iter().any(|n| n == name), "{name}: {stripped:?}");
+        }
+        assert!(!stripped.iter().any(|n| n == "accept"));
         assert_eq!(forwarded("r1", None), vec![("x-request-id", "r1".to_owned())]);
         assert_eq!(
             forwarded("r1", Some(&Identity { role: Role::Admin, ..alice() })),
