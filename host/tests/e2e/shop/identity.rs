@@ -191,7 +191,6 @@ fn forged_identity_headers_are_stripped_on_every_service() {
 
     // ivy's token, headers claiming to be the admin: still ivy, a customer.
     let ivy_token = bearer(ivy.token.as_deref().unwrap());
-    let with_token = |extra: &[(&'static str, &str)]| with_authorization(&ivy_token, extra);
     let admin_only: Vec<Route> = vec![
         ("POST", "/api/v1/products".into(), Some(new_product())),
         ("GET", "/api/v1/admin/audit".into(), None),
@@ -199,10 +198,10 @@ fn forged_identity_headers_are_stripped_on_every_service() {
         ("GET", format!("/api/v1/users/{}", admin.user_id), None),
     ];
     for route in &admin_only {
-        let r = send(&shop, route, &with_token(&as_admin));
+        let r = send(&shop, route, &with_authorization(&ivy_token, &as_admin));
         assert_eq!((r.status, error_code(&r).as_str()), (403, "forbidden"), "{} {}: {}", route.0, route.1, r.body);
     }
-    let r = send(&shop, &("GET", "/api/v1/users/me".into(), None), &with_token(&as_admin));
+    let r = send(&shop, &("GET", "/api/v1/users/me".into(), None), &with_authorization(&ivy_token, &as_admin));
     assert_eq!(r.json()["id"], ivy.user_id.as_str(), "{}", r.body);
 
     // ivy's token, headers claiming to be hal: still ivy, who sees none of hal's things.
@@ -215,17 +214,17 @@ fn forged_identity_headers_are_stripped_on_every_service() {
         ("DELETE", format!("/api/v1/cart/items/{}", hal.product), None),
     ];
     for route in &hidden {
-        let r = send(&shop, route, &with_token(&as_hal));
+        let r = send(&shop, route, &with_authorization(&ivy_token, &as_hal));
         assert_eq!((r.status, error_code(&r).as_str()), (404, "not_found"), "{} {}: {}", route.0, route.1, r.body);
     }
     for path in ["/api/v1/orders", "/api/v1/notifications", &format!("/api/v1/payments?order_id={}", hal.order_id), &format!("/api/v1/shipments?order_id={}", hal.order_id)] {
-        let r = send(&shop, &("GET", path.to_owned(), None), &with_token(&as_hal));
+        let r = send(&shop, &("GET", path.to_owned(), None), &with_authorization(&ivy_token, &as_hal));
         assert_eq!(r.json()["total"], 0, "{path}: {}", r.body);
     }
-    let r = send(&shop, &("GET", "/api/v1/cart".into(), None), &with_token(&as_hal));
+    let r = send(&shop, &("GET", "/api/v1/cart".into(), None), &with_authorization(&ivy_token, &as_hal));
     assert_eq!(r.json()["items"], json!([]), "{}", r.body);
     // A reserved header of another name is stripped too: the services never see it.
-    let r = send(&shop, &("GET", "/api/v1/users/me".into(), None), &with_token(&[("x-souk-anything", "forged")]));
+    let r = send(&shop, &("GET", "/api/v1/users/me".into(), None), &with_authorization(&ivy_token, &[("x-souk-anything", "forged")]));
     assert_eq!(r.status, 200);
     hal_still_has_everything(&hal);
 }
