@@ -45,7 +45,7 @@ impl Slot {
         let text = std::str::from_utf8(bytes).ok()?;
         // The bucket is what comes before the second colon.
         let (end, _) = text.match_indices(':').nth(1)?;
-        let bucket = Bucket::decode(text[..end].as_bytes())?;
+        let bucket = Bucket::decode(&text.as_bytes()[..end])?;
         Some(Slot { owner: text[end + 1..].to_owned(), bucket })
     }
 }

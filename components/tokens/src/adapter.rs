@@ -1,9 +1,9 @@
 //! The Spin export: the private routes of the tokens service.
 
+use shop_common::ApiError;
+use shop_common::keys::{JWT_PUBLIC_KEYS, JWT_SIGNING_KEY, SigningKey};
 use shop_common::spin::{Incoming, Reply, optional_variable, serve};
 use shop_common::timestamp::now_unix;
-use shop_common::keys::{JWT_PUBLIC_KEYS, JWT_SIGNING_KEY, SigningKey};
-use shop_common::ApiError;
 use spin_sdk::http::Request;
 
 use crate::signer;

@@ -72,7 +72,12 @@ pub async fn register(db: &impl Db, passwords: &Passwords, body: Register, now: 
 /// A bearer token for the account with this email and password, signed by
 /// `sign` (the tokens service: users never holds the signing key), which is
 /// only asked once the password has checked out.
-pub async fn login(db: &impl Db, passwords: &Passwords, body: Login, sign: impl AsyncFnOnce(&Identity) -> Result<String, ApiError>) -> Result<LoggedIn, ApiError> {
+pub async fn login(
+    db: &impl Db,
+    passwords: &Passwords,
+    body: Login,
+    sign: impl AsyncFnOnce(&Identity) -> Result<String, ApiError>,
+) -> Result<LoggedIn, ApiError> {
     let found = match validate::email(&body.email) {
         Ok(email) => store::find_by_email(db, &email).await?,
         Err(_) => None,

@@ -83,11 +83,7 @@ pub fn encode_key(bytes: &[u8; 32]) -> String {
 
 fn check_kid(variable: &'static str, kid: &str) -> Result<(), KeyError> {
     let ok = (1..=MAX_KID_CHARS).contains(&kid.len()) && kid.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(KeyError::new(variable, format!("has the key id {kid:?}: a key id is 1 to {MAX_KID_CHARS} of A-Z a-z 0-9 . _ -")))
-    }
+    if ok { Ok(()) } else { Err(KeyError::new(variable, format!("has the key id {kid:?}: a key id is 1 to {MAX_KID_CHARS} of A-Z a-z 0-9 . _ -"))) }
 }
 
 /// `<kid>=<32 bytes in base64url>` split and decoded.
@@ -97,9 +93,8 @@ fn kid_and_bytes<'a>(variable: &'static str, entry: &'a str, what: &str) -> Resu
     let (kid, encoded) = (kid.trim(), encoded.trim());
     check_kid(variable, kid)?;
     let bytes = BASE64URL.decode(encoded).map_err(|e| KeyError::new(variable, format!("{usage}; the {what} of {kid:?} is not base64url: {e}")))?;
-    let bytes: [u8; 32] = bytes
-        .try_into()
-        .map_err(|b: Vec<u8>| KeyError::new(variable, format!("{usage}; the {what} of {kid:?} is {} bytes long, not 32", b.len())))?;
+    let bytes: [u8; 32] =
+        bytes.try_into().map_err(|b: Vec<u8>| KeyError::new(variable, format!("{usage}; the {what} of {kid:?} is {} bytes long, not 32", b.len())))?;
     Ok((kid, bytes))
 }
 
@@ -191,7 +186,10 @@ impl PublicKeys {
             return Err(KeyError::new(JWT_PUBLIC_KEYS, "is empty: it must list one or two <kid>=<public key> entries"));
         }
         if entries.len() > MAX_PUBLIC_KEYS {
-            return Err(KeyError::new(JWT_PUBLIC_KEYS, format!("lists {} keys: at most {MAX_PUBLIC_KEYS} (the current one and the one being retired)", entries.len())));
+            return Err(KeyError::new(
+                JWT_PUBLIC_KEYS,
+                format!("lists {} keys: at most {MAX_PUBLIC_KEYS} (the current one and the one being retired)", entries.len()),
+            ));
         }
         let mut keys: Vec<PublicKey> = Vec::with_capacity(entries.len());
         for entry in entries {
@@ -200,7 +198,8 @@ impl PublicKeys {
                 return Err(KeyError::new(JWT_PUBLIC_KEYS, format!("lists the kid {kid:?} twice")));
             }
             // A point that is not on the curve, or of small order, verifies nothing honestly.
-            let point = VerifyingKey::from_bytes(&raw).map_err(|_| KeyError::new(JWT_PUBLIC_KEYS, format!("the public key of {kid:?} is not an Ed25519 public key")))?;
+            let point = VerifyingKey::from_bytes(&raw)
+                .map_err(|_| KeyError::new(JWT_PUBLIC_KEYS, format!("the public key of {kid:?} is not an Ed25519 public key")))?;
             if point.is_weak() {
                 return Err(KeyError::new(JWT_PUBLIC_KEYS, format!("the public key of {kid:?} is a weak (small-order) Ed25519 key")));
             }

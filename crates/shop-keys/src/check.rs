@@ -29,7 +29,7 @@ pub fn check(env: impl Fn(&str) -> Option<String>) -> Vec<String> {
     if let Err(e) = keys::required(RATE_LIMIT_KEY, rate.as_deref()).and_then(keys::rate_limit_key) {
         problems.push(line(&e));
     }
-    if let Err(e) = keys::required(ADMIN_PASSWORD, admin.as_deref()).and_then(|p| users::service::check_admin_password(p)) {
+    if let Err(e) = keys::required(ADMIN_PASSWORD, admin.as_deref()).and_then(users::service::check_admin_password) {
         problems.push(line(&e));
     }
     problems

@@ -217,7 +217,12 @@ fn forged_identity_headers_are_stripped_on_every_service() {
         let r = send(&shop, route, &with_authorization(&ivy_token, &as_hal));
         assert_eq!((r.status, error_code(&r).as_str()), (404, "not_found"), "{} {}: {}", route.0, route.1, r.body);
     }
-    for path in ["/api/v1/orders", "/api/v1/notifications", &format!("/api/v1/payments?order_id={}", hal.order_id), &format!("/api/v1/shipments?order_id={}", hal.order_id)] {
+    for path in [
+        "/api/v1/orders",
+        "/api/v1/notifications",
+        &format!("/api/v1/payments?order_id={}", hal.order_id),
+        &format!("/api/v1/shipments?order_id={}", hal.order_id),
+    ] {
         let r = send(&shop, &("GET", path.to_owned(), None), &with_authorization(&ivy_token, &as_hal));
         assert_eq!(r.json()["total"], 0, "{path}: {}", r.body);
     }
@@ -251,7 +256,9 @@ fn other_peoples_ids_give_no_access_on_any_route_that_takes_one() {
         assert_eq!(r.status, status, "{method} {path}: {}", r.body);
     }
     // Lists filtered by hal's order show ivy nothing.
-    for path in [format!("/api/v1/payments?order_id={order}"), format!("/api/v1/shipments?order_id={order}"), "/api/v1/orders".into(), "/api/v1/notifications".into()] {
+    for path in
+        [format!("/api/v1/payments?order_id={order}"), format!("/api/v1/shipments?order_id={order}"), "/api/v1/orders".into(), "/api/v1/notifications".into()]
+    {
         assert_eq!(ivy.get(&path).json()["total"], 0, "{path}");
     }
     // Setting a quantity of hal's product changes ivy's cart, not hal's.
