@@ -3,10 +3,11 @@ environment (secrets, a rate limit out of the way) and souk-load's command
 line per scenario. Used by scripts/bench-shop and scripts/bench-ab."""
 
 import os
+import subprocess
 
 from bench_common import ROOT, TARGET, run
 
-COMPONENTS = ["hello", "gateway", "pricing", "users", "catalog", "cart", "orders", "payments", "shipping",
+COMPONENTS = ["hello", "gateway", "pricing", "users", "tokens", "catalog", "cart", "orders", "payments", "shipping",
               "notifications", "meta"]
 ADMIN_EMAIL = "admin@souk.local"
 # The gateway's token bucket would refuse a load generator's traffic (all
@@ -19,16 +20,29 @@ DEFAULT_SOUK_ARGS = (f"--max-concurrent-requests users={os.cpu_count()} "
 
 def build():
     run(["cargo", "build", "--release", "-p", "souk", "-p", "souk-load", "-p", "shop-floor"], cwd=ROOT)
+    # Apart, so that its dependencies do not change the features souk is built with.
+    run(["cargo", "build", "--release", "-p", "shop-keys"], cwd=ROOT)
     cmd = ["cargo", "build", "--release", "--target", "wasm32-wasip2", "--target-dir", ROOT / "target"]
     for name in COMPONENTS:
         cmd += ["-p", name]
     run(cmd, cwd=ROOT)
 
 
-def server_env(secret, admin_password):
+def generated_keys():
+    """A fresh signing key, its public key set and a rate-limit key, from
+    `shop-keys generate` (its `export NAME='value'` lines)."""
+    out = subprocess.run([TARGET / "release/shop-keys", "generate", "--kid", "bench"], check=True, capture_output=True, text=True)
+    keys = {}
+    for line in out.stdout.splitlines():
+        name, value = line.removeprefix("export ").split("=", 1)
+        keys[name] = value.strip("'")
+    return keys
+
+
+def server_env(admin_password):
     env = dict(os.environ)
+    env.update(generated_keys())
     env.update({
-        "SPIN_VARIABLE_SECRET": secret,
         "SPIN_VARIABLE_ADMIN_PASSWORD": admin_password,
         "SPIN_VARIABLE_ADMIN_EMAIL": ADMIN_EMAIL,
         "SPIN_VARIABLE_RATE_LIMIT_RPS": RATE_LIMIT,

@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use shop_common::identity::REQUEST_ID_HEADER;
 use shop_common::spin::SpinKv;
+use shop_common::keys::{JWT_PUBLIC_KEYS, RATE_LIMIT_KEY};
 use shop_common::{ApiError, Identity};
 use spin_sdk::http::{FullBody, HeaderMap, HeaderValue, IntoResponse, StatusCode};
 use spin_sdk::wasip3::http::types::{ErrorCode, Fields, Request, Response};
@@ -40,15 +41,19 @@ impl spin_sdk::wasip3::exports::http::handler::Guest for Gateway {
         let list = original.copy_all();
         let request_id = decide::request_id(&list, shop_common::id::new_id);
 
-        let secret = variable("jwt_secret").await;
         let caller = match decide::bearer_token(&list) {
             Ok(None) => Ok(None),
-            Ok(Some(token)) => decide::authenticate(secret.as_deref(), token).map(Some),
+            Ok(Some(token)) => decide::authenticate(variable(JWT_PUBLIC_KEYS).await.as_deref(), token).map(Some),
             Err(e) => Err(e),
+        };
+        let rate_limit_key = variable(RATE_LIMIT_KEY).await;
+        let slot_key = match decide::slot_key(rate_limit_key.as_deref()) {
+            Ok(key) => key,
+            Err(e) => return error_response(&e, &request_id),
         };
         // A request with a bad token still counts, against its address.
         let client = decide::client_key(caller.as_ref().ok().and_then(Option::as_ref), &list);
-        if let Some(retry_after_s) = over_limit(secret.as_deref().unwrap_or_default(), &client).await {
+        if let Some(retry_after_s) = over_limit(slot_key, &client).await {
             return error_response(&ApiError::too_many_requests(retry_after_s), &request_id);
         }
         let caller = match caller {
@@ -58,7 +63,7 @@ impl spin_sdk::wasip3::exports::http::handler::Guest for Gateway {
 
         let headers = original.clone();
         drop(original);
-        edit_request_headers(&headers, &request_id, caller.as_ref())?;
+        edit_request_headers(&headers, &decide::to_strip(&list), &request_id, caller.as_ref())?;
         let response = wasi::http::handler::handle(rebuild_request(request, headers)).await?;
         rebuild_response(response, &request_id)
     }
@@ -68,8 +73,8 @@ fn header_error(e: impl std::fmt::Debug) -> ErrorCode {
     ErrorCode::InternalError(Some(format!("editing headers: {e:?}")))
 }
 
-fn edit_request_headers(headers: &Fields, request_id: &str, caller: Option<&Identity>) -> Result<(), ErrorCode> {
-    for name in decide::STRIPPED {
+fn edit_request_headers(headers: &Fields, strip: &[String], request_id: &str, caller: Option<&Identity>) -> Result<(), ErrorCode> {
+    for name in strip {
         headers.delete(name).map_err(header_error)?;
     }
     for (name, value) in decide::forwarded(request_id, caller) {

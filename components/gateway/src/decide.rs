@@ -5,6 +5,7 @@
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use shop_common::identity::{REQUEST_ID_HEADER, ROLE_HEADER, USER_ID_HEADER, sane_request_id};
+use shop_common::keys::{self, JWT_PUBLIC_KEYS, PublicKeys, RATE_LIMIT_KEY};
 use shop_common::{ApiError, Identity};
 
 /// Header names and raw values, as wasi:http lists them.
@@ -16,6 +17,24 @@ pub const CLIENT_ADDR_HEADER: &str = "spin-client-addr";
 /// Removed from every request before it is passed on: a client must not
 /// name its own identity, and the services never see the token.
 pub const STRIPPED: &[&str] = &[USER_ID_HEADER, ROLE_HEADER, "authorization"];
+
+/// Headers under this prefix are the gateway's to set: any a client sends
+/// is removed too, so that a header a service reads later (beyond the
+/// identity ones) can never be a client's.
+pub const RESERVED_PREFIX: &str = "x-souk-";
+
+/// The header names to remove from a request before it is passed on:
+/// [`STRIPPED`] and every `x-souk-*` one the client sent, in any case.
+pub fn to_strip(headers: &Headers) -> Vec<String> {
+    let mut names: Vec<String> = STRIPPED.iter().map(|n| (*n).to_owned()).collect();
+    for (name, _) in headers {
+        let name = name.to_ascii_lowercase();
+        if name.starts_with(RESERVED_PREFIX) && !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
 
 /// The first value of a header (names compared without case).
 pub fn header<'a>(headers: &'a Headers, name: &str) -> Option<&'a [u8]> {
@@ -51,11 +70,19 @@ pub fn bearer_token(headers: &Headers) -> Result<Option<&str>, ApiError> {
     Ok(Some(token))
 }
 
-/// The caller a token names. Without a secret (the `jwt_secret` variable
-/// unset or empty) no token can be checked: 503, not the client's fault.
-pub fn authenticate(secret: Option<&str>, token: &str) -> Result<Identity, ApiError> {
-    let secret = secret.filter(|s| !s.is_empty()).ok_or_else(|| ApiError::unavailable("tokens cannot be checked: variable \"jwt_secret\" is not set"))?;
-    shop_common::jwt::verify(secret, token).map_err(invalid_token)
+/// The caller a token names, checked with the `jwt_public_keys` variable's
+/// keys. Without usable keys (unset or malformed) no token can be checked:
+/// 503 naming the variable, not the client's fault.
+pub fn authenticate(public_keys: Option<&str>, token: &str) -> Result<Identity, ApiError> {
+    let keys = PublicKeys::parse(keys::required(JWT_PUBLIC_KEYS, public_keys)?)?;
+    shop_common::jwt::verify(&keys, token).map_err(invalid_token)
+}
+
+/// The key the rate-limit slots are picked with (the `rate_limit_key`
+/// variable), or 503 naming it: without it anyone could aim at another
+/// client's slot.
+pub fn slot_key(rate_limit_key: Option<&str>) -> Result<&str, ApiError> {
+    Ok(keys::rate_limit_key(keys::required(RATE_LIMIT_KEY, rate_limit_key)?)?)
 }
 
 /// Whose bucket a request takes from: the user when the token was valid,
@@ -93,6 +120,7 @@ mod tests {
     use super::*;
     use shop_common::Role;
     use shop_common::jwt::{TOKEN_TTL_SECONDS, issue};
+    use shop_common::keys::SigningKey;
     use shop_common::timestamp::now_unix;
 
     fn headers(pairs: &[(&str, &str)]) -> Vec<(String, Vec<u8>)> {
@@ -129,16 +157,37 @@ mod tests {
     }
 
     #[test]
-    fn tokens_are_verified_with_the_secret() {
-        let token = issue("k3y", &alice(), now_unix()).unwrap();
-        assert_eq!(authenticate(Some("k3y"), &token).unwrap(), alice());
-        let err = authenticate(Some("other"), &token).unwrap_err();
+    fn tokens_are_verified_with_the_public_keys() {
+        let key = SigningKey::from_seed("k1", &[1; 32]);
+        let other = SigningKey::from_seed("k1", &[2; 32]);
+        let public = key.public_entry();
+        let token = issue(&key, &alice(), now_unix()).unwrap();
+        assert_eq!(authenticate(Some(&public), &token).unwrap(), alice());
+        let err = authenticate(Some(&other.public_entry()), &token).unwrap_err();
         assert_eq!((err.status, err.code), (401, "invalid_token"));
-        let expired = issue("k3y", &alice(), now_unix() - 2 * TOKEN_TTL_SECONDS).unwrap();
-        assert!(authenticate(Some("k3y"), &expired).unwrap_err().message.contains("expired"));
-        assert_eq!(authenticate(Some("k3y"), "junk").unwrap_err().code, "invalid_token");
-        for missing in [None, Some("")] {
-            assert_eq!(authenticate(missing, &token).unwrap_err().status, 503);
+        let expired = issue(&key, &alice(), now_unix() - 2 * TOKEN_TTL_SECONDS).unwrap();
+        assert!(authenticate(Some(&public), &expired).unwrap_err().message.contains("expired"));
+        assert_eq!(authenticate(Some(&public), "junk").unwrap_err().code, "invalid_token");
+        let unknown_kid = issue(&SigningKey::from_seed("k9", &[1; 32]), &alice(), now_unix()).unwrap();
+        assert_eq!(authenticate(Some(&public), &unknown_kid).unwrap_err().code, "invalid_token");
+    }
+
+    #[test]
+    fn unusable_public_keys_are_503_naming_the_variable() {
+        let token = issue(&SigningKey::from_seed("k1", &[1; 32]), &alice(), now_unix()).unwrap();
+        for keys in [None, Some(""), Some("k1=not-a-key"), Some("no kid")] {
+            let err = authenticate(keys, &token).unwrap_err();
+            assert_eq!((err.status, err.details["variable"].as_str()), (503, Some("jwt_public_keys")), "{keys:?}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn the_slot_key_must_be_set_and_long() {
+        let long = "0123456789abcdef0123456789abcdef";
+        assert_eq!(slot_key(Some(long)).unwrap(), long);
+        for bad in [None, Some(""), Some("too-short")] {
+            let err = slot_key(bad).unwrap_err();
+            assert_eq!((err.status, err.details["variable"].as_str()), (503, Some("rate_limit_key")), "{bad:?}");
         }
     }
 
@@ -165,6 +214,12 @@ mod tests {
         for name in ["x-souk-user-id", "x-souk-role", "authorization"] {
             assert!(STRIPPED.contains(&name), "{name}");
         }
+        let sent = headers(&[("X-Souk-User-Id", "forged"), ("x-souk-tenant", "t"), ("X-SOUK-ROLE", "admin"), ("accept", "*/*")]);
+        let stripped = to_strip(&sent);
+        for name in ["x-souk-user-id", "x-souk-role", "authorization", "x-souk-tenant"] {
+            assert!(stripped.iter().any(|n| n == name), "{name}: {stripped:?}");
+        }
+        assert!(!stripped.iter().any(|n| n == "accept"));
         assert_eq!(forwarded("r1", None), vec![("x-request-id", "r1".to_owned())]);
         assert_eq!(
             forwarded("r1", Some(&Identity { role: Role::Admin, ..alice() })),

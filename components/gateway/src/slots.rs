@@ -16,10 +16,11 @@ use crate::bucket::{Bucket, Limits};
 /// 65,536 entries of under 100 bytes: a few MiB at most.
 pub const SLOTS: u32 = 1 << 16;
 
-/// The store key of `client`'s slot. The hash is keyed with `secret` (the
-/// token secret) so that nobody outside can aim at another client's slot.
-pub fn slot_key(secret: &[u8], client: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes a key of any length");
+/// The store key of `client`'s slot. The hash is keyed with `key` (the
+/// `rate_limit_key` variable, a secret of the gateway's own, see
+/// `decide::slot_key`) so that nobody outside can aim at another client's slot.
+pub fn slot_key(key: &[u8], client: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
     mac.update(client.as_bytes());
     let digest = mac.finalize().into_bytes();
     let slot = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % SLOTS;
@@ -44,7 +45,7 @@ impl Slot {
         let text = std::str::from_utf8(bytes).ok()?;
         // The bucket is what comes before the second colon.
         let (end, _) = text.match_indices(':').nth(1)?;
-        let bucket = Bucket::decode(text[..end].as_bytes())?;
+        let bucket = Bucket::decode(&text.as_bytes()[..end])?;
         Some(Slot { owner: text[end + 1..].to_owned(), bucket })
     }
 }
@@ -70,7 +71,7 @@ mod tests {
     const LIMITS: Limits = Limits { rate_per_s: 10, burst: 5 };
 
     #[test]
-    fn slots_are_spread_fixed_in_number_and_depend_on_the_secret() {
+    fn slots_are_spread_fixed_in_number_and_depend_on_the_key() {
         let keys: std::collections::HashSet<String> = (0..10_000).map(|i| slot_key(b"secret", &format!("ip:10.0.{}.{}", i / 256, i % 256))).collect();
         // 10,000 clients in 65,536 slots: a few collide, most do not.
         assert!(keys.len() > 9_000, "{}", keys.len());

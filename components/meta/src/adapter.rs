@@ -4,7 +4,8 @@
 use bytes::Bytes;
 use serde_json::json;
 use shop_common::ApiError;
-use shop_common::spin::{Incoming, Reply, call, serve};
+use shop_common::keys::{JWT_PUBLIC_KEYS, RATE_LIMIT_KEY};
+use shop_common::spin::{Incoming, Reply, call, optional_variable, serve};
 use spin_sdk::http::{FullBody, Request, Response};
 
 use crate::health::{self, Probe};
@@ -42,11 +43,15 @@ async fn probe(service: &str, request_id: &str) -> (String, health::ServiceHealt
 
 /// Asks every service at once; 503 (with the same body) when any is down.
 /// It also has the event producers relay their outboxes, so a periodic
-/// health probe redelivers events whose consumer was down.
+/// health probe redelivers events whose consumer was down. The gateway's
+/// keys are checked here (meta lists them, as every component behind the
+/// gateway does); the signing key by users, which asks the tokens service.
 async fn shop_health(request_id: &str) -> Reply {
     let probes = futures::future::join_all(health::SERVICES.iter().map(|s| probe(s, request_id)));
     let relays = futures::future::join_all(health::PRODUCERS.iter().map(|s| relay(s, request_id)));
-    let (results, outboxes) = futures::future::join(probes, relays).await;
+    let (mut results, outboxes) = futures::future::join(probes, relays).await;
+    let (public_keys, rate_limit_key) = (optional_variable(JWT_PUBLIC_KEYS).await, optional_variable(RATE_LIMIT_KEY).await);
+    results.push(("gateway".to_owned(), health::gateway_keys(public_keys.as_deref(), rate_limit_key.as_deref())));
     let (status, mut report) = health::aggregate(results);
     report.outboxes = outboxes.into_iter().collect();
     Reply::json(status, &report)

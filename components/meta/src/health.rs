@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
+use shop_common::keys::{self, JWT_PUBLIC_KEYS, PublicKeys, RATE_LIMIT_KEY};
 
 /// The services asked, by id (`GET /internal/<id>/health`).
 pub const SERVICES: &[&str] = &["users", "catalog", "cart", "orders", "payments", "shipping", "notifications"];
@@ -54,6 +55,21 @@ pub fn judge(probe: Probe) -> ServiceHealth {
     }
 }
 
+/// The gateway's keys, as every component behind it lists them (the same
+/// app variables): `down` naming the variable when one is missing or
+/// malformed, since the gateway then answers 503 to every signed-in request
+/// (or, for `rate_limit_key`, to every request).
+pub fn gateway_keys(public_keys: Option<&str>, rate_limit_key: Option<&str>) -> ServiceHealth {
+    let checked = keys::required(JWT_PUBLIC_KEYS, public_keys)
+        .and_then(PublicKeys::parse)
+        .and_then(|_| keys::required(RATE_LIMIT_KEY, rate_limit_key))
+        .and_then(keys::rate_limit_key);
+    match checked {
+        Ok(_) => ServiceHealth { status: "ok", detail: None },
+        Err(e) => ServiceHealth { status: "down", detail: Some(e.to_string()) },
+    }
+}
+
 /// The report and its HTTP status: 200 when all are ok, else 503.
 pub fn aggregate(results: impl IntoIterator<Item = (String, ServiceHealth)>) -> (u16, HealthReport) {
     let services: BTreeMap<String, ServiceHealth> = results.into_iter().collect();
@@ -94,6 +110,23 @@ mod tests {
         assert_eq!(report.services["payments"], ServiceHealth { status: "down", detail: Some("answered 503: the database failed".into()) });
         assert_eq!(report.services["cart"].detail.as_deref(), Some("connection refused"));
         assert_eq!(report.services["users"].status, "ok");
+    }
+
+    #[test]
+    fn the_gateway_is_down_naming_a_missing_or_malformed_key() {
+        let public = shop_common::keys::SigningKey::from_seed("k1", &[4; 32]).public_entry();
+        let rate = "r".repeat(32);
+        assert_eq!(gateway_keys(Some(&public), Some(&rate)).status, "ok");
+        for (public_keys, rate_limit_key, variable) in [
+            (None, Some(rate.as_str()), "jwt_public_keys"),
+            (Some("k1=AAAA"), Some(rate.as_str()), "jwt_public_keys"),
+            (Some(public.as_str()), None, "rate_limit_key"),
+            (Some(public.as_str()), Some("short"), "rate_limit_key"),
+        ] {
+            let h = gateway_keys(public_keys, rate_limit_key);
+            assert_eq!(h.status, "down");
+            assert!(h.detail.as_deref().unwrap().starts_with(&format!("variable \"{variable}\"")), "{h:?}");
+        }
     }
 
     #[test]

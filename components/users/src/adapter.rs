@@ -2,11 +2,12 @@
 //! database migrated, and the first admin created before a sign-up (so no
 //! one can register its email first), a login or a health check. Other
 //! routes need a caller who has logged in, or a user id, so they skip the
-//! check and its reads.
+//! check and its reads. Tokens are signed by the tokens service, which
+//! alone holds the signing key.
 
-use shop_common::spin::{Incoming, Reply, SpinDb, optional_variable, serve, variable};
+use shop_common::spin::{Incoming, Reply, SpinDb, call, optional_variable, serve};
 use shop_common::timestamp::now_unix;
-use shop_common::ApiError;
+use shop_common::{ApiError, Identity};
 use spin_sdk::http::Request;
 
 use crate::password::Passwords;
@@ -29,13 +30,31 @@ async fn open_with_admin(passwords: &Passwords) -> Result<SpinDb, ApiError> {
     Ok(db)
 }
 
-/// The token signing key; an empty one would sign tokens anyone can forge.
-async fn jwt_secret() -> Result<String, ApiError> {
-    let secret = variable("jwt_secret").await?;
-    if secret.is_empty() {
-        return Err(ApiError::unavailable("variable \"jwt_secret\" is empty"));
+/// A 503 from the tokens service (its key misconfigured) is passed on as a
+/// 503 with its message, which names the variable; other failures are 502.
+fn tokens_error(called: shop_common::spin::Called) -> ApiError {
+    if called.status == 503
+        && let Some(message) = called.body["error"]["message"].as_str()
+    {
+        return ApiError::unavailable(format!("tokens: {message}")).with_details(called.body["error"]["details"].clone());
     }
-    Ok(secret)
+    called.into_error("tokens")
+}
+
+/// A token for `identity`, signed by the tokens service.
+async fn sign(identity: &Identity, request_id: &str) -> Result<String, ApiError> {
+    let body = serde_json::json!({ "user_id": identity.user_id, "role": identity.role.as_str() });
+    let called = call("tokens", "POST", "/internal/tokens/issue", Some(&body), request_id).await?;
+    if !called.is_success() {
+        return Err(tokens_error(called));
+    }
+    called.body["token"].as_str().map(str::to_owned).ok_or_else(|| ApiError::bad_gateway("tokens", "the tokens service answered without a token"))
+}
+
+/// Whether the tokens service can sign (its key is set and well-formed).
+async fn tokens_health(request_id: &str) -> Result<(), ApiError> {
+    let called = call("tokens", "GET", "/internal/tokens/health", None, request_id).await?;
+    if called.is_success() { Ok(()) } else { Err(tokens_error(called)) }
 }
 
 async fn route(inc: Incoming) -> Result<Reply, ApiError> {
@@ -49,9 +68,9 @@ async fn route(inc: Incoming) -> Result<Reply, ApiError> {
         (_, ["api", "v1", "users"]) => Err(inc.method_not_allowed()),
         ("POST", ["api", "v1", "auth", "login"]) => {
             let body = inc.json()?;
-            let secret = jwt_secret().await?;
             let db = open_with_admin(&passwords).await?;
-            Ok(Reply::ok(&service::login(&db, &passwords, &secret, body, now_unix()).await?))
+            let sign = async |identity: &Identity| sign(identity, &inc.request_id).await;
+            Ok(Reply::ok(&service::login(&db, &passwords, body, sign).await?))
         }
         (_, ["api", "v1", "auth", "login"]) => Err(inc.method_not_allowed()),
         ("GET", ["api", "v1", "users", "me"]) => {
@@ -74,6 +93,7 @@ async fn route(inc: Incoming) -> Result<Reply, ApiError> {
         (_, ["api", "v1", "users", _]) => Err(inc.method_not_allowed()),
         ("GET", ["internal", "users", "health"]) => {
             open_with_admin(&passwords).await?;
+            tokens_health(&inc.request_id).await?;
             Ok(Reply::ok(&serde_json::json!({ "status": "ok", "service": "users" })))
         }
         ("GET", ["internal", "users", id]) => {

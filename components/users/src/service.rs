@@ -3,7 +3,8 @@
 //! variables. Generic over the store so that it is unit-tested natively.
 
 use serde::{Deserialize, Deserializer, Serialize};
-use shop_common::jwt::{self, TOKEN_TTL_SECONDS};
+use shop_common::jwt::TOKEN_TTL_SECONDS;
+use shop_common::keys::{ADMIN_PASSWORD, KeyError};
 use shop_common::{ApiError, Db, Identity, Role};
 
 use crate::password::Passwords;
@@ -68,8 +69,15 @@ pub async fn register(db: &impl Db, passwords: &Passwords, body: Register, now: 
     store::insert(db, &NewUser { id: &id, email: &email, password_hash: &hash, name: name.as_deref(), role: Role::Customer, now }).await
 }
 
-/// A bearer token for the account with this email and password.
-pub async fn login(db: &impl Db, passwords: &Passwords, secret: &str, body: Login, now: i64) -> Result<LoggedIn, ApiError> {
+/// A bearer token for the account with this email and password, signed by
+/// `sign` (the tokens service: users never holds the signing key), which is
+/// only asked once the password has checked out.
+pub async fn login(
+    db: &impl Db,
+    passwords: &Passwords,
+    body: Login,
+    sign: impl AsyncFnOnce(&Identity) -> Result<String, ApiError>,
+) -> Result<LoggedIn, ApiError> {
     let found = match validate::email(&body.email) {
         Ok(email) => store::find_by_email(db, &email).await?,
         Err(_) => None,
@@ -83,7 +91,7 @@ pub async fn login(db: &impl Db, passwords: &Passwords, secret: &str, body: Logi
         return Err(bad_credentials());
     }
     let identity = Identity { user_id: user.id.clone(), role: user.role };
-    let token = jwt::issue(secret, &identity, now).map_err(|e| ApiError::internal(format!("signing the token failed: {e}")))?;
+    let token = sign(&identity).await?;
     Ok(LoggedIn { token, token_type: "Bearer", expires_in: TOKEN_TTL_SECONDS, user })
 }
 
@@ -116,6 +124,12 @@ pub async fn get_user(db: &impl Db, caller: &Identity, id: &str) -> Result<User,
     }
 }
 
+/// The `admin_password` variable's value against users' password rule
+/// (also what the `shop-keys` pre-flight checks).
+pub fn check_admin_password(password: &str) -> Result<(), KeyError> {
+    validate::password(password).map_err(|e| KeyError::new(ADMIN_PASSWORD, format!("is not a usable password: {}", e.message)))
+}
+
 /// A user by id (404 if none); the private route.
 pub async fn find(db: &impl Db, id: &str) -> Result<User, ApiError> {
     store::find_by_id(db, id).await?.ok_or_else(|| ApiError::not_found("user"))
@@ -124,10 +138,15 @@ pub async fn find(db: &impl Db, id: &str) -> Result<User, ApiError> {
 /// Creates the first admin from the `admin_email` / `admin_password`
 /// variables if no account has that email yet (one SELECT otherwise). An
 /// existing account with the email is left as it is, whatever its role.
+/// An admin password that breaks the rule every password keeps is a
+/// misconfiguration: 503 naming `admin_password` (for the routes that
+/// create the admin: sign-up, login, health), rather than an admin anyone
+/// could guess, or no admin and its email left for anyone to register.
 pub async fn ensure_admin(db: &impl Db, passwords: &Passwords, email: Option<&str>, password: Option<&str>, now: i64) -> Result<(), ApiError> {
     let (Some(email), Some(password)) = (email, password) else {
         return Ok(());
     };
+    check_admin_password(password)?;
     let email = match validate::email(email) {
         Ok(email) => email,
         Err(e) => {
@@ -137,9 +156,6 @@ pub async fn ensure_admin(db: &impl Db, passwords: &Passwords, email: Option<&st
     };
     if store::email_exists(db, &email).await? {
         return Ok(());
-    }
-    if validate::password(password).is_err() {
-        eprintln!("users: admin_password is shorter than {} characters; creating the admin anyway", validate::MIN_PASSWORD_CHARS);
     }
     let hash = passwords.hash(password)?;
     let id = shop_common::id::new_id();
@@ -157,7 +173,10 @@ mod tests {
     use shop_common::db::memory::MemoryDb;
     use shop_common::db::migrate;
 
-    const SECRET: &str = "test-secret";
+    /// Stands in for the tokens service: a token naming who it is for.
+    async fn sign(identity: &Identity) -> Result<String, ApiError> {
+        Ok(format!("token:{}:{}", identity.user_id, identity.role.as_str()))
+    }
     const NOW: i64 = 1_795_392_000;
 
     fn db() -> MemoryDb {
@@ -190,10 +209,10 @@ mod tests {
             assert!(json["shipping_address"].is_null());
             assert!(json.get("password_hash").is_none());
 
-            let logged = login(&db, &p, SECRET, login_body("ADA@example.com", "0123456789"), shop_common::timestamp::now_unix()).await.unwrap();
+            let logged = login(&db, &p, login_body("ADA@example.com", "0123456789"), sign).await.unwrap();
             assert_eq!((logged.token_type, logged.expires_in), ("Bearer", 3600));
             assert_eq!(logged.user, user);
-            assert_eq!(jwt::verify(SECRET, &logged.token).unwrap(), caller(&user));
+            assert_eq!(logged.token, format!("token:{}:customer", user.id), "signed for the account that logged in");
         });
     }
 
@@ -230,9 +249,10 @@ mod tests {
         let (db, p) = (db(), Passwords::cheap());
         block_on(async {
             register(&db, &p, reg("carol@example.com", "0123456789"), NOW).await.unwrap();
-            let wrong_password = login(&db, &p, SECRET, login_body("carol@example.com", "0123456780"), NOW).await.unwrap_err();
-            let unknown = login(&db, &p, SECRET, login_body("dave@example.com", "0123456789"), NOW).await.unwrap_err();
-            let malformed = login(&db, &p, SECRET, login_body("dave", "0123456789"), NOW).await.unwrap_err();
+            let never = async |_: &Identity| -> Result<String, ApiError> { panic!("a token was asked for without the right password") };
+            let wrong_password = login(&db, &p, login_body("carol@example.com", "0123456780"), never).await.unwrap_err();
+            let unknown = login(&db, &p, login_body("dave@example.com", "0123456789"), never).await.unwrap_err();
+            let malformed = login(&db, &p, login_body("dave", "0123456789"), never).await.unwrap_err();
             assert_eq!((wrong_password.status, wrong_password.code), (401, "unauthorized"));
             assert_eq!(wrong_password, unknown);
             assert_eq!(wrong_password, malformed);
@@ -248,9 +268,10 @@ mod tests {
             ensure_admin(&db, &p, Some("root@shop.test"), Some("other-password"), NOW).await.unwrap();
             let count = db.query("SELECT COUNT(*) FROM users", &[]).await.unwrap()[0].int(0).unwrap();
             assert_eq!(count, 1);
-            let logged = login(&db, &p, SECRET, login_body("root@shop.test", "admin-password"), NOW).await.unwrap();
+            let logged = login(&db, &p, login_body("root@shop.test", "admin-password"), sign).await.unwrap();
             assert_eq!(logged.user.role, Role::Admin);
-            assert!(login(&db, &p, SECRET, login_body("root@shop.test", "other-password"), NOW).await.is_err());
+            assert!(logged.token.ends_with(":admin"));
+            assert!(login(&db, &p, login_body("root@shop.test", "other-password"), sign).await.is_err());
 
             // An email already registered by a customer stays a customer.
             register(&db, &p, reg("eve@example.com", "0123456789"), NOW).await.unwrap();
@@ -259,6 +280,30 @@ mod tests {
             assert_eq!(eve.role, Role::Customer);
             // An unusable email is logged and skipped, not an error for the request.
             ensure_admin(&db, &p, Some("not-an-email"), Some("admin-password"), NOW).await.unwrap();
+        });
+    }
+
+    #[test]
+    fn a_short_admin_password_is_a_503_naming_the_variable_and_creates_no_one() {
+        let (db, p) = (db(), Passwords::cheap());
+        block_on(async {
+            let err = ensure_admin(&db, &p, Some("root@shop.test"), Some("admin"), NOW).await.unwrap_err();
+            assert_eq!((err.status, err.details["variable"].as_str()), (503, Some("admin_password")));
+            assert!(err.message.starts_with("variable \"admin_password\"") && err.message.contains("at least 10"), "{}", err.message);
+            assert!(!store::email_exists(&db, "root@shop.test").await.unwrap());
+            assert!(check_admin_password("ten chars!").is_ok());
+        });
+    }
+
+    #[test]
+    fn a_signer_that_fails_fails_the_login_with_its_error() {
+        let (db, p) = (db(), Passwords::cheap());
+        block_on(async {
+            register(&db, &p, reg("kim@example.com", "0123456789"), NOW).await.unwrap();
+            let down = async |_: &Identity| -> Result<String, ApiError> { Err(ApiError::unavailable("variable \"jwt_signing_key\" is not set")) };
+            let err = login(&db, &p, login_body("kim@example.com", "0123456789"), down).await.unwrap_err();
+            assert_eq!(err.status, 503);
+            assert!(err.message.contains("jwt_signing_key"));
         });
     }
 

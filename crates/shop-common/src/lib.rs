@@ -1,8 +1,9 @@
 //! What every shop service shares, in plain Rust that compiles natively
 //! (and is unit-tested there) and for wasm32-wasip2: the one error shape,
 //! money in minor units, UUIDv7 ids, RFC 3339 UTC times, pagination, the
-//! caller's identity as the gateway middleware passes it on, bearer tokens,
-//! JSON bodies, store access behind traits, and events between services.
+//! caller's identity as the gateway middleware passes it on, bearer tokens
+//! and the keys that sign and verify them, JSON bodies, store access behind
+//! traits, and events between services.
 //! `spin` (wasm32 only) is the adapter onto spin-sdk.
 
 pub mod db;
@@ -12,6 +13,7 @@ pub mod id;
 pub mod identity;
 pub mod json;
 pub mod jwt;
+pub mod keys;
 pub mod kv;
 pub mod money;
 pub mod page;

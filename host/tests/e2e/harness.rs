@@ -43,7 +43,7 @@ const WASIP2: &str = "wasm32-wasip2";
 
 /// The shop's components, built with the fixtures and copied to where the
 /// repository's spin.toml names them (`target/wasm32-wasip2/release/`).
-pub const SHOP_CRATES: [&str; 11] = ["hello", "gateway", "pricing", "users", "catalog", "cart", "orders", "payments", "shipping", "notifications", "meta"];
+pub const SHOP_CRATES: [&str; 12] = ["hello", "gateway", "pricing", "users", "tokens", "catalog", "cart", "orders", "payments", "shipping", "notifications", "meta"];
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()

@@ -7,6 +7,7 @@ mod concurrency;
 mod events;
 mod fuzz;
 mod idempotency;
+mod identity;
 mod input;
 mod load;
 mod openapi;
@@ -27,6 +28,13 @@ use crate::harness::{Reply, Souk, fixtures, workspace_root};
 
 pub const ADMIN_EMAIL: &str = "admin@shop.test";
 pub const ADMIN_PASSWORD: &str = "admin-password-123";
+/// The test shop's keys, fixed so that a test can sign tokens the shop
+/// accepts (identity.rs): a signing key under kid `e2e-1`, its public half,
+/// and a second pair (`e2e-2`) to rotate to.
+pub const SIGNING_KEY_1: &str = "e2e-1=BQC6kCvGvnfR2BcgG0wJOQS3_ZKMmmy0WL7w5wjDX84";
+pub const PUBLIC_KEY_1: &str = "e2e-1=YdkXBeCIzDJrsCB8r6MseKqx-bB0YeLIt7HFR1eRZ0E";
+pub const SIGNING_KEY_2: &str = "e2e-2=rQOEFXUV1hLOS5ybb8D25vtNRjl66LxW7iz2DrocNnk";
+pub const PUBLIC_KEY_2: &str = "e2e-2=0aX6myqrnw9173529G-gfeTMq8Q8OMvXhRCsYHqd018";
 pub const APPROVED_CARD: &str = "4242 4242 4242 4242";
 pub const DECLINED_CARD: &str = "4000 0000 0000 0002";
 
@@ -55,7 +63,9 @@ fn start_in(state_dir: &Path, env: &[(&str, &str)]) -> Souk {
 /// Starts the app in `app` (a folder with spin.toml) on `state_dir`.
 fn start_app_in(app: &Path, state_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Souk {
     let mut vars = vec![
-        ("SPIN_VARIABLE_SECRET", "e2e-signing-secret-0123456789"),
+        ("SPIN_VARIABLE_JWT_SIGNING_KEY", SIGNING_KEY_1),
+        ("SPIN_VARIABLE_JWT_PUBLIC_KEYS", PUBLIC_KEY_1),
+        ("SPIN_VARIABLE_RATE_LIMIT_KEY", "e2e-rate-limit-key-0123456789abcdef"),
         ("SPIN_VARIABLE_ADMIN_EMAIL", ADMIN_EMAIL),
         ("SPIN_VARIABLE_ADMIN_PASSWORD", ADMIN_PASSWORD),
         ("SPIN_VARIABLE_RATE_LIMIT_RPS", "1000"),
@@ -120,6 +130,14 @@ impl Shop {
         let Shop { souk, state } = self;
         assert_eq!(souk.terminate(), Some(0));
         let souk = start_app_in(app, state.path(), &[], &[]);
+        Shop { souk, state }
+    }
+
+    /// Stops it and starts it again on the same state with other variables.
+    pub fn restart_with(self, env: &[(&str, &str)]) -> Shop {
+        let Shop { souk, state } = self;
+        assert_eq!(souk.terminate(), Some(0));
+        let souk = start_app_in(&workspace_root(), state.path(), env, &[]);
         Shop { souk, state }
     }
 
