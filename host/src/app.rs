@@ -82,11 +82,10 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
         Some(file) => Some(absolute(file.clone())?),
         None => Some(manifest.dir.join("runtime-config.toml")).filter(|p| p.exists()),
     };
-    if let Some(file) = &runtime_config_file {
-        if !file.exists() {
+    if let Some(file) = &runtime_config_file
+        && !file.exists() {
             wasmtime::bail!("{}: runtime config file not found", file.display());
         }
-    }
     let runtime_config = RuntimeConfig::load(runtime_config_file.as_deref(), &state_dir)?;
     let variables = Variables::resolve(&manifest, &env_lookup)?;
     let stores = Arc::new(open_stores(&manifest, &runtime_config, runtime_config_file.as_deref(), args.sqlite_max_result_bytes)?);

@@ -19,7 +19,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Start the application described by a spin.toml.
-    Up(UpArgs),
+    Up(Box<UpArgs>),
     /// Run each component's build command.
     Build(BuildArgs),
 }
@@ -159,7 +159,7 @@ pub fn main() -> ExitCode {
     crate::logs::init_console();
     let result = match cli.command {
         Command::Build(args) => crate::build::run_builds(&manifest_path(&args.from)),
-        Command::Up(args) => run_up(args),
+        Command::Up(args) => run_up(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

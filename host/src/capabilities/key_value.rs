@@ -117,7 +117,8 @@ pub(super) fn keys(conn: &SharedConnection) -> Result<Vec<String>, String> {
 /// Adds `delta` to the 8-byte little-endian integer at `key` (0 when
 /// missing), in one transaction; returns the new value.
 pub(super) fn increment(conn: &SharedConnection, key: &str, delta: i64) -> Result<i64, String> {
-    let outcome = conn.with(|c| {
+    
+    conn.with(|c| {
         let tx = c.transaction()?;
         let current: Option<Vec<u8>> = tx
             .prepare_cached("SELECT value FROM spin_key_value WHERE key = ?1")?
@@ -136,8 +137,7 @@ pub(super) fn increment(conn: &SharedConnection, key: &str, delta: i64) -> Resul
         set_in(&tx, key, &next.to_le_bytes())?;
         tx.commit()?;
         Ok(Ok(next))
-    })?;
-    outcome
+    })?
 }
 
 /// Writes `value` at `key` only if it still holds `expected` (`None`: absent),

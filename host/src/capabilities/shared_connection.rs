@@ -143,11 +143,10 @@ impl SharedConnection {
     /// Closes the connection (flushing the WAL); later calls fail cleanly.
     pub fn close(&self) {
         let taken = self.conn.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(conn) = taken {
-            if let Err((_, e)) = conn.close() {
+        if let Some(conn) = taken
+            && let Err((_, e)) = conn.close() {
                 tracing::warn!("closing {}: {e}", self.name);
             }
-        }
     }
 }
 

@@ -39,7 +39,7 @@ impl FromStr for ConcurrencyLimit {
 
     fn from_str(s: &str) -> Result<Self, String> {
         let (component, number) = match s.split_once('=') {
-            Some((component, _)) if component.is_empty() => {
+            Some(("", _)) => {
                 return Err(format!("expected N or COMPONENT=N, got `{s}` (the component id is empty)"));
             }
             Some((component, number)) => (Some(component.to_string()), number),

@@ -136,7 +136,7 @@ impl HandlerState for Instantiator {
         store.epoch_deadline_callback(move |ctx: StoreContextMut<'_, InstanceState>| {
             if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
                 ctx.data().outcome.record(HostFailure::DeadlineExceeded);
-                return Err(format_err!("request deadline exceeded").into());
+                return Err(format_err!("request deadline exceeded"));
             }
             Ok(UpdateDeadline::Yield(1))
         });

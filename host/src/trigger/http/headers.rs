@@ -26,13 +26,11 @@ impl RouteInfo {
     /// For a chained request, which bypasses the router: match the path against
     /// the target's own route, or treat a private route as `/...`.
     pub fn for_chained(route: &HttpRoute, path: &str) -> Self {
-        if let HttpRoute::Path(route) = route {
-            if let Ok(router) = Router::build(&[(route.clone(), String::new())]) {
-                if let Some(m) = router.route(path) {
+        if let HttpRoute::Path(route) = route
+            && let Ok(router) = Router::build(&[(route.clone(), String::new())])
+                && let Some(m) = router.route(path) {
                     return Self::from_match(&m);
                 }
-            }
-        }
         Self { raw_component_route: "/...".into(), component_route: String::new(), path_info: path.to_string(), named: Vec::new() }
     }
 }

@@ -128,8 +128,8 @@ impl Transport {
         let seen = head.seen_request.clone();
         let marked = hyper::service::service_fn(move |request| {
             seen.store(true, Ordering::Release);
-            let mut service = service.clone();
-            hyper::service::Service::call(&mut service, request)
+            let service = service.clone();
+            hyper::service::Service::call(&service, request)
         });
         let connection = watch.watch(self.builder.serve_connection(io, marked).into_owned());
         tokio::pin!(connection);
