@@ -3,6 +3,7 @@ environment (secrets, a rate limit out of the way) and souk-load's command
 line per scenario. Used by scripts/bench-shop and scripts/bench-ab."""
 
 import os
+import secrets
 import subprocess
 
 from bench_common import ROOT, TARGET, run
@@ -43,6 +44,9 @@ def server_env(admin_password):
     env = dict(os.environ)
     env.update(generated_keys())
     env.update({
+        # What builds from before the Ed25519 keys sign tokens with, so
+        # bench-ab can run them (--a-app) beside this one.
+        "SPIN_VARIABLE_SECRET": secrets.token_hex(32),
         "SPIN_VARIABLE_ADMIN_PASSWORD": admin_password,
         "SPIN_VARIABLE_ADMIN_EMAIL": ADMIN_EMAIL,
         "SPIN_VARIABLE_RATE_LIMIT_RPS": RATE_LIMIT,
