@@ -75,7 +75,7 @@ impl Fake {
             return Ok(p.clone());
         }
         if s.closed.contains(&request.order_id) {
-            return Err(ApiError::conflict("order_closed", "the order is closed to new charges"));
+            return Err(ApiError::conflict("invalid_state", "the order is closed to new charges"));
         }
         let number = request.card.number.replace(' ', "");
         if number == "4242424242424241" {
