@@ -27,6 +27,12 @@ pub const REFUND_PAYMENT: &str = "payment.refund";
 /// The services commands are addressed to (outbox `consumer`s).
 pub const RECEIVERS: &[&str] = &["catalog", "payments"];
 
+/// How long [`settle`] holds the rows it sends at once: enough for the
+/// attempt, short so that after a crash the relay takes them over soon. An
+/// attempt that outlasts it may be repeated by a relay, which the
+/// idempotent receivers (and the event consumers' inboxes) absorb.
+pub const SEND_NOW_HOLD_SECONDS: i64 = 5;
+
 /// What to undo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Undo {
@@ -67,7 +73,8 @@ pub async fn settle<D: Db, S: Services>(db: &D, services: &S, id: &str, from: St
     if applied {
         let ids: Vec<String> = commands.iter().map(|(c, _)| c.id.clone()).chain(events.iter().map(|e| e.id.clone())).collect();
         // Delivery failures are the outbox's to retry; they do not undo the change.
-        let _ = events::deliver_events(db, &ids, now, async |consumer: &str, event: &Event| outbox::send(db, services, consumer, event).await).await;
+        let send = async |consumer: &str, event: &Event| outbox::send(db, services, consumer, event).await;
+        let _ = events::deliver_events(db, &ids, now, SEND_NOW_HOLD_SECONDS, send).await;
     }
     Ok(applied)
 }

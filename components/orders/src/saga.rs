@@ -215,8 +215,9 @@ pub async fn place<D: Db, S: Services>(db: &D, services: &S, user_id: &str, inpu
             return match status {
                 Some(stored) if stored.status == Status::Paid => Ok(stored),
                 other => {
-                    let now = other.map_or("settled", |o| o.status.as_str());
-                    Err(recorded(ApiError::conflict("invalid_state", format!("the order was {now} while it was being placed")), &id))
+                    let now = other.map_or("unknown", |o| o.status.as_str());
+                    let e = ApiError::conflict("invalid_state", format!("the order was settled while it was being placed; it is {now}"));
+                    Err(recorded(e.with_details(json!({ "status": now })), &id))
                 }
             };
         }

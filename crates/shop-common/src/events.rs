@@ -95,11 +95,11 @@ pub struct Delivered {
 /// A row taken for delivery: event id, consumer, payload, attempts so far.
 type Claimed = (String, String, String, i64);
 
-/// Takes rows for delivery by moving their next attempt `CLAIM_SECONDS`
+/// Takes rows for delivery by moving their next attempt `claim_seconds`
 /// ahead in one statement (`which` picks them), so a relay running at the
 /// same time (another request's) finds them not due. Oldest first.
-async fn claim<D: Db>(db: &D, which: &str, params: &[Value], now: i64) -> Result<Vec<Claimed>, ApiError> {
-    let mut all = vec![Value::from(now.saturating_add(CLAIM_SECONDS))];
+async fn claim<D: Db>(db: &D, which: &str, params: &[Value], now: i64, claim_seconds: i64) -> Result<Vec<Claimed>, ApiError> {
+    let mut all = vec![Value::from(now.saturating_add(claim_seconds))];
     all.extend_from_slice(params);
     let rows = db
         .query(&format!("UPDATE outbox SET next_attempt_at = ? WHERE rowid IN ({which}) RETURNING event_id, consumer, payload, attempts, created_at, rowid"), &all)
@@ -116,7 +116,7 @@ async fn claim<D: Db>(db: &D, which: &str, params: &[Value], now: i64) -> Result
 /// Takes the due rows (at most `RELAY_BATCH`, oldest first).
 async fn claim_due<D: Db>(db: &D, now: i64) -> Result<Vec<Claimed>, ApiError> {
     const DUE: &str = "SELECT rowid FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY created_at, rowid LIMIT ?";
-    claim(db, DUE, &[now.into(), RELAY_BATCH.into()], now).await
+    claim(db, DUE, &[now.into(), RELAY_BATCH.into()], now, CLAIM_SECONDS).await
 }
 
 /// Delivers the rows that are due, oldest first, each by exactly one relay
@@ -130,9 +130,18 @@ pub async fn deliver_due<D: Db>(db: &D, now: i64, deliver: impl AsyncFn(&str, &E
 
 /// Delivers the rows of the events `event_ids` now (those not delivered
 /// and not taken by another relay), whatever else is due: for a change that
-/// wants its own events out before it answers (a compensation, say). What
-/// fails waits for a later relay, as in [`deliver_due`].
-pub async fn deliver_events<D: Db>(db: &D, event_ids: &[String], now: i64, deliver: impl AsyncFn(&str, &Event) -> Result<(), String>) -> Result<Delivered, ApiError> {
+/// wants its own events out before it answers (a compensation, say). The
+/// rows are held for `claim_seconds` instead of [`CLAIM_SECONDS`]: a short
+/// hold lets the relay take over soon from a request that died, at the
+/// price of a second delivery (which consumers ignore) when an attempt
+/// outlasts it. What fails waits for a later relay, as in [`deliver_due`].
+pub async fn deliver_events<D: Db>(
+    db: &D,
+    event_ids: &[String],
+    now: i64,
+    claim_seconds: i64,
+    deliver: impl AsyncFn(&str, &Event) -> Result<(), String>,
+) -> Result<Delivered, ApiError> {
     if event_ids.is_empty() {
         return Ok(Delivered::default());
     }
@@ -140,7 +149,7 @@ pub async fn deliver_events<D: Db>(db: &D, event_ids: &[String], now: i64, deliv
     let which = format!("SELECT rowid FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? AND event_id IN ({marks})");
     let mut params = vec![Value::from(now)];
     params.extend(event_ids.iter().map(Value::from));
-    let claimed = claim(db, &which, &params, now).await?;
+    let claimed = claim(db, &which, &params, now, claim_seconds).await?;
     deliver_claimed(db, claimed, now, deliver).await
 }
 
@@ -283,13 +292,20 @@ mod tests {
                 received.borrow_mut().push((consumer.to_owned(), e.id.clone()));
                 Ok(())
             };
-            let done = deliver_events(&db, std::slice::from_ref(&mine.id), 101, &deliver).await.unwrap();
+            let done = deliver_events(&db, std::slice::from_ref(&mine.id), 101, 5, &deliver).await.unwrap();
             assert_eq!(done, Delivered { delivered: 1, failed: 0 });
             assert_eq!(*received.borrow(), vec![("catalog".to_owned(), mine.id.clone())]);
             assert_eq!(pending(&db).await.unwrap(), 1, "the backlog is left for the relay");
             // Delivered rows are not delivered again.
-            assert_eq!(deliver_events(&db, &[mine.id.clone()], 102, &deliver).await.unwrap(), Delivered::default());
-            assert_eq!(deliver_events(&db, &[], 102, &deliver).await.unwrap(), Delivered::default());
+            assert_eq!(deliver_events(&db, &[mine.id.clone()], 102, 5, &deliver).await.unwrap(), Delivered::default());
+            assert_eq!(deliver_events(&db, &[], 102, 5, &deliver).await.unwrap(), Delivered::default());
+            // Rows held by a request that died are the relay's again after the short hold.
+            let other = Event::new("stock.release", json!({ "order_id": "o-2" }));
+            transaction(&db, async |db| record(db, &other, &["catalog"], 103).await).await.unwrap();
+            assert_eq!(claim(&db, "SELECT rowid FROM outbox WHERE event_id = ?", &[other.id.as_str().into()], 103, 5).await.unwrap().len(), 1);
+            assert_eq!(deliver_due(&db, 107, &deliver).await.unwrap().delivered, 1, "the backlog, not the held row");
+            assert_eq!(deliver_due(&db, 108, &deliver).await.unwrap().delivered, 1, "the held row, once its hold is over");
+            assert_eq!(pending(&db).await.unwrap(), 0);
         });
     }
 
