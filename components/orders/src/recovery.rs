@@ -32,6 +32,7 @@ use crate::store::{self, Change};
 /// The grace period when `order_recovery_grace_seconds` is not set: twice
 /// the host's default request deadline (30 s).
 pub const DEFAULT_GRACE_SECONDS: i64 = 60;
+const _: () = assert!(DEFAULT_GRACE_SECONDS > 30, "longer than the host's default request deadline");
 
 /// At most this many orders are recovered by one call.
 pub const BATCH: u32 = 20;
@@ -126,6 +127,5 @@ mod tests {
         assert_eq!(grace_from(Some("0")), DEFAULT_GRACE_SECONDS);
         assert_eq!(grace_from(Some("-5")), DEFAULT_GRACE_SECONDS);
         assert_eq!(grace_from(Some("soon")), DEFAULT_GRACE_SECONDS);
-        assert!(DEFAULT_GRACE_SECONDS > 30, "longer than the host's default request deadline");
     }
 }

@@ -297,7 +297,7 @@ mod tests {
             assert_eq!(*received.borrow(), vec![("catalog".to_owned(), mine.id.clone())]);
             assert_eq!(pending(&db).await.unwrap(), 1, "the backlog is left for the relay");
             // Delivered rows are not delivered again.
-            assert_eq!(deliver_events(&db, &[mine.id.clone()], 102, 5, &deliver).await.unwrap(), Delivered::default());
+            assert_eq!(deliver_events(&db, std::slice::from_ref(&mine.id), 102, 5, &deliver).await.unwrap(), Delivered::default());
             assert_eq!(deliver_events(&db, &[], 102, 5, &deliver).await.unwrap(), Delivered::default());
             // Rows held by a request that died are the relay's again after the short hold.
             let other = Event::new("stock.release", json!({ "order_id": "o-2" }));
