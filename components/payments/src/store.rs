@@ -1,5 +1,6 @@
-//! Payments in SQLite: charges (one per order), refunds, reads. Only the
-//! card's brand and last four digits are stored.
+//! Payments in SQLite: charges (one per order), refunds, reads, and the
+//! orders closed to charges (settled without one, so a late charge cannot
+//! land). Only the card's brand and last four digits are stored.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
