@@ -87,6 +87,9 @@ async fn route(inc: Incoming) -> Result<Reply, ApiError> {
             let products = products::lookup(&db, &reservation.product_ids()).await?;
             Ok(Reply::json(if created { 201 } else { 200 }, &inventory::Reserved { reservation, products }))
         }
+        ("POST", ["internal", "catalog", "reservations", "sweep"]) => {
+            Ok(Reply::ok(&json!({ "released": inventory::sweep(&open().await?, timestamp::now_unix()).await? })))
+        }
         ("POST", ["internal", "catalog", "reservations", order_id, "commit"]) => {
             Ok(Reply::ok(&inventory::commit(&open().await?, order_id, timestamp::now_unix()).await?))
         }
@@ -99,6 +102,7 @@ async fn route(inc: Incoming) -> Result<Reply, ApiError> {
             ["internal", "catalog", "health" | "stock"]
             | ["internal", "catalog", "products", "lookup"]
             | ["internal", "catalog", "reservations"]
+            | ["internal", "catalog", "reservations", "sweep"]
             | ["internal", "catalog", "reservations", _, "commit" | "release"],
         ) => Err(inc.method_not_allowed()),
         _ => Err(inc.no_route()),

@@ -4,9 +4,11 @@
 //! A reservation takes its units out of `products.stock` at once, so stock
 //! is what can still be sold; `reserved` and `committed` reservations hold
 //! the rest. Releasing puts the units back. A reservation still `reserved`
-//! after `expires_at` is released by the next reserve call (lazily: a
-//! component has no timers); until then it can still be committed, as its
-//! units were never given back.
+//! after `expires_at` is released by the sweep (`sweep`, which the shop's
+//! health check runs: a component has no timers) and by the next reserve
+//! call; until then it can still be committed, as its units were never
+//! given back. A released reservation is never committed, which is how a
+//! late placement learns that its order was settled without it.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -103,20 +105,39 @@ fn unknown_products(ids: &[String]) -> ApiError {
     ApiError::new(404, "not_found", format!("product {first} not found")).with_details(json!({ "product_id": first, "product_ids": ids }))
 }
 
-/// Releases every reservation still `reserved` after its expiry, putting
-/// its units back. Call inside a transaction.
-pub async fn release_expired<D: Db>(db: &D, now: i64) -> Result<u64, ApiError> {
-    const EXPIRED: &str = "SELECT order_id FROM reservations WHERE status = 'reserved' AND expires_at < ?";
-    db.exec(
-        &format!(
-            "UPDATE products SET stock = stock + (SELECT COALESCE(SUM(quantity), 0) FROM reservation_items
-                 WHERE reservation_items.product_id = products.id AND order_id IN ({EXPIRED}))
-             WHERE id IN (SELECT product_id FROM reservation_items WHERE order_id IN ({EXPIRED}))"
-        ),
-        &[now.into(), now.into()],
-    )
-    .await?;
-    Ok(db.exec("UPDATE reservations SET status = 'released', updated_at = ? WHERE status = 'reserved' AND expires_at < ?", &[now.into(), now.into()]).await?)
+/// At most this many expired reservations are released by one sweep.
+pub const SWEEP_BATCH: u32 = 100;
+
+/// Releases up to `limit` reservations still `reserved` after their expiry
+/// (oldest expiry first), putting their units back; how many. Call inside a
+/// transaction.
+pub async fn release_expired<D: Db>(db: &D, now: i64, limit: u32) -> Result<u64, ApiError> {
+    let released = db
+        .query(
+            "UPDATE reservations SET status = 'released', updated_at = ? WHERE order_id IN
+                 (SELECT order_id FROM reservations WHERE status = 'reserved' AND expires_at < ? ORDER BY expires_at LIMIT ?)
+             RETURNING order_id",
+            &[now.into(), now.into(), limit.into()],
+        )
+        .await?;
+    for row in &released {
+        let order_id = Value::from(row.text(0)?);
+        db.exec(
+            "UPDATE products SET stock = stock + (SELECT quantity FROM reservation_items WHERE order_id = ? AND product_id = products.id)
+             WHERE id IN (SELECT product_id FROM reservation_items WHERE order_id = ?)",
+            &[order_id.clone(), order_id],
+        )
+        .await?;
+    }
+    Ok(released.len() as u64)
+}
+
+/// `POST /internal/catalog/reservations/sweep`: releases expired
+/// reservations (a batch), so stock held for an order that was never
+/// recorded (its placement stopped right after reserving) comes back even
+/// when nobody reserves again. The shop's health check calls it.
+pub async fn sweep<D: Db>(db: &D, now: i64) -> Result<u64, ApiError> {
+    db::transaction(db, async |db| release_expired(db, now, SWEEP_BATCH).await).await
 }
 
 /// A reservation as it is stored, if there is one.
@@ -162,7 +183,7 @@ async fn stock_rows<D: Db>(db: &D, ids: &[String]) -> Result<Vec<StockRow>, ApiE
 pub async fn reserve<D: Db>(db: &D, request: &ReserveRequest, now: i64, ttl_seconds: i64) -> Result<(Reservation, bool), ApiError> {
     check_order_id(&request.order_id)?;
     db::transaction(db, async |db| {
-        release_expired(db, now).await?;
+        release_expired(db, now, SWEEP_BATCH).await?;
         if let Some(existing) = find(db, &request.order_id).await? {
             return Ok((existing, false));
         }

@@ -248,6 +248,43 @@ fn expired_reservations_give_their_stock_back() {
 }
 
 #[test]
+fn the_sweep_releases_expired_reservations_without_a_new_reserve() {
+    block_on(async {
+        let db = seeded().await;
+        inventory::reserve(&db, &request("orphan", &[(MUG, 5), (KNIFE, 1)]), NOW, 60).await.unwrap();
+        inventory::reserve(&db, &request("later", &[(MUG, 3)]), NOW + 30, 60).await.unwrap();
+        inventory::reserve(&db, &request("paid", &[(TEE, 2)]), NOW, 60).await.unwrap();
+        inventory::commit(&db, "paid", NOW + 1).await.unwrap();
+        assert_eq!(inventory::sweep(&db, NOW + 60).await.unwrap(), 0, "none expired yet");
+        assert_eq!(inventory::sweep(&db, NOW + 61).await.unwrap(), 1);
+        assert_eq!(inventory::find(&db, "orphan").await.unwrap().unwrap().status, "released");
+        assert_eq!((stock_of(&db, MUG).await, stock_of(&db, KNIFE).await), (97, 100));
+        assert_eq!(inventory::sweep(&db, NOW + 61).await.unwrap(), 0, "released once");
+        assert_eq!(inventory::sweep(&db, NOW + 1000).await.unwrap(), 1);
+        assert_eq!(stock_of(&db, MUG).await, 100);
+        assert_eq!(inventory::find(&db, "paid").await.unwrap().unwrap().status, "committed", "sold stays sold");
+        assert_eq!(stock_of(&db, TEE).await, 98);
+        let err = inventory::commit(&db, "orphan", NOW + 1001).await.unwrap_err();
+        assert_eq!((err.status, err.code), (409, "invalid_state"));
+    });
+}
+
+#[test]
+fn a_sweep_takes_a_bounded_batch() {
+    block_on(async {
+        let db = seeded().await;
+        let n = inventory::SWEEP_BATCH as usize + 5;
+        for i in 0..n {
+            inventory::reserve(&db, &request(&format!("o{i}"), &[(MUG, 1)]), NOW, 60).await.unwrap_or_else(|e| panic!("{e}"));
+            db.exec("UPDATE products SET stock = stock + 1 WHERE id = ?", &[MUG.into()]).await.unwrap();
+        }
+        assert_eq!(inventory::sweep(&db, NOW + 61).await.unwrap(), u64::from(inventory::SWEEP_BATCH));
+        assert_eq!(inventory::sweep(&db, NOW + 61).await.unwrap(), 5);
+        assert_eq!(stock_of(&db, MUG).await, 100 + n as i64);
+    });
+}
+
+#[test]
 fn commit_and_release_follow_the_state_rules() {
     block_on(async {
         let db = seeded().await;

@@ -42,24 +42,28 @@ async fn probe(service: &str, request_id: &str) -> (String, health::ServiceHealt
 }
 
 /// Asks every service at once; 503 (with the same body) when any is down.
-/// It also has the event producers relay their outboxes, so a periodic
-/// health probe redelivers events whose consumer was down. The gateway's
-/// keys are checked here (meta lists them, as every component behind the
-/// gateway does); the signing key by users, which asks the tokens service.
+/// It also has the event producers relay their outboxes (orders settles
+/// half-placed orders there too) and the catalog sweep expired
+/// reservations, so a periodic health probe drives redelivery and recovery.
+/// The gateway's keys are checked here (meta lists them, as every component
+/// behind the gateway does); the signing key by users, which asks the
+/// tokens service.
 async fn shop_health(request_id: &str) -> Reply {
     let probes = futures::future::join_all(health::SERVICES.iter().map(|s| probe(s, request_id)));
-    let relays = futures::future::join_all(health::PRODUCERS.iter().map(|s| relay(s, request_id)));
-    let (mut results, outboxes) = futures::future::join(probes, relays).await;
+    let relays = futures::future::join_all(health::PRODUCERS.iter().map(|s| post(s, format!("/internal/{s}/outbox/relay"), request_id)));
+    let sweeps = futures::future::join_all(health::SWEEPS.iter().map(|(s, path)| post(s, (*path).to_owned(), request_id)));
+    let (mut results, outboxes, sweeps) = futures::future::join3(probes, relays, sweeps).await;
     let (public_keys, rate_limit_key) = (optional_variable(JWT_PUBLIC_KEYS).await, optional_variable(RATE_LIMIT_KEY).await);
     results.push(("gateway".to_owned(), health::gateway_keys(public_keys.as_deref(), rate_limit_key.as_deref())));
     let (status, mut report) = health::aggregate(results);
     report.outboxes = outboxes.into_iter().collect();
+    report.sweeps = sweeps.into_iter().collect();
     Reply::json(status, &report)
 }
 
-/// What a producer's relay did, or why it could not.
-async fn relay(service: &str, request_id: &str) -> (String, serde_json::Value) {
-    let outcome = match call(service, "POST", &format!("/internal/{service}/outbox/relay"), None, request_id).await {
+/// What a service's relay or sweep did, or why it could not.
+async fn post(service: &str, path: String, request_id: &str) -> (String, serde_json::Value) {
+    let outcome = match call(service, "POST", &path, None, request_id).await {
         Ok(called) if called.is_success() => called.body,
         Ok(called) => json!({ "error": format!("answered {}", called.status) }),
         Err(e) => json!({ "error": e.message }),
@@ -68,7 +72,8 @@ async fn relay(service: &str, request_id: &str) -> (String, serde_json::Value) {
 }
 
 /// The figures the load generator checks the shop's invariants with: the
-/// catalog's stock, the orders paid, the payments approved (admins only).
+/// catalog's stock, the orders paid and those not settled yet with the
+/// compensations still queued, the payments approved (admins only).
 async fn audit(request_id: &str) -> Result<Reply, ApiError> {
     let fetch = async |service: &'static str, path: &'static str| -> Result<serde_json::Value, ApiError> {
         let called = call(service, "GET", path, None, request_id).await?;

@@ -14,6 +14,10 @@ pub const SERVICES: &[&str] = &["users", "catalog", "cart", "orders", "payments"
 /// (`POST /internal/<id>/outbox/relay`).
 pub const PRODUCERS: &[&str] = &["orders", "shipping"];
 
+/// The sweeps run on each health check (`POST` to the path): the catalog
+/// releases expired stock reservations.
+pub const SWEEPS: &[(&str, &str)] = &[("catalog", "/internal/catalog/reservations/sweep")];
+
 /// What one health check got.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Probe {
@@ -36,9 +40,13 @@ pub struct HealthReport {
     /// `ok` or `degraded`.
     pub status: &'static str,
     pub services: BTreeMap<String, ServiceHealth>,
-    /// Each producer's relay report (delivered, failed, pending), or its error.
+    /// Each producer's relay report (delivered, failed, pending; orders
+    /// also what its recovery settled), or its error.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub outboxes: BTreeMap<String, Value>,
+    /// Each sweep's report (the catalog: `{"released": n}`), or its error.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sweeps: BTreeMap<String, Value>,
 }
 
 /// A service is up when it answers 200 with `{"status": "ok"}`; anything
@@ -75,7 +83,7 @@ pub fn aggregate(results: impl IntoIterator<Item = (String, ServiceHealth)>) -> 
     let services: BTreeMap<String, ServiceHealth> = results.into_iter().collect();
     let all_ok = services.values().all(|s| s.status == "ok");
     let (code, status) = if all_ok { (200, "ok") } else { (503, "degraded") };
-    (code, HealthReport { status, services, outboxes: BTreeMap::new() })
+    (code, HealthReport { status, services, outboxes: BTreeMap::new(), sweeps: BTreeMap::new() })
 }
 
 #[cfg(test)]

@@ -6,13 +6,13 @@ use serde_json::{Value as Json, json};
 use shop_common::events::Event;
 use shop_common::money::{Currency, Money};
 use shop_common::page::PageRequest;
-use shop_common::spin::{Called, Incoming, Reply, SpinDb, call, serve};
+use shop_common::spin::{Called, Incoming, Reply, SpinDb, call, optional_variable, serve};
 use shop_common::{ApiError, timestamp};
 
 use crate::input::LineRequest;
 use crate::model::{Address, PaymentInfo, Quote};
 use crate::services::{ChargeRequest, PriceError, Product, QuoteLine, Services};
-use crate::{cancel, outbox, saga, store};
+use crate::{cancel, outbox, recovery, saga, store};
 
 mod bindings {
     //! `souk:pricing/quote`, imported as a component dependency.
@@ -48,9 +48,9 @@ enum Endpoint<'a> {
 }
 
 impl Endpoint<'_> {
-    /// Whether the outbox is relayed after the request. Placing and
-    /// cancelling relay their own event once it is committed; the relay
-    /// endpoint is one; a health check only looks.
+    /// Whether stale orders are recovered and the outbox relayed after the
+    /// request. Placing and cancelling send their own rows once committed;
+    /// the relay endpoint does both itself; a health check only looks.
     fn relays_after(self) -> bool {
         !matches!(self, Endpoint::Place | Endpoint::Cancel(_) | Endpoint::Relay | Endpoint::Health)
     }
@@ -84,10 +84,27 @@ async fn route(inc: Incoming) -> Result<Reply, ApiError> {
     let db = open().await?;
     let reply = handle_with_db(&inc, &db, &services, endpoint).await;
     if endpoint.relays_after() {
-        // Events waiting for a consumer that was down go out with later requests.
+        // Orders left half-placed are settled, and events waiting for a
+        // consumer that was down go out, with later requests (each one
+        // statement when there is nothing to do).
+        let _ = recovery::recover_due(&db, &services, timestamp::now_unix(), grace().await).await;
         let _ = outbox::deliver_due(&db, &services).await;
     }
     reply
+}
+
+/// How long an order may stay `pending` before recovery settles it.
+async fn grace() -> i64 {
+    recovery::grace_from(optional_variable("order_recovery_grace_seconds").await.as_deref())
+}
+
+/// `POST /internal/orders/outbox/relay`: the outbox's relay report, with
+/// what recovery settled first.
+#[derive(serde::Serialize)]
+struct Maintenance {
+    #[serde(flatten)]
+    relay: shop_common::events::RelayReport,
+    recovered: recovery::Recovered,
 }
 
 async fn handle_with_db(inc: &Incoming, db: &SpinDb, services: &SpinServices, endpoint: Endpoint<'_>) -> Result<Reply, ApiError> {
@@ -114,7 +131,11 @@ async fn handle_with_db(inc: &Incoming, db: &SpinDb, services: &SpinServices, en
             let event: Event = inc.json()?;
             Ok(Reply::ok(&outbox::consume(db, &event, timestamp::now_unix()).await?))
         }
-        Endpoint::Relay => Ok(Reply::ok(&outbox::relay(db, services).await?)),
+        Endpoint::Relay => {
+            let recovered = recovery::recover_due(db, services, timestamp::now_unix(), grace().await).await?;
+            let relay = outbox::relay(db, services, timestamp::now_unix()).await?;
+            Ok(Reply::ok(&Maintenance { relay, recovered }))
+        }
         Endpoint::Summary => Ok(Reply::ok(&store::summary(db).await?)),
         Endpoint::Health => Ok(Reply::ok(&json!({ "status": "ok", "service": "orders" }))),
     }
@@ -250,6 +271,15 @@ impl Services for SpinServices {
 
     async fn refund(&self, order_id: &str) -> Result<PaymentInfo, ApiError> {
         self.expect("payments", "POST", "/internal/payments/refunds", Some(&json!({ "order_id": order_id }))).await
+    }
+
+    async fn close_charge(&self, order_id: &str) -> Result<Option<PaymentInfo>, ApiError> {
+        #[derive(serde::Deserialize)]
+        struct Closed {
+            payment: Option<PaymentInfo>,
+        }
+        let closed: Closed = self.expect("payments", "POST", &format!("/internal/payments/charges/{order_id}/close"), None).await?;
+        Ok(closed.payment)
     }
 
     async fn deliver(&self, consumer: &str, event: &Event) -> Result<(), String> {

@@ -1,10 +1,16 @@
-//! Cancelling an order (owner or admin): an unpaid one gives its stock
-//! back; a paid one is refunded, its stock returned, and `order.cancelled`
-//! told to the consumers; shipped or delivered ones cannot be cancelled.
+//! Cancelling an order (owner or admin): its stock is given back and any
+//! charge refunded (a `pending` order may have been charged already, and
+//! payments refuses to charge it afterwards); a paid one's cancellation is
+//! also told to the consumers (`order.cancelled`). Shipped or delivered
+//! ones cannot be cancelled. The release and the refund are compensation
+//! commands recorded with the new status and sent at once, retried by the
+//! outbox until done (`compensation`), so the answer shows the payment
+//! `refunded` unless payments was unreachable just then.
 
-use shop_common::db::{Db, transaction};
-use shop_common::{ApiError, Identity, events, timestamp};
+use shop_common::db::Db;
+use shop_common::{ApiError, Identity};
 
+use crate::compensation::{self, Undo};
 use crate::model::{CancelPlan, Order, Status, Stock};
 use crate::outbox;
 use crate::services::Services;
@@ -31,31 +37,13 @@ pub async fn cancel<D: Db, S: Services>(db: &D, services: &S, who: &Identity, id
             CancelPlan::TooLate => {
                 return Err(ApiError::conflict("invalid_state", format!("a {} order cannot be cancelled", from.as_str())));
             }
-            CancelPlan::Release => {
-                if stored.stock != Stock::Released {
-                    services.release(id).await?;
-                }
+            plan => {
+                // Unpaid (pending or payment_failed): a charge the order may
+                // already have is refunded, and payments refuses any later
+                // one. Paid: refunded too, and the consumers are told.
+                let events = if plan == CancelPlan::RefundAndRelease { vec![outbox::cancelled(&stored.order, true)] } else { Vec::new() };
                 let change = Change { status: Some(Status::Cancelled), stock: Some(Stock::Released), ..Change::default() };
-                store::update(db, id, from, change, timestamp::now_unix()).await?
-            }
-            CancelPlan::RefundAndRelease => {
-                let payment = services.refund(id).await?;
-                services.release(id).await?;
-                let now = timestamp::now_unix();
-                let event = outbox::cancelled(&stored.order, true);
-                let done = transaction(db, async |db| {
-                    let change = Change { status: Some(Status::Cancelled), stock: Some(Stock::Released), payment: Some(&payment), note: None };
-                    let applied = store::update(db, id, from, change, now).await?;
-                    if applied {
-                        events::record(db, &event, outbox::CONSUMERS, now).await?;
-                    }
-                    Ok(applied)
-                })
-                .await?;
-                if done {
-                    let _ = outbox::deliver_due(db, services).await;
-                }
-                done
+                compensation::settle(db, services, id, from, change, Undo::RELEASE_AND_REFUND, &events).await?
             }
         };
         if done {

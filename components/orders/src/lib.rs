@@ -2,13 +2,17 @@
 //! pricing and payments), reading and cancelling them, and the events
 //! between orders, shipping and notifications. Everything but `adapter`
 //! (wasm32 only) is plain Rust, tested natively with a fake for the other
-//! services (`tests`).
+//! services (`tests`). An order left half-placed by a crash is settled by
+//! `recovery`; what a failed or cancelled order must undo goes through the
+//! outbox (`compensation`).
 
 pub mod cancel;
+pub mod compensation;
 pub mod idempotency;
 pub mod input;
 pub mod model;
 pub mod outbox;
+pub mod recovery;
 pub mod saga;
 pub mod services;
 pub mod store;

@@ -98,7 +98,7 @@ impl Status {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CancelPlan {
-    /// Not paid: give back any reserved stock.
+    /// Not paid (yet): give back the stock, refund a charge it may have.
     Release,
     /// Paid: refund the payment, give the stock back, tell the consumers.
     RefundAndRelease,

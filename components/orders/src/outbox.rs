@@ -1,5 +1,6 @@
 //! The events orders produces (`order.placed`, `order.cancelled`, for
-//! shipping and notifications) and the one it consumes (`shipment.updated`).
+//! shipping and notifications) and the one it consumes (`shipment.updated`);
+//! the outbox also carries the compensation commands (`compensation`).
 
 use serde::Serialize;
 use serde_json::{Value as Json, json};
@@ -7,6 +8,7 @@ use shop_common::db::{Db, transaction};
 use shop_common::events::{self, Event, RelayReport};
 use shop_common::{ApiError, timestamp};
 
+use crate::compensation;
 use crate::model::{Order, Status};
 use crate::services::Services;
 use crate::store::{self, Change};
@@ -32,15 +34,25 @@ pub fn cancelled(order: &Order, refunded: bool) -> Event {
     Event::new("order.cancelled", json!({ "order_id": order.id, "user_id": order.user_id, "refunded": refunded }))
 }
 
+/// Delivers one outbox row: a compensation command to the service that
+/// carries it out (see `compensation`), an event to its consumer's
+/// `/internal/<consumer>/events`. `Err` to try again later.
+pub async fn send<D: Db, S: Services>(db: &D, services: &S, consumer: &str, event: &Event) -> Result<(), String> {
+    match compensation::perform(db, services, event).await {
+        Some(done) => done,
+        None => services.deliver(consumer, event).await,
+    }
+}
+
 /// Delivers the due outbox rows (at most `RELAY_BATCH`) and reports what is
 /// still waiting: `POST /internal/orders/outbox/relay`.
-pub async fn relay<D: Db, S: Services>(db: &D, services: &S) -> Result<RelayReport, ApiError> {
-    events::relay(db, timestamp::now_unix(), async |consumer: &str, event: &Event| services.deliver(consumer, event).await).await
+pub async fn relay<D: Db, S: Services>(db: &D, services: &S, now: i64) -> Result<RelayReport, ApiError> {
+    events::relay(db, now, async |consumer: &str, event: &Event| send(db, services, consumer, event).await).await
 }
 
 /// Delivers the due outbox rows, at the end of a request.
 pub async fn deliver_due<D: Db, S: Services>(db: &D, services: &S) -> Result<events::Delivered, ApiError> {
-    events::deliver_due(db, timestamp::now_unix(), async |consumer: &str, event: &Event| services.deliver(consumer, event).await).await
+    events::deliver_due(db, timestamp::now_unix(), async |consumer: &str, event: &Event| send(db, services, consumer, event).await).await
 }
 
 /// What consuming an event did.

@@ -1,15 +1,38 @@
-//! Placing an order, step by step, undoing what was done when a later step
-//! fails: reserve stock (the catalog answers with the products) → price →
-//! record the order `pending` → charge → commit the stock and mark it
-//! `paid` with `order.placed` in the outbox (one transaction), or release
-//! the stock and mark it `payment_failed`.
-//! No database transaction is open while another service is called.
+//! Placing an order, step by step:
+//! 1. reserve stock (the catalog answers with the products) and price it;
+//! 2. record the order `pending`;
+//! 3. charge the card;
+//! 4. commit the stock;
+//! 5. mark it `paid` with `order.placed` in the outbox (one transaction).
+//!
+//! A step that fails ends the order `payment_failed`, with what must be
+//! undone (release the stock, refund a charge that may have happened) queued
+//! in the outbox in the same transaction (`compensation`). No database
+//! transaction is open while another service is called.
+//!
+//! What a crash between two steps leaves, and what finishes it:
+//! - after 1: a reservation with no order; the catalog's sweep releases it
+//!   once it expires (`reservation_ttl_seconds`).
+//! - after 2 or 3: a `pending` order, charged or not. Once it has been
+//!   pending longer than any request runs, `recovery` closes it to new
+//!   charges at payments and settles it by what payments answers: approved
+//!   → steps 4 and 5 (or, if the reservation was released meanwhile, a
+//!   refund); declined or no charge → stock released, `payment_failed`.
+//! - after 4: approved and committed; recovery does step 5.
+//! - while undoing: the commands are in the outbox, relayed until done.
+//!
+//! A slow request and a recovery (or a cancel) can run at once: every order
+//! change applies only from the status it was planned for, payments refuses
+//! to charge a closed order, and the catalog refuses to commit a released
+//! reservation, so exactly one of them settles the order and none leaves a
+//! charge without a paid order or stock sold without one.
 
 use serde_json::json;
 use shop_common::db::{Db, transaction};
 use shop_common::events;
 use shop_common::{ApiError, timestamp};
 
+use crate::compensation::{self, Undo};
 use crate::idempotency::{self, Answer, Begin};
 use crate::input::{self, LineRequest, PlaceInput};
 use crate::model::{Address, Order, OrderItem, PaymentInfo, Status, Stock};
@@ -134,6 +157,8 @@ pub async fn place<D: Db, S: Services>(db: &D, services: &S, user_id: &str, inpu
         let quote = services.price(&quote_lines, &shipping_address.country, input.promo_code.as_deref())?;
         Ok((items, quote))
     });
+    // No order is recorded yet, so a release that fails here is left to
+    // the catalog's sweep of expired reservations.
     let (items, quote) = match priced {
         Ok(priced) => priced,
         Err(e) => {
@@ -182,27 +207,23 @@ pub async fn place<D: Db, S: Services>(db: &D, services: &S, user_id: &str, inpu
         abandon(db, services, &id, Some(&payment), true, &format!("the stock could not be committed: {}", e.message)).await;
         return Err(recorded(e, &id));
     }
-    let now = timestamp::now_unix();
-    let paid = Order { status: Status::Paid, payment: Some(payment.clone()), ..order };
-    let event = outbox::placed(&paid);
-    let marked = transaction(db, async |db| {
-        let change = Change { status: Some(Status::Paid), stock: Some(Stock::Committed), payment: Some(&payment), note: None };
-        let applied = store::update(db, &id, Status::Pending, change, now).await?;
-        if applied {
-            events::record(db, &event, outbox::CONSUMERS, now).await?;
-        }
-        Ok(applied)
-    })
-    .await;
-    match marked {
+    match mark_paid(db, &order, &payment, timestamp::now_unix()).await {
         Ok(true) => {}
         Ok(false) => {
-            // Cancelled while it was being placed: undo the charge and the stock.
-            let _ = services.refund(&id).await;
-            let _ = services.release(&id).await;
-            return Err(recorded(ApiError::conflict("invalid_state", "the order was cancelled while it was being placed"), &id));
+            // Settled meanwhile by someone else: recovery (which may have
+            // completed it) or a cancel, which undoes what it needs to.
+            let status = store::get(db, &id).await.ok().flatten().map(|s| s.order);
+            return match status {
+                Some(stored) if stored.status == Status::Paid => Ok(stored),
+                other => {
+                    let now = other.map_or("unknown", |o| o.status.as_str());
+                    let e = ApiError::conflict("invalid_state", format!("the order was settled while it was being placed; it is {now}"));
+                    Err(recorded(e.with_details(json!({ "status": now })), &id))
+                }
+            };
         }
         Err(e) => {
+            // Left `pending` if this fails too: recovery completes it later.
             abandon(db, services, &id, Some(&payment), true, &format!("the order could not be marked paid: {}", e.message)).await;
             return Err(recorded(e, &id));
         }
@@ -214,33 +235,34 @@ pub async fn place<D: Db, S: Services>(db: &D, services: &S, user_id: &str, inpu
     let _ = outbox::deliver_due(db, services).await;
     match store::get(db, &id).await {
         Ok(Some(stored)) => Ok(stored.order),
-        _ => Ok(paid),
+        _ => Ok(Order { status: Status::Paid, payment: Some(payment), ..order }),
     }
 }
 
-/// Undoes a placement that will not be paid: gives the stock back, refunds
-/// the charge if asked (`refund`: it may have been approved), and marks the
-/// order `payment_failed` with `note`. Failures here are noted, not raised:
-/// a reservation left behind expires at the catalog, and cancelling the
-/// order releases it again.
+/// Step 5: the order `pending` → `paid` with its payment, its stock
+/// committed, and `order.placed` in the outbox, in one transaction.
+/// `false` if the order was no longer pending.
+pub async fn mark_paid<D: Db>(db: &D, order: &Order, payment: &PaymentInfo, now: i64) -> Result<bool, ApiError> {
+    let paid = Order { status: Status::Paid, payment: Some(payment.clone()), ..order.clone() };
+    let event = outbox::placed(&paid);
+    transaction(db, async |db| {
+        let change = Change { status: Some(Status::Paid), stock: Some(Stock::Committed), payment: Some(payment), note: None };
+        let applied = store::update(db, &order.id, Status::Pending, change, now).await?;
+        if applied {
+            events::record(db, &event, outbox::CONSUMERS, now).await?;
+        }
+        Ok(applied)
+    })
+    .await
+}
+
+/// Ends a placement that will not be paid: `payment_failed` with `note`,
+/// the stock's release (and the charge's refund when `refund`: it may have
+/// been approved) queued with it and sent at once (`compensation::settle`).
+/// If even that cannot be recorded, the order stays `pending` and recovery
+/// settles it later.
 async fn abandon<D: Db, S: Services>(db: &D, services: &S, id: &str, payment: Option<&PaymentInfo>, refund: bool, note: &str) {
-    let mut note = note.to_owned();
-    let stock = match services.release(id).await {
-        Ok(()) => Stock::Released,
-        Err(e) => {
-            note.push_str(&format!("; the stock could not be released: {}", e.message));
-            Stock::Reserved
-        }
-    };
-    let mut payment = payment.cloned();
-    if refund {
-        match services.refund(id).await {
-            Ok(p) => payment = Some(p),
-            // 404: nothing was charged.
-            Err(e) if e.status == 404 => {}
-            Err(e) => note.push_str(&format!("; the payment could not be refunded: {}", e.message)),
-        }
-    }
-    let change = Change { status: Some(Status::PaymentFailed), stock: Some(stock), payment: payment.as_ref(), note: Some(&note) };
-    let _ = store::update(db, id, Status::Pending, change, timestamp::now_unix()).await;
+    let change = Change { status: Some(Status::PaymentFailed), stock: Some(Stock::Released), payment, note: Some(note) };
+    let undo = Undo { release: true, refund };
+    let _ = compensation::settle(db, services, id, Status::Pending, change, undo, &[]).await;
 }

@@ -80,8 +80,13 @@ pub trait Services {
     async fn release(&self, order_id: &str) -> Result<(), ApiError>;
     /// The payment made (approved or declined).
     async fn charge(&self, request: &ChargeRequest) -> Result<PaymentInfo, ApiError>;
-    /// Refunds the order's approved payment.
+    /// Refunds the order's approved payment; where the order has no
+    /// payment (404) it also refuses any later charge for it, so a refund
+    /// undoes a charge whose answer was lost. 409 for a declined payment.
     async fn refund(&self, order_id: &str) -> Result<PaymentInfo, ApiError>;
+    /// Closes the order to new charges and answers its payment, if it has
+    /// one (approved, declined or refunded): what recovery decides from.
+    async fn close_charge(&self, order_id: &str) -> Result<Option<PaymentInfo>, ApiError>;
     /// POSTs an event to `/internal/<consumer>/events`; `Err` to try later.
     async fn deliver(&self, consumer: &str, event: &Event) -> Result<(), String>;
 }

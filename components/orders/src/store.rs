@@ -37,8 +37,14 @@ const IDEMPOTENCY_SCHEMA: &str = "CREATE TABLE idempotency_keys (
 const IDEMPOTENCY_REQUEST_HASH: &str = "ALTER TABLE idempotency_keys ADD COLUMN request_hash TEXT;
     CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at)";
 
+/// `recover_at`: when recovery may next try a stale `pending` order (NULL:
+/// not tried yet); the partial index keeps finding them cheap however many
+/// orders there are.
+const RECOVERY_SCHEMA: &str = "ALTER TABLE orders ADD COLUMN recover_at INTEGER;
+    CREATE INDEX orders_pending ON orders (created_at) WHERE status = 'pending'";
+
 /// Applied in order, each once (`db::migrate`): append, never edit one.
-pub const MIGRATIONS: &[&str] = &[ORDERS_SCHEMA, OUTBOX_SCHEMA, INBOX_SCHEMA, IDEMPOTENCY_SCHEMA, IDEMPOTENCY_REQUEST_HASH];
+pub const MIGRATIONS: &[&str] = &[ORDERS_SCHEMA, OUTBOX_SCHEMA, INBOX_SCHEMA, IDEMPOTENCY_SCHEMA, IDEMPOTENCY_REQUEST_HASH, RECOVERY_SCHEMA];
 
 /// An order as stored, with what the API does not show.
 #[derive(Debug, Clone, PartialEq)]
@@ -193,8 +199,39 @@ pub async fn update<D: Db>(db: &D, id: &str, from: Status, change: Change<'_>, n
     Ok(changed == 1)
 }
 
-/// `{"paid_quantities": {<product_id>: n}, "paid_orders": [id]}` over
-/// orders that are paid, shipped or delivered.
+/// Records the order's payment as it stands now (after a refund, say).
+pub async fn set_payment<D: Db>(db: &D, id: &str, payment: &PaymentInfo, now: i64) -> Result<(), ApiError> {
+    db.exec(
+        "UPDATE orders SET payment_id = ?, payment_status = ?, brand = ?, last4 = ?, updated_at = ? WHERE id = ?",
+        &[payment.id.as_str().into(), payment.status.as_str().into(), payment.brand.as_str().into(), payment.last4.as_str().into(), now.into(), id.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Takes up to `limit` orders still `pending` that were created at or
+/// before `stale_before` and are not held by another recovery, oldest
+/// first, and holds them until `hold_until` (a recovery that fails or dies
+/// leaves them to be tried again then). One read when there are none.
+pub async fn claim_stale_pending<D: Db>(db: &D, stale_before: i64, now: i64, hold_until: i64, limit: u32) -> Result<Vec<String>, ApiError> {
+    const STALE: &str = "FROM orders WHERE status = 'pending' AND created_at <= ? AND COALESCE(recover_at, 0) <= ?";
+    let any = db.query_one(&format!("SELECT 1 {STALE} LIMIT 1"), &[stale_before.into(), now.into()]).await?;
+    if any.is_none() {
+        return Ok(Vec::new());
+    }
+    let rows = db
+        .query(
+            &format!("UPDATE orders SET recover_at = ? WHERE id IN (SELECT id {STALE} ORDER BY created_at LIMIT ?) RETURNING id"),
+            &[hold_until.into(), stale_before.into(), now.into(), limit.into()],
+        )
+        .await?;
+    rows.iter().map(|r| r.text(0)).collect()
+}
+
+/// `{"paid_quantities": {<product_id>: n}, "paid_orders": [id],
+/// "pending_orders": [id], "compensations_pending": n}`: units and ids of
+/// the orders that are paid, shipped or delivered; the orders not settled
+/// yet; the compensations (stock releases, refunds) not yet done.
 pub async fn summary<D: Db>(db: &D) -> Result<Json, ApiError> {
     const PAID: &str = "status IN ('paid', 'shipped', 'delivered')";
     let rows = db
@@ -206,5 +243,8 @@ pub async fn summary<D: Db>(db: &D) -> Result<Json, ApiError> {
     }
     let ids = db.query(&format!("SELECT id FROM orders WHERE {PAID} ORDER BY id"), &[]).await?;
     let ids = ids.iter().map(|r| r.text(0)).collect::<Result<Vec<_>, _>>()?;
-    Ok(json!({ "paid_quantities": quantities, "paid_orders": ids }))
+    let pending = db.query("SELECT id FROM orders WHERE status = 'pending' ORDER BY id", &[]).await?;
+    let pending = pending.iter().map(|r| r.text(0)).collect::<Result<Vec<_>, _>>()?;
+    let compensations = crate::compensation::pending(db).await?;
+    Ok(json!({ "paid_quantities": quantities, "paid_orders": ids, "pending_orders": pending, "compensations_pending": compensations }))
 }

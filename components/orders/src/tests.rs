@@ -2,7 +2,7 @@
 //! services on an in-memory SQLite.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use futures::executor::block_on;
 use serde_json::{Value as Json, json};
@@ -29,14 +29,78 @@ struct State {
     /// order id → (lines, "reserved" | "committed" | "released")
     reservations: HashMap<String, (Vec<LineRequest>, String)>,
     payments: HashMap<String, PaymentInfo>,
+    /// Orders payments refuses to charge (closed by recovery or a refund).
+    closed: HashSet<String>,
     payments_down: bool,
     catalog_down: bool,
     consumers_down: bool,
+    /// The next this many releases fail (the catalog answers 503).
+    failing_releases: u32,
     delivered: Vec<(String, String)>,
+    /// Where a placement stops, as if its request stalled or its host died:
+    /// `charge` (before charging), `charged` (after), `committed` (after
+    /// committing the stock). It goes on once `resume` is set.
+    pause_at: Option<&'static str>,
+    paused: bool,
+    resume: bool,
 }
 
 #[derive(Default)]
 struct Fake(RefCell<State>);
+
+/// Pending until the test sets `resume`: polled by hand, never woken.
+struct Gate<'a>(&'a Fake);
+
+impl std::future::Future for Gate<'_> {
+    type Output = ();
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.0.0.borrow().resume { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
+    }
+}
+
+impl Fake {
+    async fn pause(&self, point: &str) {
+        if self.0.borrow().pause_at == Some(point) {
+            self.0.borrow_mut().paused = true;
+            Gate(self).await;
+        }
+    }
+
+    fn charge_now(&self, request: &ChargeRequest) -> Result<PaymentInfo, ApiError> {
+        let mut s = self.0.borrow_mut();
+        if s.payments_down {
+            return Err(ApiError::bad_gateway("payments", "the payments service could not be reached"));
+        }
+        if let Some(p) = s.payments.get(&request.order_id) {
+            return Ok(p.clone());
+        }
+        if s.closed.contains(&request.order_id) {
+            return Err(ApiError::conflict("invalid_state", "the order is closed to new charges"));
+        }
+        let number = request.card.number.replace(' ', "");
+        if number == "4242424242424241" {
+            return Err(ApiError::new(400, "invalid_card", "card.number: checksum").with_details(json!({ "field": "card.number" })));
+        }
+        let status = if number == "4000000000000002" { "declined" } else { "approved" };
+        let p = PaymentInfo { id: format!("pay-{}", request.order_id), status: status.into(), brand: "visa".into(), last4: number[number.len() - 4..].into() };
+        s.payments.insert(request.order_id.clone(), p.clone());
+        Ok(p)
+    }
+
+    fn commit_now(&self, order_id: &str) -> Result<(), ApiError> {
+        let mut s = self.0.borrow_mut();
+        if s.catalog_down {
+            return Err(ApiError::bad_gateway("catalog", "the catalog service could not be reached"));
+        }
+        match s.reservations.get_mut(order_id) {
+            Some((_, state)) if state != "released" => {
+                *state = "committed".into();
+                Ok(())
+            }
+            _ => Err(ApiError::conflict("invalid_state", "released")),
+        }
+    }
+}
 
 fn eur(amount: i64) -> Money {
     Money::new(amount, Currency::parse("EUR").unwrap_or_else(|e| panic!("{e}")))
@@ -91,16 +155,19 @@ impl Services for Fake {
         Ok(products)
     }
     async fn commit(&self, order_id: &str) -> Result<(), ApiError> {
-        match self.0.borrow_mut().reservations.get_mut(order_id) {
-            Some((_, state)) if state != "released" => {
-                *state = "committed".into();
-                Ok(())
-            }
-            _ => Err(ApiError::conflict("invalid_state", "released")),
-        }
+        self.commit_now(order_id)?;
+        self.pause("committed").await;
+        Ok(())
     }
     async fn release(&self, order_id: &str) -> Result<(), ApiError> {
         let mut s = self.0.borrow_mut();
+        if s.catalog_down {
+            return Err(ApiError::bad_gateway("catalog", "the catalog service could not be reached"));
+        }
+        if s.failing_releases > 0 {
+            s.failing_releases -= 1;
+            return Err(ApiError::unavailable("the catalog's database failed"));
+        }
         let Some((lines, state)) = s.reservations.get(order_id).cloned() else { return Ok(()) };
         if state != "released" {
             for l in &lines {
@@ -111,32 +178,35 @@ impl Services for Fake {
         Ok(())
     }
     async fn charge(&self, request: &ChargeRequest) -> Result<PaymentInfo, ApiError> {
+        self.pause("charge").await;
+        let payment = self.charge_now(request)?;
+        self.pause("charged").await;
+        Ok(payment)
+    }
+    async fn refund(&self, order_id: &str) -> Result<PaymentInfo, ApiError> {
         let mut s = self.0.borrow_mut();
         if s.payments_down {
             return Err(ApiError::bad_gateway("payments", "the payments service could not be reached"));
         }
-        if let Some(p) = s.payments.get(&request.order_id) {
-            return Ok(p.clone());
-        }
-        let number = request.card.number.replace(' ', "");
-        if number == "4242424242424241" {
-            return Err(ApiError::new(400, "invalid_card", "card.number: checksum").with_details(json!({ "field": "card.number" })));
-        }
-        let status = if number == "4000000000000002" { "declined" } else { "approved" };
-        let p = PaymentInfo { id: format!("pay-{}", request.order_id), status: status.into(), brand: "visa".into(), last4: number[number.len() - 4..].into() };
-        s.payments.insert(request.order_id.clone(), p.clone());
-        Ok(p)
-    }
-    async fn refund(&self, order_id: &str) -> Result<PaymentInfo, ApiError> {
-        let mut s = self.0.borrow_mut();
         match s.payments.get_mut(order_id) {
-            None => Err(ApiError::not_found("payment")),
+            None => {
+                s.closed.insert(order_id.into());
+                Err(ApiError::not_found("payment"))
+            }
             Some(p) if p.status == "declined" => Err(ApiError::conflict("invalid_state", "declined")),
             Some(p) => {
                 p.status = "refunded".into();
                 Ok(p.clone())
             }
         }
+    }
+    async fn close_charge(&self, order_id: &str) -> Result<Option<PaymentInfo>, ApiError> {
+        let mut s = self.0.borrow_mut();
+        if s.payments_down {
+            return Err(ApiError::bad_gateway("payments", "the payments service could not be reached"));
+        }
+        s.closed.insert(order_id.into());
+        Ok(s.payments.get(order_id).cloned())
     }
     async fn deliver(&self, consumer: &str, event: &Event) -> Result<(), String> {
         let mut s = self.0.borrow_mut();
@@ -237,7 +307,8 @@ fn a_declined_card_releases_the_stock_and_records_payment_failed() {
     let stored = block_on(store::get(&db, &id)).ok().flatten().unwrap_or_else(|| panic!("recorded"));
     assert_eq!(stored.order.status, Status::PaymentFailed);
     assert_eq!(stored.order.payment.map(|p| p.status), Some("declined".into()));
-    assert_eq!(count(&db, "SELECT count(*) FROM outbox"), 0, "no event for an unpaid order");
+    assert_eq!(count(&db, "SELECT count(*) FROM outbox WHERE consumer IN ('shipping', 'notifications')"), 0, "no event for an unpaid order");
+    assert_eq!(count(&db, "SELECT count(*) FROM outbox WHERE consumer = 'catalog' AND delivered_at IS NOT NULL"), 1, "the release went through the outbox");
 }
 
 #[test]
@@ -427,9 +498,204 @@ fn summary_and_lists() {
     let _ = block_on(saga::place(&db, &fake, "u1", input(Some(vec![line("tee", 1)]), DECLINED_CARD)));
     block_on(cancel::cancel(&db, &fake, &customer("u1"), &b)).unwrap_or_else(|e| panic!("{e}"));
     let summary = block_on(store::summary(&db)).unwrap_or_default();
-    assert_eq!(summary, json!({ "paid_quantities": { "mug": 2 }, "paid_orders": [a] }));
+    assert_eq!(summary, json!({ "paid_quantities": { "mug": 2 }, "paid_orders": [a], "pending_orders": [], "compensations_pending": 0 }));
     let page = block_on(store::list_for_user(&db, "u1", shop_common::PageRequest::default())).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(page.total, 3);
     assert_eq!(page.items[0].status, Status::PaymentFailed, "newest first");
     assert_eq!(block_on(store::list_for_user(&db, "u2", shop_common::PageRequest::default())).map(|p| p.total).unwrap_or(9), 0);
+}
+
+// Recovery of placements that stopped half-way, and compensations.
+
+type Placing<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<crate::model::Order, saga::Failed>> + 'a>>;
+
+/// A placement of 2 mugs run until the fake holds it at `point`: resume it
+/// (`resume`, then `block_on`) as a slow request, or drop it as a crash.
+fn stalled_at<'a>(db: &'a MemoryDb, fake: &'a Fake, point: &'static str, card: &str) -> (Placing<'a>, String) {
+    fake.0.borrow_mut().pause_at = Some(point);
+    let mut placing: Placing<'a> = Box::pin(saga::place(db, fake, "u1", input(Some(vec![line("mug", 2)]), card)));
+    assert!(futures::FutureExt::now_or_never(placing.as_mut()).is_none(), "the placement ran past {point}");
+    assert!(fake.0.borrow().paused);
+    // Only this placement stops there.
+    fake.0.borrow_mut().pause_at = None;
+    let row = block_on(db.query_one("SELECT id FROM orders WHERE status = 'pending'", &[])).ok().flatten().unwrap_or_else(|| panic!("no pending order"));
+    (placing, row.text(0).unwrap_or_default())
+}
+
+/// Recovery as the relay runs it, `after` seconds from now, with a grace of 60 s.
+fn recover_after(db: &MemoryDb, fake: &Fake, after: i64) -> crate::recovery::Recovered {
+    block_on(crate::recovery::recover_due(db, fake, shop_common::timestamp::now_unix() + after, 60)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn stored(db: &MemoryDb, id: &str) -> store::Stored {
+    block_on(store::get(db, id)).ok().flatten().unwrap_or_else(|| panic!("order {id} is not stored"))
+}
+
+fn placed_events(db: &MemoryDb) -> i64 {
+    count(db, "SELECT count(*) FROM outbox WHERE payload LIKE '%\"order.placed\"%'")
+}
+
+fn compensations_pending(db: &MemoryDb) -> u64 {
+    block_on(crate::compensation::pending(db)).unwrap_or(u64::MAX)
+}
+
+#[test]
+fn an_order_left_pending_with_an_approved_charge_is_completed_by_recovery() {
+    for point in ["charged", "committed"] {
+        let (db, fake) = setup();
+        let (crashed, id) = stalled_at(&db, &fake, point, OK_CARD);
+        drop(crashed);
+        assert_eq!(recover_after(&db, &fake, 0), Default::default(), "{point}: not past the grace period yet");
+        let done = recover_after(&db, &fake, 61);
+        assert_eq!((done.paid, done.unpaid, done.refunded, done.failed), (1, 0, 0, 0), "{point}");
+        let order = stored(&db, &id);
+        assert_eq!(order.order.status, Status::Paid, "{point}");
+        assert_eq!(order.order.payment.map(|p| p.status), Some("approved".into()));
+        assert_eq!(fake.0.borrow().reservations[&id].1, "committed");
+        assert_eq!(stock(&fake, "mug"), 8);
+        assert_eq!(placed_events(&db), 2, "order.placed for shipping and notifications");
+        assert_eq!(recover_after(&db, &fake, 200), Default::default(), "settled once");
+    }
+}
+
+#[test]
+fn an_approved_charge_whose_reservation_was_released_is_refunded() {
+    let (db, fake) = setup();
+    let (crashed, id) = stalled_at(&db, &fake, "charged", OK_CARD);
+    drop(crashed);
+    // The reservation expired and the catalog's sweep gave the stock back.
+    block_on(fake.release(&id)).unwrap_or_else(|e| panic!("{e}"));
+    let done = recover_after(&db, &fake, 61);
+    assert_eq!((done.paid, done.refunded), (0, 1));
+    let order = stored(&db, &id);
+    assert_eq!(order.order.status, Status::PaymentFailed);
+    assert_eq!(order.order.payment.map(|p| p.status), Some("refunded".into()));
+    assert!(order.note.unwrap_or_default().contains("refunded"));
+    assert_eq!(fake.0.borrow().payments[&id].status, "refunded");
+    assert_eq!(stock(&fake, "mug"), 10);
+    assert_eq!((placed_events(&db), compensations_pending(&db)), (0, 0));
+}
+
+#[test]
+fn an_order_never_charged_is_released_and_can_no_longer_be_charged() {
+    let (db, fake) = setup();
+    let (slow, id) = stalled_at(&db, &fake, "charge", OK_CARD);
+    let done = recover_after(&db, &fake, 61);
+    assert_eq!((done.unpaid, done.paid), (1, 0));
+    assert_eq!(stored(&db, &id).order.status, Status::PaymentFailed);
+    assert_eq!(stock(&fake, "mug"), 10);
+    assert_eq!(fake.0.borrow().reservations[&id].1, "released");
+    // The slow request goes on: payments refuses the charge, and the order
+    // stays as recovery left it.
+    fake.0.borrow_mut().resume = true;
+    let failed = block_on(slow).err().unwrap_or_else(|| panic!("the late placement succeeded"));
+    assert_eq!(failed.error.status, 409, "{:?}", failed.error);
+    assert!(fake.0.borrow().payments.is_empty(), "nothing charged");
+    assert_eq!(stored(&db, &id).order.status, Status::PaymentFailed);
+    assert_eq!(stock(&fake, "mug"), 10);
+}
+
+#[test]
+fn a_declined_charge_left_pending_is_released() {
+    let (db, fake) = setup();
+    let (crashed, id) = stalled_at(&db, &fake, "charged", DECLINED_CARD);
+    drop(crashed);
+    let done = recover_after(&db, &fake, 61);
+    assert_eq!((done.unpaid, done.paid), (1, 0));
+    let order = stored(&db, &id);
+    assert_eq!(order.order.status, Status::PaymentFailed);
+    assert_eq!(order.order.payment.map(|p| p.status), Some("declined".into()));
+    assert!(order.note.unwrap_or_default().contains("declined"));
+    assert_eq!(stock(&fake, "mug"), 10);
+    assert_eq!(compensations_pending(&db), 0);
+}
+
+#[test]
+fn a_slow_placement_and_recovery_settle_an_order_once() {
+    let (db, fake) = setup();
+    let (slow, id) = stalled_at(&db, &fake, "charged", OK_CARD);
+    assert_eq!(recover_after(&db, &fake, 61).paid, 1);
+    fake.0.borrow_mut().resume = true;
+    let order = block_on(slow).unwrap_or_else(|f| panic!("{:?}", f.error));
+    assert_eq!((order.id.as_str(), order.status), (id.as_str(), Status::Paid), "the client is told it is paid");
+    assert_eq!(placed_events(&db), 2, "order.placed recorded once");
+    assert_eq!(stock(&fake, "mug"), 8);
+}
+
+#[test]
+fn recovery_that_cannot_reach_payments_tries_again_after_the_grace_period() {
+    let (db, fake) = setup();
+    let (crashed, id) = stalled_at(&db, &fake, "charged", OK_CARD);
+    drop(crashed);
+    fake.0.borrow_mut().payments_down = true;
+    assert_eq!(recover_after(&db, &fake, 61).failed, 1);
+    fake.0.borrow_mut().payments_down = false;
+    assert_eq!(recover_after(&db, &fake, 62), Default::default(), "held until another grace period has passed");
+    assert_eq!(recover_after(&db, &fake, 122).paid, 1);
+    assert_eq!(stored(&db, &id).order.status, Status::Paid);
+}
+
+#[test]
+fn cancelling_a_pending_order_refunds_its_approved_charge() {
+    let (db, fake) = setup();
+    let (slow, id) = stalled_at(&db, &fake, "charged", OK_CARD);
+    let order = block_on(cancel::cancel(&db, &fake, &customer("u1"), &id)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(order.status, Status::Cancelled);
+    assert_eq!(order.payment.map(|p| p.status), Some("refunded".into()));
+    assert_eq!(fake.0.borrow().payments[&id].status, "refunded");
+    assert_eq!(stock(&fake, "mug"), 10);
+    // The placement goes on: the released stock cannot be committed, and
+    // the order stays cancelled.
+    fake.0.borrow_mut().resume = true;
+    assert!(block_on(slow).is_err());
+    assert_eq!(stored(&db, &id).order.status, Status::Cancelled);
+    assert_eq!((stock(&fake, "mug"), placed_events(&db), compensations_pending(&db)), (10, 0, 0));
+}
+
+#[test]
+fn a_failing_release_stays_queued_and_is_retried_until_it_succeeds() {
+    let (db, fake) = setup();
+    fake.0.borrow_mut().failing_releases = 2;
+    let failed = block_on(saga::place(&db, &fake, "u1", input(Some(vec![line("mug", 3)]), DECLINED_CARD))).err().unwrap_or_else(|| panic!("declined"));
+    let id = failed.error.details["order_id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(stored(&db, &id).order.status, Status::PaymentFailed);
+    assert_eq!((stock(&fake, "mug"), compensations_pending(&db)), (7, 1), "the release failed and waits in the outbox");
+    let now = shop_common::timestamp::now_unix();
+    let relay = |at: i64| block_on(outbox::relay(&db, &fake, at)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((relay(now + 1).failed, compensations_pending(&db)), (1, 1), "tried again after its back-off, failed again");
+    assert_eq!(relay(now + 2).delivered, 0, "not due yet");
+    assert_eq!(relay(now + 10).delivered, 1);
+    assert_eq!((stock(&fake, "mug"), compensations_pending(&db)), (10, 0));
+    assert_eq!(count(&db, "SELECT attempts FROM outbox WHERE consumer = 'catalog'"), 3);
+    assert_eq!(relay(now + 1000), shop_common::events::RelayReport::default(), "done once");
+}
+
+#[test]
+fn a_refund_that_fails_when_a_paid_order_is_cancelled_is_retried() {
+    let (db, fake) = setup();
+    let id = paid_order(&db, &fake);
+    fake.0.borrow_mut().payments_down = true;
+    let order = block_on(cancel::cancel(&db, &fake, &customer("u1"), &id)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(order.status, Status::Cancelled, "the cancel is recorded; the refund follows");
+    assert_eq!(order.payment.map(|p| p.status), Some("approved".into()));
+    assert_eq!((stock(&fake, "mug"), compensations_pending(&db)), (10, 1));
+    fake.0.borrow_mut().payments_down = false;
+    let report = block_on(outbox::relay(&db, &fake, shop_common::timestamp::now_unix() + 5)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((report.delivered, report.pending), (1, 0));
+    assert_eq!(fake.0.borrow().payments[&id].status, "refunded");
+    assert_eq!(stored(&db, &id).order.payment.map(|p| p.status), Some("refunded".into()), "the order shows the refund");
+}
+
+#[test]
+fn the_summary_reports_what_is_not_settled() {
+    let (db, fake) = setup();
+    let paid = paid_order(&db, &fake);
+    let (crashed, pending) = stalled_at(&db, &fake, "charged", OK_CARD);
+    drop(crashed);
+    fake.0.borrow_mut().failing_releases = 1;
+    let _ = block_on(saga::place(&db, &fake, "u1", input(Some(vec![line("tee", 1)]), DECLINED_CARD)));
+    let summary = block_on(store::summary(&db)).unwrap_or_default();
+    assert_eq!(summary["paid_orders"], json!([paid]));
+    assert_eq!(summary["pending_orders"], json!([pending]));
+    assert_eq!(summary["compensations_pending"], 1);
 }

@@ -23,13 +23,17 @@ async fn route(inc: Incoming) -> Result<Reply, ApiError> {
         ("GET", ["api", "v1", "payments", id]) => get(&inc, id).await,
         ("POST", ["internal", "payments", "charges"]) => charge(&inc).await,
         ("POST", ["internal", "payments", "refunds"]) => refund(&inc).await,
+        ("POST", ["internal", "payments", "charges", order_id, "close"]) => {
+            let payment = store::close_charge(&open().await?, order_id, timestamp::now_unix()).await?;
+            Ok(Reply::ok(&json!({ "payment": payment })))
+        }
         ("GET", ["internal", "payments", "summary"]) => Ok(Reply::ok(&store::summary(&open().await?).await?)),
         ("GET", ["internal", "payments", "health"]) => {
             open().await?;
             Ok(Reply::ok(&json!({ "status": "ok", "service": "payments" })))
         }
         (_, ["api", "v1", "payments"] | ["api", "v1", "payments", _])
-        | (_, ["internal", "payments", "charges" | "refunds" | "summary" | "health"]) => Err(inc.method_not_allowed()),
+        | (_, ["internal", "payments", "charges" | "refunds" | "summary" | "health"] | ["internal", "payments", "charges", _, "close"]) => Err(inc.method_not_allowed()),
         _ => Err(inc.no_route()),
     }
 }

@@ -1,20 +1,26 @@
-//! Payments in SQLite: charges (one per order), refunds, reads. Only the
-//! card's brand and last four digits are stored.
+//! Payments in SQLite: charges (one per order), refunds, reads, and the
+//! orders closed to charges (settled without one, so a late charge cannot
+//! land). Only the card's brand and last four digits are stored.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
-use shop_common::db::Db;
+use shop_common::db::{Db, transaction};
 use shop_common::money::{Currency, Money};
 use shop_common::page::{Page, PageRequest};
 use shop_common::{ApiError, Row, Value, timestamp};
 
 use crate::card::{self, CardInput};
 
-pub const MIGRATIONS: &[&str] = &["CREATE TABLE payments (
+pub const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE payments (
     id TEXT PRIMARY KEY, order_id TEXT NOT NULL UNIQUE, user_id TEXT NOT NULL,
     amount INTEGER NOT NULL, currency TEXT NOT NULL, status TEXT NOT NULL,
     brand TEXT NOT NULL, last4 TEXT NOT NULL, created_at INTEGER NOT NULL, refunded_at INTEGER);
-    CREATE INDEX payments_user ON payments (user_id, created_at)"];
+    CREATE INDEX payments_user ON payments (user_id, created_at)",
+    // Orders closed to new charges (by orders' recovery, or a refund of an
+    // order that had no payment): a charge that arrives later is refused.
+    "CREATE TABLE closed_orders (order_id TEXT PRIMARY KEY, closed_at INTEGER NOT NULL)",
+];
 
 /// A payment as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -67,8 +73,20 @@ pub async fn by_id<D: Db>(db: &D, id: &str) -> Result<Option<Payment>, ApiError>
     row.as_ref().map(from_row).transpose()
 }
 
+async fn is_closed<D: Db>(db: &D, order_id: &str) -> Result<bool, ApiError> {
+    Ok(db.query_one("SELECT 1 FROM closed_orders WHERE order_id = ?", &[order_id.into()]).await?.is_some())
+}
+
+async fn close<D: Db>(db: &D, order_id: &str, now: i64) -> Result<(), ApiError> {
+    db.exec("INSERT OR IGNORE INTO closed_orders (order_id, closed_at) VALUES (?, ?)", &[order_id.into(), now.into()]).await?;
+    Ok(())
+}
+
 /// Charges the card once per order: `(payment, true)` when this call made
-/// it, `(the first payment, false)` when the order was charged before.
+/// it, `(the first payment, false)` when the order was charged before; 409
+/// `invalid_state` when the order was closed to charges ([`close_charge`])
+/// before it was charged. The check and the insert are one transaction, so
+/// a charge and a close of the same order never both win.
 pub async fn charge<D: Db>(db: &D, request: &ChargeRequest, now: i64) -> Result<(Payment, bool), ApiError> {
     for (field, value) in [("order_id", &request.order_id), ("user_id", &request.user_id)] {
         if value.trim().is_empty() {
@@ -95,31 +113,59 @@ pub async fn charge<D: Db>(db: &D, request: &ChargeRequest, now: i64) -> Result<
         checked.last4.as_str().into(),
         now.into(),
     ];
-    match db
-        .exec("INSERT INTO payments (id, order_id, user_id, amount, currency, status, brand, last4, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", &params)
-        .await
-    {
-        Ok(_) => {}
-        // A concurrent charge for the same order won: answer with its payment.
-        Err(e) if e.is_unique_violation() => {
-            return by_order(db, &request.order_id).await?.map(|p| (p, false)).ok_or_else(|| e.into());
+    transaction(db, async |db| {
+        // A concurrent charge for the same order may have won meanwhile.
+        if let Some(first) = by_order(db, &request.order_id).await? {
+            return Ok((first, false));
         }
-        Err(e) => return Err(e.into()),
-    }
-    let payment = by_id(db, &id).await?.ok_or_else(|| ApiError::internal("the payment just stored is gone"))?;
-    Ok((payment, true))
+        if is_closed(db, &request.order_id).await? {
+            return Err(ApiError::conflict("invalid_state", format!("order {} was settled without a charge and can no longer be charged", request.order_id))
+                .with_details(json!({ "order_id": request.order_id })));
+        }
+        db.exec("INSERT INTO payments (id, order_id, user_id, amount, currency, status, brand, last4, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", &params)
+            .await?;
+        let payment = by_id(db, &id).await?.ok_or_else(|| ApiError::internal("the payment just stored is gone"))?;
+        Ok((payment, true))
+    })
+    .await
 }
 
-/// Refunds the order's approved payment; a refunded one is answered as it is.
+/// Refunds the order's approved payment; a refunded one is answered as it
+/// is; a declined one is 409 `invalid_state`. An order with no payment is
+/// 404, and is closed to charges from then on: a refund undoes a charge
+/// whose answer was lost, even one that has not arrived yet.
 pub async fn refund<D: Db>(db: &D, order_id: &str, now: i64) -> Result<Payment, ApiError> {
-    db.exec("UPDATE payments SET status = 'refunded', refunded_at = ? WHERE order_id = ? AND status = 'approved'", &[now.into(), order_id.into()])
-        .await?;
-    let payment = by_order(db, order_id).await?.ok_or_else(|| ApiError::not_found("payment for this order"))?;
+    let payment = transaction(db, async |db| {
+        db.exec("UPDATE payments SET status = 'refunded', refunded_at = ? WHERE order_id = ? AND status = 'approved'", &[now.into(), order_id.into()])
+            .await?;
+        let payment = by_order(db, order_id).await?;
+        if payment.is_none() {
+            close(db, order_id, now).await?;
+        }
+        Ok(payment)
+    })
+    .await?;
+    let payment = payment.ok_or_else(|| ApiError::not_found("payment for this order"))?;
     match payment.status.as_str() {
         "refunded" => Ok(payment),
         other => Err(ApiError::conflict("invalid_state", format!("a {other} payment cannot be refunded"))
             .with_details(json!({ "payment_id": payment.id, "status": other }))),
     }
+}
+
+/// Closes the order to new charges and answers its payment, if it has one
+/// (`POST /internal/payments/charges/{order_id}/close`): orders' recovery
+/// settles a half-placed order by this answer, and no charge can arrive
+/// after it. Idempotent.
+pub async fn close_charge<D: Db>(db: &D, order_id: &str, now: i64) -> Result<Option<Payment>, ApiError> {
+    if order_id.trim().is_empty() {
+        return Err(ApiError::invalid_field("order_id", "`order_id` must not be empty"));
+    }
+    transaction(db, async |db| {
+        close(db, order_id, now).await?;
+        by_order(db, order_id).await
+    })
+    .await
 }
 
 /// The caller's payments, newest first, optionally for one order.
@@ -234,6 +280,34 @@ mod tests {
             let e = refund(&db, "o2", NOW).await.unwrap_err();
             assert_eq!((e.status, e.code), (409, "invalid_state"));
             assert_eq!(refund(&db, "nope", NOW).await.unwrap_err().status, 404);
+        });
+    }
+
+    #[test]
+    fn a_closed_order_answers_its_payment_and_takes_no_new_charge() {
+        let db = db();
+        block_on(async {
+            assert_eq!(close_charge(&db, "o1", NOW).await.unwrap(), None);
+            let e = charge(&db, &request("o1", "4242424242424242"), NOW + 1).await.unwrap_err();
+            assert_eq!((e.status, e.code), (409, "invalid_state"));
+            assert!(db.query("SELECT * FROM payments", &[]).await.unwrap().is_empty());
+            // An order charged first keeps its payment, and closing again answers it.
+            let (paid, _) = charge(&db, &request("o2", "4242424242424242"), NOW).await.unwrap();
+            assert_eq!(close_charge(&db, "o2", NOW + 1).await.unwrap(), Some(paid.clone()));
+            assert_eq!(close_charge(&db, "o2", NOW + 2).await.unwrap(), Some(paid.clone()));
+            assert_eq!(charge(&db, &request("o2", "4242424242424242"), NOW + 3).await.unwrap(), (paid, false));
+            assert_eq!(close_charge(&db, " ", NOW).await.unwrap_err().details["field"], "order_id");
+        });
+    }
+
+    #[test]
+    fn refunding_an_order_never_charged_refuses_its_later_charge() {
+        let db = db();
+        block_on(async {
+            assert_eq!(refund(&db, "o1", NOW).await.unwrap_err().status, 404);
+            let e = charge(&db, &request("o1", "4242424242424242"), NOW + 1).await.unwrap_err();
+            assert_eq!((e.status, e.code), (409, "invalid_state"));
+            assert_eq!(summary(&db).await.unwrap(), json!({ "approved_by_order": {} }));
         });
     }
 

@@ -92,15 +92,17 @@ pub struct Delivered {
     pub failed: u32,
 }
 
-/// Takes the due rows (at most `RELAY_BATCH`, oldest first) in one
-/// statement, by moving their next attempt `CLAIM_SECONDS` ahead: a relay
-/// running at the same time (another request's) finds them not due.
-async fn claim_due<D: Db>(db: &D, now: i64) -> Result<Vec<(String, String, String, i64)>, ApiError> {
+/// A row taken for delivery: event id, consumer, payload, attempts so far.
+type Claimed = (String, String, String, i64);
+
+/// Takes rows for delivery by moving their next attempt `claim_seconds`
+/// ahead in one statement (`which` picks them), so a relay running at the
+/// same time (another request's) finds them not due. Oldest first.
+async fn claim<D: Db>(db: &D, which: &str, params: &[Value], now: i64, claim_seconds: i64) -> Result<Vec<Claimed>, ApiError> {
+    let mut all = vec![Value::from(now.saturating_add(claim_seconds))];
+    all.extend_from_slice(params);
     let rows = db
-        .query(
-            "UPDATE outbox SET next_attempt_at = ? WHERE rowid IN (SELECT rowid FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY created_at, rowid LIMIT ?) RETURNING event_id, consumer, payload, attempts, created_at, rowid",
-            &[now.saturating_add(CLAIM_SECONDS).into(), now.into(), RELAY_BATCH.into()],
-        )
+        .query(&format!("UPDATE outbox SET next_attempt_at = ? WHERE rowid IN ({which}) RETURNING event_id, consumer, payload, attempts, created_at, rowid"), &all)
         .await?;
     let mut claimed = Vec::with_capacity(rows.len());
     for row in rows {
@@ -111,13 +113,49 @@ async fn claim_due<D: Db>(db: &D, now: i64) -> Result<Vec<(String, String, Strin
     Ok(claimed.into_iter().map(|(_, row)| row).collect())
 }
 
+/// Takes the due rows (at most `RELAY_BATCH`, oldest first).
+async fn claim_due<D: Db>(db: &D, now: i64) -> Result<Vec<Claimed>, ApiError> {
+    const DUE: &str = "SELECT rowid FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY created_at, rowid LIMIT ?";
+    claim(db, DUE, &[now.into(), RELAY_BATCH.into()], now, CLAIM_SECONDS).await
+}
+
 /// Delivers the rows that are due, oldest first, each by exactly one relay
 /// (see [`CLAIM_SECONDS`]). `deliver(consumer, event)` sends one; an `Err`
 /// leaves the row for a later relay, after a back-off. The cheap form, for
 /// the end of a request: one statement when nothing is due.
 pub async fn deliver_due<D: Db>(db: &D, now: i64, deliver: impl AsyncFn(&str, &Event) -> Result<(), String>) -> Result<Delivered, ApiError> {
+    let claimed = claim_due(db, now).await?;
+    deliver_claimed(db, claimed, now, deliver).await
+}
+
+/// Delivers the rows of the events `event_ids` now (those not delivered
+/// and not taken by another relay), whatever else is due: for a change that
+/// wants its own events out before it answers (a compensation, say). The
+/// rows are held for `claim_seconds` instead of [`CLAIM_SECONDS`]: a short
+/// hold lets the relay take over soon from a request that died, at the
+/// price of a second delivery (which consumers ignore) when an attempt
+/// outlasts it. What fails waits for a later relay, as in [`deliver_due`].
+pub async fn deliver_events<D: Db>(
+    db: &D,
+    event_ids: &[String],
+    now: i64,
+    claim_seconds: i64,
+    deliver: impl AsyncFn(&str, &Event) -> Result<(), String>,
+) -> Result<Delivered, ApiError> {
+    if event_ids.is_empty() {
+        return Ok(Delivered::default());
+    }
+    let marks = vec!["?"; event_ids.len()].join(", ");
+    let which = format!("SELECT rowid FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? AND event_id IN ({marks})");
+    let mut params = vec![Value::from(now)];
+    params.extend(event_ids.iter().map(Value::from));
+    let claimed = claim(db, &which, &params, now, claim_seconds).await?;
+    deliver_claimed(db, claimed, now, deliver).await
+}
+
+async fn deliver_claimed<D: Db>(db: &D, claimed: Vec<Claimed>, now: i64, deliver: impl AsyncFn(&str, &Event) -> Result<(), String>) -> Result<Delivered, ApiError> {
     let mut done = Delivered::default();
-    for (event_id, consumer, payload, attempts) in claim_due(db, now).await? {
+    for (event_id, consumer, payload, attempts) in claimed {
         let key = [Value::from(&event_id), Value::from(&consumer)];
         let outcome = match serde_json::from_str::<Event>(&payload) {
             Ok(event) => deliver(&consumer, &event).await,
@@ -237,6 +275,36 @@ mod tests {
             assert_eq!(done, Delivered { delivered: 3, failed: 0 });
             assert_eq!(*received.borrow(), vec![json!(0), json!(1), json!(2)], "oldest first");
             assert!(others.borrow().is_empty());
+            assert_eq!(pending(&db).await.unwrap(), 0);
+        });
+    }
+
+    #[test]
+    fn a_change_delivers_its_own_events_first_and_leaves_the_rest_due() {
+        let db = producer();
+        block_on(async {
+            let backlog = Event::new("order.placed", json!({ "n": "old" }));
+            transaction(&db, async |db| record(db, &backlog, &["shipping"], 100).await).await.unwrap();
+            let mine = Event::new("stock.release", json!({ "order_id": "o-1" }));
+            transaction(&db, async |db| record(db, &mine, &["catalog"], 101).await).await.unwrap();
+            let received = RefCell::new(Vec::new());
+            let deliver = async |consumer: &str, e: &Event| {
+                received.borrow_mut().push((consumer.to_owned(), e.id.clone()));
+                Ok(())
+            };
+            let done = deliver_events(&db, std::slice::from_ref(&mine.id), 101, 5, &deliver).await.unwrap();
+            assert_eq!(done, Delivered { delivered: 1, failed: 0 });
+            assert_eq!(*received.borrow(), vec![("catalog".to_owned(), mine.id.clone())]);
+            assert_eq!(pending(&db).await.unwrap(), 1, "the backlog is left for the relay");
+            // Delivered rows are not delivered again.
+            assert_eq!(deliver_events(&db, std::slice::from_ref(&mine.id), 102, 5, &deliver).await.unwrap(), Delivered::default());
+            assert_eq!(deliver_events(&db, &[], 102, 5, &deliver).await.unwrap(), Delivered::default());
+            // Rows held by a request that died are the relay's again after the short hold.
+            let other = Event::new("stock.release", json!({ "order_id": "o-2" }));
+            transaction(&db, async |db| record(db, &other, &["catalog"], 103).await).await.unwrap();
+            assert_eq!(claim(&db, "SELECT rowid FROM outbox WHERE event_id = ?", &[other.id.as_str().into()], 103, 5).await.unwrap().len(), 1);
+            assert_eq!(deliver_due(&db, 107, &deliver).await.unwrap().delivered, 1, "the backlog, not the held row");
+            assert_eq!(deliver_due(&db, 108, &deliver).await.unwrap().delivered, 1, "the held row, once its hold is over");
             assert_eq!(pending(&db).await.unwrap(), 0);
         });
     }

@@ -193,6 +193,10 @@ impl Services for FakeShop<'_> {
         )))
     }
 
+    async fn close_charge(&self, _order_id: &str) -> Result<Option<PaymentInfo>, ApiError> {
+        Ok(None)
+    }
+
     async fn deliver(&self, _consumer: &str, _event: &Event) -> Result<(), String> {
         Ok(())
     }

@@ -1,6 +1,8 @@
 //! The shop's invariants after a run, checked on `GET /api/v1/admin/audit`:
 //! the units the catalog sold are the units of paid orders, no stock is
-//! negative, and every paid order has exactly one approved payment.
+//! negative, every paid order has exactly one approved payment and no other
+//! order has one, no order is left `pending`, and no compensation (stock
+//! release, refund) is still queued.
 //!
 //! Plain data in, violations out; fetching the audit is `admin`'s job.
 
@@ -42,6 +44,12 @@ pub struct OrdersAudit {
     pub paid_quantities: BTreeMap<String, i64>,
     #[serde(default)]
     pub paid_orders: Vec<String>,
+    /// Orders not settled yet (still `pending`).
+    #[serde(default)]
+    pub pending_orders: Vec<String>,
+    /// Stock releases and refunds queued but not yet done.
+    #[serde(default)]
+    pub compensations_pending: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -76,6 +84,12 @@ pub enum Violation {
     },
     /// A paid order without exactly one approved payment.
     PaymentCount { order_id: String, approved: i64 },
+    /// An approved (not refunded) payment for an order that is not paid.
+    ApprovedUnpaid { order_id: String },
+    /// An order still `pending`: its placement stopped and is not settled yet.
+    OrderPending { order_id: String },
+    /// Stock releases or refunds still waiting in the orders outbox.
+    CompensationsPending { count: u64 },
 }
 
 impl fmt::Display for Violation {
@@ -110,12 +124,24 @@ impl fmt::Display for Violation {
                 f,
                 "paid order {order_id}: {approved} approved payments, expected 1"
             ),
+            Violation::ApprovedUnpaid { order_id } => write!(
+                f,
+                "order {order_id}: an approved payment, but the order is not paid"
+            ),
+            Violation::OrderPending { order_id } => {
+                write!(f, "order {order_id}: still pending, expected settled")
+            }
+            Violation::CompensationsPending { count } => write!(
+                f,
+                "{count} compensations (stock releases, refunds) still queued, expected none"
+            ),
         }
     }
 }
 
 /// Every broken invariant in `audit`, products first (in the catalog's
-/// order), then orders; empty when the shop is consistent.
+/// order), then paid orders, payments, unsettled orders and compensations;
+/// empty when the shop is consistent.
 pub fn check(audit: &Audit) -> Vec<Violation> {
     let mut found = Vec::new();
     let paid = &audit.orders.paid_quantities;
@@ -163,6 +189,23 @@ pub fn check(audit: &Audit) -> Vec<Violation> {
             });
         }
     }
+    for (order_id, &approved) in &audit.payments.approved_by_order {
+        if approved > 0 && !audit.orders.paid_orders.contains(order_id) {
+            found.push(Violation::ApprovedUnpaid {
+                order_id: order_id.clone(),
+            });
+        }
+    }
+    for order_id in &audit.orders.pending_orders {
+        found.push(Violation::OrderPending {
+            order_id: order_id.clone(),
+        });
+    }
+    if audit.orders.compensations_pending > 0 {
+        found.push(Violation::CompensationsPending {
+            count: audit.orders.compensations_pending,
+        });
+    }
     found
 }
 
@@ -189,6 +232,7 @@ mod tests {
             orders: OrdersAudit {
                 paid_quantities: BTreeMap::from([("p1".into(), 3)]),
                 paid_orders: vec!["o1".into(), "o2".into()],
+                ..OrdersAudit::default()
             },
             payments: PaymentsAudit {
                 approved_by_order: BTreeMap::from([("o1".into(), 1), ("o2".into(), 1)]),
@@ -309,6 +353,43 @@ mod tests {
             found[1].to_string(),
             "paid order o2: 0 approved payments, expected 1"
         );
+    }
+
+    #[test]
+    fn unsettled_orders_and_stray_payments_are_reported() {
+        let mut audit = consistent();
+        audit.payments.approved_by_order.insert("o3".into(), 1);
+        audit.orders.pending_orders = vec!["o3".into()];
+        audit.orders.compensations_pending = 2;
+        let found = check(&audit);
+        assert_eq!(
+            found,
+            [
+                Violation::ApprovedUnpaid {
+                    order_id: "o3".into()
+                },
+                Violation::OrderPending {
+                    order_id: "o3".into()
+                },
+                Violation::CompensationsPending { count: 2 },
+            ]
+        );
+        assert_eq!(
+            found[0].to_string(),
+            "order o3: an approved payment, but the order is not paid"
+        );
+    }
+
+    #[test]
+    fn the_audit_body_with_recovery_figures_parses() {
+        let body = r#"{
+            "stock": {"products": []},
+            "orders": {"paid_quantities": {}, "paid_orders": [], "pending_orders": ["o9"], "compensations_pending": 1},
+            "payments": {"approved_by_order": {}}
+        }"#;
+        let audit: Audit = serde_json::from_str(body).unwrap();
+        assert_eq!(audit.orders.pending_orders, ["o9"]);
+        assert_eq!(check(&audit).len(), 2);
     }
 
     #[test]

@@ -19,7 +19,8 @@ use crate::scenario::mix::{DEFAULT_MIX, Mix};
 /// product's stock up to --restock-to (not measured). After it (by default
 /// for checkout and mixed), it checks the shop through GET
 /// /api/v1/admin/audit: units sold equal the units of paid orders, no stock
-/// is negative, every paid order has exactly one approved payment.
+/// is negative, every paid order has exactly one approved payment and no
+/// other order has one, no order is left pending, no compensation is queued.
 ///
 /// Exit status: 0 when every request got an expected status and the check
 /// (if any) passed; 1 when requests failed or an invariant is broken (or the

@@ -219,7 +219,7 @@ pub fn check_lines(check: &CheckReport) -> String {
     );
     if check.passed {
         return format!(
-            "check passed ({covered}): sold = paid quantities, no negative stock, one approved payment per paid order\n"
+            "check passed ({covered}): sold = paid quantities, no negative stock, one approved payment per paid order and none for another, no order pending, no compensation queued\n"
         );
     }
     let mut out = format!(

@@ -257,6 +257,12 @@ impl Souk {
         }
         (status.code(), err)
     }
+
+    /// Sends SIGKILL: the process stops at once, wherever it is, as in a
+    /// crash; requests in flight get no answer. Dropping it reaps it.
+    pub fn kill(&self) {
+        unsafe_kill(self.child.id(), "KILL");
+    }
 }
 
 fn unsafe_kill(pid: u32, signal: &str) {

@@ -4,6 +4,7 @@
 
 mod access;
 mod concurrency;
+mod crash;
 mod events;
 mod fuzz;
 mod idempotency;

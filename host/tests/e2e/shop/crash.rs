@@ -1,0 +1,195 @@
+//! `kill -9` in the middle of a stream of orders, then a start on the same
+//! state: recovery (driven by the health check) settles every order the
+//! crash left half-placed, and the shop's books agree again.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::{APPROVED_CARD, DECLINED_CARD, Shop, card};
+
+/// Recovery settles orders pending for longer than this (the default, 60 s,
+/// would make the test wait that long after each restart).
+const ENV: &[(&str, &str)] = &[("SPIN_VARIABLE_ORDER_RECOVERY_GRACE_SECONDS", "2")];
+const WORKERS: usize = 4;
+/// Units each test product starts with.
+const STOCK: i64 = 10_000;
+
+/// One buyer sending orders back to back; the last one pays with a card
+/// that is declined, so unpaid placements are cut short too.
+struct Buyer {
+    token: String,
+    product: String,
+    card: &'static str,
+}
+
+/// What the buyers were answered.
+#[derive(Default)]
+struct Answers {
+    /// Orders answered 201 (paid).
+    paid: Vec<String>,
+    /// Orders answered 402 (declined).
+    declined: Vec<String>,
+    /// Anything else, which is a failure.
+    unexpected: Vec<String>,
+}
+
+/// `POST /api/v1/orders`, or `None` when there was no complete answer (the
+/// server died).
+fn order(url: &str, buyer: &Buyer) -> Option<(u16, Value)> {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(60))).build().into();
+    let body = json!({ "items": [{ "product_id": buyer.product, "quantity": 2 }], "card": card(buyer.card) }).to_string();
+    let request = http::Request::builder()
+        .method("POST")
+        .uri(format!("{url}/api/v1/orders"))
+        .header("authorization", format!("Bearer {}", buyer.token))
+        .header("content-type", "application/json")
+        .body(body)
+        .unwrap();
+    let mut response = agent.run(request).ok()?;
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().ok()?;
+    Some((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+}
+
+/// Sends orders from every buyer at once until `kill_after` more were
+/// answered 201, then kills the server while the others are in flight.
+fn orders_until_killed(shop: &Shop, buyers: &[Buyer], kill_after: usize, answers: &Mutex<Answers>) {
+    let start = answers.lock().unwrap().paid.len();
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for buyer in buyers {
+            let (url, stop) = (&shop.souk.url, &stop);
+            s.spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    let Some((status, body)) = order(url, buyer) else { break };
+                    let mut a = answers.lock().unwrap();
+                    match status {
+                        201 => a.paid.push(body["id"].as_str().unwrap().to_owned()),
+                        402 => a.declined.push(body["error"]["details"]["order_id"].as_str().unwrap().to_owned()),
+                        // Recovery settled the order while its placement
+                        // ran longer than the short grace period.
+                        409 if body["error"]["code"] == "invalid_state" => {}
+                        _ => {
+                            a.unexpected.push(format!("{status} {body}"));
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let a = answers.lock().unwrap();
+            if a.paid.len() - start >= kill_after || !a.unexpected.is_empty() {
+                break;
+            }
+            drop(a);
+            assert!(Instant::now() < deadline, "{kill_after} orders were not answered within 60 s");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        shop.souk.kill();
+        stop.store(true, Ordering::SeqCst);
+    });
+}
+
+/// What is not settled or does not add up in the audit, for our products.
+fn problems(audit: &Value, products: &[String]) -> Vec<String> {
+    let mut found = Vec::new();
+    let orders = &audit["orders"];
+    let paid_orders: Vec<&str> = orders["paid_orders"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    for pending in orders["pending_orders"].as_array().unwrap() {
+        found.push(format!("order {pending} is pending"));
+    }
+    let compensations = orders["compensations_pending"].as_u64().unwrap();
+    if compensations > 0 {
+        found.push(format!("{compensations} compensations pending"));
+    }
+    for (order_id, approved) in audit["payments"]["approved_by_order"].as_object().unwrap() {
+        if approved.as_i64() != Some(1) || !paid_orders.contains(&order_id.as_str()) {
+            found.push(format!("order {order_id}: {approved} approved payments, paid: {}", paid_orders.contains(&order_id.as_str())));
+        }
+    }
+    for order_id in &paid_orders {
+        if audit["payments"]["approved_by_order"][order_id].as_i64() != Some(1) {
+            found.push(format!("paid order {order_id} has no approved payment"));
+        }
+    }
+    for id in products {
+        let p = audit["stock"]["products"].as_array().unwrap().iter().find(|p| p["id"] == id.as_str()).unwrap();
+        let (stock, reserved, sold) = (p["stock"].as_i64().unwrap(), p["reserved"].as_i64().unwrap(), p["sold"].as_i64().unwrap());
+        let paid = orders["paid_quantities"][id].as_i64().unwrap_or(0);
+        if sold != paid {
+            found.push(format!("product {id}: sold {sold}, paid orders hold {paid}"));
+        }
+        if stock + reserved + sold != STOCK {
+            found.push(format!("product {id}: stock {stock} + reserved {reserved} + sold {sold} is not {STOCK}"));
+        }
+    }
+    found
+}
+
+#[test]
+fn orders_cut_short_by_a_kill_are_settled_after_a_restart() {
+    let mut shop = Shop::start_with(ENV);
+    let products = [shop.product(STOCK as u32), shop.product(STOCK as u32)];
+    let admin = shop.admin().token.unwrap();
+    let buyers: Vec<Buyer> = (0..WORKERS)
+        .map(|i| Buyer {
+            token: shop.customer(&format!("crash{i}")).token.unwrap(),
+            product: products[i % 2].clone(),
+            card: if i == WORKERS - 1 { DECLINED_CARD } else { APPROVED_CARD },
+        })
+        .collect();
+    let answers = Mutex::new(Answers::default());
+
+    // Killed after a different number of answered orders each round, so
+    // the placements in flight stop at different steps.
+    for kill_after in [3, 11, 6] {
+        orders_until_killed(&shop, &buyers, kill_after, &answers);
+        let a = answers.lock().unwrap();
+        assert!(a.unexpected.is_empty(), "unexpected answers: {:?}", a.unexpected);
+        drop(a);
+
+        let Shop { souk, state } = shop;
+        drop(souk);
+        shop = Shop { souk: super::start_in(state.path(), ENV), state };
+        let as_admin = |method: &str, path: &str| {
+            let r = shop.souk.request(method, path, None, &[("authorization", &format!("Bearer {admin}"))]);
+            assert!(r.status == 200 || path == "/api/v1/health", "{method} {path}: {} {}", r.status, r.body);
+            r
+        };
+
+        // The health check drives recovery; wait until the books are clean.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut found = None;
+        let audit = loop {
+            as_admin("GET", "/api/v1/health");
+            let audit = as_admin("GET", "/api/v1/admin/audit").json();
+            let left = problems(&audit, &products);
+            found.get_or_insert_with(|| left.clone());
+            if left.is_empty() {
+                eprintln!("killed after {kill_after} more orders; settled after the restart: {found:?}");
+                break audit;
+            }
+            assert!(Instant::now() < deadline, "not settled 60 s after the restart (round killed after {kill_after}): {left:?}");
+            std::thread::sleep(Duration::from_millis(200));
+        };
+
+        let a = answers.lock().unwrap();
+        let paid_orders = audit["orders"]["paid_orders"].as_array().unwrap();
+        for id in &a.paid {
+            let order = as_admin("GET", &format!("/api/v1/orders/{id}")).json();
+            assert_eq!((order["status"].as_str(), order["payment"]["status"].as_str()), (Some("paid"), Some("approved")), "order {id} was answered 201");
+            assert!(paid_orders.iter().any(|p| p == id.as_str()), "order {id} is not among the audit's paid orders");
+        }
+        for id in &a.declined {
+            let order = as_admin("GET", &format!("/api/v1/orders/{id}")).json();
+            assert_eq!(order["status"], "payment_failed", "order {id} was answered 402");
+        }
+    }
+    let a = answers.lock().unwrap();
+    assert!(a.paid.len() >= 3 + 11 + 6, "{} paid", a.paid.len());
+}
