@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use wasmtime::error::Context;
-use wasmtime::format_err;
 use souk_manifest::{AppManifest, HttpRoute, Router, RuntimeConfig, Variables};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
+use wasmtime::error::Context;
+use wasmtime::format_err;
 use wasmtime_wasi_http::handler::ProxyPre;
 
 use crate::capabilities::key_value::KeyValueStores;
@@ -23,8 +23,8 @@ use crate::cli::UpArgs;
 use crate::engine::{CompileCache, EngineSettings};
 use crate::instance::{ComponentGrants, InstanceState};
 use crate::logs::ComponentLogs;
-use crate::trigger::http::chain::ChainRouter;
 use crate::trigger::http::admission::Admission;
+use crate::trigger::http::chain::ChainRouter;
 use crate::trigger::http::handler::{ComponentHandler, Limits, Reuse};
 
 /// The stores of the whole app, opened at start-up and closed at shutdown.
@@ -83,9 +83,10 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
         None => Some(manifest.dir.join("runtime-config.toml")).filter(|p| p.exists()),
     };
     if let Some(file) = &runtime_config_file
-        && !file.exists() {
-            wasmtime::bail!("{}: runtime config file not found", file.display());
-        }
+        && !file.exists()
+    {
+        wasmtime::bail!("{}: runtime config file not found", file.display());
+    }
     let runtime_config = RuntimeConfig::load(runtime_config_file.as_deref(), &state_dir)?;
     let variables = Variables::resolve(&manifest, &env_lookup)?;
     let stores = Arc::new(open_stores(&manifest, &runtime_config, runtime_config_file.as_deref(), args.sqlite_max_result_bytes)?);
@@ -124,20 +125,20 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
         let started = Instant::now();
         // Triggers of one component with the same middleware (a service
         // with several routes) share one composition and one compiled copy.
-        let shape = std::iter::once(id.clone())
-            .chain(trigger.middleware.iter().map(|m| format!("{}:{:?}", m.component, m.inherit)))
-            .collect::<Vec<_>>()
-            .join("|");
+        let shape =
+            std::iter::once(id.clone()).chain(trigger.middleware.iter().map(|m| format!("{}:{:?}", m.component, m.inherit))).collect::<Vec<_>>().join("|");
         let component = match loaded.get(&shape) {
             Some(component) => Component::clone(component),
             None => {
                 let (component, cached) = match composer.for_trigger(trigger)? {
                     Some(composed) => cache.load_bytes(&engine, &composed, &format!("component `{id}` composed with its dependencies"))?,
-                    None => cache.load(&engine, &config.source).with_context(|| {
-                        format!("{}: component.{id}.source", manifest.file.display())
-                    })?,
+                    None => cache.load(&engine, &config.source).with_context(|| format!("{}: component.{id}.source", manifest.file.display()))?,
                 };
-                if cached { report.from_cache += 1 } else { report.compiled += 1 }
+                if cached {
+                    report.from_cache += 1
+                } else {
+                    report.compiled += 1
+                }
                 loaded.insert(shape, component.clone());
                 component
             }
@@ -147,16 +148,11 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
             let imports: Vec<String> = component.component_type().imports(&engine).map(|(name, _)| name.to_string()).collect();
             tracing::debug!("component `{id}` imports: {}", imports.join(", "));
         }
-        let pre = linker.instantiate_pre(&component).map_err(|e| {
-            format_err!("component `{id}` ({}) cannot be linked: {e:#}", config.source.display())
-        })?;
+        let pre = linker.instantiate_pre(&component).map_err(|e| format_err!("component `{id}` ({}) cannot be linked: {e:#}", config.source.display()))?;
         let proxy = match wasmtime_wasi_http::p3::bindings::ServicePre::new(pre.clone()) {
             Ok(p3) => ProxyPre::P3(p3),
             Err(_) => ProxyPre::P2(wasmtime_wasi_http::p2::bindings::ProxyPre::new(pre).map_err(|_| {
-                format_err!(
-                    "component `{id}` ({}) exports neither `wasi:http/handler@0.3.0` nor `wasi:http/incoming-handler@0.2.x`",
-                    config.source.display()
-                )
+                format_err!("component `{id}` ({}) exports neither `wasi:http/handler@0.3.0` nor `wasi:http/incoming-handler@0.2.x`", config.source.display())
             })?),
         };
         let context = match contexts.get(id) {
@@ -193,8 +189,8 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
         .collect();
     let router = Router::build(&public_routes).map_err(|e| format_err!("{}: trigger.http: {e}", manifest.file.display()))?;
 
-    let admission = Admission::new(&args.max_concurrent_requests, triggers.values().map(|t| t.component.as_str()), args.request_timeout)
-        .map_err(|e| format_err!("{e}"))?;
+    let admission =
+        Admission::new(&args.max_concurrent_requests, triggers.values().map(|t| t.component.as_str()), args.request_timeout).map_err(|e| format_err!("{e}"))?;
     let chain_targets: HashMap<String, Arc<HttpComponent>> =
         chain_targets.into_iter().map(|(component, trigger)| (component, triggers[&trigger].clone())).collect();
     chain.connect(&chain_targets);
@@ -216,15 +212,13 @@ fn open_stores(manifest: &AppManifest, config: &RuntimeConfig, config_file: Opti
     let kv_labels: HashSet<&String> = manifest.components.values().flat_map(|c| &c.key_value_stores).collect();
     for label in kv_labels {
         if let Some(store) = config.key_value_stores.get(label) {
-            KeyValueStores::open(label, store.path.as_deref(), &mut stores.key_value)
-                .map_err(|e| format_err!("{source}: key_value_store.{label}: {e}"))?;
+            KeyValueStores::open(label, store.path.as_deref(), &mut stores.key_value).map_err(|e| format_err!("{source}: key_value_store.{label}: {e}"))?;
         }
     }
     let sql_labels: HashSet<&String> = manifest.components.values().flat_map(|c| &c.sqlite_databases).collect();
     for label in sql_labels {
         if let Some(db) = config.sqlite_databases.get(label) {
-            SqliteDatabases::open(label, db.path.as_deref(), &mut stores.sqlite)
-                .map_err(|e| format_err!("{source}: sqlite_database.{label}: {e}"))?;
+            SqliteDatabases::open(label, db.path.as_deref(), &mut stores.sqlite).map_err(|e| format_err!("{source}: sqlite_database.{label}: {e}"))?;
         }
     }
     Ok(stores)
@@ -255,8 +249,7 @@ fn component_grants(
         None
     } else {
         let dir = state_dir.join("files").join(id);
-        stage_files(&dir, &config.files)
-            .with_context(|| format!("{}: component.{id}.files", manifest.file.display()))?;
+        stage_files(&dir, &config.files).with_context(|| format!("{}: component.{id}.files", manifest.file.display()))?;
         Some(dir)
     };
     let allowed_hosts = variables.allowed_hosts(manifest, id)?;
@@ -279,8 +272,7 @@ fn stage_files(dir: &Path, files: &[souk_manifest::FileMount]) -> wasmtime::Resu
     std::fs::create_dir_all(dir)?;
     for mount in files {
         let target = dir.join(mount.destination.trim_start_matches('/'));
-        copy_recursively(&mount.source, &target)
-            .with_context(|| format!("cannot copy {} to the guest path {}", mount.source.display(), mount.destination))?;
+        copy_recursively(&mount.source, &target).with_context(|| format!("cannot copy {} to the guest path {}", mount.source.display(), mount.destination))?;
     }
     Ok(())
 }
@@ -300,4 +292,3 @@ fn copy_recursively(source: &Path, target: &Path) -> std::io::Result<()> {
         std::fs::copy(source, target).map(|_| ())
     }
 }
-

@@ -3,9 +3,9 @@
 use std::path::Path;
 use std::process::Command;
 
+use souk_manifest::AppManifest;
 use wasmtime::bail;
 use wasmtime::error::Context;
-use souk_manifest::AppManifest;
 
 pub fn run_builds(manifest_file: &Path) -> wasmtime::Result<()> {
     let manifest = AppManifest::load(manifest_file)?;
@@ -22,11 +22,7 @@ pub fn run_builds(manifest_file: &Path) -> wasmtime::Result<()> {
             .status()
             .with_context(|| format!("could not start the build command of component `{id}`"))?;
         if !status.success() {
-            bail!(
-                "{}: component.{id}.build.command: `{}` failed ({status})",
-                manifest.file.display(),
-                build.command
-            );
+            bail!("{}: component.{id}.build.command: `{}` failed ({status})", manifest.file.display(), build.command);
         }
     }
     println!("Finished building all components");

@@ -136,10 +136,7 @@ fn parse_probe_path(s: &str) -> Result<String, String> {
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit())
-        .map(|i| s.split_at(i))
-        .unwrap_or((s, "s"));
+    let (num, unit) = s.find(|c: char| !c.is_ascii_digit()).map(|i| s.split_at(i)).unwrap_or((s, "s"));
     let n: u64 = num.parse().map_err(|_| format!("expected a duration such as 30s or 500ms, got `{s}`"))?;
     match unit {
         "ms" => Ok(Duration::from_millis(n)),

@@ -6,9 +6,7 @@
 //! which implements the preview 1 imports on top of WASIp2, using
 //! wit-component, the tool `wasm-tools component new` is built on.
 
-use wasi_preview1_component_adapter_provider::{
-    WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
-};
+use wasi_preview1_component_adapter_provider::{WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER};
 use wasmtime::format_err;
 
 /// `\0asm` followed by the version and layer fields: 1, 0 for a core module.

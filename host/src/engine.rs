@@ -5,9 +5,9 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use wasmtime::error::Context;
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
+use wasmtime::error::Context;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// How often the epoch advances; request deadlines are counted in these ticks.
@@ -111,9 +111,7 @@ impl CompileCache {
         } else {
             bytes
         };
-        let compiled = engine
-            .precompile_component(bytes)
-            .with_context(|| format!("{what} is not a valid WebAssembly component"))?;
+        let compiled = engine.precompile_component(bytes).with_context(|| format!("{what} is not a valid WebAssembly component"))?;
         std::fs::create_dir_all(&self.dir)?;
         // Write then rename, so a crash never leaves a truncated cache entry.
         let tmp = cached.with_extension(format!("tmp{}", std::process::id()));

@@ -82,11 +82,7 @@ pub fn summary() -> Option<String> {
     for (component, c) in &stats.by_component {
         out.push_str(&format!("\ncomponent `{component}`: {} instances, {} SQLite statements", c.instances, c.sqlite_statements));
         if c.queued > 0 {
-            out.push_str(&format!(
-                ", {} requests waited for a slot (longest {} ms)",
-                c.queued,
-                c.longest_wait.as_millis()
-            ));
+            out.push_str(&format!(", {} requests waited for a slot (longest {} ms)", c.queued, c.longest_wait.as_millis()));
         }
     }
     Some(out)

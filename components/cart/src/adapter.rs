@@ -8,7 +8,7 @@ use shop_common::spin::{Incoming, Reply, SpinKv, call, serve};
 use shop_common::{ApiError, Currency, Money, id};
 
 use crate::cart;
-use crate::view::{self, CatalogProduct, CartView, Quote, QuoteError, QuoteLine};
+use crate::view::{self, CartView, CatalogProduct, Quote, QuoteError, QuoteLine};
 
 spin_sdk::wit_bindgen::generate!({
     inline: "package souk:cart; world cart { import souk:pricing/quote@0.1.0; }",
@@ -192,4 +192,3 @@ fn quote_error(e: pricing::Error) -> QuoteError {
     };
     QuoteError { code, message }
 }
-

@@ -5,8 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use shop_common::kv::{self, Kv};
 use shop_common::ApiError;
+use shop_common::kv::{self, Kv};
 
 /// Units of one product in a cart.
 pub const MAX_LINE_QUANTITY: i64 = 99;

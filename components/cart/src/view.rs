@@ -94,13 +94,7 @@ pub fn quote_lines(cart: &Cart, products: &[CatalogProduct]) -> Vec<QuoteLine> {
 
 /// The destination: the `country` query, else the saved address's, else DE.
 pub fn country(query: Option<&str>, saved: Option<&str>) -> String {
-    [query, saved]
-        .into_iter()
-        .flatten()
-        .map(str::trim)
-        .find(|c| !c.is_empty())
-        .map(str::to_ascii_uppercase)
-        .unwrap_or_else(|| "DE".to_owned())
+    [query, saved].into_iter().flatten().map(str::trim).find(|c| !c.is_empty()).map(str::to_ascii_uppercase).unwrap_or_else(|| "DE".to_owned())
 }
 
 /// The `promo_code` query, when not blank.
@@ -110,11 +104,7 @@ pub fn promo_code(query: Option<&str>) -> Option<String> {
 
 /// The view of a non-empty cart: `price` is only called when some line can
 /// be priced.
-pub fn view(
-    cart: &Cart,
-    products: &[CatalogProduct],
-    price: impl FnOnce(Vec<QuoteLine>) -> Result<Quote, QuoteError>,
-) -> Result<CartView, ApiError> {
+pub fn view(cart: &Cart, products: &[CatalogProduct], price: impl FnOnce(Vec<QuoteLine>) -> Result<Quote, QuoteError>) -> Result<CartView, ApiError> {
     let items = lines(cart, products)?;
     if cart.items.is_empty() {
         return Ok(CartView::empty());

@@ -224,9 +224,7 @@ pub async fn reserve<D: Db>(db: &D, request: &ReserveRequest, now: i64, ttl_seco
             if changed != 1 {
                 let available = row_of(&item.product_id).map_or(0, |r| r.stock);
                 let sku = row_of(&item.product_id).map(|r| r.sku.clone()).unwrap_or_default();
-                return Err(out_of_stock(vec![
-                    json!({ "product_id": item.product_id, "sku": sku, "requested": item.quantity, "available": available }),
-                ]));
+                return Err(out_of_stock(vec![json!({ "product_id": item.product_id, "sku": sku, "requested": item.quantity, "available": available })]));
             }
         }
         db.exec(

@@ -6,8 +6,7 @@ use shop_common::db::Row;
 use shop_common::{ApiError, Currency, Money, timestamp};
 
 /// The columns [`Product::from_row`] reads, in its order.
-pub const COLUMNS: &str =
-    "id, sku, name, description, category, price_amount, currency, image_url, weight_grams, active, stock, created_at, updated_at";
+pub const COLUMNS: &str = "id, sku, name, description, category, price_amount, currency, image_url, weight_grams, active, stock, created_at, updated_at";
 
 pub const MAX_SKU_CHARS: usize = 64;
 pub const MAX_NAME_CHARS: usize = 200;

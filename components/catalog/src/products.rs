@@ -220,8 +220,7 @@ pub fn check_restock(quantity: i64) -> Result<i64, ApiError> {
 pub async fn restock<D: Db>(db: &D, product_id: &str, quantity: i64, now: i64) -> Result<Product, ApiError> {
     let quantity = check_restock(quantity)?;
     let current = find(db, product_id).await?.ok_or_else(|| ApiError::not_found("product"))?;
-    db.exec("UPDATE products SET stock = stock + ?, updated_at = ? WHERE id = ?", &[quantity.into(), now.into(), current.id.as_str().into()])
-        .await?;
+    db.exec("UPDATE products SET stock = stock + ?, updated_at = ? WHERE id = ?", &[quantity.into(), now.into(), current.id.as_str().into()]).await?;
     find(db, &current.id).await?.ok_or_else(|| ApiError::not_found("product"))
 }
 

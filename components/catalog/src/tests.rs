@@ -29,10 +29,7 @@ async fn stock_of<D: Db>(db: &D, id: &str) -> i64 {
 }
 
 fn request(order_id: &str, items: &[(&str, i64)]) -> ReserveRequest {
-    ReserveRequest {
-        order_id: order_id.into(),
-        items: items.iter().map(|(p, q)| ReserveItem { product_id: (*p).into(), quantity: *q }).collect(),
-    }
+    ReserveRequest { order_id: order_id.into(), items: items.iter().map(|(p, q)| ReserveItem { product_id: (*p).into(), quantity: *q }).collect() }
 }
 
 fn new_product(sku: &str, stock: i64) -> NewProduct {

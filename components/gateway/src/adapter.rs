@@ -6,8 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use shop_common::identity::REQUEST_ID_HEADER;
-use shop_common::spin::SpinKv;
 use shop_common::keys::{JWT_PUBLIC_KEYS, RATE_LIMIT_KEY};
+use shop_common::spin::SpinKv;
 use shop_common::{ApiError, Identity};
 use spin_sdk::http::{FullBody, HeaderMap, HeaderValue, IntoResponse, StatusCode};
 use spin_sdk::wasip3::http::types::{ErrorCode, Fields, Request, Response};

@@ -20,9 +20,8 @@ impl Limits {
     /// From the `rate_limit_rps` and `rate_limit_burst` variables; each one
     /// that is unset or not a whole number from 1 to a million takes its default.
     pub fn from_settings(rate_per_s: Option<&str>, burst: Option<&str>) -> Limits {
-        let setting = |text: Option<&str>, default: u64| {
-            text.and_then(|t| t.trim().parse::<u64>().ok()).filter(|n| (1..=MAX_SETTING).contains(n)).unwrap_or(default)
-        };
+        let setting =
+            |text: Option<&str>, default: u64| text.and_then(|t| t.trim().parse::<u64>().ok()).filter(|n| (1..=MAX_SETTING).contains(n)).unwrap_or(default);
         Limits { rate_per_s: setting(rate_per_s, DEFAULT_RATE_PER_S), burst: setting(burst, DEFAULT_BURST) }
     }
 

@@ -18,11 +18,9 @@ async fn handle(req: Request) -> Response<FullBody<Bytes>> {
 async fn route(inc: Incoming) -> Result<Reply, ApiError> {
     match (inc.method.as_str(), inc.segments().as_slice()) {
         ("GET", ["api", "v1", "health"]) => Ok(shop_health(&inc.request_id).await),
-        ("GET", ["api", "v1", "openapi.json"]) => Ok(Reply {
-            status: 200,
-            body: Some(crate::OPENAPI_JSON.as_bytes().to_vec()),
-            headers: vec![("content-type".into(), "application/json".into())],
-        }),
+        ("GET", ["api", "v1", "openapi.json"]) => {
+            Ok(Reply { status: 200, body: Some(crate::OPENAPI_JSON.as_bytes().to_vec()), headers: vec![("content-type".into(), "application/json".into())] })
+        }
         ("GET", ["api", "v1", "admin", "audit"]) => {
             inc.identity()?.require_admin()?;
             audit(&inc.request_id).await

@@ -21,7 +21,10 @@ pub const SWEEPS: &[(&str, &str)] = &[("catalog", "/internal/catalog/reservation
 /// What one health check got.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Probe {
-    Answered { status: u16, body: Value },
+    Answered {
+        status: u16,
+        body: Value,
+    },
     /// The call itself failed.
     Unreachable(String),
 }
@@ -56,7 +59,8 @@ pub fn judge(probe: Probe) -> ServiceHealth {
     match probe {
         Probe::Answered { status: 200, body } if body["status"] == "ok" => ServiceHealth { status: "ok", detail: None },
         Probe::Answered { status, body } => {
-            let said = body["error"]["message"].as_str().map(str::to_owned).unwrap_or_else(|| format!("status {:?}", body["status"].as_str().unwrap_or("missing")));
+            let said =
+                body["error"]["message"].as_str().map(str::to_owned).unwrap_or_else(|| format!("status {:?}", body["status"].as_str().unwrap_or("missing")));
             down(format!("answered {status}: {said}"))
         }
         Probe::Unreachable(why) => down(why),

@@ -46,8 +46,7 @@ struct ShipmentUpdated {
 }
 
 fn data<T: DeserializeOwned>(event: &Event) -> Result<T, ApiError> {
-    serde_json::from_value(event.data.clone())
-        .map_err(|e| ApiError::invalid_field("data", format!("{} event {}: bad data: {e}", event.kind, event.id)))
+    serde_json::from_value(event.data.clone()).map_err(|e| ApiError::invalid_field("data", format!("{} event {}: bad data: {e}", event.kind, event.id)))
 }
 
 fn items_phrase(count: u64) -> String {
@@ -86,7 +85,9 @@ fn shipment_updated(s: ShipmentUpdated) -> Draft {
         "label_created" => (format!("Order {order}: shipping label created"), format!("Your parcel is being prepared. Tracking number: {tracking}.")),
         "in_transit" => (format!("Order {order} is on its way"), format!("Your parcel has left our warehouse. Tracking number: {tracking}.")),
         "delivered" => (format!("Order {order} delivered"), format!("Your parcel (tracking number {tracking}) has been delivered. Enjoy!")),
-        "cancelled" => (format!("Shipment of order {order} cancelled"), format!("The shipment of order {order} (tracking number {tracking}) has been cancelled.")),
+        "cancelled" => {
+            (format!("Shipment of order {order} cancelled"), format!("The shipment of order {order} (tracking number {tracking}) has been cancelled."))
+        }
         other => (format!("Order {order}: shipment {other}"), format!("The shipment of order {order} (tracking number {tracking}) is now {other}.")),
     };
     Draft { user_id: s.user_id, order_id: Some(s.order_id), subject, body }
@@ -128,7 +129,10 @@ mod tests {
         assert_eq!(d.subject, format!("Order {ORDER} placed: 3 items, 37.48 EUR"));
         assert!(d.body.contains("2 x Mug, 1 x Pen"), "{}", d.body);
         assert_eq!((d.user_id.as_str(), d.order_id.as_deref()), ("u1", Some(ORDER)));
-        let one = draft("order.placed", json!({ "order_id": ORDER, "user_id": "u1", "items": [{ "name": "Mug", "quantity": 1 }], "total": { "amount": 500, "currency": "EUR" } }));
+        let one = draft(
+            "order.placed",
+            json!({ "order_id": ORDER, "user_id": "u1", "items": [{ "name": "Mug", "quantity": 1 }], "total": { "amount": 500, "currency": "EUR" } }),
+        );
         assert!(one.subject.ends_with("1 item, 5.00 EUR"), "{}", one.subject);
     }
 

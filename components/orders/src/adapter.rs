@@ -194,7 +194,8 @@ impl Services for SpinServices {
         if !called.is_success() {
             return Err(called.into_error("cart"));
         }
-        let cart: CartBody = serde_json::from_value(called.body).map_err(|e| ApiError::bad_gateway("cart", format!("the cart service answered in an unexpected shape: {e}")))?;
+        let cart: CartBody =
+            serde_json::from_value(called.body).map_err(|e| ApiError::bad_gateway("cart", format!("the cart service answered in an unexpected shape: {e}")))?;
         Ok(cart.items)
     }
 
@@ -210,7 +211,8 @@ impl Services for SpinServices {
         if !called.is_success() {
             return Err(called.into_error("users"));
         }
-        let user: UserBody = serde_json::from_value(called.body).map_err(|e| ApiError::bad_gateway("users", format!("the users service answered in an unexpected shape: {e}")))?;
+        let user: UserBody = serde_json::from_value(called.body)
+            .map_err(|e| ApiError::bad_gateway("users", format!("the users service answered in an unexpected shape: {e}")))?;
         Ok(user.shipping_address)
     }
 

@@ -50,7 +50,15 @@ impl Undo {
 /// `undo` asks for; then delivers those rows at once (what fails waits for
 /// the relay). `false` when the order was no longer in `from`: then nothing
 /// is recorded, as whoever moved it took care of it.
-pub async fn settle<D: Db, S: Services>(db: &D, services: &S, id: &str, from: Status, change: Change<'_>, undo: Undo, events: &[Event]) -> Result<bool, ApiError> {
+pub async fn settle<D: Db, S: Services>(
+    db: &D,
+    services: &S,
+    id: &str,
+    from: Status,
+    change: Change<'_>,
+    undo: Undo,
+    events: &[Event],
+) -> Result<bool, ApiError> {
     let now = timestamp::now_unix();
     let commands: Vec<(Event, &str)> = [(undo.release, RELEASE_STOCK, "catalog"), (undo.refund, REFUND_PAYMENT, "payments")]
         .into_iter()

@@ -71,11 +71,8 @@ pub async fn begin<D: Db>(db: &D, user_id: &str, key: &str, hash: &str, now: i64
         .with_details(json!({ "idempotency_key": key, "abandoned": true }))
     };
     let reused = || {
-        ApiError::unprocessable(
-            "idempotency_key_reused",
-            "this Idempotency-Key was used for a different request (another body); use a new key for a new order",
-        )
-        .with_details(json!({ "idempotency_key": key }))
+        ApiError::unprocessable("idempotency_key_reused", "this Idempotency-Key was used for a different request (another body); use a new key for a new order")
+            .with_details(json!({ "idempotency_key": key }))
     };
     // Keys past their day, everyone's: this key's too, which then runs anew.
     db.exec("DELETE FROM idempotency_keys WHERE created_at <= ?", &[now.saturating_sub(KEY_TTL_S).into()]).await?;
@@ -89,10 +86,7 @@ pub async fn begin<D: Db>(db: &D, user_id: &str, key: &str, hash: &str, now: i64
             Err(e) => return Err(e.into()),
         }
         let row = db
-            .query_one(
-                "SELECT status, body, created_at, request_hash FROM idempotency_keys WHERE user_id = ? AND key = ?",
-                &[user_id.into(), key.into()],
-            )
+            .query_one("SELECT status, body, created_at, request_hash FROM idempotency_keys WHERE user_id = ? AND key = ?", &[user_id.into(), key.into()])
             .await?;
         let Some(row) = row else { continue };
         // A row from before hashes were kept (NULL) is taken as the same request.

@@ -53,7 +53,9 @@ pub struct PlaceInput {
 pub fn parse_body(body: &[u8]) -> Result<PlaceInput, ApiError> {
     let body: PlaceBody = shop_common::json::parse(body)?;
     let items = match body.items {
-        Some(items) if items.is_empty() => return Err(ApiError::invalid_field("items", "`items` must list at least one product (or be left out to order the cart)")),
+        Some(items) if items.is_empty() => {
+            return Err(ApiError::invalid_field("items", "`items` must list at least one product (or be left out to order the cart)"));
+        }
         Some(items) => Some(merge_lines(&items, "items")?),
         None => None,
     };

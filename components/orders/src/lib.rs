@@ -24,9 +24,5 @@ mod adapter;
 mod tests;
 
 /// The public routes this service serves (compared with the OpenAPI document).
-pub const PUBLIC_ROUTES: &[(&str, &str)] = &[
-    ("POST", "/api/v1/orders"),
-    ("GET", "/api/v1/orders"),
-    ("GET", "/api/v1/orders/{id}"),
-    ("POST", "/api/v1/orders/{id}/cancel"),
-];
+pub const PUBLIC_ROUTES: &[(&str, &str)] =
+    &[("POST", "/api/v1/orders"), ("GET", "/api/v1/orders"), ("GET", "/api/v1/orders/{id}"), ("POST", "/api/v1/orders/{id}/cancel")];

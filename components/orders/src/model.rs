@@ -204,14 +204,8 @@ mod tests {
 
     #[test]
     fn addresses_name_the_bad_field() {
-        let mut a = Address {
-            name: "Ada".into(),
-            line1: "1 Main St".into(),
-            line2: None,
-            city: "Berlin".into(),
-            postal_code: "10115".into(),
-            country: "DE".into(),
-        };
+        let mut a =
+            Address { name: "Ada".into(), line1: "1 Main St".into(), line2: None, city: "Berlin".into(), postal_code: "10115".into(), country: "DE".into() };
         assert!(a.validate("shipping_address").is_ok());
         a.country = "de".into();
         assert_eq!(a.validate("shipping_address").unwrap_err().details["field"], "shipping_address.country");

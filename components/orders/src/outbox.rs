@@ -16,8 +16,7 @@ use crate::store::{self, Change};
 pub const CONSUMERS: &[&str] = &["shipping", "notifications"];
 
 pub fn placed(order: &Order) -> Event {
-    let items: Vec<Json> =
-        order.items.iter().map(|i| json!({ "product_id": i.product_id, "sku": i.sku, "name": i.name, "quantity": i.quantity })).collect();
+    let items: Vec<Json> = order.items.iter().map(|i| json!({ "product_id": i.product_id, "sku": i.sku, "name": i.name, "quantity": i.quantity })).collect();
     Event::new(
         "order.placed",
         json!({

@@ -109,7 +109,15 @@ pub async fn recover<D: Db, S: Services>(db: &D, services: &S, id: &str, now: i6
     }
 }
 
-async fn unpaid<D: Db, S: Services>(db: &D, services: &S, id: &str, payment: Option<&PaymentInfo>, undo: Undo, note: &str, outcome: Outcome) -> Result<Outcome, ApiError> {
+async fn unpaid<D: Db, S: Services>(
+    db: &D,
+    services: &S,
+    id: &str,
+    payment: Option<&PaymentInfo>,
+    undo: Undo,
+    note: &str,
+    outcome: Outcome,
+) -> Result<Outcome, ApiError> {
     let change = Change { status: Some(Status::PaymentFailed), stock: Some(Stock::Released), payment, note: Some(note) };
     let settled = compensation::settle(db, services, id, Status::Pending, change, undo, &[]).await?;
     Ok(if settled { outcome } else { Outcome::Moved })

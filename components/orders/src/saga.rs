@@ -107,7 +107,8 @@ async fn lines<S: Services>(services: &S, user_id: &str, input: &PlaceInput) -> 
     if cart.is_empty() {
         return Err(ApiError::unprocessable("empty_cart", "the cart is empty and the order lists no items"));
     }
-    let merged = input::merge_lines(&cart, "cart.items").map_err(|e| ApiError::unprocessable("unprocessable", format!("the cart cannot be ordered: {}", e.message)))?;
+    let merged =
+        input::merge_lines(&cart, "cart.items").map_err(|e| ApiError::unprocessable("unprocessable", format!("the cart cannot be ordered: {}", e.message)))?;
     Ok((merged, true))
 }
 
@@ -133,7 +134,8 @@ fn items(products: &[Product], lines: &[LineRequest]) -> Result<(Vec<OrderItem>,
             .find(|p| &p.id == id)
             .ok_or_else(|| ApiError::new(404, "not_found", format!("product {id} not found")).with_details(json!({ "product_id": id })))?;
         if !p.active {
-            return Err(ApiError::unprocessable("product_inactive", format!("product {id} ({}) is no longer sold", p.sku)).with_details(json!({ "product_id": id, "sku": p.sku })));
+            return Err(ApiError::unprocessable("product_inactive", format!("product {id} ({}) is no longer sold", p.sku))
+                .with_details(json!({ "product_id": id, "sku": p.sku })));
         }
         let quantity = u32::try_from(line.quantity).map_err(|_| ApiError::invalid_field("quantity", "out of range"))?;
         let line_total = p.price.times(quantity).map_err(|e| ApiError::unprocessable("unprocessable", format!("product {id}: {e}")))?;

@@ -122,9 +122,7 @@ async fn from_row<D: Db>(db: &D, row: &Row) -> Result<Stored, ApiError> {
     let shipping_address: Address = serde_json::from_str(&row.text(3)?).map_err(internal("stored address"))?;
     let quote: Quote = serde_json::from_str(&row.text(4)?).map_err(internal("stored quote"))?;
     let payment = match (row.opt_text(5)?, row.opt_text(6)?) {
-        (Some(id), Some(status)) => {
-            Some(PaymentInfo { id, status, brand: row.opt_text(7)?.unwrap_or_default(), last4: row.opt_text(8)?.unwrap_or_default() })
-        }
+        (Some(id), Some(status)) => Some(PaymentInfo { id, status, brand: row.opt_text(7)?.unwrap_or_default(), last4: row.opt_text(8)?.unwrap_or_default() }),
         _ => None,
     };
     let order = Order {

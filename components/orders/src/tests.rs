@@ -127,7 +127,14 @@ impl Services for Fake {
             return Err(PriceError::UnknownPromoCode(code.into()));
         }
         let subtotal: i64 = lines.iter().map(|l| l.unit_price.amount * i64::from(l.quantity)).sum();
-        Ok(Quote { subtotal: eur(subtotal), discount: eur(0), shipping: eur(490), tax: eur(0), total: eur(subtotal + 490), promo_code: promo_code.map(str::to_owned) })
+        Ok(Quote {
+            subtotal: eur(subtotal),
+            discount: eur(0),
+            shipping: eur(490),
+            tax: eur(0),
+            total: eur(subtotal + 490),
+            promo_code: promo_code.map(str::to_owned),
+        })
     }
     /// As the catalog: unknown ids are a 404; short stock a 409. Inactive
     /// products are reserved here, so the saga's own check is what refuses them.
@@ -138,7 +145,9 @@ impl Services for Fake {
         }
         let products: Vec<Product> = s.products.iter().filter(|p| lines.iter().any(|l| l.product_id == p.id)).cloned().collect();
         if let Some(unknown) = lines.iter().find(|l| !products.iter().any(|p| p.id == l.product_id)) {
-            return Err(ApiError::new(404, "not_found", format!("product {} not found", unknown.product_id)).with_details(json!({ "product_id": unknown.product_id })));
+            return Err(
+                ApiError::new(404, "not_found", format!("product {} not found", unknown.product_id)).with_details(json!({ "product_id": unknown.product_id }))
+            );
         }
         let short: Vec<Json> = lines
             .iter()
@@ -314,7 +323,8 @@ fn a_declined_card_releases_the_stock_and_records_payment_failed() {
 #[test]
 fn out_of_stock_is_passed_on_and_records_nothing() {
     let (db, fake) = setup();
-    let failed = block_on(saga::place(&db, &fake, "u1", input(Some(vec![line("mug", 1), line("tee", 2)]), OK_CARD))).err().unwrap_or_else(|| panic!("out of stock"));
+    let failed =
+        block_on(saga::place(&db, &fake, "u1", input(Some(vec![line("mug", 1), line("tee", 2)]), OK_CARD))).err().unwrap_or_else(|| panic!("out of stock"));
     assert_eq!((failed.error.status, failed.error.code), (409, "out_of_stock"));
     assert_eq!(failed.error.details["items"][0]["product_id"], "tee");
     assert!(!failed.recorded);
@@ -360,7 +370,10 @@ fn what_cannot_be_ordered() {
     abroad.shipping_address = Some(Address { country: "JP".into(), ..address() });
     assert_eq!(code(abroad), (422, "unsupported_country"));
     fake.0.borrow_mut().address = None;
-    let e = block_on(saga::place(&db, &fake, "u1", input(Some(vec![line("mug", 1)]), OK_CARD))).err().map(|f| f.error).unwrap_or_else(|| ApiError::internal("placed"));
+    let e = block_on(saga::place(&db, &fake, "u1", input(Some(vec![line("mug", 1)]), OK_CARD)))
+        .err()
+        .map(|f| f.error)
+        .unwrap_or_else(|| ApiError::internal("placed"));
     assert_eq!((e.status, e.details["field"].as_str()), (400, Some("shipping_address")));
     assert_eq!(count(&db, "SELECT count(*) FROM orders"), 0);
     assert_eq!(stock(&fake, "mug"), 10);

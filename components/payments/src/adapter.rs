@@ -33,7 +33,9 @@ async fn route(inc: Incoming) -> Result<Reply, ApiError> {
             Ok(Reply::ok(&json!({ "status": "ok", "service": "payments" })))
         }
         (_, ["api", "v1", "payments"] | ["api", "v1", "payments", _])
-        | (_, ["internal", "payments", "charges" | "refunds" | "summary" | "health"] | ["internal", "payments", "charges", _, "close"]) => Err(inc.method_not_allowed()),
+        | (_, ["internal", "payments", "charges" | "refunds" | "summary" | "health"] | ["internal", "payments", "charges", _, "close"]) => {
+            Err(inc.method_not_allowed())
+        }
         _ => Err(inc.no_route()),
     }
 }

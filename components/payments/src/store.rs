@@ -136,8 +136,7 @@ pub async fn charge<D: Db>(db: &D, request: &ChargeRequest, now: i64) -> Result<
 /// whose answer was lost, even one that has not arrived yet.
 pub async fn refund<D: Db>(db: &D, order_id: &str, now: i64) -> Result<Payment, ApiError> {
     let payment = transaction(db, async |db| {
-        db.exec("UPDATE payments SET status = 'refunded', refunded_at = ? WHERE order_id = ? AND status = 'approved'", &[now.into(), order_id.into()])
-            .await?;
+        db.exec("UPDATE payments SET status = 'refunded', refunded_at = ? WHERE order_id = ? AND status = 'approved'", &[now.into(), order_id.into()]).await?;
         let payment = by_order(db, order_id).await?;
         if payment.is_none() {
             close(db, order_id, now).await?;

@@ -33,9 +33,7 @@ mod export {
             let lines = request
                 .lines
                 .into_iter()
-                .map(|l| {
-                    Ok(rules::Line { unit_price: money_in(l.unit_price, &l.sku)?, sku: l.sku, quantity: l.quantity, weight_grams: l.weight_grams })
-                })
+                .map(|l| Ok(rules::Line { unit_price: money_in(l.unit_price, &l.sku)?, sku: l.sku, quantity: l.quantity, weight_grams: l.weight_grams }))
                 .collect::<Result<Vec<_>, wit::Error>>()?;
             let request = rules::QuoteRequest { lines, country: request.country, promo_code: request.promo_code };
             match rules::price(&request) {

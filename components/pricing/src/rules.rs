@@ -79,8 +79,7 @@ fn destination(country: &str) -> Option<Destination> {
 pub fn price(request: &QuoteRequest) -> Result<Quote, PricingError> {
     let first = request.lines.first().ok_or(PricingError::Empty)?;
     let currency: Currency = first.unit_price.currency;
-    let dest = destination(&request.country.to_ascii_uppercase())
-        .ok_or_else(|| PricingError::UnsupportedCountry(request.country.clone()))?;
+    let dest = destination(&request.country.to_ascii_uppercase()).ok_or_else(|| PricingError::UnsupportedCountry(request.country.clone()))?;
 
     let mut subtotal = Money::zero(currency);
     let mut grams: u64 = 0;
@@ -179,14 +178,8 @@ mod tests {
     #[test]
     fn bad_requests_say_what_is_wrong() {
         assert_eq!(price(&request(vec![], "DE", None)), Err(PricingError::Empty));
-        assert_eq!(
-            price(&request(vec![line("MUG", 100, 1, 1)], "XX", None)),
-            Err(PricingError::UnsupportedCountry("XX".into()))
-        );
-        assert_eq!(
-            price(&request(vec![line("MUG", 100, 1, 1)], "DE", Some("FREEBIE"))),
-            Err(PricingError::UnknownPromoCode("FREEBIE".into()))
-        );
+        assert_eq!(price(&request(vec![line("MUG", 100, 1, 1)], "XX", None)), Err(PricingError::UnsupportedCountry("XX".into())));
+        assert_eq!(price(&request(vec![line("MUG", 100, 1, 1)], "DE", Some("FREEBIE"))), Err(PricingError::UnknownPromoCode("FREEBIE".into())));
         assert!(matches!(price(&request(vec![line("MUG", 100, 0, 1)], "DE", None)), Err(PricingError::InvalidLine(m)) if m.contains("MUG")));
         assert!(matches!(price(&request(vec![line("MUG", -1, 1, 1)], "DE", None)), Err(PricingError::InvalidLine(_))));
         let usd = Line { sku: "CAP".into(), unit_price: Money::new(100, Currency::parse("USD").unwrap()), quantity: 1, weight_grams: 1 };

@@ -97,9 +97,8 @@ async fn handle_with_db(inc: &Incoming, db: &SpinDb, endpoint: Endpoint<'_>) -> 
         Endpoint::Advance(id) => {
             inc.identity()?.require_admin()?;
             let body: TrackingBody = inc.json()?;
-            let status = Status::parse(&body.status).ok_or_else(|| {
-                ApiError::invalid_field("status", format!("`status` must be in_transit or delivered; got {:?}", body.status))
-            })?;
+            let status = Status::parse(&body.status)
+                .ok_or_else(|| ApiError::invalid_field("status", format!("`status` must be in_transit or delivered; got {:?}", body.status)))?;
             let note = body.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
             if note.is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
                 return Err(ApiError::invalid_field("note", format!("`note` must be at most {MAX_NOTE_CHARS} characters")));
@@ -132,12 +131,7 @@ fn quote_options(inc: &Incoming) -> Result<Reply, ApiError> {
 /// is charged (and no free-shipping threshold is reached).
 fn standard_rate(country: &str, grams: u32) -> Result<Money, PricingFailure> {
     let request = pricing::QuoteRequest {
-        lines: vec![pricing::Line {
-            sku: "PARCEL".into(),
-            unit_price: pricing::Money { amount: 0, currency: "EUR".into() },
-            quantity: 1,
-            weight_grams: grams,
-        }],
+        lines: vec![pricing::Line { sku: "PARCEL".into(), unit_price: pricing::Money { amount: 0, currency: "EUR".into() }, quantity: 1, weight_grams: grams }],
         country: country.to_owned(),
         promo_code: None,
     };

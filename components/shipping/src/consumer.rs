@@ -39,8 +39,7 @@ struct Cancelled {
 }
 
 fn data<T: serde::de::DeserializeOwned>(event: &Event) -> Result<T, ApiError> {
-    serde_json::from_value(event.data.clone())
-        .map_err(|e| ApiError::invalid_field("data", format!("{} event {}: bad data: {e}", event.kind, event.id)))
+    serde_json::from_value(event.data.clone()).map_err(|e| ApiError::invalid_field("data", format!("{} event {}: bad data: {e}", event.kind, event.id)))
 }
 
 /// Applies `event`. `Applied` for an `order.cancelled` may have recorded a

@@ -12,9 +12,5 @@ pub mod store;
 mod adapter;
 
 /// The public routes this service serves, as in docs/openapi.yaml.
-pub const PUBLIC_ROUTES: &[(&str, &str)] = &[
-    ("POST", "/api/v1/shipping/quotes"),
-    ("GET", "/api/v1/shipments"),
-    ("GET", "/api/v1/shipments/{id}"),
-    ("POST", "/api/v1/shipments/{id}/events"),
-];
+pub const PUBLIC_ROUTES: &[(&str, &str)] =
+    &[("POST", "/api/v1/shipping/quotes"), ("GET", "/api/v1/shipments"), ("GET", "/api/v1/shipments/{id}"), ("POST", "/api/v1/shipments/{id}/events")];

@@ -15,8 +15,8 @@ pub const EXPRESS_HANDLING_FEE: i64 = 500;
 
 /// The countries of the European Union, for delivery times.
 const EU: &[&str] = &[
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE",
-    "SI", "SK",
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI",
+    "SK",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -63,15 +63,11 @@ fn country_code(text: &str) -> Result<String, ApiError> {
 pub fn quote(body: &QuoteBody, standard_rate: impl FnOnce(&str, u32) -> Result<Money, PricingFailure>) -> Result<QuoteReply, ApiError> {
     let country = country_code(&body.country)?;
     if !(1..=MAX_WEIGHT_GRAMS).contains(&body.weight_grams) {
-        return Err(ApiError::invalid_field(
-            "weight_grams",
-            format!("`weight_grams` must be from 1 to {MAX_WEIGHT_GRAMS}; got {}", body.weight_grams),
-        ));
+        return Err(ApiError::invalid_field("weight_grams", format!("`weight_grams` must be from 1 to {MAX_WEIGHT_GRAMS}; got {}", body.weight_grams)));
     }
     let standard = standard_rate(&country, body.weight_grams).map_err(|failure| match failure {
-        PricingFailure::UnsupportedCountry => {
-            ApiError::unprocessable("unsupported_country", format!("the shop does not ship to {country}")).with_details(serde_json::json!({ "country": country }))
-        }
+        PricingFailure::UnsupportedCountry => ApiError::unprocessable("unsupported_country", format!("the shop does not ship to {country}"))
+            .with_details(serde_json::json!({ "country": country })),
         PricingFailure::Other(why) => ApiError::bad_gateway("pricing", format!("pricing could not rate the parcel: {why}")),
     })?;
     let express_amount = standard
@@ -137,7 +133,8 @@ mod tests {
 
     #[test]
     fn bad_input_names_the_field() {
-        for (b, field) in [(body("DE", 0), "weight_grams"), (body("DE", 100_001), "weight_grams"), (body("Germany", 10), "country"), (body("", 10), "country")] {
+        for (b, field) in [(body("DE", 0), "weight_grams"), (body("DE", 100_001), "weight_grams"), (body("Germany", 10), "country"), (body("", 10), "country")]
+        {
             let err = quote(&b, real_rate).unwrap_err();
             assert_eq!((err.status, err.details["field"].as_str()), (400, Some(field)), "{b:?}");
         }

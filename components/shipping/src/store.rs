@@ -79,8 +79,11 @@ pub async fn list_for_user<D: Db>(db: &D, user_id: &str, order_id: Option<&str>,
 }
 
 async fn add_event<D: Db>(db: &D, shipment_id: &str, status: Status, note: Option<&str>, now: i64) -> Result<(), ApiError> {
-    db.exec("INSERT INTO shipment_events (shipment_id, status, note, at) VALUES (?, ?, ?, ?)", &[shipment_id.into(), status.as_str().into(), note.into(), now.into()])
-        .await?;
+    db.exec(
+        "INSERT INTO shipment_events (shipment_id, status, note, at) VALUES (?, ?, ?, ?)",
+        &[shipment_id.into(), status.as_str().into(), note.into(), now.into()],
+    )
+    .await?;
     Ok(())
 }
 
@@ -187,7 +190,10 @@ mod tests {
             let sent = outbox(&db).await;
             assert_eq!(sent.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>(), ["notifications", "orders"]);
             let event: Event = serde_json::from_str(&sent[0].1).unwrap();
-            assert_eq!((event.kind.as_str(), event.data["status"].as_str(), event.data["order_id"].as_str()), ("shipment.updated", Some("in_transit"), Some("o1")));
+            assert_eq!(
+                (event.kind.as_str(), event.data["status"].as_str(), event.data["order_id"].as_str()),
+                ("shipment.updated", Some("in_transit"), Some("o1"))
+            );
             assert_eq!(event.data["tracking_number"], s.tracking_number.as_str());
 
             let s = advance(&db, &id, Status::Delivered, None, 13).await.unwrap();

@@ -12,10 +12,5 @@ pub mod validate;
 mod adapter;
 
 /// Every public route this service serves (method, path template).
-pub const PUBLIC_ROUTES: &[(&str, &str)] = &[
-    ("POST", "/api/v1/users"),
-    ("POST", "/api/v1/auth/login"),
-    ("GET", "/api/v1/users/me"),
-    ("PATCH", "/api/v1/users/me"),
-    ("GET", "/api/v1/users/{id}"),
-];
+pub const PUBLIC_ROUTES: &[(&str, &str)] =
+    &[("POST", "/api/v1/users"), ("POST", "/api/v1/auth/login"), ("GET", "/api/v1/users/me"), ("PATCH", "/api/v1/users/me"), ("GET", "/api/v1/users/{id}")];

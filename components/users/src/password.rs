@@ -2,9 +2,9 @@
 //! string (`$argon2id$v=19$m=...,t=...,p=...$salt$hash`) that carries its own
 //! parameters, so they can be raised later without breaking old hashes.
 
+use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::Argon2;
 use shop_common::ApiError;
 
 pub struct Passwords(Argon2<'static>);
@@ -33,10 +33,7 @@ impl Passwords {
     }
 
     pub fn hash(&self, password: &str) -> Result<String, ApiError> {
-        self.0
-            .hash_password(password.as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| ApiError::internal(format!("hashing the password failed: {e}")))
+        self.0.hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| ApiError::internal(format!("hashing the password failed: {e}")))
     }
 
     /// Whether `password` matches `stored` (a PHC string; anything else never matches).

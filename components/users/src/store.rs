@@ -65,16 +65,8 @@ fn from_row(row: &Row) -> Result<(User, String), ApiError> {
 
 /// Inserts the account; 409 `email_taken` when the email is in use.
 pub async fn insert(db: &impl Db, new: &NewUser<'_>) -> Result<User, ApiError> {
-    let params: [Value; 8] = [
-        new.id.into(),
-        new.email.into(),
-        new.password_hash.into(),
-        new.name.into(),
-        new.role.as_str().into(),
-        Value::Null,
-        new.now.into(),
-        new.now.into(),
-    ];
+    let params: [Value; 8] =
+        [new.id.into(), new.email.into(), new.password_hash.into(), new.name.into(), new.role.as_str().into(), Value::Null, new.now.into(), new.now.into()];
     let sql = "INSERT INTO users (id, email, password_hash, name, role, shipping_address, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
     match db.exec(sql, &params).await {
         Ok(_) => {}

@@ -123,7 +123,9 @@ mod tests {
     #[test]
     fn emails_are_trimmed_lower_cased_and_checked() {
         assert_eq!(email("  Alice@Example.COM ").unwrap(), "alice@example.com");
-        for bad in ["", "   ", "alice", "@example.com", "alice@", "alice@example", "a@b@example.com", "al ice@example.com", "alice@.com", "alice@example.", "a@x..com"] {
+        for bad in
+            ["", "   ", "alice", "@example.com", "alice@", "alice@example", "a@b@example.com", "al ice@example.com", "alice@.com", "alice@example.", "a@x..com"]
+        {
             let err = email(bad).unwrap_err();
             assert_eq!((err.status, err.code), (400, "invalid_field"), "{bad:?}");
             assert_eq!(err.details["field"], "email");

@@ -58,8 +58,7 @@ impl ApiError {
     }
 
     pub fn payload_too_large(limit_bytes: usize) -> Self {
-        Self::new(413, "payload_too_large", format!("the body is larger than {limit_bytes} bytes"))
-            .with_details(json!({ "limit_bytes": limit_bytes }))
+        Self::new(413, "payload_too_large", format!("the body is larger than {limit_bytes} bytes")).with_details(json!({ "limit_bytes": limit_bytes }))
     }
 
     /// 422: well-formed, but breaks a rule (a quantity of zero, an expired promo code).
@@ -100,10 +99,32 @@ impl ApiError {
 /// Every error code the shop's services answer with. An error passed on
 /// from another service keeps its code when it is one of these.
 pub const CODES: &[&str] = &[
-    "bad_request", "invalid_json", "invalid_field", "unauthorized", "invalid_token", "forbidden", "not_found", "method_not_allowed",
-    "conflict", "email_taken", "out_of_stock", "invalid_state", "idempotency_conflict", "idempotency_key_reused", "payload_too_large",
-    "unprocessable", "invalid_card", "payment_declined", "unknown_promo_code", "unsupported_country", "empty_cart",
-    "product_inactive", "rate_limited", "upstream_failed", "unavailable", "internal",
+    "bad_request",
+    "invalid_json",
+    "invalid_field",
+    "unauthorized",
+    "invalid_token",
+    "forbidden",
+    "not_found",
+    "method_not_allowed",
+    "conflict",
+    "email_taken",
+    "out_of_stock",
+    "invalid_state",
+    "idempotency_conflict",
+    "idempotency_key_reused",
+    "payload_too_large",
+    "unprocessable",
+    "invalid_card",
+    "payment_declined",
+    "unknown_promo_code",
+    "unsupported_country",
+    "empty_cart",
+    "product_inactive",
+    "rate_limited",
+    "upstream_failed",
+    "unavailable",
+    "internal",
 ];
 
 /// `code` as one of [`CODES`], or `upstream_error` if it is not one.
@@ -122,8 +143,7 @@ impl std::error::Error for ApiError {}
 impl From<serde_json::Error> for ApiError {
     /// A body that is not well-formed JSON: 400, with where it went wrong.
     fn from(e: serde_json::Error) -> Self {
-        ApiError::invalid_json(format!("invalid JSON body: {e}"))
-            .with_details(json!({ "line": e.line(), "column": e.column() }))
+        ApiError::invalid_json(format!("invalid JSON body: {e}")).with_details(json!({ "line": e.line(), "column": e.column() }))
     }
 }
 
@@ -135,10 +155,7 @@ mod tests {
     fn body_has_the_one_error_shape() {
         let e = ApiError::conflict("out_of_stock", "not enough stock").with_details(json!({ "skus": ["A-1"] }));
         assert_eq!(e.status, 409);
-        assert_eq!(
-            e.body(),
-            json!({ "error": { "code": "out_of_stock", "message": "not enough stock", "details": { "skus": ["A-1"] } } })
-        );
+        assert_eq!(e.body(), json!({ "error": { "code": "out_of_stock", "message": "not enough stock", "details": { "skus": ["A-1"] } } }));
         let parsed: Value = serde_json::from_slice(&e.to_bytes()).unwrap();
         assert_eq!(parsed, e.body());
     }

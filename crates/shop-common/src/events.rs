@@ -102,7 +102,10 @@ async fn claim<D: Db>(db: &D, which: &str, params: &[Value], now: i64, claim_sec
     let mut all = vec![Value::from(now.saturating_add(claim_seconds))];
     all.extend_from_slice(params);
     let rows = db
-        .query(&format!("UPDATE outbox SET next_attempt_at = ? WHERE rowid IN ({which}) RETURNING event_id, consumer, payload, attempts, created_at, rowid"), &all)
+        .query(
+            &format!("UPDATE outbox SET next_attempt_at = ? WHERE rowid IN ({which}) RETURNING event_id, consumer, payload, attempts, created_at, rowid"),
+            &all,
+        )
         .await?;
     let mut claimed = Vec::with_capacity(rows.len());
     for row in rows {
@@ -153,7 +156,12 @@ pub async fn deliver_events<D: Db>(
     deliver_claimed(db, claimed, now, deliver).await
 }
 
-async fn deliver_claimed<D: Db>(db: &D, claimed: Vec<Claimed>, now: i64, deliver: impl AsyncFn(&str, &Event) -> Result<(), String>) -> Result<Delivered, ApiError> {
+async fn deliver_claimed<D: Db>(
+    db: &D,
+    claimed: Vec<Claimed>,
+    now: i64,
+    deliver: impl AsyncFn(&str, &Event) -> Result<(), String>,
+) -> Result<Delivered, ApiError> {
     let mut done = Delivered::default();
     for (event_id, consumer, payload, attempts) in claimed {
         let key = [Value::from(&event_id), Value::from(&consumer)];
@@ -163,8 +171,11 @@ async fn deliver_claimed<D: Db>(db: &D, claimed: Vec<Claimed>, now: i64, deliver
         };
         match outcome {
             Ok(()) => {
-                db.exec("UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE event_id = ? AND consumer = ?", &[now.into(), key[0].clone(), key[1].clone()])
-                    .await?;
+                db.exec(
+                    "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE event_id = ? AND consumer = ?",
+                    &[now.into(), key[0].clone(), key[1].clone()],
+                )
+                .await?;
                 done.delivered += 1;
             }
             Err(why) => {
@@ -327,7 +338,9 @@ mod tests {
     fn a_row_that_is_not_an_event_waits_without_stopping_the_others() {
         let db = producer();
         block_on(async {
-            db.exec("INSERT INTO outbox (event_id, consumer, payload, created_at, next_attempt_at) VALUES ('bad', 'shipping', 'not json', 1, 1)", &[]).await.unwrap();
+            db.exec("INSERT INTO outbox (event_id, consumer, payload, created_at, next_attempt_at) VALUES ('bad', 'shipping', 'not json', 1, 1)", &[])
+                .await
+                .unwrap();
             let event = Event::new("order.placed", json!({}));
             transaction(&db, async |db| record(db, &event, &["shipping"], 2).await).await.unwrap();
             let deliver = async |_: &str, _: &Event| Ok(());

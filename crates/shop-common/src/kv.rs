@@ -26,11 +26,7 @@ pub const UPDATE_ATTEMPTS: usize = 16;
 /// result; if another write lands between the read and the write, it runs
 /// again on the newer value. An error from `change` writes nothing. After
 /// [`UPDATE_ATTEMPTS`] lost races the answer is 409, to retry later.
-pub async fn update<K: Kv, T>(
-    kv: &K,
-    key: &str,
-    mut change: impl FnMut(Option<&[u8]>) -> Result<(Vec<u8>, T), ApiError>,
-) -> Result<T, ApiError> {
+pub async fn update<K: Kv, T>(kv: &K, key: &str, mut change: impl FnMut(Option<&[u8]>) -> Result<(Vec<u8>, T), ApiError>) -> Result<T, ApiError> {
     for _ in 0..UPDATE_ATTEMPTS {
         let (seen, cas) = kv.watch(key).await?;
         let (value, result) = change(seen.as_deref())?;

@@ -10,17 +10,12 @@ pub fn now_unix() -> i64 {
 }
 
 pub fn to_rfc3339(unix_seconds: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(unix_seconds)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| "invalid-time".to_owned())
+    OffsetDateTime::from_unix_timestamp(unix_seconds).ok().and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_else(|| "invalid-time".to_owned())
 }
 
 /// An RFC 3339 time (any offset) as Unix seconds.
 pub fn parse_rfc3339(text: &str) -> Result<i64, String> {
-    OffsetDateTime::parse(text, &Rfc3339)
-        .map(|t| t.unix_timestamp())
-        .map_err(|e| format!("{text:?} is not an RFC 3339 time: {e}"))
+    OffsetDateTime::parse(text, &Rfc3339).map(|t| t.unix_timestamp()).map_err(|e| format!("{text:?} is not an RFC 3339 time: {e}"))
 }
 
 #[cfg(test)]

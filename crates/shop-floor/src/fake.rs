@@ -25,11 +25,7 @@ pub struct FakeShop<'a> {
 
 impl<'a> FakeShop<'a> {
     pub fn new(catalog: &'a MemoryDb, products: Vec<Product>) -> Self {
-        FakeShop {
-            catalog,
-            products,
-            next: Cell::new(0x9e37_79b9_7f4a_7c15),
-        }
+        FakeShop { catalog, products, next: Cell::new(0x9e37_79b9_7f4a_7c15) }
     }
 
     fn roll(&self, below: u64) -> u64 {
@@ -50,14 +46,7 @@ impl<'a> FakeShop<'a> {
 
 /// A catalog product as the orders service sees it.
 pub fn order_product(p: catalog::product::Product) -> Product {
-    Product {
-        id: p.id,
-        sku: p.sku,
-        name: p.name,
-        price: p.price,
-        weight_grams: u32::try_from(p.weight_grams).unwrap_or(0),
-        active: p.active,
-    }
+    Product { id: p.id, sku: p.sku, name: p.name, price: p.price, weight_grams: u32::try_from(p.weight_grams).unwrap_or(0), active: p.active }
 }
 
 fn pricing_error(e: PricingError) -> PriceError {
@@ -80,10 +69,7 @@ impl Services for FakeShop<'_> {
             let quantity = 1 + self.roll(3) as i64;
             match lines.iter_mut().find(|l| l.product_id == product.id) {
                 Some(line) => line.quantity += quantity,
-                None => lines.push(LineRequest {
-                    product_id: product.id.clone(),
-                    quantity,
-                }),
+                None => lines.push(LineRequest { product_id: product.id.clone(), quantity }),
             }
         }
         Ok(lines)
@@ -104,56 +90,27 @@ impl Services for FakeShop<'_> {
         }))
     }
 
-    fn price(
-        &self,
-        lines: &[QuoteLine],
-        country: &str,
-        promo_code: Option<&str>,
-    ) -> Result<Quote, PriceError> {
+    fn price(&self, lines: &[QuoteLine], country: &str, promo_code: Option<&str>) -> Result<Quote, PriceError> {
         let request = rules::QuoteRequest {
             lines: lines
                 .iter()
-                .map(|l| rules::Line {
-                    sku: l.sku.clone(),
-                    unit_price: l.unit_price,
-                    quantity: l.quantity,
-                    weight_grams: l.weight_grams,
-                })
+                .map(|l| rules::Line { sku: l.sku.clone(), unit_price: l.unit_price, quantity: l.quantity, weight_grams: l.weight_grams })
                 .collect(),
             country: country.to_owned(),
             promo_code: promo_code.map(str::to_owned),
         };
         let q = rules::price(&request).map_err(pricing_error)?;
-        Ok(Quote {
-            subtotal: q.subtotal,
-            discount: q.discount,
-            shipping: q.shipping,
-            tax: q.tax,
-            total: q.total,
-            promo_code: q.promo_code,
-        })
+        Ok(Quote { subtotal: q.subtotal, discount: q.discount, shipping: q.shipping, tax: q.tax, total: q.total, promo_code: q.promo_code })
     }
 
     /// As the catalog's endpoint: the reservation, then its products looked up.
     async fn reserve(&self, order_id: &str, lines: &[LineRequest]) -> Result<Vec<Product>, ApiError> {
         let request = ReserveRequest {
             order_id: order_id.to_owned(),
-            items: lines
-                .iter()
-                .map(|l| ReserveItem {
-                    product_id: l.product_id.clone(),
-                    quantity: l.quantity,
-                })
-                .collect(),
+            items: lines.iter().map(|l| ReserveItem { product_id: l.product_id.clone(), quantity: l.quantity }).collect(),
         };
         let db = self.open_catalog().await?;
-        let (reservation, _) = inventory::reserve(
-            db,
-            &request,
-            timestamp::now_unix(),
-            inventory::DEFAULT_TTL_SECONDS,
-        )
-        .await?;
+        let (reservation, _) = inventory::reserve(db, &request, timestamp::now_unix(), inventory::DEFAULT_TTL_SECONDS).await?;
         let found = catalog::products::lookup(db, &reservation.product_ids()).await?;
         Ok(found.into_iter().map(order_product).collect())
     }
@@ -169,28 +126,13 @@ impl Services for FakeShop<'_> {
     }
 
     async fn charge(&self, request: &ChargeRequest) -> Result<PaymentInfo, ApiError> {
-        let digits: String = request
-            .card
-            .number
-            .chars()
-            .filter(char::is_ascii_digit)
-            .collect();
-        let last4 = digits
-            .get(digits.len().saturating_sub(4)..)
-            .unwrap_or_default()
-            .to_owned();
-        Ok(PaymentInfo {
-            id: id::new_id(),
-            status: "approved".into(),
-            brand: "visa".into(),
-            last4,
-        })
+        let digits: String = request.card.number.chars().filter(char::is_ascii_digit).collect();
+        let last4 = digits.get(digits.len().saturating_sub(4)..).unwrap_or_default().to_owned();
+        Ok(PaymentInfo { id: id::new_id(), status: "approved".into(), brand: "visa".into(), last4 })
     }
 
     async fn refund(&self, order_id: &str) -> Result<PaymentInfo, ApiError> {
-        Err(ApiError::not_found(&format!(
-            "payment for order {order_id}"
-        )))
+        Err(ApiError::not_found(&format!("payment for order {order_id}")))
     }
 
     async fn close_charge(&self, _order_id: &str) -> Result<Option<PaymentInfo>, ApiError> {

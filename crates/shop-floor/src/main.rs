@@ -40,18 +40,12 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        iterations: 2000,
-        warmup: 200,
-        dir: None,
-        json: false,
-    };
+    let mut args = Args { iterations: 2000, warmup: 200, dir: None, json: false };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut number = |name: &str| -> Result<usize, String> {
             let v = it.next().ok_or_else(|| format!("{name} needs a value"))?;
-            v.parse()
-                .map_err(|_| format!("{name}: `{v}` is not a whole number"))
+            v.parse().map_err(|_| format!("{name}: `{v}` is not a whole number"))
         };
         match arg.as_str() {
             "--iterations" => args.iterations = number("--iterations")?.max(1),
@@ -59,10 +53,7 @@ fn parse_args() -> Result<Args, String> {
             "--dir" => args.dir = Some(it.next().ok_or("--dir needs a value")?.into()),
             "--json" => args.json = true,
             "-h" | "--help" => {
-                return Err(
-                    "usage: shop-floor [--iterations 2000] [--warmup 200] [--dir PATH] [--json]"
-                        .into(),
-                );
+                return Err("usage: shop-floor [--iterations 2000] [--warmup 200] [--dir PATH] [--json]".into());
             }
             other => return Err(format!("unknown argument `{other}` (see --help)")),
         }
@@ -85,11 +76,7 @@ struct Report {
 }
 
 /// Runs `op` `warmup` times unmeasured, then `iterations` times measured.
-fn time<E: std::fmt::Display>(
-    name: &str,
-    args: &Args,
-    mut op: impl FnMut(usize) -> Result<usize, E>,
-) -> Result<Summary, String> {
+fn time<E: std::fmt::Display>(name: &str, args: &Args, mut op: impl FnMut(usize) -> Result<usize, E>) -> Result<Summary, String> {
     for i in 0..args.warmup {
         op(i).map_err(|e| format!("{name}: {e}"))?;
     }
@@ -113,9 +100,7 @@ fn open_stores(dir: &std::path::Path) -> Result<(MemoryDb, MemoryDb), String> {
     let orders = MemoryDb::open_file(&dir.join("sqlite_db_orders.db")).map_err(|e| e.0)?;
     block_on(async {
         db::migrate(&catalog, catalog::schema::MIGRATIONS).await?;
-        catalog
-            .exec("UPDATE products SET stock = 1000000000", &[])
-            .await?;
+        catalog.exec("UPDATE products SET stock = 1000000000", &[]).await?;
         db::migrate(&orders, orders::store::MIGRATIONS).await
     })
     .map_err(api)?;
@@ -124,8 +109,7 @@ fn open_stores(dir: &std::path::Path) -> Result<(MemoryDb, MemoryDb), String> {
 
 /// The catalog's products as the orders service sees them.
 fn order_products(db: &MemoryDb) -> Result<Vec<orders::services::Product>, String> {
-    let search =
-        catalog::products::Search::parse(None, None, None, None, Some("100")).map_err(api)?;
+    let search = catalog::products::Search::parse(None, None, None, None, Some("100")).map_err(api)?;
     let page = block_on(catalog::products::search(db, &search)).map_err(api)?;
     Ok(page.items.into_iter().map(fake::order_product).collect())
 }
@@ -137,36 +121,14 @@ fn measure(args: &Args, dir: &std::path::Path) -> Result<Report, String> {
     let (cdb, cat) = (&catalog_db, &catalog);
     let browse = |kind| move |i| ops::browse(cdb, cat, kind, i).map_err(api);
     let ops = vec![
-        Op {
-            summary: time("list", args, browse(Browse::List))?,
-            what: "GET /api/v1/products (page 1, by name)",
-        },
-        Op {
-            summary: time("search", args, browse(Browse::Search))?,
-            what: "GET /api/v1/products?q=<word>",
-        },
-        Op {
-            summary: time("category", args, browse(Browse::Category))?,
-            what: "GET /api/v1/products?category=<c>&sort=price",
-        },
-        Op {
-            summary: time("product", args, browse(Browse::Product))?,
-            what: "GET /api/v1/products/{id}",
-        },
-        Op {
-            summary: time("browse_mix", args, browse(Browse::Mix))?,
-            what: "the browse scenario's blend (25% list, 20% q, 10% category, 45% product)",
-        },
-        Op {
-            summary: time("order", args, |i| ops::order(&orders_db, &shop, i))?,
-            what: "POST /api/v1/orders (saga's local steps, Idempotency-Key)",
-        },
+        Op { summary: time("list", args, browse(Browse::List))?, what: "GET /api/v1/products (page 1, by name)" },
+        Op { summary: time("search", args, browse(Browse::Search))?, what: "GET /api/v1/products?q=<word>" },
+        Op { summary: time("category", args, browse(Browse::Category))?, what: "GET /api/v1/products?category=<c>&sort=price" },
+        Op { summary: time("product", args, browse(Browse::Product))?, what: "GET /api/v1/products/{id}" },
+        Op { summary: time("browse_mix", args, browse(Browse::Mix))?, what: "the browse scenario's blend (25% list, 20% q, 10% category, 45% product)" },
+        Op { summary: time("order", args, |i| ops::order(&orders_db, &shop, i))?, what: "POST /api/v1/orders (saga's local steps, Idempotency-Key)" },
     ];
-    Ok(Report {
-        iterations: args.iterations,
-        warmup: args.warmup,
-        ops,
-    })
+    Ok(Report { iterations: args.iterations, warmup: args.warmup, ops })
 }
 
 fn table(report: &Report) -> String {
@@ -177,10 +139,7 @@ fn table(report: &Report) -> String {
     );
     for op in &report.ops {
         let s = &op.summary;
-        out.push_str(&format!(
-            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.0} |\n",
-            s.name, op.what, s.median_us, s.p99_us, s.mean_us, s.ops_per_s
-        ));
+        out.push_str(&format!("| {} | {} | {:.1} | {:.1} | {:.1} | {:.0} |\n", s.name, op.what, s.median_us, s.p99_us, s.mean_us, s.ops_per_s));
     }
     out
 }
@@ -195,10 +154,7 @@ fn main() -> ExitCode {
     };
     let (dir, temporary) = match &args.dir {
         Some(d) => (d.clone(), false),
-        None => (
-            std::env::temp_dir().join(format!("shop-floor-{}", std::process::id())),
-            true,
-        ),
+        None => (std::env::temp_dir().join(format!("shop-floor-{}", std::process::id())), true),
     };
     if let Err(e) = std::fs::create_dir_all(&dir) {
         eprintln!("shop-floor: {}: {e}", dir.display());
@@ -211,10 +167,7 @@ fn main() -> ExitCode {
     match result {
         Ok(report) => {
             if args.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report).unwrap_or_default()
-                );
+                println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
             } else {
                 print!("{}", table(&report));
             }

@@ -12,13 +12,7 @@ use shop_common::{ApiError, db};
 use crate::fake::FakeShop;
 
 /// The list page's sorts, as the browse scenario picks them.
-const SORTS: [Option<&str>; 5] = [
-    None,
-    Some("price"),
-    Some("-price"),
-    Some("name"),
-    Some("-name"),
-];
+const SORTS: [Option<&str>; 5] = [None, Some("price"), Some("-price"), Some("name"), Some("-name")];
 /// The browse scenario's page size.
 const PAGE_SIZE: &str = "20";
 
@@ -33,18 +27,11 @@ pub struct Catalog {
 impl Catalog {
     /// Lists every active product once, as the browse scenario does first.
     pub fn load(db: &MemoryDb) -> Result<Catalog, ApiError> {
-        let all = block_on(products::search(
-            db,
-            &Search::parse(None, None, None, None, Some("100"))?,
-        ))?;
+        let all = block_on(products::search(db, &Search::parse(None, None, None, None, Some("100"))?))?;
         let mut words: Vec<String> = Vec::new();
         let mut categories: Vec<String> = Vec::new();
         for p in &all.items {
-            for w in p
-                .name
-                .split(|c: char| !c.is_alphanumeric())
-                .filter(|w| w.chars().count() >= 3)
-            {
+            for w in p.name.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().count() >= 3) {
                 let w = w.to_lowercase();
                 if !words.contains(&w) {
                     words.push(w);
@@ -57,38 +44,23 @@ impl Catalog {
         if all.items.is_empty() {
             return Err(ApiError::internal("the demo catalog is empty"));
         }
-        Ok(Catalog {
-            ids: all.items.iter().map(|p| p.id.clone()).collect(),
-            words,
-            categories,
-            pages: all.total.div_ceil(20).max(1),
-        })
+        Ok(Catalog { ids: all.items.iter().map(|p| p.id.clone()).collect(), words, categories, pages: all.total.div_ceil(20).max(1) })
     }
 }
 
 /// `GET /api/v1/products?...`: bytes of the reply body.
-async fn search(
-    db: &MemoryDb,
-    q: Option<&str>,
-    category: Option<&str>,
-    sort: Option<&str>,
-    page: Option<&str>,
-) -> Result<usize, ApiError> {
+async fn search(db: &MemoryDb, q: Option<&str>, category: Option<&str>, sort: Option<&str>, page: Option<&str>) -> Result<usize, ApiError> {
     let search = Search::parse(q, category, sort, page, Some(PAGE_SIZE))?;
     db::migrate(db, catalog::schema::MIGRATIONS).await?;
     let page = products::search(db, &search).await?;
-    Ok(serde_json::to_vec(&page)
-        .map_err(|e| ApiError::internal(e.to_string()))?
-        .len())
+    Ok(serde_json::to_vec(&page).map_err(|e| ApiError::internal(e.to_string()))?.len())
 }
 
 /// `GET /api/v1/products/{id}`.
 async fn product(db: &MemoryDb, id: &str) -> Result<usize, ApiError> {
     db::migrate(db, catalog::schema::MIGRATIONS).await?;
     let product = products::get(db, id, false).await?;
-    Ok(serde_json::to_vec(&product)
-        .map_err(|e| ApiError::internal(e.to_string()))?
-        .len())
+    Ok(serde_json::to_vec(&product).map_err(|e| ApiError::internal(e.to_string()))?.len())
 }
 
 /// A browse operation, the `i`-th of its kind.
@@ -115,16 +87,7 @@ pub fn browse(db: &MemoryDb, catalog: &Catalog, kind: Browse, i: usize) -> Resul
         match kind {
             Browse::List => search(db, None, None, None, None).await,
             Browse::Search => search(db, Some(&pick(&catalog.words)), None, None, None).await,
-            Browse::Category => {
-                search(
-                    db,
-                    None,
-                    Some(&pick(&catalog.categories)),
-                    Some("price"),
-                    None,
-                )
-                .await
-            }
+            Browse::Category => search(db, None, Some(&pick(&catalog.categories)), Some("price"), None).await,
             Browse::Product => product(db, &pick(&catalog.ids)).await,
             Browse::Mix => {
                 // Twenty requests a round: 5 lists, 4 searches, 2 categories, 9 products.
@@ -132,14 +95,7 @@ pub fn browse(db: &MemoryDb, catalog: &Catalog, kind: Browse, i: usize) -> Resul
                 match i % 20 {
                     0..5 => {
                         let page = (round as u64 % catalog.pages + 1).to_string();
-                        search(
-                            db,
-                            None,
-                            None,
-                            SORTS[(i + round) % SORTS.len()],
-                            Some(&page),
-                        )
-                        .await
+                        search(db, None, None, SORTS[(i + round) % SORTS.len()], Some(&page)).await
                     }
                     5..9 => search(db, Some(&pick(&catalog.words)), None, None, None).await,
                     9..11 => search(db, None, Some(&pick(&catalog.categories)), None, None).await,
@@ -151,8 +107,7 @@ pub fn browse(db: &MemoryDb, catalog: &Catalog, kind: Browse, i: usize) -> Resul
 }
 
 /// The card every order pays with, as the checkout scenario sends it.
-pub const ORDER_BODY: &[u8] =
-    br#"{"card":{"number":"4242 4242 4242 4242","exp_month":12,"exp_year":2099,"cvc":"123"}}"#;
+pub const ORDER_BODY: &[u8] = br#"{"card":{"number":"4242 4242 4242 4242","exp_month":12,"exp_year":2099,"cvc":"123"}}"#;
 
 /// `POST /api/v1/orders` from the cart with a fresh `Idempotency-Key`: the
 /// saga's local steps (idempotency row, order row, stock reserve and
@@ -169,8 +124,6 @@ pub fn order(db: &MemoryDb, shop: &FakeShop, i: usize) -> Result<usize, String> 
         if answer.status != 201 {
             return Err(format!("order {i}: {} {}", answer.status, answer.body));
         }
-        serde_json::to_vec(&answer.body)
-            .map(|b| b.len())
-            .map_err(|e| e.to_string())
+        serde_json::to_vec(&answer.body).map(|b| b.len()).map_err(|e| e.to_string())
     })
 }

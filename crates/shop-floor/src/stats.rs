@@ -29,11 +29,7 @@ pub fn summarize(name: &str, samples_ns: &mut [u64]) -> Summary {
     samples_ns.sort_unstable();
     let n = samples_ns.len();
     let us = |ns: u64| ns as f64 / 1_000.0;
-    let mean_ns = if n == 0 {
-        0.0
-    } else {
-        samples_ns.iter().map(|&s| s as f64).sum::<f64>() / n as f64
-    };
+    let mean_ns = if n == 0 { 0.0 } else { samples_ns.iter().map(|&s| s as f64).sum::<f64>() / n as f64 };
     Summary {
         name: name.to_owned(),
         iterations: n,

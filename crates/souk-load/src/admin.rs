@@ -55,12 +55,7 @@ impl Admin {
                 snippet(&body)
             ));
         }
-        let token = parse_token(&body).ok_or_else(|| {
-            format!(
-                "admin login answered 200 without a token: {}",
-                snippet(&body)
-            )
-        })?;
+        let token = parse_token(&body).ok_or_else(|| format!("admin login answered 200 without a token: {}", snippet(&body)))?;
         Ok(Admin { client, token })
     }
 
@@ -78,10 +73,8 @@ impl Admin {
             if status != 200 {
                 return Err(format!("GET {path} answered {status}: {}", snippet(&body)));
             }
-            let page: Page = serde_json::from_slice(&body)
-                .map_err(|e| format!("GET {path}: unexpected answer ({e}): {}", snippet(&body)))?;
-            let done =
-                page.items.is_empty() || all.len() as u64 + page.items.len() as u64 >= page.total;
+            let page: Page = serde_json::from_slice(&body).map_err(|e| format!("GET {path}: unexpected answer ({e}): {}", snippet(&body)))?;
+            let done = page.items.is_empty() || all.len() as u64 + page.items.len() as u64 >= page.total;
             all.extend(page.items);
             if done {
                 break;
@@ -94,18 +87,10 @@ impl Admin {
     pub async fn restock_to(&mut self, floor: i64) -> Result<Restocked, String> {
         let products = self.products().await?;
         let plan = restock_plan(&products, floor);
-        let mut done = Restocked {
-            products: products.len(),
-            ..Restocked::default()
-        };
+        let mut done = Restocked { products: products.len(), ..Restocked::default() };
         for (id, quantity) in plan {
             let path = format!("/api/v1/products/{id}/restock");
-            let spec = RequestSpec::json(
-                "",
-                Method::POST,
-                path.clone(),
-                &json!({ "quantity": quantity }),
-            );
+            let spec = RequestSpec::json("", Method::POST, path.clone(), &json!({ "quantity": quantity }));
             let (status, body) = self.call(spec).await?;
             if status != 200 {
                 return Err(format!("POST {path} answered {status}: {}", snippet(&body)));
@@ -123,16 +108,12 @@ impl Admin {
         if status != 200 {
             return Err(format!("GET {path} answered {status}: {}", snippet(&body)));
         }
-        serde_json::from_slice(&body)
-            .map_err(|e| format!("GET {path}: unexpected answer ({e}): {}", snippet(&body)))
+        serde_json::from_slice(&body).map_err(|e| format!("GET {path}: unexpected answer ({e}): {}", snippet(&body)))
     }
 }
 
 async fn send(client: &mut Client, spec: &RequestSpec) -> Result<(u16, Bytes), String> {
-    client
-        .send(spec)
-        .await
-        .map_err(|e| format!("{} {}: {} error", spec.method, spec.path, e.as_str()))
+    client.send(spec).await.map_err(|e| format!("{} {}: {} error", spec.method, spec.path, e.as_str()))
 }
 
 /// The restock calls that bring each product up to `floor` units, in
@@ -203,40 +184,19 @@ mod tests {
     use super::*;
 
     fn product(id: &str, stock: i64) -> ListedProduct {
-        ListedProduct {
-            id: id.into(),
-            sku: id.to_uppercase(),
-            stock,
-        }
+        ListedProduct { id: id.into(), sku: id.to_uppercase(), stock }
     }
 
     #[test]
     fn restocks_up_to_the_floor_in_chunks() {
-        let products = [
-            product("a", 100),
-            product("b", 1_000_000),
-            product("c", -5),
-            product("d", 0),
-        ];
+        let products = [product("a", 100), product("b", 1_000_000), product("c", -5), product("d", 0)];
         assert_eq!(
             restock_plan(&products, 1_000_000),
-            [
-                ("a".to_string(), 999_900),
-                ("c".to_string(), 1_000_000),
-                ("c".to_string(), 5),
-                ("d".to_string(), 1_000_000),
-            ]
+            [("a".to_string(), 999_900), ("c".to_string(), 1_000_000), ("c".to_string(), 5), ("d".to_string(), 1_000_000),]
         );
         assert_eq!(restock_plan(&products, 0), [("c".to_string(), 5)]);
         assert_eq!(restock_plan(&products[..2], 100), []);
-        assert_eq!(
-            restock_plan(&[product("e", 0)], 2_500_000),
-            [
-                ("e".to_string(), 1_000_000),
-                ("e".to_string(), 1_000_000),
-                ("e".to_string(), 500_000),
-            ]
-        );
+        assert_eq!(restock_plan(&[product("e", 0)], 2_500_000), [("e".to_string(), 1_000_000), ("e".to_string(), 1_000_000), ("e".to_string(), 500_000),]);
     }
 
     #[test]

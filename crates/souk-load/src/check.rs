@@ -64,24 +64,11 @@ pub struct PaymentsAudit {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Violation {
     /// The catalog sold a different number of units than paid orders hold.
-    SoldMismatch {
-        product_id: String,
-        sku: String,
-        sold: i64,
-        paid_quantity: i64,
-    },
+    SoldMismatch { product_id: String, sku: String, sold: i64, paid_quantity: i64 },
     /// Paid orders hold units of a product the catalog does not list.
-    PaidUnknownProduct {
-        product_id: String,
-        paid_quantity: i64,
-    },
+    PaidUnknownProduct { product_id: String, paid_quantity: i64 },
     /// A product's `stock` or `reserved` is below zero.
-    NegativeStock {
-        product_id: String,
-        sku: String,
-        field: &'static str,
-        value: i64,
-    },
+    NegativeStock { product_id: String, sku: String, field: &'static str, value: i64 },
     /// A paid order without exactly one approved payment.
     PaymentCount { order_id: String, approved: i64 },
     /// An approved (not refunded) payment for an order that is not paid.
@@ -95,46 +82,19 @@ pub enum Violation {
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Violation::SoldMismatch {
-                product_id,
-                sku,
-                sold,
-                paid_quantity,
-            } => write!(
-                f,
-                "product {sku} ({product_id}): sold {sold}, but paid orders hold {paid_quantity}"
-            ),
-            Violation::PaidUnknownProduct {
-                product_id,
-                paid_quantity,
-            } => write!(
-                f,
-                "product {product_id}: paid orders hold {paid_quantity}, but the catalog does not list it"
-            ),
-            Violation::NegativeStock {
-                product_id,
-                sku,
-                field,
-                value,
-            } => write!(
-                f,
-                "product {sku} ({product_id}): {field} is {value}, expected at least 0"
-            ),
-            Violation::PaymentCount { order_id, approved } => write!(
-                f,
-                "paid order {order_id}: {approved} approved payments, expected 1"
-            ),
-            Violation::ApprovedUnpaid { order_id } => write!(
-                f,
-                "order {order_id}: an approved payment, but the order is not paid"
-            ),
+            Violation::SoldMismatch { product_id, sku, sold, paid_quantity } => {
+                write!(f, "product {sku} ({product_id}): sold {sold}, but paid orders hold {paid_quantity}")
+            }
+            Violation::PaidUnknownProduct { product_id, paid_quantity } => {
+                write!(f, "product {product_id}: paid orders hold {paid_quantity}, but the catalog does not list it")
+            }
+            Violation::NegativeStock { product_id, sku, field, value } => write!(f, "product {sku} ({product_id}): {field} is {value}, expected at least 0"),
+            Violation::PaymentCount { order_id, approved } => write!(f, "paid order {order_id}: {approved} approved payments, expected 1"),
+            Violation::ApprovedUnpaid { order_id } => write!(f, "order {order_id}: an approved payment, but the order is not paid"),
             Violation::OrderPending { order_id } => {
                 write!(f, "order {order_id}: still pending, expected settled")
             }
-            Violation::CompensationsPending { count } => write!(
-                f,
-                "{count} compensations (stock releases, refunds) still queued, expected none"
-            ),
+            Violation::CompensationsPending { count } => write!(f, "{count} compensations (stock releases, refunds) still queued, expected none"),
         }
     }
 }
@@ -148,63 +108,36 @@ pub fn check(audit: &Audit) -> Vec<Violation> {
     for p in &audit.stock.products {
         let paid_quantity = paid.get(&p.id).copied().unwrap_or(0);
         if p.sold != paid_quantity {
-            found.push(Violation::SoldMismatch {
-                product_id: p.id.clone(),
-                sku: p.sku.clone(),
-                sold: p.sold,
-                paid_quantity,
-            });
+            found.push(Violation::SoldMismatch { product_id: p.id.clone(), sku: p.sku.clone(), sold: p.sold, paid_quantity });
         }
         for (field, value) in [("stock", p.stock), ("reserved", p.reserved)] {
             if value < 0 {
-                found.push(Violation::NegativeStock {
-                    product_id: p.id.clone(),
-                    sku: p.sku.clone(),
-                    field,
-                    value,
-                });
+                found.push(Violation::NegativeStock { product_id: p.id.clone(), sku: p.sku.clone(), field, value });
             }
         }
     }
     for (product_id, &paid_quantity) in paid {
         let listed = audit.stock.products.iter().any(|p| &p.id == product_id);
         if !listed && paid_quantity != 0 {
-            found.push(Violation::PaidUnknownProduct {
-                product_id: product_id.clone(),
-                paid_quantity,
-            });
+            found.push(Violation::PaidUnknownProduct { product_id: product_id.clone(), paid_quantity });
         }
     }
     for order_id in &audit.orders.paid_orders {
-        let approved = audit
-            .payments
-            .approved_by_order
-            .get(order_id)
-            .copied()
-            .unwrap_or(0);
+        let approved = audit.payments.approved_by_order.get(order_id).copied().unwrap_or(0);
         if approved != 1 {
-            found.push(Violation::PaymentCount {
-                order_id: order_id.clone(),
-                approved,
-            });
+            found.push(Violation::PaymentCount { order_id: order_id.clone(), approved });
         }
     }
     for (order_id, &approved) in &audit.payments.approved_by_order {
         if approved > 0 && !audit.orders.paid_orders.contains(order_id) {
-            found.push(Violation::ApprovedUnpaid {
-                order_id: order_id.clone(),
-            });
+            found.push(Violation::ApprovedUnpaid { order_id: order_id.clone() });
         }
     }
     for order_id in &audit.orders.pending_orders {
-        found.push(Violation::OrderPending {
-            order_id: order_id.clone(),
-        });
+        found.push(Violation::OrderPending { order_id: order_id.clone() });
     }
     if audit.orders.compensations_pending > 0 {
-        found.push(Violation::CompensationsPending {
-            count: audit.orders.compensations_pending,
-        });
+        found.push(Violation::CompensationsPending { count: audit.orders.compensations_pending });
     }
     found
 }
@@ -214,29 +147,15 @@ mod tests {
     use super::*;
 
     fn product(id: &str, stock: i64, reserved: i64, sold: i64) -> ProductStock {
-        ProductStock {
-            id: id.into(),
-            sku: format!("SKU-{id}"),
-            stock,
-            reserved,
-            sold,
-        }
+        ProductStock { id: id.into(), sku: format!("SKU-{id}"), stock, reserved, sold }
     }
 
     /// Two products, two paid orders, each paid once.
     fn consistent() -> Audit {
         Audit {
-            stock: StockAudit {
-                products: vec![product("p1", 97, 1, 3), product("p2", 100, 0, 0)],
-            },
-            orders: OrdersAudit {
-                paid_quantities: BTreeMap::from([("p1".into(), 3)]),
-                paid_orders: vec!["o1".into(), "o2".into()],
-                ..OrdersAudit::default()
-            },
-            payments: PaymentsAudit {
-                approved_by_order: BTreeMap::from([("o1".into(), 1), ("o2".into(), 1)]),
-            },
+            stock: StockAudit { products: vec![product("p1", 97, 1, 3), product("p2", 100, 0, 0)] },
+            orders: OrdersAudit { paid_quantities: BTreeMap::from([("p1".into(), 3)]), paid_orders: vec!["o1".into(), "o2".into()], ..OrdersAudit::default() },
+            payments: PaymentsAudit { approved_by_order: BTreeMap::from([("o1".into(), 1), ("o2".into(), 1)]) },
         }
     }
 
@@ -267,24 +186,11 @@ mod tests {
         assert_eq!(
             found,
             [
-                Violation::SoldMismatch {
-                    product_id: "p1".into(),
-                    sku: "SKU-p1".into(),
-                    sold: 3,
-                    paid_quantity: 4
-                },
-                Violation::SoldMismatch {
-                    product_id: "p2".into(),
-                    sku: "SKU-p2".into(),
-                    sold: 2,
-                    paid_quantity: 0
-                },
+                Violation::SoldMismatch { product_id: "p1".into(), sku: "SKU-p1".into(), sold: 3, paid_quantity: 4 },
+                Violation::SoldMismatch { product_id: "p2".into(), sku: "SKU-p2".into(), sold: 2, paid_quantity: 0 },
             ]
         );
-        assert_eq!(
-            found[0].to_string(),
-            "product SKU-p1 (p1): sold 3, but paid orders hold 4"
-        );
+        assert_eq!(found[0].to_string(), "product SKU-p1 (p1): sold 3, but paid orders hold 4");
     }
 
     #[test]
@@ -292,13 +198,7 @@ mod tests {
         let mut audit = consistent();
         audit.orders.paid_quantities.insert("ghost".into(), 2);
         audit.orders.paid_quantities.insert("zero".into(), 0);
-        assert_eq!(
-            check(&audit),
-            [Violation::PaidUnknownProduct {
-                product_id: "ghost".into(),
-                paid_quantity: 2
-            }]
-        );
+        assert_eq!(check(&audit), [Violation::PaidUnknownProduct { product_id: "ghost".into(), paid_quantity: 2 }]);
     }
 
     #[test]
@@ -310,24 +210,11 @@ mod tests {
         assert_eq!(
             found,
             [
-                Violation::NegativeStock {
-                    product_id: "p2".into(),
-                    sku: "SKU-p2".into(),
-                    field: "stock",
-                    value: -1
-                },
-                Violation::NegativeStock {
-                    product_id: "p2".into(),
-                    sku: "SKU-p2".into(),
-                    field: "reserved",
-                    value: -2
-                },
+                Violation::NegativeStock { product_id: "p2".into(), sku: "SKU-p2".into(), field: "stock", value: -1 },
+                Violation::NegativeStock { product_id: "p2".into(), sku: "SKU-p2".into(), field: "reserved", value: -2 },
             ]
         );
-        assert_eq!(
-            found[0].to_string(),
-            "product SKU-p2 (p2): stock is -1, expected at least 0"
-        );
+        assert_eq!(found[0].to_string(), "product SKU-p2 (p2): stock is -1, expected at least 0");
     }
 
     #[test]
@@ -336,23 +223,8 @@ mod tests {
         audit.payments.approved_by_order.insert("o1".into(), 2);
         audit.payments.approved_by_order.remove("o2");
         let found = check(&audit);
-        assert_eq!(
-            found,
-            [
-                Violation::PaymentCount {
-                    order_id: "o1".into(),
-                    approved: 2
-                },
-                Violation::PaymentCount {
-                    order_id: "o2".into(),
-                    approved: 0
-                },
-            ]
-        );
-        assert_eq!(
-            found[1].to_string(),
-            "paid order o2: 0 approved payments, expected 1"
-        );
+        assert_eq!(found, [Violation::PaymentCount { order_id: "o1".into(), approved: 2 }, Violation::PaymentCount { order_id: "o2".into(), approved: 0 },]);
+        assert_eq!(found[1].to_string(), "paid order o2: 0 approved payments, expected 1");
     }
 
     #[test]
@@ -365,19 +237,12 @@ mod tests {
         assert_eq!(
             found,
             [
-                Violation::ApprovedUnpaid {
-                    order_id: "o3".into()
-                },
-                Violation::OrderPending {
-                    order_id: "o3".into()
-                },
+                Violation::ApprovedUnpaid { order_id: "o3".into() },
+                Violation::OrderPending { order_id: "o3".into() },
                 Violation::CompensationsPending { count: 2 },
             ]
         );
-        assert_eq!(
-            found[0].to_string(),
-            "order o3: an approved payment, but the order is not paid"
-        );
+        assert_eq!(found[0].to_string(), "order o3: an approved payment, but the order is not paid");
     }
 
     #[test]
@@ -394,14 +259,7 @@ mod tests {
 
     #[test]
     fn violations_serialize_with_their_kind() {
-        let v = serde_json::to_value(Violation::PaymentCount {
-            order_id: "o1".into(),
-            approved: 0,
-        })
-        .unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!({"kind": "payment_count", "order_id": "o1", "approved": 0})
-        );
+        let v = serde_json::to_value(Violation::PaymentCount { order_id: "o1".into(), approved: 0 }).unwrap();
+        assert_eq!(v, serde_json::json!({"kind": "payment_count", "order_id": "o1", "approved": 0}));
     }
 }

@@ -93,12 +93,7 @@ pub struct Args {
     pub admin_email: String,
 
     /// Password of the admin account (the development default unless given here or in the environment).
-    #[arg(
-        long,
-        env = "SOUK_ADMIN_PASSWORD",
-        default_value = "dev-admin-password",
-        hide_env_values = true
-    )]
+    #[arg(long, env = "SOUK_ADMIN_PASSWORD", default_value = "dev-admin-password", hide_env_values = true)]
     pub admin_password: String,
 
     /// Print the summary as one JSON object instead of a table.
@@ -129,11 +124,7 @@ impl Args {
 
     /// Whether to check the shop's invariants after the run.
     pub fn check_enabled(&self) -> bool {
-        if self.no_check {
-            false
-        } else {
-            self.check || self.scenario.orders()
-        }
+        if self.no_check { false } else { self.check || self.scenario.orders() }
     }
 
     /// The stock floor to restock to before the run, if any.
@@ -144,10 +135,7 @@ impl Args {
     /// Checks across options that clap cannot express.
     pub fn validate(&self) -> Result<(), String> {
         if self.expect_status.is_some() && self.scenario != ScenarioName::Hello {
-            return Err(format!(
-                "--expect-status applies to the hello scenario only; {} knows what each request expects",
-                self.scenario.as_str()
-            ));
+            return Err(format!("--expect-status applies to the hello scenario only; {} knows what each request expects", self.scenario.as_str()));
         }
         Ok(())
     }
@@ -176,29 +164,19 @@ impl Target {
 }
 
 pub fn parse_target(s: &str) -> Result<Target, String> {
-    let rest = s
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("`{s}`: only http:// URLs are supported"))?;
+    let rest = s.strip_prefix("http://").ok_or_else(|| format!("`{s}`: only http:// URLs are supported"))?;
     let (authority, path) = match rest.find('/') {
         Some(i) => rest.split_at(i),
         None => (rest, ""),
     };
     if path.contains(['?', '#']) {
-        return Err(format!(
-            "`{s}`: no query or fragment in --url; put them in the scenario path"
-        ));
+        return Err(format!("`{s}`: no query or fragment in --url; put them in the scenario path"));
     }
     if authority.is_empty() || authority.contains('@') {
         return Err(format!("`{s}`: expected http://host[:port][/prefix]"));
     }
-    let (host, port) =
-        split_host_port(authority).ok_or_else(|| format!("`{s}`: bad host or port"))?;
-    Ok(Target {
-        host,
-        port,
-        authority: authority.to_string(),
-        base_path: path.trim_end_matches('/').to_string(),
-    })
+    let (host, port) = split_host_port(authority).ok_or_else(|| format!("`{s}`: bad host or port"))?;
+    Ok(Target { host, port, authority: authority.to_string(), base_path: path.trim_end_matches('/').to_string() })
 }
 
 fn split_host_port(authority: &str) -> Option<(String, u16)> {
@@ -219,23 +197,15 @@ fn split_host_port(authority: &str) -> Option<(String, u16)> {
 }
 
 fn parse_path(s: &str) -> Result<String, String> {
-    if s.starts_with('/') && !s.contains(char::is_whitespace) {
-        Ok(s.to_string())
-    } else {
-        Err(format!("`{s}`: a path starts with / and has no spaces"))
-    }
+    if s.starts_with('/') && !s.contains(char::is_whitespace) { Ok(s.to_string()) } else { Err(format!("`{s}`: a path starts with / and has no spaces")) }
 }
 
 /// Parses `10s`, `500ms`, `1.5s`, `2m`, `1h`, `250us`; a bare number is seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
     let (number, unit) = s.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("`{s}`: expected a number with a unit, e.g. 10s, 500ms, 2m"))?;
+    let value: f64 = number.parse().map_err(|_| format!("`{s}`: expected a number with a unit, e.g. 10s, 500ms, 2m"))?;
     let seconds_per_unit = match unit.trim() {
         "" | "s" => 1.0,
         "ms" => 1e-3,
@@ -243,13 +213,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "m" | "min" => 60.0,
         "h" => 3600.0,
         other => {
-            return Err(format!(
-                "`{s}`: unknown unit `{other}` (use us, ms, s, m or h)"
-            ));
+            return Err(format!("`{s}`: unknown unit `{other}` (use us, ms, s, m or h)"));
         }
     };
-    Duration::try_from_secs_f64(value * seconds_per_unit)
-        .map_err(|_| format!("`{s}`: out of range"))
+    Duration::try_from_secs_f64(value * seconds_per_unit).map_err(|_| format!("`{s}`: out of range"))
 }
 
 fn parse_positive_duration(s: &str) -> Result<Duration, String> {
@@ -291,10 +258,7 @@ mod tests {
     #[test]
     fn targets() {
         let t = parse_target("http://127.0.0.1:3000").unwrap();
-        assert_eq!(
-            (t.host.as_str(), t.port, t.authority.as_str()),
-            ("127.0.0.1", 3000, "127.0.0.1:3000")
-        );
+        assert_eq!((t.host.as_str(), t.port, t.authority.as_str()), ("127.0.0.1", 3000, "127.0.0.1:3000"));
         assert_eq!(t.join("/hello"), "/hello");
 
         let t = parse_target("http://localhost/api/").unwrap();
@@ -304,14 +268,7 @@ mod tests {
         let t = parse_target("http://[::1]:8080").unwrap();
         assert_eq!((t.host.as_str(), t.port), ("::1", 8080));
 
-        for bad in [
-            "https://x",
-            "127.0.0.1:3000",
-            "http://",
-            "http://h:port",
-            "http://h/?q=1",
-            "http://u@h",
-        ] {
+        for bad in ["https://x", "127.0.0.1:3000", "http://", "http://h:port", "http://h/?q=1", "http://u@h"] {
             assert!(parse_target(bad).is_err(), "{bad:?} should not parse");
         }
     }
@@ -330,8 +287,7 @@ mod tests {
         assert_eq!(a.restock(), None);
         assert_eq!(a.validate(), Ok(()));
 
-        let a = Args::try_parse_from(["souk-load", "--requests", "500", "--expect-status", "404"])
-            .unwrap();
+        let a = Args::try_parse_from(["souk-load", "--requests", "500", "--expect-status", "404"]).unwrap();
         assert_eq!(a.stop(), Stop::Requests(500));
         assert_eq!(a.expect_status, Some(404));
         assert_eq!(a.validate(), Ok(()));
@@ -339,9 +295,7 @@ mod tests {
         let a = Args::try_parse_from(["souk-load", "--duration", "3s"]).unwrap();
         assert_eq!(a.stop(), Stop::After(ms(3_000)));
 
-        assert!(
-            Args::try_parse_from(["souk-load", "--duration", "3s", "--requests", "5"]).is_err()
-        );
+        assert!(Args::try_parse_from(["souk-load", "--duration", "3s", "--requests", "5"]).is_err());
         assert!(Args::try_parse_from(["souk-load", "--connections", "0"]).is_err());
         assert!(Args::try_parse_from(["souk-load", "--scenario", "nope"]).is_err());
         assert!(Args::try_parse_from(["souk-load", "--path", "hello"]).is_err());
@@ -349,9 +303,7 @@ mod tests {
 
     #[test]
     fn shop_options() {
-        let parse = |args: &[&str]| {
-            Args::try_parse_from(std::iter::once("souk-load").chain(args.iter().copied()))
-        };
+        let parse = |args: &[&str]| Args::try_parse_from(std::iter::once("souk-load").chain(args.iter().copied()));
         let a = parse(&["--scenario", "checkout"]).unwrap();
         assert!(a.check_enabled());
         assert_eq!(a.restock(), Some(1_000_000));
@@ -376,9 +328,6 @@ mod tests {
         let a = parse(&["--scenario", "checkout", "--expect-status", "200"]).unwrap();
         assert!(a.validate().unwrap_err().contains("hello scenario only"));
         let a = parse(&["--admin-email", "root@shop.test", "--admin-password", "pw"]).unwrap();
-        assert_eq!(
-            (a.admin_email.as_str(), a.admin_password.as_str()),
-            ("root@shop.test", "pw")
-        );
+        assert_eq!((a.admin_email.as_str(), a.admin_password.as_str()), ("root@shop.test", "pw"));
     }
 }

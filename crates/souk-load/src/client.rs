@@ -21,15 +21,9 @@ use crate::stats::TransportError;
 pub type Sender = SendRequest<Full<Bytes>>;
 
 pub async fn connect(addr: SocketAddr) -> Result<Sender, TransportError> {
-    let stream = TcpStream::connect(addr)
-        .await
-        .map_err(|_| TransportError::Connect)?;
-    stream
-        .set_nodelay(true)
-        .map_err(|_| TransportError::Connect)?;
-    let (sender, connection) = http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|_| TransportError::Connect)?;
+    let stream = TcpStream::connect(addr).await.map_err(|_| TransportError::Connect)?;
+    stream.set_nodelay(true).map_err(|_| TransportError::Connect)?;
+    let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.map_err(|_| TransportError::Connect)?;
     // Ends by itself once the sender is dropped or the server closes.
     tokio::spawn(async move {
         let _ = connection.await;
@@ -38,21 +32,10 @@ pub async fn connect(addr: SocketAddr) -> Result<Sender, TransportError> {
 }
 
 /// Sends one request and reads the whole response body.
-pub async fn exchange(
-    sender: &mut Sender,
-    request: Request<Full<Bytes>>,
-) -> Result<(u16, Bytes), TransportError> {
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|_| TransportError::Send)?;
+pub async fn exchange(sender: &mut Sender, request: Request<Full<Bytes>>) -> Result<(u16, Bytes), TransportError> {
+    let response = sender.send_request(request).await.map_err(|_| TransportError::Send)?;
     let status = response.status().as_u16();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|_| TransportError::Body)?
-        .to_bytes();
+    let body = response.into_body().collect().await.map_err(|_| TransportError::Body)?.to_bytes();
     Ok((status, body))
 }
 
@@ -61,15 +44,8 @@ pub fn host_header(target: &Target) -> HeaderValue {
     HeaderValue::from_str(&target.authority).expect("authority is a valid header value")
 }
 
-pub fn build_request(
-    spec: &RequestSpec,
-    target: &Target,
-    host: &HeaderValue,
-) -> Request<Full<Bytes>> {
-    let uri: Uri = target
-        .join(&spec.path)
-        .parse()
-        .unwrap_or_else(|e| panic!("scenario produced a bad path {:?}: {e}", spec.path));
+pub fn build_request(spec: &RequestSpec, target: &Target, host: &HeaderValue) -> Request<Full<Bytes>> {
+    let uri: Uri = target.join(&spec.path).parse().unwrap_or_else(|e| panic!("scenario produced a bad path {:?}: {e}", spec.path));
     let mut request = Request::new(Full::new(spec.body.clone()));
     *request.method_mut() = spec.method.clone();
     *request.uri_mut() = uri;
@@ -93,13 +69,7 @@ pub struct Client {
 
 impl Client {
     pub fn new(addr: SocketAddr, target: Target, timeout: Duration) -> Self {
-        Client {
-            addr,
-            host: host_header(&target),
-            target,
-            timeout,
-            conn: None,
-        }
+        Client { addr, host: host_header(&target), target, timeout, conn: None }
     }
 
     pub async fn send(&mut self, spec: &RequestSpec) -> Result<(u16, Bytes), TransportError> {
@@ -111,9 +81,7 @@ impl Client {
         let sender = match self.conn.as_mut() {
             Some(sender) => sender,
             None => {
-                let sender = timeout(self.timeout, connect(self.addr))
-                    .await
-                    .map_err(|_| TransportError::Timeout)??;
+                let sender = timeout(self.timeout, connect(self.addr)).await.map_err(|_| TransportError::Timeout)??;
                 self.conn.insert(sender)
             }
         };

@@ -82,11 +82,7 @@ impl Live {
         if measured && failed {
             self.errors.fetch_add(1, Ordering::Relaxed);
         }
-        let counter = if measured {
-            &self.measured
-        } else {
-            &self.warmup
-        };
+        let counter = if measured { &self.measured } else { &self.warmup };
         counter.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -111,10 +107,7 @@ pub async fn run(plan: Plan, scenario: &dyn Scenario, live: Arc<Live>) -> Outcom
     while let Some(done) = tasks.join_next().await {
         stats.merge(&done.expect("connection task panicked"));
     }
-    Outcome {
-        stats,
-        elapsed: Instant::now().saturating_duration_since(live.measure_from),
-    }
+    Outcome { stats, elapsed: Instant::now().saturating_duration_since(live.measure_from) }
 }
 
 async fn virtual_user(plan: Arc<Plan>, mut user: Box<dyn VirtualUser>, live: Arc<Live>) -> Stats {
@@ -151,9 +144,7 @@ async fn virtual_user(plan: Arc<Plan>, mut user: Box<dyn VirtualUser>, live: Arc
                 }
                 Ok(Err(_)) | Err(_) => {
                     if measured {
-                        stats
-                            .endpoint(spec.endpoint)
-                            .record_transport_error(TransportError::Connect);
+                        stats.endpoint(spec.endpoint).record_transport_error(TransportError::Connect);
                     }
                     live.finished(measured, true);
                     sleep(backoff).await;
@@ -174,9 +165,7 @@ async fn virtual_user(plan: Arc<Plan>, mut user: Box<dyn VirtualUser>, live: Arc
             Ok((status, body)) => {
                 let expected = spec.expect.accepts(status);
                 if measured {
-                    stats
-                        .endpoint(spec.endpoint)
-                        .record_response(status, expected, latency);
+                    stats.endpoint(spec.endpoint).record_response(status, expected, latency);
                 }
                 user.on_response(status, &body);
                 !expected

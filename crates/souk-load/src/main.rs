@@ -45,10 +45,7 @@ fn main() -> ExitCode {
         eprintln!("souk-load: {message}");
         return ExitCode::from(2);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     runtime.block_on(run(args))
 }
 
@@ -69,22 +66,9 @@ async fn run(args: Args) -> ExitCode {
     }
     let scenario = scenario::build(
         args.scenario,
-        &scenario::Options {
-            path: args.path.clone(),
-            expect_status: args.expect_status,
-            seed: args.seed,
-            nonce: run_nonce(),
-            mix: args.mix,
-        },
+        &scenario::Options { path: args.path.clone(), expect_status: args.expect_status, seed: args.seed, nonce: run_nonce(), mix: args.mix },
     );
-    let plan = Plan {
-        addr,
-        target: args.url.clone(),
-        connections: args.connections,
-        stop: args.stop(),
-        timeout: args.timeout,
-        seed: args.seed,
-    };
+    let plan = Plan { addr, target: args.url.clone(), connections: args.connections, stop: args.stop(), timeout: args.timeout, seed: args.seed };
 
     let live = Arc::new(Live::new(args.warmup));
     let progress = Progress::start(live.clone(), args.quiet);
@@ -103,19 +87,10 @@ async fn run(args: Args) -> ExitCode {
     progress.finish();
 
     // Every virtual user has had its last answer (or given up) by now.
-    let check = if args.check_enabled() {
-        Some(admin::check_shop(admin_client(), &args.admin_email, &args.admin_password).await)
-    } else {
-        None
-    };
+    let check = if args.check_enabled() { Some(admin::check_shop(admin_client(), &args.admin_email, &args.admin_password).await) } else { None };
 
     let url = format!("http://{}{}", args.url.authority, args.url.base_path);
-    let info = report::RunInfo {
-        scenario: args.scenario.as_str(),
-        url: &url,
-        connections: args.connections,
-        elapsed: outcome.elapsed,
-    };
+    let info = report::RunInfo { scenario: args.scenario.as_str(), url: &url, connections: args.connections, elapsed: outcome.elapsed };
     let mut report = report::build(&info, &outcome.stats);
     report.check = check;
     if args.scenario == scenario::ScenarioName::Mixed {
@@ -144,21 +119,14 @@ async fn run(args: Args) -> ExitCode {
         }
         failed = true;
     }
-    if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
 
 async fn restock(client: Client, args: &Args, floor: i64) -> Result<(), String> {
     let mut admin = admin::Admin::login(client, &args.admin_email, &args.admin_password).await?;
     let done = admin.restock_to(floor).await?;
     if !args.quiet {
-        eprintln!(
-            "souk-load: restocked {} of {} products to at least {floor} units ({} units added)",
-            done.topped_up, done.products, done.units
-        );
+        eprintln!("souk-load: restocked {} of {} products to at least {floor} units ({} units added)", done.topped_up, done.products, done.units);
     }
     Ok(())
 }
@@ -166,9 +134,7 @@ async fn restock(client: Client, args: &Args, floor: i64) -> Result<(), String> 
 /// Unique per run (milliseconds since the epoch, in base 36), so the
 /// accounts a run registers do not collide with an earlier run's.
 fn run_nonce() -> String {
-    let mut ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
+    let mut ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
     let mut digits = Vec::new();
     loop {
         digits.push(char::from_digit((ms % 36) as u32, 36).unwrap_or('0'));
@@ -181,10 +147,6 @@ fn run_nonce() -> String {
 }
 
 async fn resolve(target: &Target) -> Result<SocketAddr, String> {
-    let mut addrs = tokio::net::lookup_host((target.host.as_str(), target.port))
-        .await
-        .map_err(|e| format!("cannot resolve {}: {e}", target.host))?;
-    addrs
-        .next()
-        .ok_or_else(|| format!("{} resolves to no address", target.host))
+    let mut addrs = tokio::net::lookup_host((target.host.as_str(), target.port)).await.map_err(|e| format!("cannot resolve {}: {e}", target.host))?;
+    addrs.next().ok_or_else(|| format!("{} resolves to no address", target.host))
 }

@@ -24,21 +24,14 @@ pub struct Progress {
 
 impl Progress {
     pub fn start(live: Arc<Live>, quiet: bool) -> Progress {
-        let target = if quiet {
-            ProgressDrawTarget::hidden()
-        } else {
-            ProgressDrawTarget::stderr()
-        };
+        let target = if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() };
         let bar = ProgressBar::with_draw_target(None, target);
         if bar.is_hidden() {
             return Progress { bar, ticker: None };
         }
         bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
         let ticker = tokio::spawn(tick(bar.clone(), live));
-        Progress {
-            bar,
-            ticker: Some(ticker),
-        }
+        Progress { bar, ticker: Some(ticker) }
     }
 
     pub fn finish(self) {
@@ -58,12 +51,7 @@ async fn tick(bar: ProgressBar, live: Arc<Live>) {
         every.tick().await;
         let now = Instant::now();
         let warming = now < live.measure_from;
-        let count = if warming {
-            &live.warmup
-        } else {
-            &live.measured
-        }
-        .load(Ordering::Relaxed);
+        let count = if warming { &live.warmup } else { &live.measured }.load(Ordering::Relaxed);
         if warming != was_warming {
             // The counter changes with the phase: start the window afresh.
             samples.clear();
@@ -94,9 +82,7 @@ async fn tick(bar: ProgressBar, live: Arc<Live>) {
 
 fn current_rate(samples: &VecDeque<(Instant, u64)>) -> f64 {
     match (samples.front(), samples.back()) {
-        (Some((t0, n0)), Some((t1, n1))) if t1 > t0 => {
-            n1.saturating_sub(*n0) as f64 / t1.duration_since(*t0).as_secs_f64()
-        }
+        (Some((t0, n0)), Some((t1, n1))) if t1 > t0 => n1.saturating_sub(*n0) as f64 / t1.duration_since(*t0).as_secs_f64(),
         _ => 0.0,
     }
 }

@@ -65,38 +65,20 @@ pub struct CheckReport {
 
 impl CheckReport {
     pub fn failed_to_run(error: String) -> Self {
-        CheckReport {
-            passed: false,
-            products: 0,
-            paid_orders: 0,
-            violations: Vec::new(),
-            error: Some(error),
-        }
+        CheckReport { passed: false, products: 0, paid_orders: 0, violations: Vec::new(), error: Some(error) }
     }
 }
 
 /// Requests per second over the measured time (0 when nothing was measured).
 pub fn rps(requests: u64, elapsed: Duration) -> f64 {
     let secs = elapsed.as_secs_f64();
-    if secs > 0.0 {
-        requests as f64 / secs
-    } else {
-        0.0
-    }
+    if secs > 0.0 { requests as f64 / secs } else { 0.0 }
 }
 
 pub fn summarize(stats: &EndpointStats, elapsed: Duration) -> Summary {
     let h = &stats.latency_us;
-    let (p50, p90, p99, max) = if h.is_empty() {
-        (0, 0, 0, 0)
-    } else {
-        (
-            h.value_at_quantile(0.50),
-            h.value_at_quantile(0.90),
-            h.value_at_quantile(0.99),
-            h.max(),
-        )
-    };
+    let (p50, p90, p99, max) =
+        if h.is_empty() { (0, 0, 0, 0) } else { (h.value_at_quantile(0.50), h.value_at_quantile(0.90), h.value_at_quantile(0.99), h.max()) };
     Summary {
         requests: stats.requests(),
         errors: stats.errors(),
@@ -105,21 +87,9 @@ pub fn summarize(stats: &EndpointStats, elapsed: Duration) -> Summary {
         p90_us: p90,
         p99_us: p99,
         max_us: max,
-        statuses: stats
-            .statuses
-            .iter()
-            .map(|(s, n)| (s.to_string(), *n))
-            .collect(),
-        error_statuses: stats
-            .unexpected
-            .iter()
-            .map(|(s, n)| (s.to_string(), *n))
-            .collect(),
-        transport_errors: stats
-            .transport
-            .iter()
-            .map(|(k, n)| (k.as_str().to_string(), *n))
-            .collect(),
+        statuses: stats.statuses.iter().map(|(s, n)| (s.to_string(), *n)).collect(),
+        error_statuses: stats.unexpected.iter().map(|(s, n)| (s.to_string(), *n)).collect(),
+        transport_errors: stats.transport.iter().map(|(k, n)| (k.as_str().to_string(), *n)).collect(),
     }
 }
 
@@ -139,14 +109,7 @@ pub fn build(info: &RunInfo, stats: &Stats) -> Report {
         duration_s: info.elapsed.as_secs_f64(),
         reconnects: stats.reconnects,
         total: summarize(&stats.total(), info.elapsed),
-        endpoints: stats
-            .endpoints
-            .iter()
-            .map(|(name, s)| EndpointSummary {
-                name: name.to_string(),
-                summary: summarize(s, info.elapsed),
-            })
-            .collect(),
+        endpoints: stats.endpoints.iter().map(|(name, s)| EndpointSummary { name: name.to_string(), summary: summarize(s, info.elapsed) }).collect(),
         check: None,
     }
 }
@@ -157,25 +120,12 @@ pub fn to_json(report: &Report) -> String {
 
 /// The human-readable table.
 pub fn to_table(report: &Report) -> String {
-    let mut rows: Vec<(&str, &Summary)> = report
-        .endpoints
-        .iter()
-        .map(|e| (e.name.as_str(), &e.summary))
-        .collect();
+    let mut rows: Vec<(&str, &Summary)> = report.endpoints.iter().map(|e| (e.name.as_str(), &e.summary)).collect();
     rows.push(("total", &report.total));
-    let width = rows
-        .iter()
-        .map(|(n, _)| n.len())
-        .max()
-        .unwrap_or(0)
-        .max("endpoint".len());
+    let width = rows.iter().map(|(n, _)| n.len()).max().unwrap_or(0).max("endpoint".len());
 
     let mut out = String::new();
-    let mix = report
-        .mix
-        .as_ref()
-        .map(|m| format!(" ({m})"))
-        .unwrap_or_default();
+    let mix = report.mix.as_ref().map(|m| format!(" ({m})")).unwrap_or_default();
     let _ = writeln!(
         out,
         "scenario {}{mix}  url {}  connections {}  measured {:.2}s  reconnects {}\n",
@@ -213,20 +163,13 @@ pub fn check_lines(check: &CheckReport) -> String {
     if let Some(error) = &check.error {
         return format!("check FAILED: could not check the shop: {error}\n");
     }
-    let covered = format!(
-        "{} products, {} paid orders",
-        check.products, check.paid_orders
-    );
+    let covered = format!("{} products, {} paid orders", check.products, check.paid_orders);
     if check.passed {
         return format!(
             "check passed ({covered}): sold = paid quantities, no negative stock, one approved payment per paid order and none for another, no order pending, no compensation queued\n"
         );
     }
-    let mut out = format!(
-        "check FAILED ({covered}): {} broken invariant{}\n",
-        check.violations.len(),
-        if check.violations.len() == 1 { "" } else { "s" }
-    );
+    let mut out = format!("check FAILED ({covered}): {} broken invariant{}\n", check.violations.len(), if check.violations.len() == 1 { "" } else { "s" });
     for v in &check.violations {
         let _ = writeln!(out, "  - {v}");
     }
@@ -236,20 +179,12 @@ pub fn check_lines(check: &CheckReport) -> String {
 /// `200×990 409×3 503×8! connect×2!` (`!`: counted as errors).
 fn outcomes(s: &Summary) -> String {
     let statuses = s.statuses.iter().map(|(k, n)| {
-        let mark = if s.error_statuses.contains_key(k) {
-            "!"
-        } else {
-            ""
-        };
+        let mark = if s.error_statuses.contains_key(k) { "!" } else { "" };
         format!("{k}×{n}{mark}")
     });
     let transport = s.transport_errors.iter().map(|(k, n)| format!("{k}×{n}!"));
     let parts: Vec<String> = statuses.chain(transport).collect();
-    if parts.is_empty() {
-        "-".to_string()
-    } else {
-        parts.join(" ")
-    }
+    if parts.is_empty() { "-".to_string() } else { parts.join(" ") }
 }
 
 /// `None` when every request got an expected status; otherwise a message
@@ -259,23 +194,9 @@ pub fn failures(report: &Report) -> Option<String> {
     if total.errors == 0 {
         return None;
     }
-    let mut causes: Vec<String> = total
-        .error_statuses
-        .iter()
-        .map(|(status, n)| format!("{n} × unexpected status {status}"))
-        .collect();
-    causes.extend(
-        total
-            .transport_errors
-            .iter()
-            .map(|(kind, n)| format!("{n} × {kind} error")),
-    );
-    Some(format!(
-        "{} of {} requests failed: {}",
-        total.errors,
-        total.requests,
-        causes.join(", ")
-    ))
+    let mut causes: Vec<String> = total.error_statuses.iter().map(|(status, n)| format!("{n} × unexpected status {status}")).collect();
+    causes.extend(total.transport_errors.iter().map(|(kind, n)| format!("{n} × {kind} error")));
+    Some(format!("{} of {} requests failed: {}", total.errors, total.requests, causes.join(", ")))
 }
 
 #[cfg(test)]
@@ -286,30 +207,17 @@ mod tests {
     fn sample() -> Stats {
         let mut stats = Stats::default();
         for i in 1..=1000 {
-            stats
-                .endpoint("GET /hello")
-                .record_response(200, true, Duration::from_micros(i));
+            stats.endpoint("GET /hello").record_response(200, true, Duration::from_micros(i));
         }
-        stats
-            .endpoint("GET /cart")
-            .record_response(503, false, Duration::from_micros(50));
-        stats
-            .endpoint("POST /api/v1/orders")
-            .record_response(409, true, Duration::from_micros(70));
-        stats
-            .endpoint("GET /cart")
-            .record_transport_error(TransportError::Connect);
+        stats.endpoint("GET /cart").record_response(503, false, Duration::from_micros(50));
+        stats.endpoint("POST /api/v1/orders").record_response(409, true, Duration::from_micros(70));
+        stats.endpoint("GET /cart").record_transport_error(TransportError::Connect);
         stats.reconnects = 1;
         stats
     }
 
     fn info() -> RunInfo<'static> {
-        RunInfo {
-            scenario: "hello",
-            url: "http://127.0.0.1:3000",
-            connections: 4,
-            elapsed: Duration::from_secs(2),
-        }
+        RunInfo { scenario: "hello", url: "http://127.0.0.1:3000", connections: 4, elapsed: Duration::from_secs(2) }
     }
 
     #[test]
@@ -322,26 +230,15 @@ mod tests {
     #[test]
     fn summary_numbers() {
         let report = build(&info(), &sample());
-        let hello = &report
-            .endpoints
-            .iter()
-            .find(|e| e.name == "GET /hello")
-            .unwrap()
-            .summary;
+        let hello = &report.endpoints.iter().find(|e| e.name == "GET /hello").unwrap().summary;
         assert_eq!(hello.requests, 1000);
         assert_eq!(hello.errors, 0);
         assert_eq!(hello.rps, 500.0);
-        assert_eq!(
-            (hello.p50_us, hello.p90_us, hello.p99_us, hello.max_us),
-            (500, 900, 990, 1000)
-        );
+        assert_eq!((hello.p50_us, hello.p90_us, hello.p99_us, hello.max_us), (500, 900, 990, 1000));
 
         let t = &report.total;
         assert_eq!((t.requests, t.errors, t.rps), (1003, 2, 501.5));
-        assert_eq!(
-            t.statuses,
-            BTreeMap::from([("200".into(), 1000), ("409".into(), 1), ("503".into(), 1)])
-        );
+        assert_eq!(t.statuses, BTreeMap::from([("200".into(), 1000), ("409".into(), 1), ("503".into(), 1)]));
         assert_eq!(t.error_statuses, BTreeMap::from([("503".into(), 1)]));
         assert_eq!(t.transport_errors, BTreeMap::from([("connect".into(), 1)]));
         assert_eq!(report.endpoints.len(), 3);
@@ -351,9 +248,7 @@ mod tests {
     #[test]
     fn empty_endpoint_has_zero_latencies() {
         let mut stats = Stats::default();
-        stats
-            .endpoint("GET /x")
-            .record_transport_error(TransportError::Send);
+        stats.endpoint("GET /x").record_transport_error(TransportError::Send);
         let s = summarize(&stats.endpoints["GET /x"], Duration::from_secs(1));
         assert_eq!((s.requests, s.errors, s.p50_us, s.max_us), (1, 1, 0, 0));
     }
@@ -363,10 +258,7 @@ mod tests {
             passed: false,
             products: 20,
             paid_orders: 7,
-            violations: vec![Violation::PaymentCount {
-                order_id: "o1".into(),
-                approved: 0,
-            }],
+            violations: vec![Violation::PaymentCount { order_id: "o1".into(), approved: 0 }],
             error: None,
         }
     }
@@ -381,17 +273,7 @@ mod tests {
         assert_eq!(v["total"]["requests"], 1003);
         assert_eq!(v["total"]["statuses"]["200"], 1000);
         assert_eq!(v["total"]["error_statuses"]["503"], 1);
-        for key in [
-            "requests",
-            "errors",
-            "rps",
-            "p50_us",
-            "p90_us",
-            "p99_us",
-            "max_us",
-            "statuses",
-            "error_statuses",
-        ] {
+        for key in ["requests", "errors", "rps", "p50_us", "p90_us", "p99_us", "max_us", "statuses", "error_statuses"] {
             assert!(!v["total"][key].is_null(), "total.{key}");
             assert!(!v["endpoints"][0][key].is_null(), "endpoints[0].{key}");
         }
@@ -427,38 +309,23 @@ mod tests {
         let table = to_table(&report);
         assert!(table.starts_with("scenario hello (browse=80,cart=15,checkout=5)  url"));
         assert!(
-            table.contains(
-                "check FAILED (20 products, 7 paid orders): 1 broken invariant\n  - paid order o1: 0 approved payments, expected 1\n"
-            ),
+            table.contains("check FAILED (20 products, 7 paid orders): 1 broken invariant\n  - paid order o1: 0 approved payments, expected 1\n"),
             "{table}"
         );
-        report.check = Some(CheckReport {
-            passed: true,
-            violations: vec![],
-            ..failed_check()
-        });
+        report.check = Some(CheckReport { passed: true, violations: vec![], ..failed_check() });
         assert!(to_table(&report).contains("check passed (20 products, 7 paid orders)"));
-        report.check = Some(CheckReport::failed_to_run(
-            "GET /api/v1/admin/audit answered 404".into(),
-        ));
-        assert!(to_table(&report).contains(
-            "check FAILED: could not check the shop: GET /api/v1/admin/audit answered 404"
-        ));
+        report.check = Some(CheckReport::failed_to_run("GET /api/v1/admin/audit answered 404".into()));
+        assert!(to_table(&report).contains("check FAILED: could not check the shop: GET /api/v1/admin/audit answered 404"));
     }
 
     #[test]
     fn verdict_names_the_failures() {
         let report = build(&info(), &sample());
-        assert_eq!(
-            failures(&report).unwrap(),
-            "2 of 1003 requests failed: 1 × unexpected status 503, 1 × connect error"
-        );
+        assert_eq!(failures(&report).unwrap(), "2 of 1003 requests failed: 1 × unexpected status 503, 1 × connect error");
 
         let mut ok = Stats::default();
-        ok.endpoint("GET /hello")
-            .record_response(204, true, Duration::from_micros(5));
-        ok.endpoint("POST /api/v1/orders")
-            .record_response(409, true, Duration::from_micros(5));
+        ok.endpoint("GET /hello").record_response(204, true, Duration::from_micros(5));
+        ok.endpoint("POST /api/v1/orders").record_response(409, true, Duration::from_micros(5));
         assert_eq!(failures(&build(&info(), &ok)), None);
     }
 }

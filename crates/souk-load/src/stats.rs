@@ -73,12 +73,7 @@ pub struct EndpointStats {
 
 impl Default for EndpointStats {
     fn default() -> Self {
-        EndpointStats {
-            statuses: BTreeMap::new(),
-            unexpected: BTreeMap::new(),
-            transport: BTreeMap::new(),
-            latency_us: new_histogram(),
-        }
+        EndpointStats { statuses: BTreeMap::new(), unexpected: BTreeMap::new(), transport: BTreeMap::new(), latency_us: new_histogram() }
     }
 }
 
@@ -126,9 +121,7 @@ impl EndpointStats {
             *self.transport.entry(*kind).or_default() += n;
         }
         // Same bounds on both sides, so adding cannot fail.
-        self.latency_us
-            .add(&other.latency_us)
-            .expect("histograms share bounds");
+        self.latency_us.add(&other.latency_us).expect("histograms share bounds");
     }
 }
 
@@ -201,9 +194,7 @@ mod tests {
         e.record_response(200, true, Duration::from_secs(3600));
         assert_eq!(e.latency_us.len(), 2);
         assert_eq!(e.latency_us.min(), 1);
-        assert!(
-            e.latency_us.max() >= HIGHEST_US && e.latency_us.max() < HIGHEST_US + HIGHEST_US / 500
-        );
+        assert!(e.latency_us.max() >= HIGHEST_US && e.latency_us.max() < HIGHEST_US + HIGHEST_US / 500);
     }
 
     #[test]
@@ -212,20 +203,15 @@ mod tests {
         let mut b = Stats::default();
         for i in 1..=100 {
             a.endpoint("GET /a").record_response(200, true, us(i));
-            b.endpoint("GET /a")
-                .record_response(200, true, us(1000 + i));
+            b.endpoint("GET /a").record_response(200, true, us(1000 + i));
         }
         b.endpoint("GET /b").record_response(500, false, us(7));
-        b.endpoint("GET /b")
-            .record_transport_error(TransportError::Timeout);
+        b.endpoint("GET /b").record_transport_error(TransportError::Timeout);
         b.reconnects = 2;
 
         a.merge(&b);
         assert_eq!(a.reconnects, 2);
-        assert_eq!(
-            a.endpoints.keys().copied().collect::<Vec<_>>(),
-            ["GET /a", "GET /b"]
-        );
+        assert_eq!(a.endpoints.keys().copied().collect::<Vec<_>>(), ["GET /a", "GET /b"]);
         let ea = &a.endpoints["GET /a"];
         assert_eq!(ea.statuses[&200], 200);
         assert_eq!(ea.latency_us.len(), 200);

@@ -55,12 +55,7 @@ pub struct AllowedHosts {
 impl AllowedHosts {
     /// Parses every entry; the error names the first bad entry and why.
     pub fn parse(entries: &[String]) -> Result<AllowedHosts, String> {
-        let entries = entries
-            .iter()
-            .map(|e| {
-                parse_entry(e).map_err(|why| format!("invalid allowed outbound host {e:?}: {why}"))
-            })
-            .collect::<Result<_, _>>()?;
+        let entries = entries.iter().map(|e| parse_entry(e).map_err(|why| format!("invalid allowed outbound host {e:?}: {why}"))).collect::<Result<_, _>>()?;
         Ok(AllowedHosts { entries })
     }
 
@@ -76,27 +71,19 @@ impl AllowedHosts {
         let scheme = scheme.to_ascii_lowercase();
         let host = host.trim().to_ascii_lowercase();
         let ip = parse_ip_literal(&host);
-        self.entries.iter().any(|e| {
-            scheme_allows(&e.scheme, &scheme)
-                && host_allows(&e.host, &host, ip)
-                && ports_allow(&e.ports, port)
-        })
+        self.entries.iter().any(|e| scheme_allows(&e.scheme, &scheme) && host_allows(&e.host, &host, ip) && ports_allow(&e.ports, port))
     }
 
     /// Whether a relative URL (no authority: the request goes to this app
     /// itself) is allowed over `scheme`: needs a `self` (or `*`) host entry.
     pub fn allows_relative(&self, scheme: &str) -> bool {
         let scheme = scheme.to_ascii_lowercase();
-        self.entries.iter().any(|e| {
-            scheme_allows(&e.scheme, &scheme) && matches!(e.host, Host::Any | Host::ToSelf)
-        })
+        self.entries.iter().any(|e| scheme_allows(&e.scheme, &scheme) && matches!(e.host, Host::Any | Host::ToSelf))
     }
 
     /// Whether an entry allows everything (`*://*:*`).
     pub fn allows_all(&self) -> bool {
-        self.entries
-            .iter()
-            .any(|e| e.scheme.is_none() && e.host == Host::Any && e.ports == Ports::Any)
+        self.entries.iter().any(|e| e.scheme.is_none() && e.host == Host::Any && e.ports == Ports::Any)
     }
 
     /// Whether no entry is present (nothing is allowed).
@@ -137,7 +124,10 @@ fn parse_entry(entry: &str) -> Result<Entry, String> {
     }
     let Some((scheme, rest)) = url.split_once("://") else {
         return Err(match url {
-            "*" | ":" | "" | "?" => "hosts must be in the form <scheme>://<host>[:<port>], with `*` wildcards allowed for each; use '*://*:*' to allow all outbound networking".into(),
+            "*" | ":" | "" | "?" => {
+                "hosts must be in the form <scheme>://<host>[:<port>], with `*` wildcards allowed for each; use '*://*:*' to allow all outbound networking"
+                    .into()
+            }
             _ => "a scheme is required (for example 'https://' or '*://'), as in 'https://example.com'".into(),
         });
     };
@@ -145,11 +135,7 @@ fn parse_entry(entry: &str) -> Result<Entry, String> {
     let ports = parse_ports(port, scheme)?;
     let scheme = parse_scheme(scheme)?;
     let host = parse_host(host)?;
-    Ok(Entry {
-        scheme,
-        host,
-        ports,
-    })
+    Ok(Entry { scheme, host, ports })
 }
 
 fn split_host_port(rest: &str) -> Result<(&str, &str), String> {
@@ -195,10 +181,7 @@ fn parse_ports(port: &str, scheme: &str) -> Result<Ports, String> {
     if port.starts_with('{') {
         return Err("port lists are not supported".into());
     }
-    let number = |p: &str| {
-        p.parse::<u16>()
-            .map_err(|_| format!("port {port:?} is not a number from 0 to 65535"))
-    };
+    let number = |p: &str| p.parse::<u16>().map_err(|_| format!("port {port:?} is not a number from 0 to 65535"));
     match port.split_once("..") {
         Some((start, end)) => Ok(Ports::Range(number(start)?, number(end)?)),
         None => Ok(Ports::One(number(port)?)),
@@ -295,11 +278,7 @@ fn in_cidr(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
 /// An IP address as written in a URL host: `1.2.3.4`, `[::1]` or `::1`.
 fn parse_ip_literal(host: &str) -> Option<IpAddr> {
     if let Some(inner) = host.strip_prefix('[') {
-        return inner
-            .strip_suffix(']')?
-            .parse::<Ipv6Addr>()
-            .ok()
-            .map(IpAddr::V6);
+        return inner.strip_suffix(']')?.parse::<Ipv6Addr>().ok().map(IpAddr::V6);
     }
     host.parse().ok()
 }
@@ -309,29 +288,17 @@ fn check_domain(domain: &str) -> Result<(), String> {
         return Err("the host name is empty".into());
     }
     if !domain.is_ascii() {
-        return Err(format!(
-            "host {domain:?} must be ASCII (use the punycode 'xn--' form)"
-        ));
+        return Err(format!("host {domain:?} must be ASCII (use the punycode 'xn--' form)"));
     }
-    if let Some(c) = domain
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-    {
-        return Err(format!(
-            "host {domain:?} contains the invalid character {c:?}"
-        ));
+    if let Some(c) = domain.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
+        return Err(format!("host {domain:?} contains the invalid character {c:?}"));
     }
     let labels: Vec<&str> = domain.split('.').collect();
     if labels.iter().any(|l| l.is_empty()) {
         return Err(format!("host {domain:?} has an empty label"));
     }
-    if labels
-        .last()
-        .is_some_and(|l| l.chars().all(|c| c.is_ascii_digit()))
-    {
-        return Err(format!(
-            "host {domain:?} is neither a domain name nor a valid IP address"
-        ));
+    if labels.last().is_some_and(|l| l.chars().all(|c| c.is_ascii_digit())) {
+        return Err(format!("host {domain:?} is neither a domain name nor a valid IP address"));
     }
     Ok(())
 }
@@ -353,14 +320,7 @@ mod tests {
     fn scheme_is_required() {
         let e = AllowedHosts::parse(&["example.com".to_owned()]).unwrap_err();
         assert!(e.contains("example.com") && e.contains("scheme"), "{e}");
-        for bad in [
-            "spin.fermyon.dev:80",
-            "localhost",
-            "localhost:3001",
-            "[::1]",
-            "[::1]:8080",
-            "*",
-        ] {
+        for bad in ["spin.fermyon.dev:80", "localhost", "localhost:3001", "[::1]", "[::1]:8080", "*"] {
             assert!(entry(bad).is_err(), "{bad}");
         }
     }
@@ -461,12 +421,7 @@ mod tests {
 
     #[test]
     fn ip_addresses_and_cidr_blocks() {
-        let h = hosts(&[
-            "http://192.168.1.1",
-            "http://[::1]:8001",
-            "*://127.0.0.1/24:63551",
-            "http://10.0.0.0/8",
-        ]);
+        let h = hosts(&["http://192.168.1.1", "http://[::1]:8001", "*://127.0.0.1/24:63551", "http://10.0.0.0/8"]);
         assert!(h.allows("http", "192.168.1.1", 80));
         assert!(!h.allows("http", "192.168.1.2", 80));
         assert!(h.allows("http", "[::1]", 8001));
@@ -485,11 +440,7 @@ mod tests {
 
     #[test]
     fn other_schemes_have_their_default_ports() {
-        let h = hosts(&[
-            "redis://cache.local",
-            "postgres://db.local",
-            "mysql://my.local",
-        ]);
+        let h = hosts(&["redis://cache.local", "postgres://db.local", "mysql://my.local"]);
         assert!(h.allows("redis", "cache.local", 6379));
         assert!(h.allows("postgres", "db.local", 5432));
         assert!(h.allows("mysql", "my.local", 3306));
@@ -540,11 +491,7 @@ mod tests {
 
     #[test]
     fn parse_error_names_the_entry() {
-        let e = AllowedHosts::parse(&[
-            "https://ok.com".to_owned(),
-            "http://bad.com:port".to_owned(),
-        ])
-        .unwrap_err();
+        let e = AllowedHosts::parse(&["https://ok.com".to_owned(), "http://bad.com:port".to_owned()]).unwrap_err();
         assert!(e.contains("http://bad.com:port"), "{e}");
     }
 

@@ -16,16 +16,8 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    pub fn new(
-        file: impl Into<PathBuf>,
-        key: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        ConfigError {
-            file: file.into(),
-            key: key.into(),
-            message: message.into(),
-        }
+    pub fn new(file: impl Into<PathBuf>, key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError { file: file.into(), key: key.into(), message: message.into() }
     }
 }
 
@@ -46,10 +38,7 @@ mod tests {
     #[test]
     fn display_names_file_key_and_message() {
         let e = ConfigError::new("/app/spin.toml", "component.cart.source", "missing");
-        assert_eq!(
-            e.to_string(),
-            "/app/spin.toml: component.cart.source: missing"
-        );
+        assert_eq!(e.to_string(), "/app/spin.toml: component.cart.source: missing");
     }
 
     #[test]

@@ -17,8 +17,8 @@ pub mod variables;
 pub use allowed_hosts::AllowedHosts;
 pub use error::ConfigError;
 pub use manifest::{
-    AppManifest, BuildConfig, ComponentConfig, ConfigKind, Dependency, DependencyName,
-    DependencySource, FileMount, HttpRoute, HttpTrigger, Inherit, Middleware, VariableDecl,
+    AppManifest, BuildConfig, ComponentConfig, ConfigKind, Dependency, DependencyName, DependencySource, FileMount, HttpRoute, HttpTrigger, Inherit,
+    Middleware, VariableDecl,
 };
 pub use routes::{RouteMatch, Router};
 pub use runtime_config::{RuntimeConfig, StoreConfig};

@@ -8,9 +8,7 @@ fn delimited_id(id: &str, delim: char, wrong: char) -> Result<(), String> {
         return Err("must not be empty".into());
     }
     if id.contains(wrong) {
-        return Err(format!(
-            "words must be separated with '{delim}', not '{wrong}'"
-        ));
+        return Err(format!("words must be separated with '{delim}', not '{wrong}'"));
     }
     for word in id.split(delim) {
         let mut chars = word.chars();
@@ -18,21 +16,15 @@ fn delimited_id(id: &str, delim: char, wrong: char) -> Result<(), String> {
             return Err(format!("'{delim}'-separated words must not be empty"));
         };
         if !first.is_ascii_alphabetic() {
-            return Err(format!(
-                "'{delim}'-separated words must start with an ASCII letter; got {first:?}"
-            ));
+            return Err(format!("'{delim}'-separated words must start with an ASCII letter; got {first:?}"));
         }
         let upper = first.is_ascii_uppercase();
         for c in chars {
             if !c.is_ascii_alphanumeric() {
-                return Err(format!(
-                    "'{delim}'-separated words may only contain ASCII letters and digits; got {c:?}"
-                ));
+                return Err(format!("'{delim}'-separated words may only contain ASCII letters and digits; got {c:?}"));
             }
             if c.is_ascii_alphabetic() && c.is_ascii_uppercase() != upper {
-                return Err(format!(
-                    "'{delim}'-separated words must be all lowercase or all UPPERCASE; got {word:?}"
-                ));
+                return Err(format!("'{delim}'-separated words must be all lowercase or all UPPERCASE; got {word:?}"));
             }
         }
     }
@@ -60,13 +52,8 @@ pub(crate) fn check_variable_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("must not be empty".into());
     }
-    if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_'))
-    {
-        return Err(format!(
-            "invalid character {c:?}; variable names may contain only lowercase letters, digits and underscores"
-        ));
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')) {
+        return Err(format!("invalid character {c:?}; variable names may contain only lowercase letters, digits and underscores"));
     }
     if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
         return Err("must start with a lowercase ASCII letter".into());
@@ -89,9 +76,7 @@ mod tests {
         for good in ["a", "cart", "cart-api", "api2", "a-b-c", "HTTP-handler"] {
             check_component_id(good).expect(good);
         }
-        for bad in [
-            "", "cart_api", "-cart", "cart-", "a--b", "2cart", "cart.api", "Cart", "a-2b",
-        ] {
+        for bad in ["", "cart_api", "-cart", "cart-", "a--b", "2cart", "cart.api", "Cart", "a-2b"] {
             check_component_id(bad).expect_err(bad);
         }
     }
@@ -107,9 +92,7 @@ mod tests {
         for good in ["a", "abc", "a1b2c3", "a_1", "a_1_b_3", "api_key"] {
             check_variable_name(good).expect(good);
         }
-        for bad in [
-            "", "aX", "1bc", "_x", "x.y", "x_", "a__b", "x-y", "bad+name",
-        ] {
+        for bad in ["", "aX", "1bc", "_x", "x.y", "x_", "a__b", "x-y", "bad+name"] {
             check_variable_name(bad).expect_err(bad);
         }
     }

@@ -37,10 +37,7 @@ mod tests {
 
     #[test]
     fn relative_paths_are_joined_and_normalised() {
-        assert_eq!(
-            resolve_path(Path::new("/app"), "./a/../b/c.wasm"),
-            Path::new("/app/b/c.wasm")
-        );
+        assert_eq!(resolve_path(Path::new("/app"), "./a/../b/c.wasm"), Path::new("/app/b/c.wasm"));
         assert_eq!(resolve_path(Path::new("/app"), "../x"), Path::new("/x"));
     }
 
@@ -52,9 +49,6 @@ mod tests {
 
     #[test]
     fn absolute_paths_replace_the_folder() {
-        assert_eq!(
-            resolve_path(Path::new("/app"), "/abs/x.db"),
-            Path::new("/abs/x.db")
-        );
+        assert_eq!(resolve_path(Path::new("/app"), "/abs/x.db"), Path::new("/abs/x.db"));
     }
 }

@@ -21,19 +21,14 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
     Literal(String),
-    Param {
-        name: String,
-        suffix: Option<String>,
-    },
+    Param { name: String, suffix: Option<String> },
 }
 
 impl Segment {
     fn rank(&self) -> u8 {
         match self {
             Segment::Literal(_) => 3,
-            Segment::Param {
-                suffix: Some(_), ..
-            } => 2,
+            Segment::Param { suffix: Some(_), .. } => 2,
             Segment::Param { suffix: None, .. } => 1,
         }
     }
@@ -63,9 +58,7 @@ impl Pattern {
         let mut segments = Vec::new();
         for seg in body.split('/').filter(|s| !s.is_empty()) {
             if seg.contains("...") || seg.starts_with('*') {
-                return Err(format!(
-                    "route `{route}`: a wildcard (`...`) may only be the last segment, as in `/api/...`"
-                ));
+                return Err(format!("route `{route}`: a wildcard (`...`) may only be the last segment, as in `/api/...`"));
             }
             if let Some(param) = seg.strip_prefix(':') {
                 let (name, suffix) = match param.split_once('.') {
@@ -73,19 +66,12 @@ impl Pattern {
                     None => (param, None),
                 };
                 if name.is_empty() {
-                    return Err(format!(
-                        "route `{route}`: `:` parameters must be named, as in `/users/:id`"
-                    ));
+                    return Err(format!("route `{route}`: `:` parameters must be named, as in `/users/:id`"));
                 }
                 if suffix == Some("") {
-                    return Err(format!(
-                        "route `{route}`: `{seg}` has an empty suffix after the dot"
-                    ));
+                    return Err(format!("route `{route}`: `{seg}` has an empty suffix after the dot"));
                 }
-                segments.push(Segment::Param {
-                    name: name.to_owned(),
-                    suffix: suffix.map(str::to_owned),
-                });
+                segments.push(Segment::Param { name: name.to_owned(), suffix: suffix.map(str::to_owned) });
             } else {
                 segments.push(Segment::Literal(seg.to_owned()));
             }
@@ -119,10 +105,7 @@ impl Pattern {
     }
 
     fn ranks(&self) -> impl Iterator<Item = u8> + '_ {
-        self.segments
-            .iter()
-            .map(Segment::rank)
-            .chain(self.wildcard.then_some(WILDCARD_RANK))
+        self.segments.iter().map(Segment::rank).chain(self.wildcard.then_some(WILDCARD_RANK))
     }
 
     /// More specific patterns order first.
@@ -160,10 +143,7 @@ impl Pattern {
                     }
                     named.push((name.clone(), (*actual).to_owned()));
                 }
-                Segment::Param {
-                    name,
-                    suffix: Some(suffix),
-                } => {
+                Segment::Param { name, suffix: Some(suffix) } => {
                     let (value, rest) = actual.split_once('.')?;
                     if value.is_empty() || rest != suffix {
                         return None;
@@ -219,22 +199,14 @@ impl Router {
         let mut entries = Vec::with_capacity(routes.len());
         let mut seen: HashMap<String, usize> = HashMap::new();
         for (route, component) in routes {
-            let pattern = Pattern::parse(route)
-                .map_err(|e| format!("invalid route for component `{component}`: {e}"))?;
+            let pattern = Pattern::parse(route).map_err(|e| format!("invalid route for component `{component}`: {e}"))?;
             let key = pattern.conflict_key();
             if let Some(&first) = seen.get(&key) {
                 let earlier: &Entry = &entries[first];
-                return Err(format!(
-                    "route `{route}` of component `{component}` duplicates route `{}` of component `{}`",
-                    earlier.route, earlier.component
-                ));
+                return Err(format!("route `{route}` of component `{component}` duplicates route `{}` of component `{}`", earlier.route, earlier.component));
             }
             seen.insert(key, entries.len());
-            entries.push(Entry {
-                route: route.clone(),
-                component: component.clone(),
-                pattern,
-            });
+            entries.push(Entry { route: route.clone(), component: component.clone(), pattern });
         }
         let mut order: Vec<usize> = (0..entries.len()).collect();
         order.sort_by(|&a, &b| entries[a].pattern.specificity(&entries[b].pattern));
@@ -245,24 +217,12 @@ impl Router {
     pub fn route(&self, path: &str) -> Option<RouteMatch<'_>> {
         let path = path.split_once('?').map_or(path, |(p, _)| p);
         let trimmed = path.trim_start_matches('/').trim_end_matches('/');
-        let segments: Vec<&str> = if trimmed.is_empty() {
-            Vec::new()
-        } else {
-            trimmed.split('/').collect()
-        };
+        let segments: Vec<&str> = if trimmed.is_empty() { Vec::new() } else { trimmed.split('/').collect() };
         self.order.iter().find_map(|&i| {
             let entry = &self.entries[i];
             let named = entry.pattern.captures(&segments)?;
-            let path_info = if entry.pattern.wildcard {
-                trailing_wildcard(
-                    trimmed,
-                    &segments,
-                    entry.pattern.segments.len(),
-                    path.ends_with('/'),
-                )
-            } else {
-                String::new()
-            };
+            let path_info =
+                if entry.pattern.wildcard { trailing_wildcard(trimmed, &segments, entry.pattern.segments.len(), path.ends_with('/')) } else { String::new() };
             let raw = entry.route.as_str();
             Some(RouteMatch {
                 component_id: &entry.component,
@@ -278,9 +238,7 @@ impl Router {
 
     /// `(route, component id)` in the order they were given.
     pub fn routes(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries
-            .iter()
-            .map(|e| (e.route.as_str(), e.component.as_str()))
+        self.entries.iter().map(|e| (e.route.as_str(), e.component.as_str()))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -299,12 +257,7 @@ pub(crate) fn check_route(route: &str) -> Result<String, String> {
 
 /// Spin's trailing-wildcard value: the path after the first `prefix_len`
 /// segments, with a leading `/`, keeping a trailing slash of the request.
-fn trailing_wildcard(
-    trimmed: &str,
-    segments: &[&str],
-    prefix_len: usize,
-    trailing_slash: bool,
-) -> String {
+fn trailing_wildcard(trimmed: &str, segments: &[&str], prefix_len: usize, trailing_slash: bool) -> String {
     let consumed: usize = segments[..prefix_len].iter().map(|s| s.len() + 1).sum();
     let rest = trimmed.get(consumed.min(trimmed.len())..).unwrap_or("");
     match (rest.is_empty(), trailing_slash) {
@@ -320,10 +273,7 @@ mod tests {
     use super::*;
 
     fn router(routes: &[(&str, &str)]) -> Router {
-        let owned: Vec<(String, String)> = routes
-            .iter()
-            .map(|(r, c)| (r.to_string(), c.to_string()))
-            .collect();
+        let owned: Vec<(String, String)> = routes.iter().map(|(r, c)| (r.to_string(), c.to_string())).collect();
         Router::build(&owned).unwrap()
     }
 
@@ -427,16 +377,8 @@ mod tests {
 
     #[test]
     fn longest_wildcard_prefix_wins_regardless_of_order() {
-        let forward = router(&[
-            ("/one/...", "one"),
-            ("/one/two/...", "onetwo"),
-            ("/one/two/three/...", "onetwothree"),
-        ]);
-        let backward = router(&[
-            ("/one/two/three/...", "onetwothree"),
-            ("/one/two/...", "onetwo"),
-            ("/one/...", "one"),
-        ]);
+        let forward = router(&[("/one/...", "one"), ("/one/two/...", "onetwo"), ("/one/two/three/...", "onetwothree")]);
+        let backward = router(&[("/one/two/three/...", "onetwothree"), ("/one/two/...", "onetwo"), ("/one/...", "one")]);
         for r in [forward, backward] {
             assert_eq!(component(&r, "/one/two/three/four"), Some("onetwothree"));
             assert_eq!(component(&r, "/one/two/x"), Some("onetwo"));
@@ -458,13 +400,7 @@ mod tests {
     fn named_captures_come_in_route_order() {
         let r = router(&[("/:a/x/:b/...", "c")]);
         let m = r.route("/1/x/2/rest").unwrap();
-        assert_eq!(
-            m.named,
-            vec![
-                ("a".to_owned(), "1".to_owned()),
-                ("b".to_owned(), "2".to_owned())
-            ]
-        );
+        assert_eq!(m.named, vec![("a".to_owned(), "1".to_owned()), ("b".to_owned(), "2".to_owned())]);
         assert_eq!(m.path_info, "/rest");
         assert_eq!(m.component_route, "/:a/x/:b");
     }
@@ -502,37 +438,22 @@ mod tests {
 
     #[test]
     fn duplicate_route_is_an_error_naming_both() {
-        let routes = vec![
-            ("/foo".to_owned(), "first".to_owned()),
-            ("/foo".to_owned(), "second".to_owned()),
-        ];
+        let routes = vec![("/foo".to_owned(), "first".to_owned()), ("/foo".to_owned(), "second".to_owned())];
         let e = Router::build(&routes).unwrap_err();
-        assert!(
-            e.contains("/foo") && e.contains("first") && e.contains("second"),
-            "{e}"
-        );
+        assert!(e.contains("/foo") && e.contains("first") && e.contains("second"), "{e}");
     }
 
     #[test]
     fn routes_differing_only_in_trailing_slash_or_wildcard_spelling_are_duplicates() {
-        for (a, b) in [
-            ("/foo", "/foo/"),
-            ("/a/...", "/a/*"),
-            ("/u/:id", "/u/:name"),
-        ] {
-            let routes = vec![
-                (a.to_owned(), "x".to_owned()),
-                (b.to_owned(), "y".to_owned()),
-            ];
+        for (a, b) in [("/foo", "/foo/"), ("/a/...", "/a/*"), ("/u/:id", "/u/:name")] {
+            let routes = vec![(a.to_owned(), "x".to_owned()), (b.to_owned(), "y".to_owned())];
             assert!(Router::build(&routes).is_err(), "{a} vs {b}");
         }
     }
 
     #[test]
     fn malformed_routes_are_rejected_with_the_route_named() {
-        for bad in [
-            "foo", "/a/.../b", "/a/:", "/a/*/b", "/a/*x", "/a/...x", "/:name.",
-        ] {
+        for bad in ["foo", "/a/.../b", "/a/:", "/a/*/b", "/a/*x", "/a/...x", "/:name."] {
             let routes = vec![(bad.to_owned(), "c".to_owned())];
             let e = Router::build(&routes).unwrap_err();
             assert!(e.contains(bad), "{bad}: {e}");

@@ -56,41 +56,23 @@ impl RuntimeConfig {
     /// `path` is in memory. A relative `path` is resolved against the config
     /// file's folder.
     pub fn load(file: Option<&Path>, state_dir: &Path) -> Result<RuntimeConfig, ConfigError> {
-        let mut config = RuntimeConfig {
-            key_value_stores: BTreeMap::new(),
-            sqlite_databases: BTreeMap::new(),
-        };
+        let mut config = RuntimeConfig { key_value_stores: BTreeMap::new(), sqlite_databases: BTreeMap::new() };
         if let Some(file) = file {
-            let file = crate::paths::absolute(file)
-                .map_err(|e| ConfigError::new(file, "", format!("cannot resolve path: {e}")))?;
+            let file = crate::paths::absolute(file).map_err(|e| ConfigError::new(file, "", format!("cannot resolve path: {e}")))?;
             let source = TomlSource::read(&file)?;
             let raw: RawRuntimeConfig = source.deserialize()?;
             let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-            config.key_value_stores =
-                stores(&source, &dir, &KEY_VALUE, raw.key_value_store)?;
-            config.sqlite_databases =
-                stores(&source, &dir, &SQLITE, raw.sqlite_database)?;
+            config.key_value_stores = stores(&source, &dir, &KEY_VALUE, raw.key_value_store)?;
+            config.sqlite_databases = stores(&source, &dir, &SQLITE, raw.sqlite_database)?;
         }
-        for (stores, kind) in [
-            (&mut config.key_value_stores, &KEY_VALUE),
-            (&mut config.sqlite_databases, &SQLITE),
-        ] {
-            stores
-                .entry("default".to_owned())
-                .or_insert_with(|| StoreConfig {
-                    path: Some(state_dir.join(kind.default_file)),
-                });
+        for (stores, kind) in [(&mut config.key_value_stores, &KEY_VALUE), (&mut config.sqlite_databases, &SQLITE)] {
+            stores.entry("default".to_owned()).or_insert_with(|| StoreConfig { path: Some(state_dir.join(kind.default_file)) });
         }
         Ok(config)
     }
 }
 
-fn stores(
-    source: &TomlSource,
-    config_dir: &Path,
-    kind: &Kind,
-    raw: BTreeMap<String, toml::Table>,
-) -> Result<BTreeMap<String, StoreConfig>, ConfigError> {
+fn stores(source: &TomlSource, config_dir: &Path, kind: &Kind, raw: BTreeMap<String, toml::Table>) -> Result<BTreeMap<String, StoreConfig>, ConfigError> {
     let mut out = BTreeMap::new();
     for (label, table) in raw {
         let path = KeyPath::root().key(kind.table).key(&label);
@@ -101,43 +83,22 @@ fn stores(
 }
 
 /// Checks one `[<kind>.<label>]` table; returns its `path`, if set.
-fn store(
-    source: &TomlSource,
-    path: &KeyPath,
-    config_dir: &Path,
-    table: toml::Table,
-) -> Result<Option<PathBuf>, ConfigError> {
+fn store(source: &TomlSource, path: &KeyPath, config_dir: &Path, table: toml::Table) -> Result<Option<PathBuf>, ConfigError> {
     match table.get("type") {
         None => {
-            return Err(source.error_at(
-                path,
-                format!("missing `type`; the supported type is \"{SUPPORTED_TYPE}\""),
-            ));
+            return Err(source.error_at(path, format!("missing `type`; the supported type is \"{SUPPORTED_TYPE}\"")));
         }
         Some(toml::Value::String(kind)) if kind == SUPPORTED_TYPE => {}
         Some(other) => {
-            return Err(source.error_at(
-                &path.key("type"),
-                format!(
-                    "unsupported store type {other}; the supported type is \"{SUPPORTED_TYPE}\""
-                ),
-            ));
+            return Err(source.error_at(&path.key("type"), format!("unsupported store type {other}; the supported type is \"{SUPPORTED_TYPE}\"")));
         }
     }
-    if let Some(unknown) = table
-        .keys()
-        .find(|k| !matches!(k.as_str(), "type" | "path"))
-    {
-        return Err(source.error_at(
-            &path.key(unknown),
-            format!("unknown key `{unknown}`; a \"spin\" store accepts only `type` and `path`"),
-        ));
+    if let Some(unknown) = table.keys().find(|k| !matches!(k.as_str(), "type" | "path")) {
+        return Err(source.error_at(&path.key(unknown), format!("unknown key `{unknown}`; a \"spin\" store accepts only `type` and `path`")));
     }
     match table.get("path") {
         None => Ok(None),
-        Some(toml::Value::String(p)) if !p.trim().is_empty() => {
-            Ok(Some(resolve_path(config_dir, p)))
-        }
+        Some(toml::Value::String(p)) if !p.trim().is_empty() => Ok(Some(resolve_path(config_dir, p))),
         Some(_) => Err(source.error_at(&path.key("path"), "must be a non-empty file path string")),
     }
 }
@@ -156,15 +117,9 @@ mod tests {
     fn without_a_file_both_defaults_are_in_the_state_dir() {
         let rc = RuntimeConfig::load(None, Path::new("/app/.spin")).unwrap();
         assert_eq!(rc.key_value_stores.len(), 1);
-        assert_eq!(
-            rc.key_value_stores["default"].path.as_deref(),
-            Some(Path::new("/app/.spin/sqlite_key_value.db"))
-        );
+        assert_eq!(rc.key_value_stores["default"].path.as_deref(), Some(Path::new("/app/.spin/sqlite_key_value.db")));
         assert_eq!(rc.sqlite_databases.len(), 1);
-        assert_eq!(
-            rc.sqlite_databases["default"].path.as_deref(),
-            Some(Path::new("/app/.spin/sqlite_db.db"))
-        );
+        assert_eq!(rc.sqlite_databases["default"].path.as_deref(), Some(Path::new("/app/.spin/sqlite_db.db")));
     }
 
     #[test]
@@ -175,18 +130,9 @@ mod tests {
             "[key_value_store.cache]\ntype = \"spin\"\npath = \"data/cache.db\"\n\n[sqlite_database.default]\ntype = \"spin\"\npath = \"/abs/main.db\"\n",
         );
         let rc = RuntimeConfig::load(Some(&file), Path::new("/state")).unwrap();
-        assert_eq!(
-            rc.key_value_stores["cache"].path,
-            Some(tmp.path().join("data/cache.db"))
-        );
-        assert_eq!(
-            rc.key_value_stores["default"].path.as_deref(),
-            Some(Path::new("/state/sqlite_key_value.db"))
-        );
-        assert_eq!(
-            rc.sqlite_databases["default"].path.as_deref(),
-            Some(Path::new("/abs/main.db"))
-        );
+        assert_eq!(rc.key_value_stores["cache"].path, Some(tmp.path().join("data/cache.db")));
+        assert_eq!(rc.key_value_stores["default"].path.as_deref(), Some(Path::new("/state/sqlite_key_value.db")));
+        assert_eq!(rc.sqlite_databases["default"].path.as_deref(), Some(Path::new("/abs/main.db")));
     }
 
     #[test]
@@ -201,25 +147,16 @@ mod tests {
         assert_eq!(rc.key_value_stores["default"].path, None);
         assert_eq!(rc.sqlite_databases["orders"].path, None);
         // Not configured: the default label stays a file in the state dir.
-        assert_eq!(
-            rc.sqlite_databases["default"].path.as_deref(),
-            Some(Path::new("/state/sqlite_db.db"))
-        );
+        assert_eq!(rc.sqlite_databases["default"].path.as_deref(), Some(Path::new("/state/sqlite_db.db")));
     }
 
     #[test]
     fn unsupported_store_type_names_key_and_supported_type() {
         let tmp = tempfile::tempdir().unwrap();
-        let file = write(
-            tmp.path(),
-            "[key_value_store.cache]\ntype = \"redis\"\nurl = \"redis://x\"\n",
-        );
+        let file = write(tmp.path(), "[key_value_store.cache]\ntype = \"redis\"\nurl = \"redis://x\"\n");
         let e = RuntimeConfig::load(Some(&file), Path::new("/state")).unwrap_err();
         assert_eq!(e.key, "key_value_store.cache.type");
-        assert!(
-            e.message.contains("\"redis\"") && e.message.contains("\"spin\""),
-            "{e}"
-        );
+        assert!(e.message.contains("\"redis\"") && e.message.contains("\"spin\""), "{e}");
         assert!(e.message.starts_with("line 2: "), "{e}");
         assert!(e.to_string().contains("runtime-config.toml"), "{e}");
     }
@@ -236,10 +173,7 @@ mod tests {
     #[test]
     fn unknown_store_key_is_named() {
         let tmp = tempfile::tempdir().unwrap();
-        let file = write(
-            tmp.path(),
-            "[sqlite_database.main]\ntype = \"spin\"\npth = \"x.db\"\n",
-        );
+        let file = write(tmp.path(), "[sqlite_database.main]\ntype = \"spin\"\npth = \"x.db\"\n");
         let e = RuntimeConfig::load(Some(&file), Path::new("/state")).unwrap_err();
         assert_eq!(e.key, "sqlite_database.main.pth");
         assert!(e.message.contains("line 3"), "{e}");
@@ -257,18 +191,14 @@ mod tests {
     #[test]
     fn store_path_must_be_a_string() {
         let tmp = tempfile::tempdir().unwrap();
-        let file = write(
-            tmp.path(),
-            "[key_value_store.default]\ntype = \"spin\"\npath = 3\n",
-        );
+        let file = write(tmp.path(), "[key_value_store.default]\ntype = \"spin\"\npath = 3\n");
         let e = RuntimeConfig::load(Some(&file), Path::new("/state")).unwrap_err();
         assert_eq!(e.key, "key_value_store.default.path");
     }
 
     #[test]
     fn unreadable_file_is_an_error_naming_it() {
-        let e = RuntimeConfig::load(Some(Path::new("/nonexistent/rc.toml")), Path::new("/state"))
-            .unwrap_err();
+        let e = RuntimeConfig::load(Some(Path::new("/nonexistent/rc.toml")), Path::new("/state")).unwrap_err();
         assert_eq!(e.file, Path::new("/nonexistent/rc.toml"));
         assert!(e.message.contains("cannot read"), "{e}");
     }

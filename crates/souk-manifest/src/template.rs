@@ -51,11 +51,7 @@ pub(crate) fn is_template(text: &str) -> bool {
 }
 
 /// Expands a template, looking each variable up with `lookup`.
-pub(crate) fn expand<E>(
-    template: &str,
-    mut lookup: impl FnMut(&str) -> Result<String, E>,
-    syntax_error: impl FnOnce(String) -> E,
-) -> Result<String, E> {
+pub(crate) fn expand<E>(template: &str, mut lookup: impl FnMut(&str) -> Result<String, E>, syntax_error: impl FnOnce(String) -> E) -> Result<String, E> {
     let parts = parse(template).map_err(syntax_error)?;
     let mut out = String::with_capacity(template.len());
     for part in parts {
@@ -75,18 +71,8 @@ mod tests {
     fn template_splits_literals_and_variables() {
         assert_eq!(parse("").unwrap(), vec![]);
         assert_eq!(parse("plain").unwrap(), vec![Part::Literal("plain")]);
-        assert_eq!(
-            parse("a-{{ name }}-b").unwrap(),
-            vec![
-                Part::Literal("a-"),
-                Part::Variable("name"),
-                Part::Literal("-b")
-            ]
-        );
-        assert_eq!(
-            parse("{{one}}{{ two }}").unwrap(),
-            vec![Part::Variable("one"), Part::Variable("two")]
-        );
+        assert_eq!(parse("a-{{ name }}-b").unwrap(), vec![Part::Literal("a-"), Part::Variable("name"), Part::Literal("-b")]);
+        assert_eq!(parse("{{one}}{{ two }}").unwrap(), vec![Part::Variable("one"), Part::Variable("two")]);
     }
 
     #[test]
@@ -101,8 +87,7 @@ mod tests {
 
     #[test]
     fn expand_substitutes_values() {
-        let out: Result<String, String> =
-            expand("prefix-{{ name }}", |n| Ok(n.to_uppercase()), |e| e);
+        let out: Result<String, String> = expand("prefix-{{ name }}", |n| Ok(n.to_uppercase()), |e| e);
         assert_eq!(out.unwrap(), "prefix-NAME");
     }
 }

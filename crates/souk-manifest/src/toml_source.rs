@@ -41,10 +41,7 @@ impl KeyPath {
 }
 
 fn is_bare_key(key: &str) -> bool {
-    !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 impl fmt::Display for KeyPath {
@@ -77,16 +74,12 @@ pub(crate) struct TomlSource {
 impl TomlSource {
     /// Reads `file`; an unreadable file is a [`ConfigError`] with an empty key.
     pub(crate) fn read(file: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| ConfigError::new(file, "", format!("cannot read file: {e}")))?;
+        let text = std::fs::read_to_string(file).map_err(|e| ConfigError::new(file, "", format!("cannot read file: {e}")))?;
         Ok(Self::from_text(file, text))
     }
 
     pub(crate) fn from_text(file: &Path, text: impl Into<String>) -> Self {
-        TomlSource {
-            file: file.to_owned(),
-            text: text.into(),
-        }
+        TomlSource { file: file.to_owned(), text: text.into() }
     }
 
     /// Deserialises the whole document. Syntax errors and serde errors become
@@ -105,9 +98,7 @@ impl TomlSource {
         let Some(span) = error.span() else {
             return ConfigError::new(&self.file, "", message);
         };
-        let key = locate(doc, span.start, &KeyPath::root())
-            .map(|path| path.to_string())
-            .unwrap_or_default();
+        let key = locate(doc, span.start, &KeyPath::root()).map(|path| path.to_string()).unwrap_or_default();
         let line = self.line_at(span.start);
         ConfigError::new(&self.file, key, format!("line {line}: {message}"))
     }
@@ -116,9 +107,7 @@ impl TomlSource {
     /// in front when the item can be found in the document.
     pub(crate) fn error_at(&self, path: &KeyPath, message: impl Into<String>) -> ConfigError {
         let message = message.into();
-        let offset = DeTable::parse(&self.text)
-            .ok()
-            .and_then(|doc| offset_of(doc.get_ref(), &path.0));
+        let offset = DeTable::parse(&self.text).ok().and_then(|doc| offset_of(doc.get_ref(), &path.0));
         let message = match offset {
             Some(offset) => format!("line {}: {message}", self.line_at(offset)),
             None => message,
@@ -128,11 +117,7 @@ impl TomlSource {
 
     fn line_at(&self, offset: usize) -> usize {
         let offset = offset.min(self.text.len());
-        self.text.as_bytes()[..offset]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count()
-            + 1
+        self.text.as_bytes()[..offset].iter().filter(|b| **b == b'\n').count() + 1
     }
 }
 
@@ -189,11 +174,7 @@ fn offset_in_value(value: &DeValue<'_>, steps: &[Step]) -> Option<usize> {
         (DeValue::Table(table), Step::Key(_)) => offset_of(table, steps),
         (DeValue::Array(items), Step::Index(i)) => {
             let item = items.get(*i)?;
-            if steps.len() == 1 {
-                Some(item.span().start)
-            } else {
-                offset_in_value(item.get_ref(), &steps[1..]).or(Some(item.span().start))
-            }
+            if steps.len() == 1 { Some(item.span().start) } else { offset_in_value(item.get_ref(), &steps[1..]).or(Some(item.span().start)) }
         }
         _ => None,
     }
@@ -226,41 +207,27 @@ mod tests {
 
     #[test]
     fn key_path_display_quotes_unusual_keys() {
-        let p = KeyPath::root()
-            .key("trigger")
-            .key("http")
-            .index(2)
-            .key("a.b");
+        let p = KeyPath::root().key("trigger").key("http").index(2).key("a.b");
         assert_eq!(p.to_string(), "trigger.http[2].\"a.b\"");
     }
 
     #[test]
     fn serde_error_names_key_path_and_line() {
-        let err = source("[table.one]\nvalue = \"x\"\nvalu = \"y\"\n")
-            .deserialize::<Doc>()
-            .unwrap_err();
+        let err = source("[table.one]\nvalue = \"x\"\nvalu = \"y\"\n").deserialize::<Doc>().unwrap_err();
         assert_eq!(err.key, "table.one.valu");
-        assert!(
-            err.message.starts_with("line 3: unknown field `valu`"),
-            "{err}"
-        );
+        assert!(err.message.starts_with("line 3: unknown field `valu`"), "{err}");
     }
 
     #[test]
     fn serde_error_inside_array_of_tables_has_index() {
-        let err =
-            source("[table.a]\nvalue = \"x\"\n[[list]]\nvalue = \"x\"\n[[list]]\nvalue = 3\n")
-                .deserialize::<Doc>()
-                .unwrap_err();
+        let err = source("[table.a]\nvalue = \"x\"\n[[list]]\nvalue = \"x\"\n[[list]]\nvalue = 3\n").deserialize::<Doc>().unwrap_err();
         assert_eq!(err.key, "list[1].value");
         assert!(err.message.starts_with("line 6: "), "{err}");
     }
 
     #[test]
     fn syntax_error_has_line_number() {
-        let err = source("[table.a]\nvalue = \"x\"\nbroken = \n")
-            .deserialize::<Doc>()
-            .unwrap_err();
+        let err = source("[table.a]\nvalue = \"x\"\nbroken = \n").deserialize::<Doc>().unwrap_err();
         assert!(err.message.starts_with("line 3: "), "{err}");
         assert_eq!(err.file, Path::new("/x/test.toml"));
     }

@@ -40,53 +40,30 @@ pub fn env_var_name(name: &str) -> String {
 impl Variables {
     /// Resolves every declared variable: `SPIN_VARIABLE_<NAME>` from `env`,
     /// else the default. A required variable without a value is an error.
-    pub fn resolve(
-        manifest: &AppManifest,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Variables, ConfigError> {
+    pub fn resolve(manifest: &AppManifest, env: &dyn Fn(&str) -> Option<String>) -> Result<Variables, ConfigError> {
         let mut app = BTreeMap::new();
         for (name, decl) in &manifest.variables {
             let env_name = env_var_name(name);
             let value = env(&env_name).or_else(|| decl.default.clone());
             if decl.required && value.is_none() {
-                return Err(ConfigError::new(
-                    &manifest.file,
-                    format!("variables.{name}"),
-                    format!("required variable `{name}` has no value; set {env_name}"),
-                ));
+                return Err(ConfigError::new(&manifest.file, format!("variables.{name}"), format!("required variable `{name}` has no value; set {env_name}")));
             }
             app.insert(name.clone(), value);
         }
-        let mut variables = Variables {
-            app,
-            components: HashMap::new(),
-        };
+        let mut variables = Variables { app, components: HashMap::new() };
         for (id, component) in &manifest.components {
-            let values = component
-                .variables
-                .iter()
-                .map(|(name, tmpl)| (name.clone(), variables.expand(tmpl)))
-                .collect();
+            let values = component.variables.iter().map(|(name, tmpl)| (name.clone(), variables.expand(tmpl))).collect();
             variables.components.insert(id.clone(), values);
         }
         Ok(variables)
     }
 
     /// The value of component variable `name` for `component_id`.
-    pub fn component_value(
-        &self,
-        _manifest: &AppManifest,
-        component_id: &str,
-        name: &str,
-    ) -> Result<String, VariableError> {
+    pub fn component_value(&self, _manifest: &AppManifest, component_id: &str, name: &str) -> Result<String, VariableError> {
         if check_variable_name(name).is_err() {
             return Err(VariableError::InvalidName(name.to_owned()));
         }
-        self.components
-            .get(component_id)
-            .and_then(|values| values.get(name))
-            .cloned()
-            .unwrap_or_else(|| Err(VariableError::Undefined(name.to_owned())))
+        self.components.get(component_id).and_then(|values| values.get(name)).cloned().unwrap_or_else(|| Err(VariableError::Undefined(name.to_owned())))
     }
 
     /// The resolved value of application variable `name` (`None` when it is
@@ -101,10 +78,9 @@ impl Variables {
             tmpl,
             |name| match self.app.get(name) {
                 Some(Some(value)) => Ok(value.clone()),
-                Some(None) => Err(VariableError::Provider(format!(
-                    "application variable `{name}` has no value; set {} or give it a default",
-                    env_var_name(name)
-                ))),
+                Some(None) => {
+                    Err(VariableError::Provider(format!("application variable `{name}` has no value; set {} or give it a default", env_var_name(name))))
+                }
                 None => Err(VariableError::Undefined(name.to_owned())),
             },
             |e| VariableError::Provider(format!("invalid template: {e}")),
@@ -115,17 +91,9 @@ impl Variables {
     /// templates expanded and parsed. As in Spin, an entry that expands to
     /// nothing (`""`, `"http://"` or `"https://"`) is dropped, so an empty
     /// variable can switch an optional endpoint off.
-    pub fn allowed_hosts(
-        &self,
-        manifest: &AppManifest,
-        component_id: &str,
-    ) -> Result<AllowedHosts, ConfigError> {
+    pub fn allowed_hosts(&self, manifest: &AppManifest, component_id: &str) -> Result<AllowedHosts, ConfigError> {
         let Some(component) = manifest.components.get(component_id) else {
-            return Err(ConfigError::new(
-                &manifest.file,
-                "",
-                format!("no component named `{component_id}`"),
-            ));
+            return Err(ConfigError::new(&manifest.file, "", format!("no component named `{component_id}`")));
         };
         let key = format!("{}.allowed_outbound_hosts", component.toml_key);
         let mut entries = Vec::with_capacity(component.allowed_outbound_hosts.len());
@@ -134,9 +102,7 @@ impl Variables {
                 entries.push(entry.clone());
                 continue;
             }
-            let expanded = self.expand(entry).map_err(|e| {
-                ConfigError::new(&manifest.file, &key, format!("entry {entry:?}: {e}"))
-            })?;
+            let expanded = self.expand(entry).map_err(|e| ConfigError::new(&manifest.file, &key, format!("entry {entry:?}: {e}")))?;
             if !matches!(expanded.as_str(), "" | "http://" | "https://") {
                 entries.push(expanded);
             }
@@ -177,31 +143,17 @@ broken = "{{ unset }}"
 "#;
 
     fn env_with(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        }
+        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
     }
 
     #[test]
     fn env_var_overrides_default_and_fills_required() {
         let (_dir, m) = load_str(MANIFEST);
-        let env = env_with(&[
-            ("SPIN_VARIABLE_API_KEY", "s3cret"),
-            ("SPIN_VARIABLE_GREETING", "hi"),
-        ]);
+        let env = env_with(&[("SPIN_VARIABLE_API_KEY", "s3cret"), ("SPIN_VARIABLE_GREETING", "hi")]);
         let vars = Variables::resolve(&m, &env).unwrap();
         assert_eq!(vars.component_value(&m, "web", "key").unwrap(), "s3cret");
-        assert_eq!(
-            vars.component_value(&m, "web", "message").unwrap(),
-            "hi, world"
-        );
-        assert_eq!(
-            vars.component_value(&m, "web", "literal").unwrap(),
-            "just text"
-        );
+        assert_eq!(vars.component_value(&m, "web", "message").unwrap(), "hi, world");
+        assert_eq!(vars.component_value(&m, "web", "literal").unwrap(), "just text");
         assert_eq!(vars.app_value("host"), Some("api.example.com"));
     }
 
@@ -209,10 +161,7 @@ broken = "{{ unset }}"
     fn default_is_used_without_env_var() {
         let (_dir, m) = load_str(MANIFEST);
         let vars = Variables::resolve(&m, &env_with(&[("SPIN_VARIABLE_API_KEY", "k")])).unwrap();
-        assert_eq!(
-            vars.component_value(&m, "web", "message").unwrap(),
-            "hello, world"
-        );
+        assert_eq!(vars.component_value(&m, "web", "message").unwrap(), "hello, world");
     }
 
     #[test]
@@ -221,25 +170,15 @@ broken = "{{ unset }}"
         let e = Variables::resolve(&m, &env_with(&[])).unwrap_err();
         assert_eq!(e.key, "variables.api_key");
         assert_eq!(e.file, m.file);
-        assert!(
-            e.message
-                .contains("required variable `api_key` has no value; set SPIN_VARIABLE_API_KEY"),
-            "{e}"
-        );
+        assert!(e.message.contains("required variable `api_key` has no value; set SPIN_VARIABLE_API_KEY"), "{e}");
     }
 
     #[test]
     fn undefined_component_variable_is_undefined() {
         let (_dir, m) = load_str(MANIFEST);
         let vars = Variables::resolve(&m, &env_with(&[("SPIN_VARIABLE_API_KEY", "k")])).unwrap();
-        assert_eq!(
-            vars.component_value(&m, "web", "nope"),
-            Err(VariableError::Undefined("nope".into()))
-        );
-        assert_eq!(
-            vars.component_value(&m, "other", "key"),
-            Err(VariableError::Undefined("key".into()))
-        );
+        assert_eq!(vars.component_value(&m, "web", "nope"), Err(VariableError::Undefined("nope".into())));
+        assert_eq!(vars.component_value(&m, "other", "key"), Err(VariableError::Undefined("key".into())));
     }
 
     #[test]
@@ -247,11 +186,7 @@ broken = "{{ unset }}"
         let (_dir, m) = load_str(MANIFEST);
         let vars = Variables::resolve(&m, &env_with(&[("SPIN_VARIABLE_API_KEY", "k")])).unwrap();
         for bad in ["Key", "a-b", "", "_x", "a__b"] {
-            assert_eq!(
-                vars.component_value(&m, "web", bad),
-                Err(VariableError::InvalidName(bad.into())),
-                "{bad}"
-            );
+            assert_eq!(vars.component_value(&m, "web", bad), Err(VariableError::InvalidName(bad.into())), "{bad}");
         }
     }
 
@@ -280,10 +215,7 @@ broken = "{{ unset }}"
     #[test]
     fn allowed_hosts_template_that_expands_to_garbage_is_an_error() {
         let (_dir, m) = load_str(MANIFEST);
-        let env = env_with(&[
-            ("SPIN_VARIABLE_API_KEY", "k"),
-            ("SPIN_VARIABLE_HOST", "bad host!"),
-        ]);
+        let env = env_with(&[("SPIN_VARIABLE_API_KEY", "k"), ("SPIN_VARIABLE_HOST", "bad host!")]);
         let vars = Variables::resolve(&m, &env).unwrap();
         let e = vars.allowed_hosts(&m, "web").unwrap_err();
         assert_eq!(e.key, "component.web.allowed_outbound_hosts");

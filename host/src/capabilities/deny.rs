@@ -107,10 +107,7 @@ impl<T: Send> kv::HostStoreWithStore<T> for Spin {
     async fn exists(_: &Accessor<T, Self>, _: Resource<Never>, _: String) -> wasmtime::Result<Result<bool, kv::Error>> {
         unreachable()
     }
-    async fn get_keys(
-        _: &Accessor<T, Self>,
-        _: Resource<Never>,
-    ) -> wasmtime::Result<(StreamReader<String>, FutureReader<Result<(), kv::Error>>)> {
+    async fn get_keys(_: &Accessor<T, Self>, _: Resource<Never>) -> wasmtime::Result<(StreamReader<String>, FutureReader<Result<(), kv::Error>>)> {
         unreachable()
     }
 }
@@ -159,9 +156,7 @@ impl vars::Host for &mut InstanceState {}
 
 impl<T: Send> vars::HostWithStore<T> for Spin {
     async fn get(_: &Accessor<T, Self>, name: String) -> wasmtime::Result<Result<String, vars::Error>> {
-        Ok(Err(vars::Error::Undefined(format!(
-            "variable `{name}` is not available: this component does not inherit `variables` from its importer"
-        ))))
+        Ok(Err(vars::Error::Undefined(format!("variable `{name}` is not available: this component does not inherit `variables` from its importer"))))
     }
 }
 
@@ -234,10 +229,7 @@ mod tests {
 
     fn read(path: &str) -> String {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
-        let file = std::fs::read_dir(dir.join(path)).map_or_else(
-            |_| dir.join(path),
-            |mut entries| entries.next().unwrap().unwrap().path(),
-        );
+        let file = std::fs::read_dir(dir.join(path)).map_or_else(|_| dir.join(path), |mut entries| entries.next().unwrap().unwrap().path());
         std::fs::read_to_string(file).unwrap()
     }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use rusqlite::OptionalExtension;
-use wasmtime::component::{Accessor, Resource, StreamReader, FutureReader};
+use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
 
 use super::Spin;
 use super::bindings::spin::key_value::key_value::{self as kv, Error};
@@ -20,9 +20,7 @@ pub struct KeyValueStores {
 impl KeyValueStores {
     pub fn open(label: &str, path: Option<&std::path::Path>, stores: &mut Self) -> Result<(), String> {
         let conn = SharedConnection::open(path, Sql::Host)?;
-        conn.with(|c| {
-            c.execute_batch("CREATE TABLE IF NOT EXISTS spin_key_value (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
-        })?;
+        conn.with(|c| c.execute_batch("CREATE TABLE IF NOT EXISTS spin_key_value (key TEXT PRIMARY KEY, value BLOB NOT NULL)"))?;
         stores.by_label.insert(label.to_string(), Arc::new(conn));
         Ok(())
     }
@@ -81,11 +79,9 @@ pub(super) fn set(conn: &SharedConnection, key: &str, value: &[u8]) -> Result<()
 }
 
 fn set_in(c: &rusqlite::Connection, key: &str, value: &[u8]) -> rusqlite::Result<()> {
-    c.prepare_cached(
-        "INSERT INTO spin_key_value (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-    )?
-    .execute(rusqlite::params![key, value])
-    .map(|_| ())
+    c.prepare_cached("INSERT INTO spin_key_value (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value")?
+        .execute(rusqlite::params![key, value])
+        .map(|_| ())
 }
 
 fn delete_in(c: &rusqlite::Connection, key: &str) -> rusqlite::Result<()> {
@@ -117,13 +113,9 @@ pub(super) fn keys(conn: &SharedConnection) -> Result<Vec<String>, String> {
 /// Adds `delta` to the 8-byte little-endian integer at `key` (0 when
 /// missing), in one transaction; returns the new value.
 pub(super) fn increment(conn: &SharedConnection, key: &str, delta: i64) -> Result<i64, String> {
-    
     conn.with(|c| {
         let tx = c.transaction()?;
-        let current: Option<Vec<u8>> = tx
-            .prepare_cached("SELECT value FROM spin_key_value WHERE key = ?1")?
-            .query_row([key], |row| row.get(0))
-            .optional()?;
+        let current: Option<Vec<u8>> = tx.prepare_cached("SELECT value FROM spin_key_value WHERE key = ?1")?.query_row([key], |row| row.get(0)).optional()?;
         let number = match current {
             None => 0,
             Some(bytes) => match <[u8; 8]>::try_from(bytes.as_slice()) {
@@ -143,18 +135,10 @@ pub(super) fn increment(conn: &SharedConnection, key: &str, delta: i64) -> Resul
 /// Writes `value` at `key` only if it still holds `expected` (`None`: absent),
 /// in one transaction. `Err` carries the value the key holds instead, so a
 /// failed swap can hand the guest a handle that is up to date.
-pub(super) fn compare_and_swap(
-    conn: &SharedConnection,
-    key: &str,
-    expected: Option<&[u8]>,
-    value: &[u8],
-) -> Result<Result<(), Option<Vec<u8>>>, String> {
+pub(super) fn compare_and_swap(conn: &SharedConnection, key: &str, expected: Option<&[u8]>, value: &[u8]) -> Result<Result<(), Option<Vec<u8>>>, String> {
     conn.with(|c| {
         let tx = c.transaction()?;
-        let current: Option<Vec<u8>> = tx
-            .prepare_cached("SELECT value FROM spin_key_value WHERE key = ?1")?
-            .query_row([key], |row| row.get(0))
-            .optional()?;
+        let current: Option<Vec<u8>> = tx.prepare_cached("SELECT value FROM spin_key_value WHERE key = ?1")?.query_row([key], |row| row.get(0)).optional()?;
         if current.as_deref() != expected {
             return Ok(Err(current));
         }
@@ -209,10 +193,7 @@ impl<T: Send> kv::HostStoreWithStore<T> for Spin {
         Ok(store_of(accessor, &store)?.run(move |c| exists_in(c, &key)).await.map_err(other))
     }
 
-    async fn get_keys(
-        accessor: &Accessor<T, Self>,
-        store: Resource<OpenStore>,
-    ) -> wasmtime::Result<(StreamReader<String>, FutureReader<Result<(), Error>>)> {
+    async fn get_keys(accessor: &Accessor<T, Self>, store: Resource<OpenStore>) -> wasmtime::Result<(StreamReader<String>, FutureReader<Result<(), Error>>)> {
         let keys = store_of(accessor, &store)?.run(|c| keys_in(c)).await;
         accessor.with(|mut access| {
             let (keys, result) = match keys {

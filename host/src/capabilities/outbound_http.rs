@@ -46,10 +46,7 @@ impl WasiHttpHooks for OutboundHooks {
             let host = uri.host().unwrap_or_default().to_ascii_lowercase();
             let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
             if !component.allowed_hosts.allows(&scheme, &host, port) {
-                tracing::warn!(
-                    "component `{}`: outbound request to {scheme}://{host}:{port} refused: not in allowed_outbound_hosts",
-                    component.component
-                );
+                tracing::warn!("component `{}`: outbound request to {scheme}://{host}:{port} refused: not in allowed_outbound_hosts", component.component);
                 return Err(HttpError::HttpRequestDenied);
             }
             if let Some(target) = host.strip_suffix(CHAINING_SUFFIX) {

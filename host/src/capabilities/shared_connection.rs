@@ -129,10 +129,7 @@ impl SharedConnection {
     /// it without holding an executor thread. Dropping the returned future
     /// (the request's deadline passed) interrupts `f`'s statement if it is
     /// running, and keeps it from starting if it is still waiting.
-    pub async fn run<R: Send + 'static>(
-        self: &Arc<Self>,
-        f: impl FnOnce(&mut Connection) -> rusqlite::Result<R> + Send + 'static,
-    ) -> Result<R, String> {
+    pub async fn run<R: Send + 'static>(self: &Arc<Self>, f: impl FnOnce(&mut Connection) -> rusqlite::Result<R> + Send + 'static) -> Result<R, String> {
         let call = Call { conn: self.clone(), id: self.next_call.fetch_add(1, Ordering::Relaxed), cancelled: Arc::new(AtomicBool::new(false)), done: false };
         let (conn, id, cancelled) = (self.clone(), call.id, call.cancelled.clone());
         let joined = tokio::task::spawn_blocking(move || conn.with_call(id, Some(&cancelled), f)).await;
@@ -144,9 +141,10 @@ impl SharedConnection {
     pub fn close(&self) {
         let taken = self.conn.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(conn) = taken
-            && let Err((_, e)) = conn.close() {
-                tracing::warn!("closing {}: {e}", self.name);
-            }
+            && let Err((_, e)) = conn.close()
+        {
+            tracing::warn!("closing {}: {e}", self.name);
+        }
     }
 }
 

@@ -5,11 +5,11 @@
 
 use wasmtime::component::{Access, Resource};
 
+use super::Spin;
 use super::bindings::fermyon::spin::{key_value as kv, llm, sqlite as sql, variables as vars};
 use super::bindings::spin::sqlite::sqlite as sql3;
 use super::bindings::spin::variables::variables as vars3;
 use super::key_value::{self, OpenError, OpenStore};
-use super::Spin;
 use super::sqlite::{self, OpenConnection};
 use crate::instance::InstanceState;
 
@@ -105,11 +105,7 @@ impl<T: Send> sql::HostConnectionWithStore<T> for Spin {
             .await?
             .map(|result| sql::QueryResult {
                 columns: result.columns,
-                rows: result
-                    .rows
-                    .into_iter()
-                    .map(|row| sql::RowResult { values: row.values.into_iter().map(value_v2).collect() })
-                    .collect(),
+                rows: result.rows.into_iter().map(|row| sql::RowResult { values: row.values.into_iter().map(value_v2).collect() }).collect(),
             })
             .map_err(error_v2))
     }

@@ -62,9 +62,7 @@ const FUNCTIONS: &[&str] = &["load_extension", "fts3_tokenizer", "readfile", "wr
 /// Why an action is refused, or `None` when it is allowed.
 pub fn refusal(action: &AuthAction<'_>) -> Option<String> {
     match action {
-        AuthAction::Attach { .. } => {
-            Some("ATTACH is not allowed: a component reaches only the databases its manifest lists (sqlite_databases)".into())
-        }
+        AuthAction::Attach { .. } => Some("ATTACH is not allowed: a component reaches only the databases its manifest lists (sqlite_databases)".into()),
         AuthAction::Detach { .. } => Some("DETACH is not allowed".into()),
         AuthAction::Pragma { pragma_name, pragma_value } => {
             let name = pragma_name.to_ascii_lowercase();
@@ -105,10 +103,8 @@ impl Refusals {
 /// SQL from corrupting the file (writable_schema and the like).
 pub fn install(conn: &Connection, refusals: Refusals) -> Result<(), String> {
     conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0).map_err(|e| format!("cannot limit attached databases: {e}"))?;
-    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)
-        .map_err(|e| format!("cannot enable defensive mode: {e}"))?;
-    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)
-        .map_err(|e| format!("cannot turn off the trusted schema: {e}"))?;
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true).map_err(|e| format!("cannot enable defensive mode: {e}"))?;
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false).map_err(|e| format!("cannot turn off the trusted schema: {e}"))?;
     conn.authorizer(Some(move |ctx: AuthContext<'_>| match refusal(&ctx.action) {
         None => Authorization::Allow,
         Some(why) => {
@@ -152,7 +148,13 @@ mod tests {
     #[test]
     fn pragmas_that_change_the_connection_are_refused_and_introspection_is_not() {
         let (conn, refusals) = guarded();
-        for sql in ["PRAGMA journal_mode = DELETE", "PRAGMA synchronous = OFF", "PRAGMA writable_schema = ON", "PRAGMA temp_store_directory = '/tmp'", "PRAGMA mmap_size = 1000000"] {
+        for sql in [
+            "PRAGMA journal_mode = DELETE",
+            "PRAGMA synchronous = OFF",
+            "PRAGMA writable_schema = ON",
+            "PRAGMA temp_store_directory = '/tmp'",
+            "PRAGMA mmap_size = 1000000",
+        ] {
             let why = refused(&conn, &refusals, sql);
             assert!(why.contains("PRAGMA"), "{sql}: {why}");
         }

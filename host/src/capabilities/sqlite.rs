@@ -147,12 +147,9 @@ async fn execute(conn: &Arc<SharedConnection>, statement: String, parameters: Ve
         })
         .await;
     match ran {
-        Ok((outcome, last_insert_rowid, changes, in_transaction)) => Executed {
-            result: outcome.map_err(Error::Io),
-            last_insert_rowid,
-            changes,
-            in_transaction,
-        },
+        Ok((outcome, last_insert_rowid, changes, in_transaction)) => {
+            Executed { result: outcome.map_err(Error::Io), last_insert_rowid, changes, in_transaction }
+        }
         // The statement never ran (the store is closing): the guest's
         // transaction, if any, stands as it was.
         Err(message) => Executed { result: Err(Error::Io(message)), last_insert_rowid: 0, changes: 0, in_transaction: holding },
@@ -227,14 +224,25 @@ fn target(state: &mut InstanceState, conn: &Resource<OpenConnection>) -> wasmtim
 }
 
 /// Runs the statement, first waiting for the lease unless the guest holds it.
-async fn run_leased(shared: &Arc<SharedConnection>, max_result_bytes: usize, holding: bool, statement: String, parameters: Vec<Value>) -> (Executed, Option<Lease>) {
+async fn run_leased(
+    shared: &Arc<SharedConnection>,
+    max_result_bytes: usize,
+    holding: bool,
+    statement: String,
+    parameters: Vec<Value>,
+) -> (Executed, Option<Lease>) {
     let lease = if holding { None } else { Some(shared.lease().await) };
     (execute(shared, statement, parameters, max_result_bytes, holding).await, lease)
 }
 
 /// Runs a statement for an async call, waiting (on the caller's host task,
 /// not blocking a thread) while another guest has a transaction open.
-pub(super) async fn run<T: Send>(accessor: &Accessor<T, Spin>, conn: &Resource<OpenConnection>, statement: String, parameters: Vec<Value>) -> wasmtime::Result<Result<QueryResult, Error>> {
+pub(super) async fn run<T: Send>(
+    accessor: &Accessor<T, Spin>,
+    conn: &Resource<OpenConnection>,
+    statement: String,
+    parameters: Vec<Value>,
+) -> wasmtime::Result<Result<QueryResult, Error>> {
     let (shared, max_bytes, holding) = accessor.with(|mut access| target(access.get(), conn))?;
     let (executed, lease) = run_leased(&shared, max_bytes, holding, statement, parameters).await;
     accessor.with(|mut access| Ok(access.get().table.get_mut(conn)?.after(executed, lease)))
@@ -280,7 +288,12 @@ impl<T: Send> sql::HostConnectionWithStore<T> for Spin {
         accessor.with(|mut access| open(access.get(), &database))
     }
 
-    async fn execute(access: Access<'_, T, Self>, conn: Resource<OpenConnection>, statement: String, parameters: Vec<Value>) -> wasmtime::Result<Result<QueryResult, Error>> {
+    async fn execute(
+        access: Access<'_, T, Self>,
+        conn: Resource<OpenConnection>,
+        statement: String,
+        parameters: Vec<Value>,
+    ) -> wasmtime::Result<Result<QueryResult, Error>> {
         run_blocking_caller(access, &conn, statement, parameters).await
     }
 

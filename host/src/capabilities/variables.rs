@@ -31,9 +31,9 @@ pub(super) fn lookup(component: &VariablesGrant, name: &str) -> Result<String, E
     match component.values.get(name) {
         Some(Ok(value)) => Ok(value.clone()),
         Some(Err(message)) => Err(Error::Provider(message.clone())),
-        None if !is_valid_name(name) => Err(Error::InvalidName(format!(
-            "`{name}` is not a valid variable name (lowercase letters, digits and `_`, starting with a letter)"
-        ))),
+        None if !is_valid_name(name) => {
+            Err(Error::InvalidName(format!("`{name}` is not a valid variable name (lowercase letters, digits and `_`, starting with a letter)")))
+        }
         None => Err(Error::Undefined(format!("component `{}` defines no variable `{name}`", component.component))),
     }
 }

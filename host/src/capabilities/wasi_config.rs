@@ -16,12 +16,8 @@ impl store::Host for &mut InstanceState {
     }
 
     fn get_all(&mut self) -> wasmtime::Result<Result<Vec<(String, String)>, store::Error>> {
-        let mut all: Vec<(String, String)> = self
-            .variables
-            .values
-            .iter()
-            .filter_map(|(name, value)| value.as_ref().ok().map(|v| (name.clone(), v.clone())))
-            .collect();
+        let mut all: Vec<(String, String)> =
+            self.variables.values.iter().filter_map(|(name, value)| value.as_ref().ok().map(|v| (name.clone(), v.clone()))).collect();
         all.sort();
         Ok(Ok(all))
     }

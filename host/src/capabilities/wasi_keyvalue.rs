@@ -54,9 +54,7 @@ impl store::HostBucket for &mut InstanceState {
     /// All keys in one page: the stores are local files, so there is no
     /// reason to make the guest page through them.
     fn list_keys(&mut self, bucket: Resource<OpenStore>, _cursor: Option<String>) -> wasmtime::Result<Result<store::KeyResponse, store::Error>> {
-        Ok(key_value::keys(&*conn(self, &bucket)?)
-            .map(|keys| store::KeyResponse { keys, cursor: None })
-            .map_err(store::Error::Other))
+        Ok(key_value::keys(&*conn(self, &bucket)?).map(|keys| store::KeyResponse { keys, cursor: None }).map_err(store::Error::Other))
     }
 
     fn drop(&mut self, bucket: Resource<OpenStore>) -> wasmtime::Result<()> {
@@ -112,17 +110,9 @@ impl atomics::HostCas for &mut InstanceState {
 }
 
 impl batch::Host for &mut InstanceState {
-    fn get_many(
-        &mut self,
-        bucket: Resource<OpenStore>,
-        keys: Vec<String>,
-    ) -> wasmtime::Result<Result<Vec<(String, Option<Vec<u8>>)>, store::Error>> {
+    fn get_many(&mut self, bucket: Resource<OpenStore>, keys: Vec<String>) -> wasmtime::Result<Result<Vec<(String, Option<Vec<u8>>)>, store::Error>> {
         let conn = conn(self, &bucket)?;
-        Ok(keys
-            .into_iter()
-            .map(|key| key_value::get(&conn, &key).map(|value| (key, value)))
-            .collect::<Result<_, _>>()
-            .map_err(store::Error::Other))
+        Ok(keys.into_iter().map(|key| key_value::get(&conn, &key).map(|value| (key, value))).collect::<Result<_, _>>().map_err(store::Error::Other))
     }
 
     fn set_many(&mut self, bucket: Resource<OpenStore>, key_values: Vec<(String, Vec<u8>)>) -> wasmtime::Result<Result<(), store::Error>> {

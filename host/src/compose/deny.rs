@@ -39,10 +39,7 @@ pub(super) fn apply(bytes: Vec<u8>, inherit: &Inherit, what: &str) -> wasmtime::
             ));
         };
         let node = graph.graph.import(stand_in, kind).map_err(|e| format_err!("{what}: {e:#}"))?;
-        graph
-            .graph
-            .set_instantiation_argument(instance, &import, node)
-            .map_err(|e| format_err!("{what}: cannot deny `{import}`: {}", error_chain(&e)))?;
+        graph.graph.set_instantiation_argument(instance, &import, node).map_err(|e| format_err!("{what}: cannot deny `{import}`: {}", error_chain(&e)))?;
         denied += 1;
     }
     if denied == 0 {

@@ -27,15 +27,9 @@ pub(super) fn chain(composer: &mut Composer<'_>, trigger: &HttpTrigger, componen
         let (package, instance) = graph.instantiate(bytes, &what)?;
         let imports = graph.imports(package);
         if !imports.iter().any(|(name, _)| name == HANDLER) || !graph.exports(package).iter().any(|e| e == HANDLER) {
-            return Err(format_err!(
-                "{file}: {}: {what} must both import and export `{HANDLER}` (the `wasi:http/middleware` world)",
-                m.toml_key
-            ));
+            return Err(format_err!("{file}: {}: {what} must both import and export `{HANDLER}` (the `wasi:http/middleware` world)", m.toml_key));
         }
-        graph
-            .graph
-            .set_instantiation_argument(instance, HANDLER, next)
-            .map_err(|e| format_err!("{file}: {}: {what}: {}", m.toml_key, error_chain(&e)))?;
+        graph.graph.set_instantiation_argument(instance, HANDLER, next).map_err(|e| format_err!("{file}: {}: {what}: {}", m.toml_key, error_chain(&e)))?;
         next = graph.graph.alias_instance_export(instance, HANDLER).map_err(|e| format_err!("{what}: {e:#}"))?;
     }
     graph.graph.export(next, HANDLER).map_err(|e| format_err!("trigger.http[{}]: {e:#}", trigger.index))?;

@@ -51,8 +51,7 @@ impl<'a> Composer<'a> {
             return Ok(bytes.clone());
         }
         let config = &self.manifest.components[id];
-        let raw = std::fs::read(&config.source)
-            .with_context(|| format!("component `{id}`: cannot read {}", config.source.display()))?;
+        let raw = std::fs::read(&config.source).with_context(|| format!("component `{id}`: cannot read {}", config.source.display()))?;
         let raw = crate::componentize::componentize(raw, &config.source.display().to_string())?;
         let bytes = if config.dependencies.is_empty() { raw } else { dependencies::compose(self, id, raw)? };
         self.composed.insert(id.to_owned(), bytes.clone());
@@ -88,8 +87,8 @@ impl Graph {
         // Package names only need to be unique within this graph.
         let name = format!("souk:part{}", self.packages);
         self.packages += 1;
-        let package = Package::from_bytes(&name, None, bytes, self.graph.types_mut())
-            .map_err(|e| format_err!("{what} is not a valid WebAssembly component: {e:#}"))?;
+        let package =
+            Package::from_bytes(&name, None, bytes, self.graph.types_mut()).map_err(|e| format_err!("{what} is not a valid WebAssembly component: {e:#}"))?;
         let id = self.graph.register_package(package).map_err(|e| format_err!("{what}: {e:#}"))?;
         tracing::debug!("composing {what}: imports {:?}, exports {:?}", self.imports(id).iter().map(|(n, _)| n).collect::<Vec<_>>(), self.exports(id));
         Ok((id, self.graph.instantiate(id)))
@@ -107,9 +106,7 @@ impl Graph {
     }
 
     fn encode(&self, what: &str) -> wasmtime::Result<Vec<u8>> {
-        self.graph
-            .encode(EncodeOptions::default())
-            .map_err(|e| format_err!("{what}: composition failed: {e:#}"))
+        self.graph.encode(EncodeOptions::default()).map_err(|e| format_err!("{what}: composition failed: {e:#}"))
     }
 }
 

@@ -44,7 +44,7 @@ type = "spin"
 path = "data/orders.db"
 "#;
 
-fn stores_app() -> AppDir {
+pub fn stores_app() -> AppDir {
     let app = AppDir::new(STORES_APP);
     app.write("runtime-config.toml", STORES_CONFIG);
     app

@@ -58,9 +58,7 @@ fn a_dependency_that_does_not_inherit_is_denied_the_store() {
 #[test]
 fn a_dependency_inheriting_key_value_stores_uses_the_importers_store() {
     for inherit in [r#"["key_value_stores"]"#, "true"] {
-        let dir = app(&format!(
-            r#""souk:fixture/greeter@0.1.0" = {{ component = "greeter", inherit_configuration = {inherit} }}"#
-        ));
+        let dir = app(&format!(r#""souk:fixture/greeter@0.1.0" = {{ component = "greeter", inherit_configuration = {inherit} }}"#));
         let souk = dir.up();
         assert_eq!(souk.get("/touch").body, "stored", "inherit_configuration = {inherit}");
     }

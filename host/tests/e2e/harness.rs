@@ -43,7 +43,8 @@ const WASIP2: &str = "wasm32-wasip2";
 
 /// The shop's components, built with the fixtures and copied to where the
 /// repository's spin.toml names them (`target/wasm32-wasip2/release/`).
-pub const SHOP_CRATES: [&str; 12] = ["hello", "gateway", "pricing", "users", "tokens", "catalog", "cart", "orders", "payments", "shipping", "notifications", "meta"];
+pub const SHOP_CRATES: [&str; 12] =
+    ["hello", "gateway", "pricing", "users", "tokens", "catalog", "cart", "orders", "payments", "shipping", "notifications", "meta"];
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -54,10 +55,7 @@ pub fn fixtures() -> &'static Fixtures {
     static FIXTURES: OnceLock<Fixtures> = OnceLock::new();
     FIXTURES.get_or_init(|| {
         let root = workspace_root();
-        let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root.join("target"))
-            .join("wasm-fixtures");
+        let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target")).join("wasm-fixtures");
         for target in [WASIP2, "wasm32-wasip1"] {
             let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
                 .current_dir(&root)
@@ -70,9 +68,7 @@ pub fn fixtures() -> &'static Fixtures {
                 .expect("running cargo to build the wasm fixtures");
             assert!(status.success(), "building the wasm fixtures for {target} failed");
         }
-        let wasm = |package: &str, target: &str| {
-            target_dir.join(target).join("release").join(format!("{}.wasm", package.replace('-', "_")))
-        };
+        let wasm = |package: &str, target: &str| target_dir.join(target).join("release").join(format!("{}.wasm", package.replace('-', "_")));
         let shop_dir = root.join("target").join(WASIP2).join("release");
         std::fs::create_dir_all(&shop_dir).unwrap();
         for package in SHOP_CRATES {
@@ -80,9 +76,7 @@ pub fn fixtures() -> &'static Fixtures {
             std::fs::copy(&built, shop_dir.join(format!("{package}.wasm")))
                 .unwrap_or_else(|e| panic!("copying {} into {}: {e}", built.display(), shop_dir.display()));
         }
-        Fixtures {
-            by_placeholder: FIXTURE_CRATES.iter().map(|(package, placeholder, target)| (*placeholder, wasm(package, target))).collect(),
-        }
+        Fixtures { by_placeholder: FIXTURE_CRATES.iter().map(|(package, placeholder, target)| (*placeholder, wasm(package, target))).collect() }
     })
 }
 
@@ -215,11 +209,7 @@ impl Souk {
 
     /// As [`Souk::request`], with a body that need not be UTF-8.
     pub fn request_bytes(&self, method: &str, path: &str, body: Option<&[u8]>, headers: &[(&str, &str)]) -> Reply {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build()
-            .into();
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(60))).build().into();
         let url = format!("{}{path}", self.url);
         let mut builder = http::Request::builder().method(method).uri(&url);
         for (k, v) in headers {

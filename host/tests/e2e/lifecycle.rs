@@ -77,12 +77,7 @@ command = "exit 3"
 "#,
     );
     std::fs::create_dir_all(app.path().join("svc-a")).unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_souk"))
-        .arg("build")
-        .arg("--from")
-        .arg(app.path())
-        .output()
-        .unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_souk")).arg("build").arg("--from").arg(app.path()).output().unwrap();
     assert_eq!(std::fs::read_to_string(app.path().join("svc-a/marker.txt")).unwrap(), "built\n");
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);

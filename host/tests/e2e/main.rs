@@ -18,5 +18,5 @@ mod shop;
 mod spin2;
 mod spin3_sdk;
 mod static_composition;
-mod transport;
 mod store_safety;
+mod transport;

@@ -22,10 +22,7 @@ fn syntax_error_names_the_line() {
 
 #[test]
 fn unknown_key_is_named() {
-    refuses(
-        &format!("{HEAD}[[trigger.http]]\nroute = \"/\"\ncomponent = \"web\"\n[component.web]\nsource = \"{{guest}}\"\nsorce = \"x\"\n"),
-        &["sorce"],
-    );
+    refuses(&format!("{HEAD}[[trigger.http]]\nroute = \"/\"\ncomponent = \"web\"\n[component.web]\nsource = \"{{guest}}\"\nsorce = \"x\"\n"), &["sorce"]);
 }
 
 #[test]
@@ -65,9 +62,7 @@ fn trigger_naming_an_unknown_component_is_named() {
 
 #[test]
 fn an_import_the_host_does_not_give_is_named() {
-    let app = AppDir::new(&format!(
-        "{HEAD}[[trigger.http]]\nroute = \"/\"\ncomponent = \"web\"\n[component.web]\nsource = \"needs-more.wat\"\n"
-    ));
+    let app = AppDir::new(&format!("{HEAD}[[trigger.http]]\nroute = \"/\"\ncomponent = \"web\"\n[component.web]\nsource = \"needs-more.wat\"\n"));
     app.write(
         "needs-more.wat",
         r#"(component

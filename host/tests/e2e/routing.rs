@@ -80,12 +80,8 @@ fn most_specific_route_wins_and_spin_headers_are_set() {
 fn forged_spin_headers_from_clients_are_replaced() {
     let app = AppDir::new(APP);
     let souk = app.up();
-    let reply = souk.request(
-        "GET",
-        "/exact",
-        None,
-        &[("spin-path-match-id", "forged"), ("spin-client-addr", "10.0.0.1:1"), ("spin-component-route", "/admin")],
-    );
+    let reply =
+        souk.request("GET", "/exact", None, &[("spin-path-match-id", "forged"), ("spin-client-addr", "10.0.0.1:1"), ("spin-component-route", "/admin")]);
     let h = &reply.json()["headers"];
     assert!(h.get("spin-path-match-id").is_none(), "{h}");
     assert_eq!(h["spin-component-route"], "/exact");

@@ -109,7 +109,6 @@ fn the_componentized_module_is_cached_for_the_next_start() {
     assert_eq!(second.get("/hello").status, 200);
 }
 
-
 #[test]
 fn a_synchronous_sqlite_call_waits_for_another_guests_transaction_without_holding_a_thread() {
     let app = AppDir::new(

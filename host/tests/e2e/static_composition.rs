@@ -9,12 +9,9 @@ use crate::harness::{AppDir, fixtures, toml_path, workspace_root};
 
 /// The `wac` binary installed by `scripts/install-tools` (which `scripts/test` runs).
 fn wac() -> PathBuf {
-    let path = std::env::var_os("SOUK_WAC").map(PathBuf::from).unwrap_or_else(|| {
-        std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace_root().join("target"))
-            .join("tools/bin/wac")
-    });
+    let path = std::env::var_os("SOUK_WAC")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target")).join("tools/bin/wac"));
     assert!(path.exists(), "wac not found at {}: run scripts/install-tools (scripts/test does)", path.display());
     path
 }

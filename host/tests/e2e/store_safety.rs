@@ -7,39 +7,10 @@ use std::time::{Duration, Instant};
 
 use crate::harness::{AppDir, Souk};
 
-const APP: &str = r#"
-spin_manifest_version = 2
-[application]
-name = "store-safety"
-
-[[trigger.http]]
-route = "/cart/..."
-component = "cart"
-[[trigger.http]]
-route = "/orders/..."
-component = "orders"
-
-[component.cart]
-source = "{guest}"
-sqlite_databases = ["cart-db"]
-[component.orders]
-source = "{guest}"
-sqlite_databases = ["orders-db"]
-"#;
-
-const CONFIG: &str = r#"
-[sqlite_database.cart-db]
-type = "spin"
-path = "data/cart.db"
-[sqlite_database.orders-db]
-type = "spin"
-path = "data/orders.db"
-"#;
-
+/// The capability tests' app: components `cart` (database `cart-db`) and
+/// `orders` (`orders-db`, a file at data/orders.db), each on its own route.
 fn app() -> AppDir {
-    let app = AppDir::new(APP);
-    app.write("runtime-config.toml", CONFIG);
-    app
+    crate::capabilities::stores_app()
 }
 
 const ENDLESS: &str = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n";

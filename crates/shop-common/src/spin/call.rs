@@ -28,7 +28,10 @@ impl Called {
             (400..=499, Some(code), Some(message)) => {
                 ApiError::new(self.status, crate::error::known_code(code), message).with_details(error["details"].clone())
             }
-            _ => ApiError::bad_gateway(service, format!("the {service} service answered {}: {}", self.status, error["message"].as_str().unwrap_or("no error message"))),
+            _ => ApiError::bad_gateway(
+                service,
+                format!("the {service} service answered {}: {}", self.status, error["message"].as_str().unwrap_or("no error message")),
+            ),
         }
     }
 }
@@ -48,15 +51,10 @@ pub async fn call(service: &str, method: &str, path: &str, body: Option<&serde_j
         .header(REQUEST_ID_HEADER, request_id)
         .body(FullBody::new(Bytes::from(bytes)))
         .map_err(|e| ApiError::internal(format!("building a request to {service}: {e}")))?;
-    let response = spin_sdk::http::send(request)
-        .await
-        .map_err(|e| ApiError::bad_gateway(service, format!("the {service} service could not be reached: {e:?}")))?;
+    let response =
+        spin_sdk::http::send(request).await.map_err(|e| ApiError::bad_gateway(service, format!("the {service} service could not be reached: {e:?}")))?;
     let status = response.status().as_u16();
-    let body = response
-        .into_body()
-        .bytes()
-        .await
-        .map_err(|e| ApiError::bad_gateway(service, format!("reading the {service} service's answer: {e:?}")))?;
+    let body = response.into_body().bytes().await.map_err(|e| ApiError::bad_gateway(service, format!("reading the {service} service's answer: {e:?}")))?;
     let body = if body.is_empty() { serde_json::Value::Null } else { serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null) };
     Ok(Called { status, body })
 }

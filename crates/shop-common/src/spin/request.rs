@@ -37,11 +37,7 @@ impl Incoming {
         }
         let body = read_body(body).await?;
         let query = parts.uri.query().map(crate::query::parse).unwrap_or_default();
-        let headers = parts
-            .headers
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
-            .collect();
+        let headers = parts.headers.iter().filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned()))).collect();
         Ok(Incoming { method: parts.method.as_str().to_owned(), path: parts.uri.path().to_owned(), query, headers, body, request_id })
     }
 

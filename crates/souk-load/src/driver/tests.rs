@@ -20,10 +20,7 @@ struct Behaviour {
     close_after: Option<u64>,
 }
 
-const OK: Behaviour = Behaviour {
-    status: 200,
-    close_after: None,
-};
+const OK: Behaviour = Behaviour { status: 200, close_after: None };
 
 #[derive(Default)]
 struct Seen {
@@ -68,21 +65,13 @@ fn serve_connection(mut stream: std::net::TcpStream, behaviour: Behaviour, seen:
         };
         let head: Vec<u8> = buf.drain(..head_end).collect();
         seen.requests.fetch_add(1, Ordering::SeqCst);
-        seen.first_head
-            .lock()
-            .unwrap()
-            .get_or_insert_with(|| String::from_utf8_lossy(&head).into_owned());
+        seen.first_head.lock().unwrap().get_or_insert_with(|| String::from_utf8_lossy(&head).into_owned());
 
         served += 1;
         let closing = behaviour.close_after.is_some_and(|n| served >= n);
         let body = "hello";
-        let response = format!(
-            "HTTP/1.1 {} X\r\ncontent-length: {}\r\n{}\r\n{}",
-            behaviour.status,
-            body.len(),
-            if closing { "connection: close\r\n" } else { "" },
-            body
-        );
+        let response =
+            format!("HTTP/1.1 {} X\r\ncontent-length: {}\r\n{}\r\n{}", behaviour.status, body.len(), if closing { "connection: close\r\n" } else { "" }, body);
         if stream.write_all(response.as_bytes()).is_err() || closing {
             return;
         }
@@ -90,14 +79,7 @@ fn serve_connection(mut stream: std::net::TcpStream, behaviour: Behaviour, seen:
 }
 
 fn plan(addr: SocketAddr, url: &str, connections: u32, requests: u64) -> Plan {
-    Plan {
-        addr,
-        target: parse_target(url).unwrap(),
-        connections,
-        stop: Stop::Requests(requests),
-        timeout: Duration::from_secs(30),
-        seed: 1,
-    }
+    Plan { addr, target: parse_target(url).unwrap(), connections, stop: Stop::Requests(requests), timeout: Duration::from_secs(30), seed: 1 }
 }
 
 async fn run_hello(plan: Plan, warmup: Duration) -> (Outcome, Arc<Live>) {
@@ -119,10 +101,7 @@ async fn keep_alive_run_counts_every_request() {
     assert_eq!(total.errors(), 0);
     assert!(total.transport.is_empty());
     assert_eq!(total.latency_us.len(), 200);
-    assert_eq!(
-        outcome.stats.endpoints.keys().copied().collect::<Vec<_>>(),
-        ["GET /hello"]
-    );
+    assert_eq!(outcome.stats.endpoints.keys().copied().collect::<Vec<_>>(), ["GET /hello"]);
     assert_eq!(outcome.stats.reconnects, 0);
     assert_eq!(live.measured.load(Ordering::SeqCst), 200);
     // One keep-alive connection per task, and no request sent twice.
@@ -137,23 +116,14 @@ async fn requests_carry_host_and_url_prefix() {
     let (outcome, _) = run_hello(plan(addr, &url, 1, 3), Duration::ZERO).await;
 
     assert_eq!(outcome.stats.total().requests(), 3);
-    let head = seen
-        .first_head
-        .lock()
-        .unwrap()
-        .clone()
-        .unwrap()
-        .to_ascii_lowercase();
+    let head = seen.first_head.lock().unwrap().clone().unwrap().to_ascii_lowercase();
     assert!(head.starts_with("get /api/hello http/1.1\r\n"), "{head}");
     assert!(head.contains(&format!("host: {addr}\r\n")), "{head}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconnects_when_the_server_closes() {
-    let (addr, seen) = serve(Behaviour {
-        status: 200,
-        close_after: Some(10),
-    });
+    let (addr, seen) = serve(Behaviour { status: 200, close_after: Some(10) });
     let url = format!("http://{addr}");
     let (outcome, _) = run_hello(plan(addr, &url, 2, 100), Duration::ZERO).await;
 
@@ -162,21 +132,14 @@ async fn reconnects_when_the_server_closes() {
     assert_eq!(total.statuses.get(&200), Some(&100));
     assert!(total.transport.is_empty(), "{:?}", total.transport);
     // 100 requests at 10 per connection need at least 10 connections.
-    assert!(
-        outcome.stats.reconnects >= 8,
-        "{} reconnects",
-        outcome.stats.reconnects
-    );
+    assert!(outcome.stats.reconnects >= 8, "{} reconnects", outcome.stats.reconnects);
     assert!(seen.connections.load(Ordering::SeqCst) >= 10);
     assert_eq!(seen.requests.load(Ordering::SeqCst), 100);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unexpected_statuses_are_errors() {
-    let (addr, _) = serve(Behaviour {
-        status: 503,
-        close_after: None,
-    });
+    let (addr, _) = serve(Behaviour { status: 503, close_after: None });
     let url = format!("http://{addr}");
     let (outcome, live) = run_hello(plan(addr, &url, 2, 20), Duration::ZERO).await;
 
@@ -191,10 +154,7 @@ async fn unexpected_statuses_are_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_connections_are_transport_errors() {
     // A port that was just free: nothing listens there any more.
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let url = format!("http://{addr}");
     let (outcome, _) = run_hello(plan(addr, &url, 2, 5), Duration::ZERO).await;
 
@@ -260,8 +220,7 @@ fn serve_shop_connection(mut stream: std::net::TcpStream, handler: &Handler) {
             .lines()
             .find_map(|l| {
                 let (name, value) = l.split_once(':')?;
-                name.eq_ignore_ascii_case("content-length")
-                    .then(|| value.trim().parse().ok())?
+                name.eq_ignore_ascii_case("content-length").then(|| value.trim().parse().ok())?
             })
             .unwrap_or(0);
         while buf.len() < head_end + length {
@@ -273,17 +232,10 @@ fn serve_shop_connection(mut stream: std::net::TcpStream, handler: &Handler) {
         let body = String::from_utf8_lossy(&buf[head_end..head_end + length]).into_owned();
         buf.drain(..head_end + length);
         let mut line = head.split(' ');
-        let request = ShopRequest {
-            method: line.next().unwrap_or("").to_string(),
-            path: line.next().unwrap_or("").to_string(),
-            head: head.to_ascii_lowercase(),
-            body,
-        };
+        let request =
+            ShopRequest { method: line.next().unwrap_or("").to_string(), path: line.next().unwrap_or("").to_string(), head: head.to_ascii_lowercase(), body };
         let (status, body) = handler(&request);
-        let response = format!(
-            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-            body.len()
-        );
+        let response = format!("HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len());
         if stream.write_all(response.as_bytes()).is_err() {
             return;
         }
@@ -306,25 +258,19 @@ fn fake_shop(counts: Arc<ShopCounts>, audit: &'static str) -> Handler {
         let authorized = r.head.contains("authorization: bearer tok-");
         let needs_token = !matches!(
             (r.method.as_str(), segments.as_slice()),
-            (
-                "POST",
-                ["api", "v1", "users"] | ["api", "v1", "auth", "login"]
-            ) | ("GET", ["api", "v1", "products", ..])
+            ("POST", ["api", "v1", "users"] | ["api", "v1", "auth", "login"]) | ("GET", ["api", "v1", "products", ..])
         );
         if needs_token && !authorized {
             counts.unauthorized.fetch_add(1, Ordering::SeqCst);
             return (401, r#"{"error":{"code":"unauthorized"}}"#.into());
         }
-        let cart =
-            r#"{"items":[{"product_id":"p1","quantity":1}],"quote":null,"quote_error":null}"#;
+        let cart = r#"{"items":[{"product_id":"p1","quantity":1}],"quote":null,"quote_error":null}"#;
         match (r.method.as_str(), segments.as_slice()) {
             ("POST", ["api", "v1", "users"]) => {
                 assert!(r.body.contains("@load.souk.test"), "{}", r.body);
                 (201, "{}".into())
             }
-            ("POST", ["api", "v1", "auth", "login"]) => {
-                (200, r#"{"token":"tok-1","token_type":"Bearer","expires_in":3600}"#.into())
-            }
+            ("POST", ["api", "v1", "auth", "login"]) => (200, r#"{"token":"tok-1","token_type":"Bearer","expires_in":3600}"#.into()),
             ("PATCH", ["api", "v1", "users", "me"]) => (200, "{}".into()),
             ("GET", ["api", "v1", "products"]) => (
                 200,
@@ -339,9 +285,7 @@ fn fake_shop(counts: Arc<ShopCounts>, audit: &'static str) -> Handler {
                 counts.restocks.fetch_add(1, Ordering::SeqCst);
                 (200, "{}".into())
             }
-            ("POST", ["api", "v1", "cart", "items"])
-            | ("PUT", ["api", "v1", "cart", "items", _])
-            | ("GET", ["api", "v1", "cart"]) => (200, cart.into()),
+            ("POST", ["api", "v1", "cart", "items"]) | ("PUT", ["api", "v1", "cart", "items", _]) | ("GET", ["api", "v1", "cart"]) => (200, cart.into()),
             ("DELETE", ["api", "v1", "cart"]) => (204, String::new()),
             ("POST", ["api", "v1", "orders"]) => {
                 assert!(r.head.contains("idempotency-key: load-"), "{}", r.head);
@@ -367,33 +311,20 @@ const BROKEN: &str = r#"{"stock":{"products":[{"id":"p1","sku":"A","stock":-1,"r
 async fn run_scenario(addr: SocketAddr, name: ScenarioName, requests: u64) -> Outcome {
     let scenario = scenario::build(name, &scenario::Options::for_tests());
     let live = Arc::new(Live::new(Duration::ZERO));
-    run(
-        plan(addr, &format!("http://{addr}"), 3, requests),
-        scenario.as_ref(),
-        live,
-    )
-    .await
+    run(plan(addr, &format!("http://{addr}"), 3, requests), scenario.as_ref(), live).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shop_scenarios_meet_their_expectations() {
     let counts = Arc::new(ShopCounts::default());
     let addr = serve_shop(fake_shop(counts.clone(), CONSISTENT));
-    for name in [
-        ScenarioName::Browse,
-        ScenarioName::Cart,
-        ScenarioName::Checkout,
-        ScenarioName::Mixed,
-    ] {
+    for name in [ScenarioName::Browse, ScenarioName::Cart, ScenarioName::Checkout, ScenarioName::Mixed] {
         let outcome = run_scenario(addr, name, 300).await;
         let total = outcome.stats.total();
         assert_eq!(total.requests(), 300, "{name:?}");
         assert_eq!(total.errors(), 0, "{name:?}: {:?}", total.statuses);
         for endpoint in outcome.stats.endpoints.keys() {
-            assert!(
-                !endpoint.contains("p1") && !endpoint.contains("p2"),
-                "{name:?}: {endpoint} is not a template"
-            );
+            assert!(!endpoint.contains("p1") && !endpoint.contains("p2"), "{name:?}: {endpoint} is not a template");
         }
     }
     assert_eq!(counts.unauthorized.load(Ordering::SeqCst), 0);
@@ -401,11 +332,7 @@ async fn shop_scenarios_meet_their_expectations() {
     let outcome = run_scenario(addr, ScenarioName::Checkout, 300).await;
     let orders = &outcome.stats.endpoints["POST /api/v1/orders"];
     // Out of stock is the shop's answer, not an error.
-    assert!(
-        orders.statuses[&201] > 0 && orders.statuses[&409] > 0,
-        "{:?}",
-        orders.statuses
-    );
+    assert!(orders.statuses[&201] > 0 && orders.statuses[&409] > 0, "{:?}", orders.statuses);
     assert_eq!(orders.errors(), 0);
 }
 
@@ -413,17 +340,9 @@ async fn shop_scenarios_meet_their_expectations() {
 async fn restock_and_check_as_admin() {
     let counts = Arc::new(ShopCounts::default());
     let addr = serve_shop(fake_shop(counts.clone(), CONSISTENT));
-    let client = || {
-        crate::client::Client::new(
-            addr,
-            parse_target(&format!("http://{addr}")).unwrap(),
-            Duration::from_secs(5),
-        )
-    };
+    let client = || crate::client::Client::new(addr, parse_target(&format!("http://{addr}")).unwrap(), Duration::from_secs(5));
 
-    let mut admin = crate::admin::Admin::login(client(), "admin@souk.local", "pw")
-        .await
-        .unwrap();
+    let mut admin = crate::admin::Admin::login(client(), "admin@souk.local", "pw").await.unwrap();
     let done = admin.restock_to(1_000_000).await.unwrap();
     assert_eq!((done.products, done.topped_up, done.units), (2, 1, 999_997));
     assert_eq!(counts.restocks.load(Ordering::SeqCst), 1);
@@ -433,11 +352,7 @@ async fn restock_and_check_as_admin() {
     assert_eq!((check.products, check.paid_orders), (1, 1));
 
     let broken = serve_shop(fake_shop(Arc::default(), BROKEN));
-    let client = crate::client::Client::new(
-        broken,
-        parse_target(&format!("http://{broken}")).unwrap(),
-        Duration::from_secs(5),
-    );
+    let client = crate::client::Client::new(broken, parse_target(&format!("http://{broken}")).unwrap(), Duration::from_secs(5));
     let check = crate::admin::check_shop(client, "admin@souk.local", "pw").await;
     assert!(!check.passed && check.error.is_none());
     let found: Vec<String> = check.violations.iter().map(ToString::to_string).collect();
@@ -451,15 +366,8 @@ async fn restock_and_check_as_admin() {
     );
 
     // Nothing listens here: the check cannot be made, and says why.
-    let gone = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let client = crate::client::Client::new(
-        gone,
-        parse_target(&format!("http://{gone}")).unwrap(),
-        Duration::from_secs(5),
-    );
+    let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let client = crate::client::Client::new(gone, parse_target(&format!("http://{gone}")).unwrap(), Duration::from_secs(5));
     let check = crate::admin::check_shop(client, "admin@souk.local", "pw").await;
     assert!(!check.passed);
     assert!(check.error.unwrap().contains("connect error"));

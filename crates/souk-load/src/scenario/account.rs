@@ -34,25 +34,15 @@ pub struct Account {
 
 impl Account {
     pub fn new(email: String) -> Self {
-        Account {
-            email,
-            token: None,
-            stage: Stage::Register,
-            address_saved: false,
-        }
+        Account { email, token: None, stage: Stage::Register, address_saved: false }
     }
 
     /// The next setup request, or `None` once the account is ready.
     pub fn next_request(&self) -> Option<RequestSpec> {
         match self.stage {
             Stage::Register => Some(
-                RequestSpec::json(
-                    ep::REGISTER,
-                    Method::POST,
-                    "/api/v1/users",
-                    &json!({ "email": self.email, "password": PASSWORD, "name": "Load Test" }),
-                )
-                .expecting(Expect::Status(201)),
+                RequestSpec::json(ep::REGISTER, Method::POST, "/api/v1/users", &json!({ "email": self.email, "password": PASSWORD, "name": "Load Test" }))
+                    .expecting(Expect::Status(201)),
             ),
             Stage::Login => Some(login_request(&self.email, PASSWORD)),
             Stage::Address => Some(
@@ -85,11 +75,7 @@ impl Account {
             (Stage::Login, 200) => match parse_token(body) {
                 Some(token) => {
                     self.token = Some(token);
-                    if self.address_saved {
-                        Stage::Ready
-                    } else {
-                        Stage::Address
-                    }
+                    if self.address_saved { Stage::Ready } else { Stage::Address }
                 }
                 None => Stage::Login,
             },
@@ -129,13 +115,7 @@ impl Account {
 
 /// `POST /api/v1/auth/login`, expecting 200.
 pub fn login_request(email: &str, password: &str) -> RequestSpec {
-    RequestSpec::json(
-        ep::LOGIN,
-        Method::POST,
-        "/api/v1/auth/login",
-        &json!({ "email": email, "password": password }),
-    )
-    .expecting(Expect::Status(200))
+    RequestSpec::json(ep::LOGIN, Method::POST, "/api/v1/auth/login", &json!({ "email": email, "password": password })).expecting(Expect::Status(200))
 }
 
 #[derive(Deserialize)]
@@ -145,10 +125,7 @@ struct LoginBody {
 
 /// The token of a login answer.
 pub fn parse_token(body: &Bytes) -> Option<String> {
-    serde_json::from_slice::<LoginBody>(body)
-        .ok()
-        .map(|b| b.token)
-        .filter(|t| !t.is_empty())
+    serde_json::from_slice::<LoginBody>(body).ok().map(|b| b.token).filter(|t| !t.is_empty())
 }
 
 #[cfg(test)]
@@ -162,10 +139,7 @@ mod tests {
 
         let r = a.next_request().unwrap();
         assert_eq!((r.endpoint, r.expect), (ep::REGISTER, Expect::Status(201)));
-        assert_eq!(
-            r.body_json(),
-            json!({"email": "a@load.souk.test", "password": PASSWORD, "name": "Load Test"})
-        );
+        assert_eq!(r.body_json(), json!({"email": "a@load.souk.test", "password": PASSWORD, "name": "Load Test"}));
         assert_eq!(r.header_value("authorization"), None);
         a.on_response(503, &testing::empty());
         assert_eq!(a.stage, Stage::Register, "a failed register is repeated");
@@ -173,10 +147,7 @@ mod tests {
 
         let r = a.next_request().unwrap();
         assert_eq!((r.endpoint, r.expect), (ep::LOGIN, Expect::Status(200)));
-        assert_eq!(
-            r.body_json(),
-            json!({"email": "a@load.souk.test", "password": PASSWORD})
-        );
+        assert_eq!(r.body_json(), json!({"email": "a@load.souk.test", "password": PASSWORD}));
         a.on_response(200, &testing::login("tok-1"));
 
         let r = a.next_request().unwrap();

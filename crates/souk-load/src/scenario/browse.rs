@@ -13,13 +13,7 @@ use crate::stats::Expect;
 
 /// The page size of the list pages a visitor turns.
 const PAGE_SIZE: u64 = 20;
-const SORTS: [Option<&str>; 5] = [
-    None,
-    Some("price"),
-    Some("-price"),
-    Some("name"),
-    Some("-name"),
-];
+const SORTS: [Option<&str>; 5] = [None, Some("price"), Some("-price"), Some("name"), Some("-name")];
 
 pub struct Browse;
 
@@ -38,11 +32,7 @@ pub struct BrowseUser {
 
 impl BrowseUser {
     pub fn new(seed: u64) -> Self {
-        BrowseUser {
-            rng: Rng::with_seed(seed),
-            catalog: Catalog::default(),
-            listing: false,
-        }
+        BrowseUser { rng: Rng::with_seed(seed), catalog: Catalog::default(), listing: false }
     }
 
     fn list_page(&mut self) -> RequestSpec {
@@ -57,10 +47,7 @@ impl BrowseUser {
 
     fn search(&mut self) -> RequestSpec {
         let name = &self.catalog.pick(&mut self.rng).name;
-        let words: Vec<&str> = name
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| w.chars().count() >= 3)
-            .collect();
+        let words: Vec<&str> = name.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().count() >= 3).collect();
         let word = match words.as_slice() {
             [] => name.as_str(),
             words => words[self.rng.usize(..words.len())],
@@ -75,10 +62,7 @@ impl BrowseUser {
         }
         let i = self.rng.usize(..self.catalog.categories.len());
         let category = encode(&self.catalog.categories[i]);
-        RequestSpec::get(
-            ep::CATEGORY,
-            format!("/api/v1/products?category={category}&page_size={PAGE_SIZE}"),
-        )
+        RequestSpec::get(ep::CATEGORY, format!("/api/v1/products?category={category}&page_size={PAGE_SIZE}"))
     }
 
     fn product(&mut self) -> RequestSpec {
@@ -142,46 +126,19 @@ mod tests {
             assert_eq!(r.method, hyper::Method::GET);
             endpoints.insert(r.endpoint);
             match r.endpoint {
-                ep::PRODUCT => assert!(
-                    [
-                        "/api/v1/products/p1",
-                        "/api/v1/products/p2",
-                        "/api/v1/products/p3"
-                    ]
-                    .contains(&r.path.as_str()),
-                    "{}",
-                    r.path
-                ),
+                ep::PRODUCT => assert!(["/api/v1/products/p1", "/api/v1/products/p2", "/api/v1/products/p3"].contains(&r.path.as_str()), "{}", r.path),
                 ep::SEARCH => {
                     let q = r.path.strip_prefix("/api/v1/products?q=").unwrap();
-                    assert!(
-                        [
-                            "stoneware",
-                            "coffee",
-                            "mug",
-                            "chef",
-                            "knife",
-                            "linen",
-                            "throw"
-                        ]
-                        .contains(&q),
-                        "{q}"
-                    );
+                    assert!(["stoneware", "coffee", "mug", "chef", "knife", "linen", "throw"].contains(&q), "{q}");
                 }
                 ep::CATEGORY => assert!(
-                    r.path == "/api/v1/products?category=kitchen&page_size=20"
-                        || r.path == "/api/v1/products?category=home%20%26%20living&page_size=20",
+                    r.path == "/api/v1/products?category=kitchen&page_size=20" || r.path == "/api/v1/products?category=home%20%26%20living&page_size=20",
                     "{}",
                     r.path
                 ),
                 ep::PRODUCTS => {
                     // 45 products at 20 a page: pages 1 to 3.
-                    let page: u64 = r.path["/api/v1/products?page=".len()..]
-                        .split('&')
-                        .next()
-                        .unwrap()
-                        .parse()
-                        .unwrap();
+                    let page: u64 = r.path["/api/v1/products?page=".len()..].split('&').next().unwrap().parse().unwrap();
                     assert!((1..=3).contains(&page), "{}", r.path);
                 }
                 other => panic!("unexpected endpoint {other}"),

@@ -10,9 +10,7 @@ use hyper::Method;
 use serde_json::json;
 
 use super::account::Account;
-use super::shop::{
-    Catalog, Line, MAX_LINE_QUANTITY, Run, add_to_cart, clear_cart, encode, ep, parse_cart,
-};
+use super::shop::{Catalog, Line, MAX_LINE_QUANTITY, Run, add_to_cart, clear_cart, encode, ep, parse_cart};
 use super::{RequestSpec, Scenario, VirtualUser};
 use crate::stats::Expect;
 
@@ -67,11 +65,7 @@ impl CartUser {
     fn add(&mut self) -> RequestSpec {
         let product = self.catalog.pick(&mut self.rng).id.clone();
         let quantity = self.rng.u32(1..=3);
-        let has = self
-            .lines
-            .iter()
-            .find(|l| l.product_id == product)
-            .map_or(0, |l| l.quantity);
+        let has = self.lines.iter().find(|l| l.product_id == product).map_or(0, |l| l.quantity);
         if has + quantity > MAX_LINE_QUANTITY {
             return self.set(&product);
         }
@@ -80,22 +74,15 @@ impl CartUser {
 
     fn set(&mut self, product_id: &str) -> RequestSpec {
         let quantity = self.rng.u32(1..=5);
-        RequestSpec::json(
-            ep::CART_SET,
-            Method::PUT,
-            format!("/api/v1/cart/items/{}", encode(product_id)),
-            &json!({ "quantity": quantity }),
-        )
-        .expecting(Expect::Status(200))
+        RequestSpec::json(ep::CART_SET, Method::PUT, format!("/api/v1/cart/items/{}", encode(product_id)), &json!({ "quantity": quantity }))
+            .expecting(Expect::Status(200))
     }
 
     fn update(&mut self) -> RequestSpec {
         if self.lines.is_empty() {
             return self.add();
         }
-        let line = self.lines[self.rng.usize(..self.lines.len())]
-            .product_id
-            .clone();
+        let line = self.lines[self.rng.usize(..self.lines.len())].product_id.clone();
         self.set(&line)
     }
 
@@ -118,11 +105,7 @@ impl VirtualUser for CartUser {
             self.pending = Pending::Account;
             return spec;
         }
-        let (pending, spec) = if self.catalog.is_empty() {
-            (Pending::Catalog, Catalog::request())
-        } else {
-            self.shopping_request()
-        };
+        let (pending, spec) = if self.catalog.is_empty() { (Pending::Catalog, Catalog::request()) } else { self.shopping_request() };
         self.pending = pending;
         self.account.authorize(spec)
     }
@@ -194,20 +177,14 @@ mod tests {
         user.on_response(200, &testing::cart(&[(&product, 2)]));
 
         let update = user.next_request();
-        assert_eq!(
-            (update.endpoint, &update.method),
-            (ep::CART_SET, &Method::PUT)
-        );
+        assert_eq!((update.endpoint, &update.method), (ep::CART_SET, &Method::PUT));
         assert_eq!(update.path, format!("/api/v1/cart/items/{product}"));
         assert!((1..=5).contains(&update.body_json()["quantity"].as_u64().unwrap()));
         assert_eq!(update.header_value("authorization"), Some("Bearer tok"));
         user.on_response(200, &testing::cart(&[(&product, 4)]));
 
         let view = user.next_request();
-        assert_eq!(
-            (view.endpoint, view.path.as_str()),
-            (ep::CART_VIEW, "/api/v1/cart")
-        );
+        assert_eq!((view.endpoint, view.path.as_str()), (ep::CART_VIEW, "/api/v1/cart"));
         assert_eq!(view.header_value("authorization"), Some("Bearer tok"));
         user.on_response(200, &testing::cart(&[(&product, 4)]));
 
@@ -222,10 +199,7 @@ mod tests {
         let full: Vec<(&str, u32)> = full.iter().map(|(id, q)| (id.as_str(), *q)).collect();
         user.on_response(200, &testing::cart(&full));
         let clear = user.next_request();
-        assert_eq!(
-            (clear.endpoint, clear.expect),
-            (ep::CART_CLEAR, Expect::Status(204))
-        );
+        assert_eq!((clear.endpoint, clear.expect), (ep::CART_CLEAR, Expect::Status(204)));
         assert_eq!(clear.method, Method::DELETE);
         user.on_response(204, &Bytes::new());
         assert_ne!(user.next_request().endpoint, ep::CART_CLEAR);
@@ -249,15 +223,8 @@ mod tests {
                 ep::CART_ADD => {
                     adds += 1;
                     let body = r.body_json();
-                    let has = lines
-                        .iter()
-                        .find(|(id, _)| *id == body["product_id"])
-                        .unwrap()
-                        .1;
-                    assert!(
-                        u64::from(has) + body["quantity"].as_u64().unwrap() <= 99,
-                        "{body}"
-                    );
+                    let has = lines.iter().find(|(id, _)| *id == body["product_id"]).unwrap().1;
+                    assert!(u64::from(has) + body["quantity"].as_u64().unwrap() <= 99, "{body}");
                 }
                 ep::CART_SET => sets += 1,
                 _ => {}

@@ -28,11 +28,7 @@ pub struct Checkout {
 
 impl Scenario for Checkout {
     fn user(&self, index: u32, seed: u64) -> Box<dyn VirtualUser> {
-        Box::new(CheckoutUser::new(
-            self.run.email(index, "checkout"),
-            self.run.key_prefix(index),
-            seed,
-        ))
+        Box::new(CheckoutUser::new(self.run.email(index, "checkout"), self.run.key_prefix(index), seed))
     }
 }
 
@@ -208,10 +204,7 @@ mod tests {
             assert_eq!(order.method, Method::POST);
             assert_eq!(order.path, "/api/v1/orders");
             assert_eq!(order.expect, ORDER_EXPECTS);
-            assert_eq!(
-                order.body_json(),
-                json!({"card": {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}})
-            );
+            assert_eq!(order.body_json(), json!({"card": {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}}));
             keys.push(order.header_value("idempotency-key").unwrap().to_string());
             user.on_response(201, &testing::empty());
         }
@@ -228,10 +221,7 @@ mod tests {
         // No answer (a transport error): the driver asks again.
         let again = user.next_request();
         assert_eq!(again.endpoint, ep::ORDER);
-        assert_eq!(
-            again.header_value("idempotency-key"),
-            first.header_value("idempotency-key")
-        );
+        assert_eq!(again.header_value("idempotency-key"), first.header_value("idempotency-key"));
     }
 
     #[test]
@@ -256,9 +246,6 @@ mod tests {
         user.on_response(200, &testing::login("tok"));
         let again = user.next_request();
         assert_eq!(again.endpoint, ep::ORDER);
-        assert_eq!(
-            again.header_value("idempotency-key"),
-            order.header_value("idempotency-key")
-        );
+        assert_eq!(again.header_value("idempotency-key"), order.header_value("idempotency-key"));
     }
 }

@@ -23,11 +23,7 @@ impl Hello {
 
 impl Scenario for Hello {
     fn user(&self, _index: u32, _seed: u64) -> Box<dyn VirtualUser> {
-        Box::new(HelloUser {
-            path: self.path.clone(),
-            endpoint: self.endpoint,
-            expect: self.expect,
-        })
+        Box::new(HelloUser { path: self.path.clone(), endpoint: self.endpoint, expect: self.expect })
     }
 }
 
@@ -54,10 +50,7 @@ mod tests {
         let mut user = scenario.user(0, 1);
         for _ in 0..3 {
             let r = user.next_request();
-            assert_eq!(
-                (r.endpoint, &r.method, r.path.as_str()),
-                ("GET /hello", &Method::GET, "/hello")
-            );
+            assert_eq!((r.endpoint, &r.method, r.path.as_str()), ("GET /hello", &Method::GET, "/hello"));
             assert!(r.body.is_empty() && r.headers.is_empty());
             assert_eq!(r.expect, Expect::Any2xx);
         }

@@ -36,11 +36,7 @@ pub const DEFAULT_MIX: &str = "browse=80,cart=15,checkout=5";
 impl Default for Mix {
     /// A store's usual blend: mostly looking, some carts, few orders.
     fn default() -> Self {
-        Mix {
-            browse: 80,
-            cart: 15,
-            checkout: 5,
-        }
+        Mix { browse: 80, cart: 15, checkout: 5 }
     }
 }
 
@@ -72,11 +68,7 @@ impl Mix {
 
 impl fmt::Display for Mix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "browse={},cart={},checkout={}",
-            self.browse, self.cart, self.checkout
-        )
+        write!(f, "browse={},cart={},checkout={}", self.browse, self.cart, self.checkout)
     }
 }
 
@@ -84,33 +76,18 @@ impl FromStr for Mix {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Mix, String> {
-        let mut mix = Mix {
-            browse: 0,
-            cart: 0,
-            checkout: 0,
-        };
+        let mut mix = Mix { browse: 0, cart: 0, checkout: 0 };
         let mut seen = Vec::new();
         for part in s.split(',').map(str::trim) {
-            let (name, weight) = part
-                .split_once('=')
-                .ok_or_else(|| format!("`{part}`: expected name=weight, e.g. {DEFAULT_MIX}"))?;
+            let (name, weight) = part.split_once('=').ok_or_else(|| format!("`{part}`: expected name=weight, e.g. {DEFAULT_MIX}"))?;
             let (name, weight) = (name.trim(), weight.trim());
-            let kind = Kind::ALL
-                .into_iter()
-                .find(|k| k.as_str() == name)
-                .ok_or_else(|| {
-                    format!("`{name}`: unknown kind in the mix; use browse, cart or checkout")
-                })?;
+            let kind =
+                Kind::ALL.into_iter().find(|k| k.as_str() == name).ok_or_else(|| format!("`{name}`: unknown kind in the mix; use browse, cart or checkout"))?;
             if seen.contains(&kind) {
                 return Err(format!("`{name}` is given twice"));
             }
             seen.push(kind);
-            let weight: u32 = weight.parse().map_err(|_| {
-                format!(
-                    "`{part}`: a weight is a non-negative integer (at most {})",
-                    u32::MAX
-                )
-            })?;
+            let weight: u32 = weight.parse().map_err(|_| format!("`{part}`: a weight is a non-negative integer (at most {})", u32::MAX))?;
             match kind {
                 Kind::Browse => mix.browse = weight,
                 Kind::Cart => mix.cart = weight,
@@ -129,11 +106,7 @@ mod tests {
     use super::*;
 
     fn mix(b: u32, c: u32, o: u32) -> Mix {
-        Mix {
-            browse: b,
-            cart: c,
-            checkout: o,
-        }
+        Mix { browse: b, cart: c, checkout: o }
     }
 
     #[test]
@@ -148,15 +121,8 @@ mod tests {
     #[test]
     fn rejects_bad_mixes_with_a_clear_message() {
         let err = |s: &str| s.parse::<Mix>().unwrap_err();
-        assert_eq!(
-            err("browse=80,search=20"),
-            "`search`: unknown kind in the mix; use browse, cart or checkout"
-        );
-        assert!(
-            err("browse=-1").contains("non-negative integer"),
-            "{}",
-            err("browse=-1")
-        );
+        assert_eq!(err("browse=80,search=20"), "`search`: unknown kind in the mix; use browse, cart or checkout");
+        assert!(err("browse=-1").contains("non-negative integer"), "{}", err("browse=-1"));
         assert!(err("browse=1.5").contains("non-negative integer"));
         assert!(err("browse=x").contains("non-negative integer"));
         assert!(err("browse=").contains("non-negative integer"));

@@ -25,11 +25,7 @@ impl Scenario for Mixed {
             mix: self.mix,
             browse: BrowseUser::new(user_seed(seed, 0)),
             cart: CartUser::new(self.run.email(index, "cart"), user_seed(seed, 1)),
-            checkout: CheckoutUser::new(
-                self.run.email(index, "checkout"),
-                self.run.key_prefix(index),
-                user_seed(seed, 2),
-            ),
+            checkout: CheckoutUser::new(self.run.email(index, "checkout"), self.run.key_prefix(index), user_seed(seed, 2)),
             last: Kind::Browse,
         })
     }
@@ -73,23 +69,14 @@ mod tests {
     use crate::scenario::shop::{ep, testing};
 
     fn scenario(mix: &str) -> Mixed {
-        Mixed {
-            run: Run {
-                seed: 1,
-                nonce: "n".into(),
-            },
-            mix: mix.parse().unwrap(),
-        }
+        Mixed { run: Run { seed: 1, nonce: "n".into() }, mix: mix.parse().unwrap() }
     }
 
     /// Answers like a shop that always succeeds.
     fn answer(r: &RequestSpec) -> (u16, Bytes) {
         match r.endpoint {
             ep::REGISTER => (201, testing::empty()),
-            ep::LOGIN => (
-                200,
-                testing::login(r.body_json()["email"].as_str().unwrap()),
-            ),
+            ep::LOGIN => (200, testing::login(r.body_json()["email"].as_str().unwrap())),
             ep::PRODUCTS => (200, testing::products()),
             ep::ORDER => (201, testing::empty()),
             ep::CART_CLEAR => (204, Bytes::new()),
@@ -112,16 +99,10 @@ mod tests {
             // request carries the cart account's, an order the checkout one's.
             let bearer = r.header_value("authorization").map(str::to_string);
             match r.endpoint {
-                ep::CART_SET | ep::CART_VIEW => assert_eq!(
-                    bearer.as_deref(),
-                    Some("Bearer load-n-s1-u4-cart@load.souk.test")
-                ),
+                ep::CART_SET | ep::CART_VIEW => assert_eq!(bearer.as_deref(), Some("Bearer load-n-s1-u4-cart@load.souk.test")),
                 ep::ORDER => {
                     orders += 1;
-                    assert_eq!(
-                        bearer.as_deref(),
-                        Some("Bearer load-n-s1-u4-checkout@load.souk.test")
-                    );
+                    assert_eq!(bearer.as_deref(), Some("Bearer load-n-s1-u4-checkout@load.souk.test"));
                 }
                 ep::SEARCH | ep::PRODUCT | ep::CATEGORY => assert_eq!(bearer, None),
                 _ => {}
@@ -130,13 +111,7 @@ mod tests {
             user.on_response(status, &body);
         }
         registered.sort();
-        assert_eq!(
-            registered,
-            [
-                "load-n-s1-u4-cart@load.souk.test",
-                "load-n-s1-u4-checkout@load.souk.test"
-            ]
-        );
+        assert_eq!(registered, ["load-n-s1-u4-cart@load.souk.test", "load-n-s1-u4-checkout@load.souk.test"]);
         assert!(orders > 10, "{orders} orders");
     }
 
@@ -145,14 +120,7 @@ mod tests {
         let mut user = scenario("browse=0,cart=0,checkout=1").user(0, 1);
         for _ in 0..200 {
             let r = user.next_request();
-            assert!(
-                !matches!(
-                    r.endpoint,
-                    ep::SEARCH | ep::PRODUCT | ep::CATEGORY | ep::CART_SET | ep::CART_VIEW
-                ),
-                "{}",
-                r.endpoint
-            );
+            assert!(!matches!(r.endpoint, ep::SEARCH | ep::PRODUCT | ep::CATEGORY | ep::CART_SET | ep::CART_VIEW), "{}", r.endpoint);
             let (status, body) = answer(&r);
             user.on_response(status, &body);
         }

@@ -50,14 +50,7 @@ pub struct RequestSpec {
 impl RequestSpec {
     /// A body-less request that expects any 2xx.
     pub fn new(endpoint: &'static str, method: Method, path: impl Into<String>) -> Self {
-        RequestSpec {
-            endpoint,
-            method,
-            path: path.into(),
-            headers: Vec::new(),
-            body: Bytes::new(),
-            expect: Expect::Any2xx,
-        }
+        RequestSpec { endpoint, method, path: path.into(), headers: Vec::new(), body: Bytes::new(), expect: Expect::Any2xx }
     }
 
     pub fn get(endpoint: &'static str, path: impl Into<String>) -> Self {
@@ -65,16 +58,10 @@ impl RequestSpec {
     }
 
     /// A request with a JSON body.
-    pub fn json(
-        endpoint: &'static str,
-        method: Method,
-        path: impl Into<String>,
-        body: &serde_json::Value,
-    ) -> Self {
+    pub fn json(endpoint: &'static str, method: Method, path: impl Into<String>, body: &serde_json::Value) -> Self {
         let mut spec = Self::new(endpoint, method, path);
         spec.body = Bytes::from(body.to_string());
-        spec.headers
-            .push((CONTENT_TYPE, HeaderValue::from_static("application/json")));
+        spec.headers.push((CONTENT_TYPE, HeaderValue::from_static("application/json")));
         spec
     }
 
@@ -99,10 +86,7 @@ impl RequestSpec {
     /// The value of a header this request carries (for tests and checks).
     #[cfg(test)]
     pub fn header_value(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.as_str().eq_ignore_ascii_case(name))
-            .and_then(|(_, v)| v.to_str().ok())
+        self.headers.iter().find(|(n, _)| n.as_str().eq_ignore_ascii_case(name)).and_then(|(_, v)| v.to_str().ok())
     }
 
     /// The body as JSON (for tests).
@@ -184,30 +168,18 @@ impl Options {
     /// Defaults for tests: `/hello`, seed 1, nonce `test`, the default mix.
     #[cfg(test)]
     pub fn for_tests() -> Self {
-        Options {
-            path: "/hello".into(),
-            expect_status: None,
-            seed: 1,
-            nonce: "test".into(),
-            mix: Mix::default(),
-        }
+        Options { path: "/hello".into(), expect_status: None, seed: 1, nonce: "test".into(), mix: Mix::default() }
     }
 }
 
 pub fn build(name: ScenarioName, options: &Options) -> Box<dyn Scenario> {
-    let run = shop::Run {
-        seed: options.seed,
-        nonce: options.nonce.clone(),
-    };
+    let run = shop::Run { seed: options.seed, nonce: options.nonce.clone() };
     match name {
         ScenarioName::Hello => Box::new(hello::Hello::new(&options.path, options.expect_status)),
         ScenarioName::Browse => Box::new(browse::Browse),
         ScenarioName::Cart => Box::new(cart::CartScenario { run }),
         ScenarioName::Checkout => Box::new(checkout::Checkout { run }),
-        ScenarioName::Mixed => Box::new(mixed::Mixed {
-            run,
-            mix: options.mix,
-        }),
+        ScenarioName::Mixed => Box::new(mixed::Mixed { run, mix: options.mix }),
     }
 }
 
@@ -234,9 +206,7 @@ mod tests {
 
     #[test]
     fn json_requests_carry_a_content_type_and_a_bearer() {
-        let r = RequestSpec::json("POST /x", Method::POST, "/x", &serde_json::json!({"a": 1}))
-            .bearer("tok")
-            .expecting(Expect::Status(201));
+        let r = RequestSpec::json("POST /x", Method::POST, "/x", &serde_json::json!({"a": 1})).bearer("tok").expecting(Expect::Status(201));
         assert_eq!(r.header_value("content-type"), Some("application/json"));
         assert_eq!(r.header_value("authorization"), Some("Bearer tok"));
         assert_eq!(r.body_json(), serde_json::json!({"a": 1}));

@@ -41,10 +41,7 @@ pub struct Run {
 impl Run {
     /// The email of virtual user `index`'s account of `kind` (cart, checkout).
     pub fn email(&self, index: u32, kind: &str) -> String {
-        format!(
-            "load-{}-s{}-u{index}-{kind}@load.souk.test",
-            self.nonce, self.seed
-        )
+        format!("load-{}-s{}-u{index}-{kind}@load.souk.test", self.nonce, self.seed)
     }
 
     /// Prefix of virtual user `index`'s idempotency keys.
@@ -87,11 +84,7 @@ impl Catalog {
 
     /// The first request of a user that picks products.
     pub fn request() -> RequestSpec {
-        RequestSpec::get(
-            ep::PRODUCTS,
-            format!("/api/v1/products?page_size={LIST_ALL_PAGE_SIZE}"),
-        )
-        .expecting(Expect::Status(200))
+        RequestSpec::get(ep::PRODUCTS, format!("/api/v1/products?page_size={LIST_ALL_PAGE_SIZE}")).expecting(Expect::Status(200))
     }
 
     /// Remembers the products of a successful list; anything else leaves
@@ -134,19 +127,12 @@ struct CartBody {
 /// The lines of a cart answer (`GET /api/v1/cart`, and the add and update
 /// answers, which show the cart too); `None` if the body is not one.
 pub fn parse_cart(body: &Bytes) -> Option<Vec<Line>> {
-    serde_json::from_slice::<CartBody>(body)
-        .ok()
-        .map(|c| c.items)
+    serde_json::from_slice::<CartBody>(body).ok().map(|c| c.items)
 }
 
 pub fn add_to_cart(product_id: &str, quantity: u32) -> RequestSpec {
-    RequestSpec::json(
-        ep::CART_ADD,
-        Method::POST,
-        "/api/v1/cart/items",
-        &json!({ "product_id": product_id, "quantity": quantity }),
-    )
-    .expecting(Expect::Status(200))
+    RequestSpec::json(ep::CART_ADD, Method::POST, "/api/v1/cart/items", &json!({ "product_id": product_id, "quantity": quantity }))
+        .expecting(Expect::Status(200))
 }
 
 pub fn clear_cart() -> RequestSpec {
@@ -187,17 +173,11 @@ pub mod testing {
     }
 
     pub fn login(token: &str) -> Bytes {
-        Bytes::from(
-            json!({"token": token, "token_type": "Bearer", "expires_in": 3600, "user": {"id": "u1"}})
-                .to_string(),
-        )
+        Bytes::from(json!({"token": token, "token_type": "Bearer", "expires_in": 3600, "user": {"id": "u1"}}).to_string())
     }
 
     pub fn cart(lines: &[(&str, u32)]) -> Bytes {
-        let items: Vec<_> = lines
-            .iter()
-            .map(|(id, q)| json!({"product_id": id, "quantity": q}))
-            .collect();
+        let items: Vec<_> = lines.iter().map(|(id, q)| json!({"product_id": id, "quantity": q})).collect();
         Bytes::from(json!({"items": items, "quote": null, "quote_error": null}).to_string())
     }
 
@@ -235,22 +215,13 @@ mod tests {
 
     #[test]
     fn cart_answers_parse() {
-        assert_eq!(
-            parse_cart(&testing::cart(&[("p1", 2)])),
-            Some(vec![Line {
-                product_id: "p1".into(),
-                quantity: 2
-            }])
-        );
+        assert_eq!(parse_cart(&testing::cart(&[("p1", 2)])), Some(vec![Line { product_id: "p1".into(), quantity: 2 }]));
         assert_eq!(parse_cart(&testing::empty()), None);
     }
 
     #[test]
     fn emails_and_keys_are_unique_per_run_user_and_kind() {
-        let run = Run {
-            seed: 7,
-            nonce: "abc".into(),
-        };
+        let run = Run { seed: 7, nonce: "abc".into() };
         assert_eq!(run.email(3, "cart"), "load-abc-s7-u3-cart@load.souk.test");
         assert_ne!(run.email(3, "cart"), run.email(3, "checkout"));
         assert_ne!(run.email(3, "cart"), run.email(4, "cart"));

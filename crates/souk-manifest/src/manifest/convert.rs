@@ -16,12 +16,7 @@ use crate::toml_source::{KeyPath, TomlSource};
 
 type Result<T> = std::result::Result<T, ConfigError>;
 
-pub(super) fn manifest(
-    src: &TomlSource,
-    file: &Path,
-    dir: &Path,
-    raw: RawManifest,
-) -> Result<AppManifest> {
+pub(super) fn manifest(src: &TomlSource, file: &Path, dir: &Path, raw: RawManifest) -> Result<AppManifest> {
     let root = KeyPath::root();
     let app = raw.application;
     if app.name.trim().is_empty() {
@@ -30,22 +25,14 @@ pub(super) fn manifest(
     if let Some(base) = app.trigger.http.and_then(|h| h.base)
         && base != "/"
     {
-        return Err(src.error_at(
-            &root
-                .key("application")
-                .key("trigger")
-                .key("http")
-                .key("base"),
-            format!("base {base:?} is not supported; only \"/\" is"),
-        ));
+        return Err(src.error_at(&root.key("application").key("trigger").key("http").key("base"), format!("base {base:?} is not supported; only \"/\" is")));
     }
 
     let variables = variables(src, raw.variables)?;
     let mut components = BTreeMap::new();
     for (id, raw_component) in raw.component {
         let path = root.key("component").key(&id);
-        check_component_id(&id)
-            .map_err(|e| src.error_at(&path, format!("invalid component id {id:?}: {e}")))?;
+        check_component_id(&id).map_err(|e| src.error_at(&path, format!("invalid component id {id:?}: {e}")))?;
         let converted = component(src, dir, &variables, &id, &path, raw_component)?;
         components.insert(id, converted);
     }
@@ -64,30 +51,15 @@ pub(super) fn manifest(
     })
 }
 
-fn variables(
-    src: &TomlSource,
-    raw: BTreeMap<String, super::schema::RawVariable>,
-) -> Result<BTreeMap<String, VariableDecl>> {
+fn variables(src: &TomlSource, raw: BTreeMap<String, super::schema::RawVariable>) -> Result<BTreeMap<String, VariableDecl>> {
     let mut out = BTreeMap::new();
     for (name, var) in raw {
         let path = KeyPath::root().key("variables").key(&name);
-        check_variable_name(&name)
-            .map_err(|e| src.error_at(&path, format!("invalid variable name {name:?}: {e}")))?;
+        check_variable_name(&name).map_err(|e| src.error_at(&path, format!("invalid variable name {name:?}: {e}")))?;
         if var.required && var.default.is_some() {
-            return Err(src.error_at(
-                &path,
-                "a variable cannot be both `required = true` and have a `default`",
-            ));
+            return Err(src.error_at(&path, "a variable cannot be both `required = true` and have a `default`"));
         }
-        out.insert(
-            name,
-            VariableDecl {
-                default: var.default,
-                required: var.required,
-                secret: var.secret,
-                description: var.description,
-            },
-        );
+        out.insert(name, VariableDecl { default: var.default, required: var.required, secret: var.secret, description: var.description });
     }
     Ok(out)
 }
@@ -102,17 +74,11 @@ fn component(
 ) -> Result<ComponentConfig> {
     let source = match raw.source {
         StrOr::Str(s) if s.trim().is_empty() => {
-            return Err(src.error_at(
-                &path.key("source"),
-                "must be a path to a Wasm file, not empty",
-            ));
+            return Err(src.error_at(&path.key("source"), "must be a path to a Wasm file, not empty"));
         }
         StrOr::Str(s) => resolve_path(dir, &s),
         StrOr::Table(_) => {
-            return Err(src.error_at(
-                &path.key("source"),
-                "only local file sources (a path to a .wasm file) are supported; `url` and registry sources are not",
-            ));
+            return Err(src.error_at(&path.key("source"), "only local file sources (a path to a .wasm file) are supported; `url` and registry sources are not"));
         }
     };
 
@@ -124,29 +90,21 @@ fn component(
     let hosts_path = path.key("allowed_outbound_hosts");
     for entry in &raw.allowed_outbound_hosts {
         if template::is_template(entry) {
-            check_references(entry, app_variables)
-                .map_err(|e| src.error_at(&hosts_path, format!("entry {entry:?}: {e}")))?;
+            check_references(entry, app_variables).map_err(|e| src.error_at(&hosts_path, format!("entry {entry:?}: {e}")))?;
         } else {
-            AllowedHosts::parse(std::slice::from_ref(entry))
-                .map_err(|e| src.error_at(&hosts_path, e))?;
+            AllowedHosts::parse(std::slice::from_ref(entry)).map_err(|e| src.error_at(&hosts_path, e))?;
         }
     }
 
-    for (key, labels) in [
-        ("key_value_stores", &raw.key_value_stores),
-        ("sqlite_databases", &raw.sqlite_databases),
-    ] {
+    for (key, labels) in [("key_value_stores", &raw.key_value_stores), ("sqlite_databases", &raw.sqlite_databases)] {
         for label in labels {
-            check_store_label(label).map_err(|e| {
-                src.error_at(&path.key(key), format!("invalid label {label:?}: {e}"))
-            })?;
+            check_store_label(label).map_err(|e| src.error_at(&path.key(key), format!("invalid label {label:?}: {e}")))?;
         }
     }
 
     for (name, value) in &raw.variables {
         let var_path = path.key("variables").key(name);
-        check_variable_name(name)
-            .map_err(|e| src.error_at(&var_path, format!("invalid variable name {name:?}: {e}")))?;
+        check_variable_name(name).map_err(|e| src.error_at(&var_path, format!("invalid variable name {name:?}: {e}")))?;
         check_references(value, app_variables).map_err(|e| src.error_at(&var_path, e))?;
     }
 
@@ -160,21 +118,14 @@ fn component(
             Some(BuildConfig {
                 command: commands.join(" && "),
                 commands,
-                workdir: build
-                    .workdir
-                    .map_or_else(|| dir.to_owned(), |w| resolve_path(dir, &w)),
+                workdir: build.workdir.map_or_else(|| dir.to_owned(), |w| resolve_path(dir, &w)),
                 watch: build.watch,
             })
         }
     };
 
-    let dependencies = super::dependencies::component_dependencies(
-        src,
-        dir,
-        &path.key("dependencies"),
-        raw.dependencies,
-        raw.dependencies_inherit_configuration,
-    )?;
+    let dependencies =
+        super::dependencies::component_dependencies(src, dir, &path.key("dependencies"), raw.dependencies, raw.dependencies_inherit_configuration)?;
 
     Ok(ComponentConfig {
         id: id.to_owned(),
@@ -193,15 +144,10 @@ fn component(
 }
 
 /// Every `{{ name }}` in `text` must name a declared application variable.
-fn check_references(
-    text: &str,
-    app_variables: &BTreeMap<String, VariableDecl>,
-) -> std::result::Result<(), String> {
+fn check_references(text: &str, app_variables: &BTreeMap<String, VariableDecl>) -> std::result::Result<(), String> {
     for name in template::references(text)? {
         if !app_variables.contains_key(name) {
-            return Err(format!(
-                "undefined variable `{name}`; declare it in [variables]"
-            ));
+            return Err(format!("undefined variable `{name}`; declare it in [variables]"));
         }
     }
     Ok(())
@@ -226,13 +172,9 @@ fn triggers(
         if let Some(executor) = &trigger.executor
             && !matches!(executor.kind.as_str(), "spin" | "http")
         {
-            return Err(src.error_at(
-                &path.key("executor").key("type"),
-                format!(
-                    "executor type {:?} is not supported; only \"spin\" (the default) is",
-                    executor.kind
-                ),
-            ));
+            return Err(
+                src.error_at(&path.key("executor").key("type"), format!("executor type {:?} is not supported; only \"spin\" (the default) is", executor.kind))
+            );
         }
 
         let id = match trigger.id {
@@ -261,35 +203,24 @@ fn triggers(
         let component_id = match trigger.component {
             StrOr::Str(component_id) => {
                 if !components.contains_key(&component_id) {
-                    return Err(src.error_at(
-                        &component_path,
-                        format!("no component named `{component_id}`; define it as [component.{component_id}]"),
-                    ));
+                    return Err(src.error_at(&component_path, format!("no component named `{component_id}`; define it as [component.{component_id}]")));
                 }
                 component_id
             }
             StrOr::Table(raw_component) => {
                 let natural = format!("{id}-component");
-                let inline_id =
-                    if check_component_id(&natural).is_ok() && !components.contains_key(&natural) {
-                        natural
-                    } else {
-                        loop {
-                            let candidate = format!("inline-component{inline_counter}");
-                            inline_counter += 1;
-                            if !components.contains_key(&candidate) {
-                                break candidate;
-                            }
+                let inline_id = if check_component_id(&natural).is_ok() && !components.contains_key(&natural) {
+                    natural
+                } else {
+                    loop {
+                        let candidate = format!("inline-component{inline_counter}");
+                        inline_counter += 1;
+                        if !components.contains_key(&candidate) {
+                            break candidate;
                         }
-                    };
-                let converted = component(
-                    src,
-                    dir,
-                    app_variables,
-                    &inline_id,
-                    &component_path,
-                    raw_component,
-                )?;
+                    }
+                };
+                let converted = component(src, dir, app_variables, &inline_id, &component_path, raw_component)?;
                 components.insert(inline_id.clone(), converted);
                 inline_id
             }
@@ -312,25 +243,12 @@ fn triggers(
             }
             StrOr::Table(RawPrivate { private: true }) => HttpRoute::Private,
             StrOr::Table(RawPrivate { private: false }) => {
-                return Err(src.error_at(
-                    &route_path,
-                    "must be a route string or `{ private = true }`; `{ private = false }` is not allowed",
-                ));
+                return Err(src.error_at(&route_path, "must be a route string or `{ private = true }`; `{ private = false }` is not allowed"));
             }
         };
 
-        let middleware = super::dependencies::middleware(
-            src,
-            &path.key("dependencies").key("middleware"),
-            trigger.dependencies.middleware,
-        )?;
-        out.push(HttpTrigger {
-            index,
-            id,
-            route,
-            component: component_id,
-            middleware,
-        });
+        let middleware = super::dependencies::middleware(src, &path.key("dependencies").key("middleware"), trigger.dependencies.middleware)?;
+        out.push(HttpTrigger { index, id, route, component: component_id, middleware });
     }
 
     let table: Vec<(String, String)> = out
@@ -340,7 +258,6 @@ fn triggers(
             HttpRoute::Private => None,
         })
         .collect();
-    Router::build(&table)
-        .map_err(|e| src.error_at(&KeyPath::root().key("trigger").key("http"), e))?;
+    Router::build(&table).map_err(|e| src.error_at(&KeyPath::root().key("trigger").key("http"), e))?;
     Ok(out)
 }

@@ -48,11 +48,7 @@ impl DependencyName {
             Some((package, interface)) => {
                 check_kebab(package)?;
                 check_kebab(interface)?;
-                Ok(DependencyName::Interface {
-                    package: format!("{namespace}:{package}"),
-                    interface: interface.to_owned(),
-                    version,
-                })
+                Ok(DependencyName::Interface { package: format!("{namespace}:{package}"), interface: interface.to_owned(), version })
             }
             None => {
                 check_kebab(rest)?;
@@ -66,8 +62,7 @@ impl DependencyName {
         match self {
             DependencyName::Plain(_) | DependencyName::Interface { version: Some(_), .. } => self.to_string() == import,
             DependencyName::Package { package, version } => {
-                let Ok(DependencyName::Interface { package: p, version: v, .. }) = DependencyName::parse(import)
-                else {
+                let Ok(DependencyName::Interface { package: p, version: v, .. }) = DependencyName::parse(import) else {
                     return false;
                 };
                 &p == package && (version.is_none() || &v == version)
@@ -95,10 +90,9 @@ impl fmt::Display for DependencyName {
 
 fn check_kebab(word: &str) -> std::result::Result<(), String> {
     let ok = !word.is_empty()
-        && word.split('-').all(|part| {
-            part.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-                && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        });
+        && word
+            .split('-')
+            .all(|part| part.chars().next().is_some_and(|c| c.is_ascii_lowercase()) && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
     if ok { Ok(()) } else { Err(format!("{word:?} is not a kebab-case name")) }
 }
 
@@ -217,20 +211,15 @@ pub(super) fn component_dependencies(
     raw: BTreeMap<String, StrOr<RawDependency>>,
     inherit_all: Option<bool>,
 ) -> Result<Vec<Dependency>> {
-    if inherit_all.is_some()
-        && raw.values().any(|d| matches!(d, StrOr::Table(t) if t.inherit_configuration.is_some()))
-    {
-        return Err(src.error_at(
-            path,
-            "`dependencies_inherit_configuration` and a dependency's own `inherit_configuration` cannot both be given; use one or the other",
-        ));
+    if inherit_all.is_some() && raw.values().any(|d| matches!(d, StrOr::Table(t) if t.inherit_configuration.is_some())) {
+        return Err(src
+            .error_at(path, "`dependencies_inherit_configuration` and a dependency's own `inherit_configuration` cannot both be given; use one or the other"));
     }
     let default = if inherit_all == Some(true) { Inherit::All } else { Inherit::Nothing };
     let mut out: Vec<Dependency> = Vec::with_capacity(raw.len());
     for (key, value) in raw {
         let entry_path = path.key(&key);
-        let name = DependencyName::parse(&key)
-            .map_err(|e| src.error_at(&entry_path, format!("invalid dependency name {key:?}: {e}")))?;
+        let name = DependencyName::parse(&key).map_err(|e| src.error_at(&entry_path, format!("invalid dependency name {key:?}: {e}")))?;
         let table = match value {
             StrOr::Str(_) => {
                 return Err(src.error_at(
@@ -241,10 +230,9 @@ pub(super) fn component_dependencies(
             StrOr::Table(table) => table,
         };
         if table.url.is_some() || table.digest.is_some() || table.registry.is_some() || table.package.is_some() || table.version.is_some() {
-            return Err(src.error_at(
-                &entry_path,
-                "registry and URL dependencies are not supported; use `{ component = \"<id>\" }` or `{ path = \"<file>.wasm\" }`",
-            ));
+            return Err(
+                src.error_at(&entry_path, "registry and URL dependencies are not supported; use `{ component = \"<id>\" }` or `{ path = \"<file>.wasm\" }`")
+            );
         }
         let source = match (table.component, table.path) {
             (Some(id), None) => DependencySource::Component(id),
@@ -275,10 +263,9 @@ fn overlaps(a: &DependencyName, b: &DependencyName) -> bool {
         | (DependencyName::Interface { package: p, version: v, .. }, DependencyName::Package { package, version }) => {
             package == p && (version.is_none() || v.is_none() || version == v)
         }
-        (
-            DependencyName::Interface { package, interface, version },
-            DependencyName::Interface { package: p, interface: i, version: v },
-        ) => package == p && interface == i && (version.is_none() || v.is_none() || version == v),
+        (DependencyName::Interface { package, interface, version }, DependencyName::Interface { package: p, interface: i, version: v }) => {
+            package == p && interface == i && (version.is_none() || v.is_none() || version == v)
+        }
         (DependencyName::Package { package, version }, DependencyName::Package { package: p, version: v }) => {
             package == p && (version.is_none() || v.is_none() || version == v)
         }
@@ -299,11 +286,7 @@ pub(super) fn middleware(src: &TomlSource, path: &KeyPath, raw: Vec<RawMiddlewar
 
 /// Every component a dependency or middleware names exists, and no
 /// component depends on itself, directly or through others.
-pub(super) fn check_references(
-    src: &TomlSource,
-    components: &BTreeMap<String, ComponentConfig>,
-    triggers: &[super::HttpTrigger],
-) -> Result<()> {
+pub(super) fn check_references(src: &TomlSource, components: &BTreeMap<String, ComponentConfig>, triggers: &[super::HttpTrigger]) -> Result<()> {
     for component in components.values() {
         for dep in &component.dependencies {
             if let DependencySource::Component(id) = &dep.source
@@ -375,11 +358,7 @@ pub(super) fn check_references(
     for id in components.keys() {
         if let Some(cycle) = find_cycle(components, id, &mut Vec::new()) {
             let component = &components[&cycle[0]];
-            return Err(ConfigError::new(
-                &src.file,
-                format!("{}.dependencies", component.toml_key),
-                format!("dependency cycle: {}", cycle.join(" -> ")),
-            ));
+            return Err(ConfigError::new(&src.file, format!("{}.dependencies", component.toml_key), format!("dependency cycle: {}", cycle.join(" -> "))));
         }
     }
     Ok(())

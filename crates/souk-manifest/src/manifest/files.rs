@@ -13,17 +13,11 @@ use crate::paths::resolve_path;
 pub(super) fn resolve(dir: &Path, entry: &StrOr<RawPlacement>) -> Result<FileMount, String> {
     match entry {
         StrOr::Str(pattern) => resolve_pattern(dir, pattern),
-        StrOr::Table(RawPlacement {
-            source,
-            destination,
-        }) => {
+        StrOr::Table(RawPlacement { source, destination }) => {
             if source.trim().is_empty() {
                 return Err("`source` must not be empty".into());
             }
-            Ok(FileMount {
-                source: resolve_path(dir, source),
-                destination: guest_path(destination)?,
-            })
+            Ok(FileMount { source: resolve_path(dir, source), destination: guest_path(destination)? })
         }
     }
 }
@@ -44,11 +38,7 @@ fn resolve_pattern(dir: &Path, pattern: &str) -> Result<FileMount, String> {
             None => "",
         },
         None => {
-            let last = pattern
-                .trim_end_matches('/')
-                .rsplit('/')
-                .next()
-                .unwrap_or("");
+            let last = pattern.trim_end_matches('/').rsplit('/').next().unwrap_or("");
             if last == "." || last == ".." {
                 return Err(format!(
                     "file pattern {pattern:?} can't end in `.` or `..`; use a glob such as \"dir/**/*\" or `{{ source = \"...\", destination = \"/...\" }}`"
@@ -70,14 +60,7 @@ fn resolve_pattern(dir: &Path, pattern: &str) -> Result<FileMount, String> {
         }
     }
     let rel = parts.join("/");
-    Ok(FileMount {
-        source: if rel.is_empty() {
-            dir.to_owned()
-        } else {
-            dir.join(&rel)
-        },
-        destination: format!("/{rel}"),
-    })
+    Ok(FileMount { source: if rel.is_empty() { dir.to_owned() } else { dir.join(&rel) }, destination: format!("/{rel}") })
 }
 
 /// An absolute, normalised guest path (a relative one is taken from `/`).
@@ -91,9 +74,7 @@ fn guest_path(destination: &str) -> Result<String, String> {
         match part {
             "" | "." => {}
             ".." => {
-                return Err(format!(
-                    "`destination` {destination:?} must not contain `..`"
-                ));
+                return Err(format!("`destination` {destination:?} must not contain `..`"));
             }
             other => parts.push(other),
         }
@@ -111,40 +92,19 @@ mod tests {
     }
 
     fn placement(source: &str, destination: &str) -> Result<FileMount, String> {
-        resolve(
-            Path::new("/app"),
-            &StrOr::Table(RawPlacement {
-                source: source.to_owned(),
-                destination: destination.to_owned(),
-            }),
-        )
+        resolve(Path::new("/app"), &StrOr::Table(RawPlacement { source: source.to_owned(), destination: destination.to_owned() }))
     }
 
     fn mount(source: &str, destination: &str) -> FileMount {
-        FileMount {
-            source: PathBuf::from(source),
-            destination: destination.to_owned(),
-        }
+        FileMount { source: PathBuf::from(source), destination: destination.to_owned() }
     }
 
     #[test]
     fn glob_mounts_the_directory_before_the_wildcard() {
-        assert_eq!(
-            pattern("static/*").unwrap(),
-            mount("/app/static", "/static")
-        );
-        assert_eq!(
-            pattern("static/**/*").unwrap(),
-            mount("/app/static", "/static")
-        );
-        assert_eq!(
-            pattern("./assets/img/*.png").unwrap(),
-            mount("/app/assets/img", "/assets/img")
-        );
-        assert_eq!(
-            pattern("static/img*/x").unwrap(),
-            mount("/app/static", "/static")
-        );
+        assert_eq!(pattern("static/*").unwrap(), mount("/app/static", "/static"));
+        assert_eq!(pattern("static/**/*").unwrap(), mount("/app/static", "/static"));
+        assert_eq!(pattern("./assets/img/*.png").unwrap(), mount("/app/assets/img", "/assets/img"));
+        assert_eq!(pattern("static/img*/x").unwrap(), mount("/app/static", "/static"));
     }
 
     #[test]
@@ -169,10 +129,7 @@ mod tests {
     #[test]
     fn placement_mounts_source_at_destination() {
         assert_eq!(placement("dir", "/x").unwrap(), mount("/app/dir", "/x"));
-        assert_eq!(
-            placement("./dir/", "x/y/").unwrap(),
-            mount("/app/dir", "/x/y")
-        );
+        assert_eq!(placement("./dir/", "x/y/").unwrap(), mount("/app/dir", "/x/y"));
         assert_eq!(placement("../shared", "/").unwrap(), mount("/shared", "/"));
         assert!(placement("dir", "").is_err());
         assert!(placement("dir", "/a/../b").is_err());

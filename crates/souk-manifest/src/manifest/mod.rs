@@ -110,13 +110,8 @@ pub enum HttpRoute {
 impl AppManifest {
     /// Loads `path`: the manifest file itself, or a directory holding `spin.toml`.
     pub fn load(path: &Path) -> Result<AppManifest, ConfigError> {
-        let path = crate::paths::absolute(path)
-            .map_err(|e| ConfigError::new(path, "", format!("cannot resolve path: {e}")))?;
-        let file = if path.is_dir() {
-            path.join("spin.toml")
-        } else {
-            path
-        };
+        let path = crate::paths::absolute(path).map_err(|e| ConfigError::new(path, "", format!("cannot resolve path: {e}")))?;
+        let file = if path.is_dir() { path.join("spin.toml") } else { path };
         let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
         let source = TomlSource::read(&file)?;
         check_version(&source)?;
@@ -132,10 +127,7 @@ impl AppManifest {
                 return Err(ConfigError::new(
                     &self.file,
                     format!("{}.source", component.toml_key),
-                    format!(
-                        "component source {} does not exist (has it been built?)",
-                        source.display()
-                    ),
+                    format!("component source {} does not exist (has it been built?)", source.display()),
                 ));
             }
             if !source.is_file() {
@@ -149,11 +141,7 @@ impl AppManifest {
                 if let DependencySource::Path(file) = &dep.source
                     && !file.is_file()
                 {
-                    return Err(ConfigError::new(
-                        &self.file,
-                        format!("{}.path", dep.toml_key),
-                        format!("dependency file {} does not exist", file.display()),
-                    ));
+                    return Err(ConfigError::new(&self.file, format!("{}.path", dep.toml_key), format!("dependency file {} does not exist", file.display())));
                 }
             }
             for (i, mount) in component.files.iter().enumerate() {
@@ -161,10 +149,7 @@ impl AppManifest {
                     return Err(ConfigError::new(
                         &self.file,
                         format!("{}.files[{i}]", component.toml_key),
-                        format!(
-                            "file mount source {} does not exist",
-                            mount.source.display()
-                        ),
+                        format!("file mount source {} does not exist", mount.source.display()),
                     ));
                 }
             }
@@ -174,8 +159,7 @@ impl AppManifest {
 
     /// The router for the non-private HTTP routes.
     pub fn router(&self) -> Result<Router, ConfigError> {
-        Router::build(&self.route_table())
-            .map_err(|e| ConfigError::new(&self.file, "trigger.http", e))
+        Router::build(&self.route_table()).map_err(|e| ConfigError::new(&self.file, "trigger.http", e))
     }
 
     /// `(route, component id)` for every non-private HTTP trigger, in manifest order.
@@ -199,23 +183,15 @@ fn check_version(source: &TomlSource) -> Result<(), ConfigError> {
     let doc: toml::Table = source.deserialize()?;
     const EXPECTED: &str = "only `spin_manifest_version = 2` manifests are supported";
     if doc.contains_key("spin_version") && !doc.contains_key("spin_manifest_version") {
-        return Err(source.error_at(
-            &KeyPath::root().key("spin_version"),
-            format!("this is a version 1 manifest; {EXPECTED} (run `spin doctor` to upgrade it)"),
-        ));
+        return Err(
+            source.error_at(&KeyPath::root().key("spin_version"), format!("this is a version 1 manifest; {EXPECTED} (run `spin doctor` to upgrade it)"))
+        );
     }
     let path = KeyPath::root().key("spin_manifest_version");
     match doc.get("spin_manifest_version") {
-        None => Err(ConfigError::new(
-            &source.file,
-            "spin_manifest_version",
-            format!("missing; {EXPECTED}"),
-        )),
+        None => Err(ConfigError::new(&source.file, "spin_manifest_version", format!("missing; {EXPECTED}"))),
         Some(toml::Value::Integer(2)) => Ok(()),
-        Some(other) => Err(source.error_at(
-            &path,
-            format!("unsupported manifest version {other}; {EXPECTED}"),
-        )),
+        Some(other) => Err(source.error_at(&path, format!("unsupported manifest version {other}; {EXPECTED}"))),
     }
 }
 

@@ -217,13 +217,11 @@ impl Expecting for RawComponent {
 }
 
 impl Expecting for RawDependency {
-    const EXPECTING: &'static str =
-        "`{ component = \"<id>\" }` or `{ path = \"<file>.wasm\" }`, optionally with `export` and `inherit_configuration`";
+    const EXPECTING: &'static str = "`{ component = \"<id>\" }` or `{ path = \"<file>.wasm\" }`, optionally with `export` and `inherit_configuration`";
 }
 
 impl Expecting for RawPlacement {
-    const EXPECTING: &'static str =
-        "a file path or glob string, or `{ source = \"...\", destination = \"/...\" }`";
+    const EXPECTING: &'static str = "a file path or glob string, or `{ source = \"...\", destination = \"/...\" }`";
 }
 
 impl Expecting for toml::Table {

@@ -8,8 +8,7 @@ use super::*;
 pub(crate) fn load_str(text: &str) -> (tempfile::TempDir, AppManifest) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("spin.toml"), text).unwrap();
-    let manifest =
-        AppManifest::load(&dir.path().join("spin.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let manifest = AppManifest::load(&dir.path().join("spin.toml")).unwrap_or_else(|e| panic!("{e}"));
     (dir, manifest)
 }
 
@@ -27,14 +26,8 @@ fn expect_error(text: &str, key: &str, fragment: &str) -> ConfigError {
     let err = load_err(text);
     let shown = err.to_string();
     assert_eq!(err.key, key, "{shown}");
-    assert!(
-        err.message.contains(fragment),
-        "expected {fragment:?} in: {shown}"
-    );
-    assert!(
-        shown.contains("spin.toml") && shown.contains(key),
-        "{shown}"
-    );
+    assert!(err.message.contains(fragment), "expected {fragment:?} in: {shown}");
+    assert!(shown.contains("spin.toml") && shown.contains(key), "{shown}");
     err
 }
 
@@ -59,13 +52,7 @@ fn minimal_manifest_loads() {
     assert_eq!(web.toml_key, "component.web");
     assert_eq!(
         m.http_triggers,
-        vec![HttpTrigger {
-            index: 0,
-            id: "web-http-trigger".into(),
-            route: HttpRoute::Path("/...".into()),
-            component: "web".into(),
-            middleware: vec![],
-        }]
+        vec![HttpTrigger { index: 0, id: "web-http-trigger".into(), route: HttpRoute::Path("/...".into()), component: "web".into(), middleware: vec![] }]
     );
 }
 
@@ -136,15 +123,7 @@ command = "cargo clean"
     let d = dir.path();
     assert_eq!(m.version.as_deref(), Some("1.2.3"));
     assert_eq!(m.description.as_deref(), Some("A shop"));
-    assert_eq!(
-        m.variables["api_key"],
-        VariableDecl {
-            default: None,
-            required: true,
-            secret: true,
-            description: Some("key".into())
-        }
-    );
+    assert_eq!(m.variables["api_key"], VariableDecl { default: None, required: true, secret: true, description: Some("key".into()) });
     assert_eq!(m.variables["region"].default.as_deref(), Some("eu"));
     let c = &m.components["cart"];
     assert_eq!(c.source, d.join("target/cart.wasm"));
@@ -157,18 +136,9 @@ command = "cargo clean"
     assert_eq!(
         c.files,
         vec![
-            FileMount {
-                source: d.join("static"),
-                destination: "/static".into()
-            },
-            FileMount {
-                source: d.join("assets"),
-                destination: "/www".into()
-            },
-            FileMount {
-                source: d.join("README.md"),
-                destination: "/README.md".into()
-            },
+            FileMount { source: d.join("static"), destination: "/static".into() },
+            FileMount { source: d.join("assets"), destination: "/www".into() },
+            FileMount { source: d.join("README.md"), destination: "/README.md".into() },
         ]
     );
     let build = c.build.as_ref().unwrap();
@@ -180,9 +150,7 @@ command = "cargo clean"
 
 #[test]
 fn build_workdir_defaults_to_manifest_dir() {
-    let (dir, m) = load_str(&with_header(&format!(
-        "{WEB}[component.web.build]\ncommand = \"make\"\n"
-    )));
+    let (dir, m) = load_str(&with_header(&format!("{WEB}[component.web.build]\ncommand = \"make\"\n")));
     let build = m.components["web"].build.as_ref().unwrap();
     assert_eq!(build.command, "make");
     assert_eq!(build.workdir, dir.path());
@@ -190,42 +158,26 @@ fn build_workdir_defaults_to_manifest_dir() {
 
 #[test]
 fn empty_build_command_is_rejected() {
-    expect_error(
-        &with_header(&format!("{WEB}[component.web.build]\ncommand = []\n")),
-        "component.web.build.command",
-        "must not be empty",
-    );
+    expect_error(&with_header(&format!("{WEB}[component.web.build]\ncommand = []\n")), "component.web.build.command", "must not be empty");
 }
 
 // ---- manifest version ----
 
 #[test]
 fn version_1_manifest_is_rejected() {
-    expect_error(
-        "spin_version = \"1\"\nname = \"old\"\ntrigger = { type = \"http\" }\n",
-        "spin_version",
-        "spin_manifest_version = 2",
-    );
+    expect_error("spin_version = \"1\"\nname = \"old\"\ntrigger = { type = \"http\" }\n", "spin_version", "spin_manifest_version = 2");
 }
 
 #[test]
 fn missing_manifest_version_names_the_key() {
-    expect_error(
-        "[application]\nname = \"x\"\n",
-        "spin_manifest_version",
-        "missing",
-    );
+    expect_error("[application]\nname = \"x\"\n", "spin_manifest_version", "missing");
 }
 
 #[test]
 fn other_manifest_versions_name_the_key() {
     for version in ["3", "\"2\"", "1"] {
         let text = format!("spin_manifest_version = {version}\n[application]\nname = \"x\"\n");
-        let err = expect_error(
-            &text,
-            "spin_manifest_version",
-            "unsupported manifest version",
-        );
+        let err = expect_error(&text, "spin_manifest_version", "unsupported manifest version");
         assert!(err.message.starts_with("line 1: "), "{err}");
     }
 }
@@ -234,9 +186,7 @@ fn other_manifest_versions_name_the_key() {
 
 #[test]
 fn toml_syntax_error_has_line_number() {
-    let err = load_err(&with_header(
-        "\n[component.web]\nsource = \"web.wasm\nx = 1\n",
-    ));
+    let err = load_err(&with_header("\n[component.web]\nsource = \"web.wasm\nx = 1\n"));
     assert!(err.message.starts_with("line 7: "), "{err}");
 }
 
@@ -250,28 +200,18 @@ fn unknown_component_key_names_the_key() {
 
 #[test]
 fn unknown_top_level_key_names_the_key() {
-    expect_error(
-        &with_header("\n[componnet.web]\nsource = \"a.wasm\"\n"),
-        "componnet",
-        "unknown field `componnet`",
-    );
+    expect_error(&with_header("\n[componnet.web]\nsource = \"a.wasm\"\n"), "componnet", "unknown field `componnet`");
 }
 
 #[test]
 fn unknown_application_key_names_the_key() {
-    expect_error(
-        "spin_manifest_version = 2\n[application]\nname = \"x\"\nnmae = \"y\"\n",
-        "application.nmae",
-        "unknown field `nmae`",
-    );
+    expect_error("spin_manifest_version = 2\n[application]\nname = \"x\"\nnmae = \"y\"\n", "application.nmae", "unknown field `nmae`");
 }
 
 #[test]
 fn unknown_trigger_key_names_the_key() {
     expect_error(
-        &with_header(
-            "\n[[trigger.http]]\nroute = \"/\"\ncomponent = \"web\"\nrotue = \"/x\"\n\n[component.web]\nsource = \"w.wasm\"\n",
-        ),
+        &with_header("\n[[trigger.http]]\nroute = \"/\"\ncomponent = \"web\"\nrotue = \"/x\"\n\n[component.web]\nsource = \"w.wasm\"\n"),
         "trigger.http[0].rotue",
         "unknown field `rotue`",
     );
@@ -279,52 +219,30 @@ fn unknown_trigger_key_names_the_key() {
 
 #[test]
 fn unsupported_trigger_type_names_the_key() {
-    expect_error(
-        &with_header("\n[[trigger.redis]]\nchannel = \"x\"\ncomponent = \"web\"\n"),
-        "trigger.redis",
-        "unknown field `redis`",
-    );
+    expect_error(&with_header("\n[[trigger.redis]]\nchannel = \"x\"\ncomponent = \"web\"\n"), "trigger.redis", "unknown field `redis`");
 }
 
 #[test]
 fn wrongly_typed_value_names_the_key() {
-    expect_error(
-        &with_header(&format!("{WEB}key_value_stores = \"default\"\n")),
-        "component.web.key_value_stores",
-        "invalid type",
-    );
+    expect_error(&with_header(&format!("{WEB}key_value_stores = \"default\"\n")), "component.web.key_value_stores", "invalid type");
 }
 
 #[test]
 fn missing_component_source_names_the_component() {
-    expect_error(
-        &with_header("\n[component.web]\ndescription = \"no source\"\n"),
-        "component.web",
-        "missing field `source`",
-    );
+    expect_error(&with_header("\n[component.web]\ndescription = \"no source\"\n"), "component.web", "missing field `source`");
 }
 
 // ---- application ----
 
 #[test]
 fn application_needs_a_name() {
-    expect_error(
-        "spin_manifest_version = 2\n[application]\nversion = \"1\"\n",
-        "application",
-        "missing field `name`",
-    );
-    expect_error(
-        "spin_manifest_version = 2\n[application]\nname = \"\"\n",
-        "application.name",
-        "must not be empty",
-    );
+    expect_error("spin_manifest_version = 2\n[application]\nversion = \"1\"\n", "application", "missing field `name`");
+    expect_error("spin_manifest_version = 2\n[application]\nname = \"\"\n", "application.name", "must not be empty");
 }
 
 #[test]
 fn http_base_other_than_root_is_rejected() {
-    let text = format!(
-        "spin_manifest_version = 2\n[application]\nname = \"x\"\n[application.trigger.http]\nbase = \"/api\"\n{WEB}"
-    );
+    let text = format!("spin_manifest_version = 2\n[application]\nname = \"x\"\n[application.trigger.http]\nbase = \"/api\"\n{WEB}");
     expect_error(&text, "application.trigger.http.base", "not supported");
 }
 
@@ -332,25 +250,15 @@ fn http_base_other_than_root_is_rejected() {
 
 #[test]
 fn bad_component_id_is_rejected() {
-    let err = expect_error(
-        &with_header("\n[component.bad_id]\nsource = \"a.wasm\"\n"),
-        "component.bad_id",
-        "invalid component id",
-    );
+    let err = expect_error(&with_header("\n[component.bad_id]\nsource = \"a.wasm\"\n"), "component.bad_id", "invalid component id");
     assert!(err.message.contains("'-'"), "{err}");
-    expect_error(
-        &with_header("\n[component.2fast]\nsource = \"a.wasm\"\n"),
-        "component.2fast",
-        "invalid component id",
-    );
+    expect_error(&with_header("\n[component.2fast]\nsource = \"a.wasm\"\n"), "component.2fast", "invalid component id");
 }
 
 #[test]
 fn remote_component_source_is_rejected() {
     expect_error(
-        &with_header(
-            "\n[component.web]\nsource = { url = \"https://x/y.wasm\", digest = \"sha256:00\" }\n",
-        ),
+        &with_header("\n[component.web]\nsource = { url = \"https://x/y.wasm\", digest = \"sha256:00\" }\n"),
         "component.web.source",
         "only local file sources",
     );
@@ -359,44 +267,28 @@ fn remote_component_source_is_rejected() {
 #[test]
 fn invalid_store_label_names_the_key() {
     expect_error(
-        &with_header(&format!(
-            "{WEB}key_value_stores = [\"default\", \"my store\"]\n"
-        )),
+        &with_header(&format!("{WEB}key_value_stores = [\"default\", \"my store\"]\n")),
         "component.web.key_value_stores",
         "invalid label \"my store\"",
     );
-    expect_error(
-        &with_header(&format!("{WEB}sqlite_databases = [\"Bad-Label\"]\n")),
-        "component.web.sqlite_databases",
-        "invalid label",
-    );
+    expect_error(&with_header(&format!("{WEB}sqlite_databases = [\"Bad-Label\"]\n")), "component.web.sqlite_databases", "invalid label");
 }
 
 #[test]
 fn bad_allowed_outbound_host_names_the_key_and_entry() {
     let err = expect_error(
-        &with_header(&format!(
-            "{WEB}allowed_outbound_hosts = [\"https://ok.com\", \"example.com\"]\n"
-        )),
+        &with_header(&format!("{WEB}allowed_outbound_hosts = [\"https://ok.com\", \"example.com\"]\n")),
         "component.web.allowed_outbound_hosts",
         "\"example.com\"",
     );
     assert!(err.message.contains("scheme"), "{err}");
-    expect_error(
-        &with_header(&format!(
-            "{WEB}allowed_outbound_hosts = [\"http://example.com:port\"]\n"
-        )),
-        "component.web.allowed_outbound_hosts",
-        "port",
-    );
+    expect_error(&with_header(&format!("{WEB}allowed_outbound_hosts = [\"http://example.com:port\"]\n")), "component.web.allowed_outbound_hosts", "port");
 }
 
 #[test]
 fn allowed_outbound_host_template_must_use_declared_variables() {
     expect_error(
-        &with_header(&format!(
-            "{WEB}allowed_outbound_hosts = [\"https://{{{{ nope }}}}\"]\n"
-        )),
+        &with_header(&format!("{WEB}allowed_outbound_hosts = [\"https://{{{{ nope }}}}\"]\n")),
         "component.web.allowed_outbound_hosts",
         "undefined variable `nope`",
     );
@@ -404,19 +296,13 @@ fn allowed_outbound_host_template_must_use_declared_variables() {
 
 #[test]
 fn bad_file_pattern_names_the_entry() {
-    expect_error(
-        &with_header(&format!("{WEB}files = [\"ok.txt\", \"../outside/*\"]\n")),
-        "component.web.files[1]",
-        "inside the application directory",
-    );
+    expect_error(&with_header(&format!("{WEB}files = [\"ok.txt\", \"../outside/*\"]\n")), "component.web.files[1]", "inside the application directory");
 }
 
 #[test]
 fn file_placement_with_unknown_key_is_rejected() {
     expect_error(
-        &with_header(&format!(
-            "{WEB}files = [{{ source = \"a\", dest = \"/a\" }}]\n"
-        )),
+        &with_header(&format!("{WEB}files = [{{ source = \"a\", dest = \"/a\" }}]\n")),
         "component.web.files[0].dest",
         "unknown field `dest`, expected `source` or `destination`",
     );
@@ -426,16 +312,8 @@ fn file_placement_with_unknown_key_is_rejected() {
 
 #[test]
 fn bad_variable_name_is_rejected() {
-    expect_error(
-        &with_header("\n[variables]\n\"bad+name\" = { required = true }\n"),
-        "variables.\"bad+name\"",
-        "invalid variable name",
-    );
-    expect_error(
-        &with_header("\n[variables]\nApiKey = { default = \"x\" }\n"),
-        "variables.ApiKey",
-        "invalid variable name",
-    );
+    expect_error(&with_header("\n[variables]\n\"bad+name\" = { required = true }\n"), "variables.\"bad+name\"", "invalid variable name");
+    expect_error(&with_header("\n[variables]\nApiKey = { default = \"x\" }\n"), "variables.ApiKey", "invalid variable name");
 }
 
 #[test]
@@ -449,11 +327,7 @@ fn required_variable_with_default_is_rejected() {
 
 #[test]
 fn unknown_variable_field_names_the_key() {
-    expect_error(
-        &with_header("\n[variables]\nsecret = { requird = true }\n"),
-        "variables.secret.requird",
-        "unknown field `requird`",
-    );
+    expect_error(&with_header("\n[variables]\nsecret = { requird = true }\n"), "variables.secret.requird", "unknown field `requird`");
 }
 
 #[test]
@@ -461,29 +335,19 @@ fn component_variable_must_reference_declared_variable() {
     let text = with_header(&format!(
         "\n[variables]\nname = {{ default = \"x\" }}\n{WEB}[component.web.variables]\ngreeting = \"hi {{{{ name }}}}\"\ntoken = \"{{{{ secret }}}}\"\n"
     ));
-    let err = expect_error(
-        &text,
-        "component.web.variables.token",
-        "undefined variable `secret`",
-    );
+    let err = expect_error(&text, "component.web.variables.token", "undefined variable `secret`");
     assert!(err.message.starts_with("line "), "{err}");
 }
 
 #[test]
 fn component_variable_name_must_follow_the_rule() {
-    expect_error(
-        &with_header(&format!("{WEB}[component.web.variables]\nMyVar = \"x\"\n")),
-        "component.web.variables.MyVar",
-        "invalid variable name",
-    );
+    expect_error(&with_header(&format!("{WEB}[component.web.variables]\nMyVar = \"x\"\n")), "component.web.variables.MyVar", "invalid variable name");
 }
 
 #[test]
 fn component_variable_with_unmatched_braces_is_rejected() {
     expect_error(
-        &with_header(&format!(
-            "\n[variables]\nname = {{ default = \"x\" }}\n{WEB}[component.web.variables]\ngreeting = \"{{{{ name\"\n"
-        )),
+        &with_header(&format!("\n[variables]\nname = {{ default = \"x\" }}\n{WEB}[component.web.variables]\ngreeting = \"{{{{ name\"\n")),
         "component.web.variables.greeting",
         "unmatched",
     );
@@ -496,23 +360,13 @@ fn trigger_must_reference_an_existing_component() {
     let text = with_header(
         "\n[[trigger.http]]\nroute = \"/a\"\ncomponent = \"web\"\n\n[[trigger.http]]\nroute = \"/b\"\ncomponent = \"missing\"\n\n[component.web]\nsource = \"w.wasm\"\n",
     );
-    let err = expect_error(
-        &text,
-        "trigger.http[1].component",
-        "no component named `missing`",
-    );
+    let err = expect_error(&text, "trigger.http[1].component", "no component named `missing`");
     assert!(err.message.starts_with("line 12: "), "{err}");
 }
 
 #[test]
 fn trigger_needs_route_and_component() {
-    expect_error(
-        &with_header(
-            "\n[[trigger.http]]\ncomponent = \"web\"\n\n[component.web]\nsource = \"w.wasm\"\n",
-        ),
-        "trigger.http[0]",
-        "missing field `route`",
-    );
+    expect_error(&with_header("\n[[trigger.http]]\ncomponent = \"web\"\n\n[component.web]\nsource = \"w.wasm\"\n"), "trigger.http[0]", "missing field `route`");
 }
 
 #[test]
@@ -534,9 +388,7 @@ fn inline_component_is_added_with_a_generated_id() {
 #[test]
 fn inline_component_errors_name_the_trigger_key() {
     expect_error(
-        &with_header(
-            "\n[[trigger.http]]\nroute = \"/a\"\ncomponent = { source = \"a.wasm\", sorce = \"b\" }\n",
-        ),
+        &with_header("\n[[trigger.http]]\nroute = \"/a\"\ncomponent = { source = \"a.wasm\", sorce = \"b\" }\n"),
         "trigger.http[0].component.sorce",
         "unknown field `sorce`",
     );
@@ -554,9 +406,7 @@ fn generated_trigger_ids_do_not_collide() {
 #[test]
 fn route_must_start_with_a_slash() {
     expect_error(
-        &with_header(
-            "\n[[trigger.http]]\nroute = \"api\"\ncomponent = \"web\"\n\n[component.web]\nsource = \"w.wasm\"\n",
-        ),
+        &with_header("\n[[trigger.http]]\nroute = \"api\"\ncomponent = \"web\"\n\n[component.web]\nsource = \"w.wasm\"\n"),
         "trigger.http[0].route",
         "must start with `/`",
     );
@@ -565,9 +415,7 @@ fn route_must_start_with_a_slash() {
 #[test]
 fn route_of_wrong_type_explains_what_is_expected() {
     expect_error(
-        &with_header(
-            "\n[[trigger.http]]\nroute = 42\ncomponent = \"web\"\n\n[component.web]\nsource = \"w.wasm\"\n",
-        ),
+        &with_header("\n[[trigger.http]]\nroute = 42\ncomponent = \"web\"\n\n[component.web]\nsource = \"w.wasm\"\n"),
         "trigger.http[0].route",
         "a route string starting with `/` or `{ private = true }`",
     );
@@ -576,9 +424,7 @@ fn route_of_wrong_type_explains_what_is_expected() {
 #[test]
 fn malformed_route_is_rejected() {
     expect_error(
-        &with_header(
-            "\n[[trigger.http]]\nroute = \"/a/.../b\"\ncomponent = \"web\"\n\n[component.web]\nsource = \"w.wasm\"\n",
-        ),
+        &with_header("\n[[trigger.http]]\nroute = \"/a/.../b\"\ncomponent = \"web\"\n\n[component.web]\nsource = \"w.wasm\"\n"),
         "trigger.http[0].route",
         "/a/.../b",
     );
@@ -598,9 +444,7 @@ fn private_route_is_parsed_and_kept_out_of_the_router() {
 #[test]
 fn private_false_route_is_rejected() {
     expect_error(
-        &with_header(
-            "\n[[trigger.http]]\nroute = { private = false }\ncomponent = \"web\"\n\n[component.web]\nsource = \"w.wasm\"\n",
-        ),
+        &with_header("\n[[trigger.http]]\nroute = { private = false }\ncomponent = \"web\"\n\n[component.web]\nsource = \"w.wasm\"\n"),
         "trigger.http[0].route",
         "private = false",
     );
@@ -611,15 +455,8 @@ fn duplicate_route_names_both_components() {
     let text = with_header(
         "\n[[trigger.http]]\nroute = \"/api/...\"\ncomponent = \"a\"\n\n[[trigger.http]]\nroute = \"/b\"\ncomponent = \"a\"\n\n[[trigger.http]]\nroute = \"/api/*\"\ncomponent = \"b\"\n\n[component.a]\nsource = \"a.wasm\"\n[component.b]\nsource = \"b.wasm\"\n",
     );
-    let err = expect_error(
-        &text,
-        "trigger.http[2].route",
-        "conflicts with route `/api/...`",
-    );
-    assert!(
-        err.message.contains("component `a`") && err.message.contains("component `b`"),
-        "{err}"
-    );
+    let err = expect_error(&text, "trigger.http[2].route", "conflicts with route `/api/...`");
+    assert!(err.message.contains("component `a`") && err.message.contains("component `b`"), "{err}");
 }
 
 #[test]
@@ -633,9 +470,7 @@ fn routes_differing_only_by_trailing_slash_conflict() {
 #[test]
 fn wagi_executor_is_rejected() {
     expect_error(
-        &with_header(
-            "\n[[trigger.http]]\nroute = \"/\"\ncomponent = \"web\"\nexecutor = { type = \"wagi\" }\n\n[component.web]\nsource = \"w.wasm\"\n",
-        ),
+        &with_header("\n[[trigger.http]]\nroute = \"/\"\ncomponent = \"web\"\nexecutor = { type = \"wagi\" }\n\n[component.web]\nsource = \"w.wasm\"\n"),
         "trigger.http[0].executor.type",
         "not supported",
     );
@@ -648,11 +483,7 @@ fn check_sources_reports_missing_wasm() {
     let (dir, m) = load_str(&with_header(WEB));
     let err = m.check_sources().unwrap_err();
     assert_eq!(err.key, "component.web.source");
-    assert!(
-        err.message
-            .contains(&dir.path().join("web.wasm").display().to_string()),
-        "{err}"
-    );
+    assert!(err.message.contains(&dir.path().join("web.wasm").display().to_string()), "{err}");
     assert!(err.to_string().contains("spin.toml"), "{err}");
     std::fs::write(dir.path().join("web.wasm"), b"\0asm").unwrap();
     m.check_sources().unwrap();
@@ -671,9 +502,7 @@ fn check_sources_reports_missing_file_mounts() {
 
 #[test]
 fn check_sources_keys_inline_components_by_trigger() {
-    let (_dir, m) = load_str(&with_header(
-        "\n[[trigger.http]]\nroute = \"/\"\ncomponent = { source = \"in.wasm\" }\n",
-    ));
+    let (_dir, m) = load_str(&with_header("\n[[trigger.http]]\nroute = \"/\"\ncomponent = { source = \"in.wasm\" }\n"));
     let err = m.check_sources().unwrap_err();
     assert_eq!(err.key, "trigger.http[0].component.source");
 }
@@ -826,7 +655,9 @@ fn middleware_is_read_in_order_with_its_inheritance() {
 #[test]
 fn middleware_naming_an_unknown_component_is_rejected() {
     expect_error(
-        &with_header("[[trigger.http]]\nroute = \"/...\"\ncomponent = \"web\"\ndependencies.middleware = [{ component = \"auth\" }]\n[component.web]\nsource = \"web.wasm\"\n"),
+        &with_header(
+            "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"web\"\ndependencies.middleware = [{ component = \"auth\" }]\n[component.web]\nsource = \"web.wasm\"\n",
+        ),
         "trigger.http[0].dependencies.middleware[0].component",
         "no component named `auth`",
     );

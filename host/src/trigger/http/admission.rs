@@ -82,11 +82,7 @@ impl Admission {
     /// Checks `limits` against the app's component ids: an unknown component
     /// is an error naming the flag and the component.
     /// A request waits at most `wait_limit` for a slot.
-    pub fn new<'a>(
-        limits: &[ConcurrencyLimit],
-        components: impl IntoIterator<Item = &'a str>,
-        wait_limit: Duration,
-    ) -> Result<Self, String> {
+    pub fn new<'a>(limits: &[ConcurrencyLimit], components: impl IntoIterator<Item = &'a str>, wait_limit: Duration) -> Result<Self, String> {
         let components: Vec<&str> = components.into_iter().collect();
         let mut for_every = None;
         let mut for_one: BTreeMap<&str, usize> = BTreeMap::new();
@@ -97,10 +93,7 @@ impl Admission {
                     let mut known = components.clone();
                     known.sort_unstable();
                     known.dedup();
-                    return Err(format!(
-                        "--max-concurrent-requests: the app has no component `{id}` (its components: {})",
-                        known.join(", ")
-                    ));
+                    return Err(format!("--max-concurrent-requests: the app has no component `{id}` (its components: {})", known.join(", ")));
                 }
                 Some(id) => {
                     for_one.insert(id, limit.limit);
@@ -132,11 +125,7 @@ impl Admission {
         match waited {
             Ok(Ok(permit)) => Ok(Some(permit)),
             // The semaphore is never closed; treat it as a full wait anyway.
-            Ok(Err(_)) | Err(_) => Err(WaitedTooLong {
-                component: component.to_string(),
-                limit: self.limits[component],
-                waited: self.wait_limit,
-            }),
+            Ok(Err(_)) | Err(_) => Err(WaitedTooLong { component: component.to_string(), limit: self.limits[component], waited: self.wait_limit }),
         }
     }
 }

@@ -50,14 +50,15 @@ impl Body for Capped {
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, ErrorCode>>> {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
         if let Poll::Ready(Some(Ok(frame))) = &polled
-            && let Some(data) = frame.data_ref() {
-                let len = data.len() as u64;
-                if len > self.left {
-                    self.exceeded.0.store(true, Ordering::Release);
-                    return Poll::Ready(Some(Err(ErrorCode::HttpRequestBodySize(Some(self.max)))));
-                }
-                self.left -= len;
+            && let Some(data) = frame.data_ref()
+        {
+            let len = data.len() as u64;
+            if len > self.left {
+                self.exceeded.0.store(true, Ordering::Release);
+                return Poll::Ready(Some(Err(ErrorCode::HttpRequestBodySize(Some(self.max)))));
             }
+            self.left -= len;
+        }
         polled
     }
 

@@ -10,12 +10,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use wasmtime::format_err;
 use wasmtime::component::GuestTaskId;
+use wasmtime::format_err;
 use wasmtime::{Engine, Store, StoreContextMut, UpdateDeadline};
 use wasmtime_wasi_http::handler::{
-    ExpirationError, HandlerState, TrapOrPanicError, Instance, ProxyHandler, ProxyPre, ShouldAccept, WorkerExpiration, WorkerState,
-    WorkerStatus,
+    ExpirationError, HandlerState, Instance, ProxyHandler, ProxyPre, ShouldAccept, TrapOrPanicError, WorkerExpiration, WorkerState, WorkerStatus,
 };
 use wasmtime_wasi_http::{WasiBody, WasiHttpView};
 
@@ -81,18 +80,15 @@ impl ComponentHandler {
             Err(error) => {
                 let limits = &self.handler.state().limits;
                 let (status, reason) = match outcome.get() {
-                    Some(HostFailure::DeadlineExceeded) => (
-                        http::StatusCode::SERVICE_UNAVAILABLE,
-                        format!("request deadline of {:?} exceeded", limits.request_timeout),
-                    ),
-                    Some(HostFailure::MemoryLimitReached) => (
-                        http::StatusCode::INTERNAL_SERVER_ERROR,
-                        format!("memory limit of {} MiB reached: {error:#}", limits.max_memory_bytes >> 20),
-                    ),
-                    None if error.is::<ExpirationError>() => (
-                        http::StatusCode::SERVICE_UNAVAILABLE,
-                        format!("request deadline of {:?} exceeded", limits.request_timeout),
-                    ),
+                    Some(HostFailure::DeadlineExceeded) => {
+                        (http::StatusCode::SERVICE_UNAVAILABLE, format!("request deadline of {:?} exceeded", limits.request_timeout))
+                    }
+                    Some(HostFailure::MemoryLimitReached) => {
+                        (http::StatusCode::INTERNAL_SERVER_ERROR, format!("memory limit of {} MiB reached: {error:#}", limits.max_memory_bytes >> 20))
+                    }
+                    None if error.is::<ExpirationError>() => {
+                        (http::StatusCode::SERVICE_UNAVAILABLE, format!("request deadline of {:?} exceeded", limits.request_timeout))
+                    }
                     // The instance's own error (the trap and its cause) is
                     // logged when the instance is dropped; see `Requests::drop`.
                     None if error.is::<TrapOrPanicError>() => return Err(Failure { status: http::StatusCode::INTERNAL_SERVER_ERROR }),
@@ -200,11 +196,7 @@ impl WorkerState for Requests {
     fn drop(&self, store: Store<InstanceState>, result: wasmtime::Result<()>) {
         if let Err(error) = result {
             if store.data().outcome.get().is_none() {
-                tracing::error!(
-                    "component `{}` trapped: {} (its stderr log may say more)",
-                    self.component.id,
-                    first_line(&error.root_cause().to_string())
-                );
+                tracing::error!("component `{}` trapped: {} (its stderr log may say more)", self.component.id, first_line(&error.root_cause().to_string()));
             }
             tracing::debug!("component `{}` instance error in full: {error:?}", self.component.id);
         }

@@ -28,9 +28,10 @@ impl RouteInfo {
     pub fn for_chained(route: &HttpRoute, path: &str) -> Self {
         if let HttpRoute::Path(route) = route
             && let Ok(router) = Router::build(&[(route.clone(), String::new())])
-                && let Some(m) = router.route(path) {
-                    return Self::from_match(&m);
-                }
+            && let Some(m) = router.route(path)
+        {
+            return Self::from_match(&m);
+        }
         Self { raw_component_route: "/...".into(), component_route: String::new(), path_info: path.to_string(), named: Vec::new() }
     }
 }

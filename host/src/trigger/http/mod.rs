@@ -15,11 +15,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wasmtime::error::Context;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use wasmtime::error::Context;
 use wasmtime_wasi_http::WasiBody;
 
 use crate::app::{App, HttpComponent};
@@ -48,9 +48,7 @@ pub async fn serve(args: UpArgs) -> wasmtime::Result<()> {
     let (app, report) = crate::app::load(&args)?;
     crate::engine::spawn_epoch_ticker(app.engine.clone());
 
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let listener = TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     // Handlers go in before anyone can learn the address: a SIGTERM that
     // arrives once `Serving` is printed must shut down gracefully, not kill.
@@ -109,13 +107,7 @@ fn shutdown_signal() -> wasmtime::Result<impl std::future::Future<Output = ()>> 
 fn print_routes(app: &App, addr: SocketAddr, report: &crate::app::LoadReport, scheme: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(
-        out,
-        "Loaded {} component(s) ({} compiled, {} from cache)",
-        report.compiled + report.from_cache,
-        report.compiled,
-        report.from_cache
-    );
+    let _ = writeln!(out, "Loaded {} component(s) ({} compiled, {} from cache)", report.compiled + report.from_cache, report.compiled, report.from_cache);
     let _ = writeln!(out, "Serving {scheme}://{addr}");
     let _ = writeln!(out, "Available Routes:");
     for (route, trigger) in app.router.routes() {
@@ -180,27 +172,23 @@ async fn handle_request(
         }
     };
     if exceeded.get() {
-        response = text_response(http::StatusCode::PAYLOAD_TOO_LARGE, &format!("Payload Too Large: the request body is larger than {} bytes (--max-request-body-bytes)\n", limits.max_body_bytes));
+        response = text_response(
+            http::StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("Payload Too Large: the request body is larger than {} bytes (--max-request-body-bytes)\n", limits.max_body_bytes),
+        );
     }
     if close_after {
         response.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
     }
     if !limits.quiet {
-        tracing::info!(
-            "{method} {path} {component_id} {} {:.1}ms",
-            response.status().as_u16(),
-            started.elapsed().as_secs_f64() * 1000.0
-        );
+        tracing::info!("{method} {path} {component_id} {} {:.1}ms", response.status().as_u16(), started.elapsed().as_secs_f64() * 1000.0);
     }
     Ok(response)
 }
 
 /// Keeps `slot` taken until the response body is sent or dropped: the
 /// instance lives as long as its body streams, so that is when it ends.
-fn hold_until_sent(
-    response: http::Response<WasiBody>,
-    slot: tokio::sync::OwnedSemaphorePermit,
-) -> http::Response<WasiBody> {
+fn hold_until_sent(response: http::Response<WasiBody>, slot: tokio::sync::OwnedSemaphorePermit) -> http::Response<WasiBody> {
     response.map(|body| {
         body.map_frame(move |frame| {
             let _slot = &slot;
@@ -211,12 +199,7 @@ fn hold_until_sent(
 }
 
 /// Sends a request to a component, with the `spin-*` headers for `route`.
-async fn dispatch(
-    component: &HttpComponent,
-    mut request: http::Request<WasiBody>,
-    route: RouteInfo,
-    client: Option<SocketAddr>,
-) -> http::Response<WasiBody> {
+async fn dispatch(component: &HttpComponent, mut request: http::Request<WasiBody>, route: RouteInfo, client: Option<SocketAddr>) -> http::Response<WasiBody> {
     let full_url = full_url(&request);
     headers::set_spin_headers(request.headers_mut(), &route, &full_url, client);
     match component.handler.handle(request).await {
@@ -233,12 +216,7 @@ pub async fn dispatch_to(component: &HttpComponent, request: http::Request<WasiB
 
 fn full_url<B>(request: &http::Request<B>) -> String {
     let uri = request.uri();
-    let host = request
-        .headers()
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| uri.authority().map(|a| a.as_str()))
-        .unwrap_or("localhost");
+    let host = request.headers().get(http::header::HOST).and_then(|h| h.to_str().ok()).or_else(|| uri.authority().map(|a| a.as_str())).unwrap_or("localhost");
     let scheme = uri.scheme_str().unwrap_or("http");
     let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     format!("{scheme}://{host}{path_and_query}")

@@ -18,8 +18,7 @@ pub fn acceptor(cert_file: &Path, key_file: &Path) -> Result<TlsAcceptor, String
     if certs.is_empty() {
         return Err(format!("{}: no certificate in the file (--tls-cert expects PEM `CERTIFICATE` blocks)", cert_file.display()));
     }
-    let key = PrivateKeyDer::from_pem_file(key_file)
-        .map_err(|e| format!("{}: cannot read a PEM private key (--tls-key): {e}", key_file.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key_file).map_err(|e| format!("{}: cannot read a PEM private key (--tls-key): {e}", key_file.display()))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -66,10 +66,7 @@ impl Transport {
     /// Serves `stream` until the client or a graceful shutdown closes it.
     pub fn serve<S>(self: &Arc<Self>, stream: TcpStream, client: SocketAddr, service: S, graceful: &GracefulShutdown)
     where
-        S: hyper::service::Service<hyper::Request<Incoming>, Response = hyper::Response<WasiBody>, Error = std::convert::Infallible>
-            + Send
-            + Clone
-            + 'static,
+        S: hyper::service::Service<hyper::Request<Incoming>, Response = hyper::Response<WasiBody>, Error = std::convert::Infallible> + Send + Clone + 'static,
         S::Future: Send + 'static,
     {
         let _ = stream.set_nodelay(true);
@@ -116,10 +113,7 @@ impl Transport {
     async fn serve_io<I, S>(&self, io: I, service: S, head: &HeadState, first_head: tokio::time::Sleep, watch: hyper_util::server::graceful::Watcher) -> Outcome
     where
         I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-        S: hyper::service::Service<hyper::Request<Incoming>, Response = hyper::Response<WasiBody>, Error = std::convert::Infallible>
-            + Send
-            + Clone
-            + 'static,
+        S: hyper::service::Service<hyper::Request<Incoming>, Response = hyper::Response<WasiBody>, Error = std::convert::Infallible> + Send + Clone + 'static,
         S::Future: Send + 'static,
     {
         // hyper times the heads of HTTP/1 requests once it knows the

@@ -62,7 +62,10 @@ fn other_peoples_orders_payments_and_notifications_are_hidden() {
     });
     assert_eq!(ivy.get("/api/v1/notifications").json()["total"], 0);
     // A customer cannot act as an admin.
-    let r = ivy.post("/api/v1/products", json!({ "sku": "X-1", "name": "x", "description": "", "category": "c", "price": { "amount": 1, "currency": "EUR" }, "weight_grams": 1, "stock": 1 }));
+    let r = ivy.post(
+        "/api/v1/products",
+        json!({ "sku": "X-1", "name": "x", "description": "", "category": "c", "price": { "amount": 1, "currency": "EUR" }, "weight_grams": 1, "stock": 1 }),
+    );
     assert_eq!((r.status, error_code(&r).as_str()), (403, "forbidden"));
 }
 

@@ -12,10 +12,14 @@ fn fifty_concurrent_orders_for_the_last_ten_units_sell_exactly_ten() {
     let customers: Vec<_> = (0..50).map(|i| shop.customer(&format!("rush{i}"))).collect();
     let statuses: Vec<u16> = std::thread::scope(|s| {
         let handles: Vec<_> = customers.iter().map(|c| s.spawn(|| c.order(&[(&product, 1)], APPROVED_CARD))).collect();
-        handles.into_iter().map(|h| h.join().unwrap()).map(|r| {
-            assert!(matches!(r.status, 201 | 409), "{} {}", r.status, r.body);
-            r.status
-        }).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .map(|r| {
+                assert!(matches!(r.status, 201 | 409), "{} {}", r.status, r.body);
+                r.status
+            })
+            .collect()
     });
     let paid = statuses.iter().filter(|s| **s == 201).count();
     assert_eq!(paid, 10, "{statuses:?}");

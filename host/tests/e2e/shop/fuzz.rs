@@ -22,12 +22,9 @@ const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_co
 
 /// The `st` binary installed by `scripts/install-tools` (which `scripts/test` runs).
 fn schemathesis() -> PathBuf {
-    let path = std::env::var_os("SOUK_SCHEMATHESIS").map(PathBuf::from).unwrap_or_else(|| {
-        std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace_root().join("target"))
-            .join("tools/bin/st")
-    });
+    let path = std::env::var_os("SOUK_SCHEMATHESIS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target")).join("tools/bin/st"));
     assert!(path.exists(), "schemathesis not found at {}: run scripts/install-tools (scripts/test does)", path.display());
     path
 }

@@ -25,10 +25,15 @@ fn browse_search_and_filter_the_demo_catalog() {
     // Category filter and price sort.
     let category = first["category"].as_str().unwrap();
     let in_category = anon.get(&format!("/api/v1/products?category={category}&sort=price")).json();
-    let prices: Vec<i64> = in_category["items"].as_array().unwrap().iter().map(|p| {
-        assert_eq!(p["category"], category);
-        p["price"]["amount"].as_i64().unwrap()
-    }).collect();
+    let prices: Vec<i64> = in_category["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            assert_eq!(p["category"], category);
+            p["price"]["amount"].as_i64().unwrap()
+        })
+        .collect();
     assert!(!prices.is_empty() && prices.windows(2).all(|w| w[0] <= w[1]), "sorted by price: {prices:?}");
 
     // Pages.

@@ -17,7 +17,12 @@ fn parallel_requests_never_overspend_a_bucket() {
     // requests in one instance at once as well as in several instances.
     super::warm_up();
     let state = tempfile::tempdir().unwrap();
-    let souk = super::start_app_in(&crate::harness::workspace_root(), state.path(), &env, &["--max-instance-reuse-count", "1000", "--max-instance-concurrent-reuse-count", "64"]);
+    let souk = super::start_app_in(
+        &crate::harness::workspace_root(),
+        state.path(),
+        &env,
+        &["--max-instance-reuse-count", "1000", "--max-instance-concurrent-reuse-count", "64"],
+    );
     let shop = Shop { souk, state };
     let client = shop.anonymous();
     let start = Barrier::new(REQUESTS);
