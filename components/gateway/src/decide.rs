@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use shop_common::identity::{REQUEST_ID_HEADER, ROLE_HEADER, USER_ID_HEADER, sane_request_id};
-use shop_common::keys::{self, JWT_PUBLIC_KEYS, PublicKeys, RATE_LIMIT_KEY};
+use shop_common::keys::{self, JWT_PUBLIC_KEYS, RATE_LIMIT_KEY};
 use shop_common::{ApiError, Identity};
 
 /// Header names and raw values, as wasi:http lists them.
@@ -74,8 +74,11 @@ pub fn bearer_token(headers: &Headers) -> Result<Option<&str>, ApiError> {
 /// keys. Without usable keys (unset or malformed) no token can be checked:
 /// 503 naming the variable, not the client's fault.
 pub fn authenticate(public_keys: Option<&str>, token: &str) -> Result<Identity, ApiError> {
-    let keys = PublicKeys::parse(keys::required(JWT_PUBLIC_KEYS, public_keys)?)?;
-    shop_common::jwt::verify(&keys, token).map_err(invalid_token)
+    let keys = keys::required(JWT_PUBLIC_KEYS, public_keys)?;
+    crate::verified::caller(keys, token, shop_common::timestamp::now_unix()).map_err(|refused| match refused {
+        crate::verified::Refused::Keys(e) => e,
+        crate::verified::Refused::Token(message) => invalid_token(message),
+    })
 }
 
 /// The key the rate-limit slots are picked with (the `rate_limit_key`

@@ -8,6 +8,7 @@ pub mod bucket;
 pub mod decide;
 pub mod limit;
 pub mod slots;
+pub mod verified;
 
 #[cfg(target_arch = "wasm32")]
 mod adapter;

@@ -36,6 +36,12 @@ pub fn issue(key: &SigningKey, identity: &Identity, now: i64) -> Result<String, 
 /// The caller a token names, if it is an unexpired EdDSA token signed with
 /// the key its `kid` names in `keys`; otherwise why not.
 pub fn verify(keys: &PublicKeys, token: &str) -> Result<Identity, String> {
+    verify_until(keys, token).map(|(identity, _)| identity)
+}
+
+/// As [`verify`], with the token's expiry (Unix seconds), for a caller
+/// that remembers verified tokens.
+pub fn verify_until(keys: &PublicKeys, token: &str) -> Result<(Identity, i64), String> {
     let header = jsonwebtoken::decode_header(token).map_err(|e| format!("the token is not valid: {e}"))?;
     if header.alg != Algorithm::EdDSA {
         return Err(format!("the token's algorithm {:?} is not accepted (only EdDSA)", header.alg));
@@ -51,7 +57,7 @@ pub fn verify(keys: &PublicKeys, token: &str) -> Result<Identity, String> {
         _ => format!("the token is not valid: {e}"),
     })?;
     let role = Role::parse(&data.claims.role).ok_or_else(|| format!("the token names an unknown role {:?}", data.claims.role))?;
-    Ok(Identity { user_id: data.claims.sub, role })
+    Ok((Identity { user_id: data.claims.sub, role }, data.claims.exp))
 }
 
 #[cfg(test)]
