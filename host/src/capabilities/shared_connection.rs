@@ -7,15 +7,21 @@
 //! each statement and keep it while their transaction is open: other
 //! instances wait for it asynchronously, without blocking an executor thread.
 //!
-//! Statements run off the async executor, on tokio's blocking pool
-//! ([`SharedConnection::run`]): one slow query must not stall the other
-//! requests an executor thread serves. When the caller stops waiting (its
-//! request's deadline dropped the instance), the statement is interrupted
-//! (SQLite's interrupt handle) or, if it has not started, never runs.
+//! Guest statements must not stall the other requests an executor thread
+//! serves, yet handing each to another thread costs more than most take.
+//! So [`SharedConnection::run_quick`] runs a statement on the calling
+//! thread for at most [`INLINE_BUDGET`] when it can be cut and run again (a
+//! read, or anything outside an explicit transaction, which SQLite rolls
+//! back when cut); one that outlasts it, or cannot be cut, runs on tokio's
+//! blocking pool ([`SharedConnection::run`]). When the caller stops waiting
+//! (its request's deadline dropped the instance), a statement on the pool
+//! is interrupted (SQLite's interrupt handle) or, if it has not started,
+//! never runs.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, InterruptHandle};
 
@@ -35,6 +41,49 @@ pub struct SharedConnection {
     next_call: AtomicU64,
     /// Reasons the guest SQL policy gave (databases guests write SQL for).
     pub refusals: Option<Refusals>,
+    budget: Arc<Budget>,
+}
+
+/// How long a statement may run on the calling thread before it is cut
+/// and sent to the blocking pool.
+pub const INLINE_BUDGET: Duration = Duration::from_millis(2);
+
+/// The time a statement on the calling thread has left, checked by SQLite's
+/// progress handler every few hundred virtual machine steps.
+struct Budget {
+    epoch: Instant,
+    /// Nanoseconds after `epoch` when the statement is cut; 0: no budget.
+    until: AtomicU64,
+    /// The statement was cut for running past `until`.
+    tripped: AtomicBool,
+}
+
+impl Budget {
+    fn new() -> Self {
+        Budget { epoch: Instant::now(), until: AtomicU64::new(0), tripped: AtomicBool::new(false) }
+    }
+
+    fn start(&self, budget: Duration) {
+        self.tripped.store(false, Ordering::Relaxed);
+        let until = (self.epoch.elapsed() + budget).as_nanos() as u64;
+        self.until.store(until.max(1), Ordering::Relaxed);
+    }
+
+    /// Ends the budget; whether the statement was cut.
+    fn stop(&self) -> bool {
+        self.until.store(0, Ordering::Relaxed);
+        self.tripped.load(Ordering::Relaxed)
+    }
+
+    /// The progress handler: `true` cuts the statement.
+    fn exceeded(&self) -> bool {
+        let until = self.until.load(Ordering::Relaxed);
+        if until != 0 && self.epoch.elapsed().as_nanos() as u64 > until {
+            self.tripped.store(true, Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
 }
 
 /// Who writes the SQL a connection runs.
@@ -78,11 +127,14 @@ impl SharedConnection {
         // (with their variants: sort orders, filters, IN lists of each
         // length) are many more than rusqlite's default of 16.
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+        let budget = Arc::new(Budget::new());
         let refusals = match sql {
             Sql::Host => None,
             Sql::Guest => {
                 let refusals = Refusals::default();
                 sql_policy::install(&conn, refusals.clone()).map_err(|e| format!("{name}: {e}"))?;
+                let checked = budget.clone();
+                conn.progress_handler(500, Some(move || checked.exceeded()));
                 Some(refusals)
             }
         };
@@ -94,6 +146,7 @@ impl SharedConnection {
             running: Mutex::new(0),
             next_call: AtomicU64::new(1),
             refusals,
+            budget,
         })
     }
 
@@ -135,6 +188,29 @@ impl SharedConnection {
         let joined = tokio::task::spawn_blocking(move || conn.with_call(id, Some(&cancelled), f)).await;
         call.finish();
         joined.unwrap_or_else(|e| Err(format!("the store's worker failed: {e}")))
+    }
+
+    /// Runs `f` on the calling thread if the connection is free and
+    /// `restartable` says `f`'s statement may be cut and run again, for at
+    /// most [`INLINE_BUDGET`]; otherwise, or once cut, on the blocking pool
+    /// with [`SharedConnection::run`].
+    pub async fn run_quick<R: Send + 'static>(
+        self: &Arc<Self>,
+        restartable: impl FnOnce(&mut Connection) -> bool,
+        f: impl Fn(&mut Connection) -> rusqlite::Result<R> + Send + Sync + 'static,
+    ) -> Result<R, String> {
+        if let Ok(mut guard) = self.conn.try_lock()
+            && let Some(conn) = guard.as_mut()
+            && restartable(conn)
+        {
+            self.budget.start(INLINE_BUDGET);
+            let result = f(conn);
+            if !self.budget.stop() {
+                return result.map_err(|e| describe(&e, self.refusals.as_ref()));
+            }
+        }
+        let f = Arc::new(f);
+        self.run(move |c| f(c)).await
     }
 
     /// Closes the connection (flushing the WAL); later calls fail cleanly.
@@ -235,6 +311,19 @@ mod tests {
         // The worker gives the connection back only once the statement has stopped.
         let next = tokio::time::timeout(std::time::Duration::from_secs(20), shared.run(|c| c.query_row("SELECT 41 + 1", [], |r| r.get::<_, i64>(0))));
         assert_eq!(next.await.expect("the connection is still busy with the interrupted statement"), Ok(42));
+    }
+
+    /// A long read starts on the calling thread, is cut at the budget and
+    /// finishes on the pool with the whole answer.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_long_statement_outgrows_the_calling_thread_and_still_answers() {
+        let shared = Arc::new(SharedConnection::open(None, Sql::Guest).unwrap());
+        let long = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n LIMIT 3000000) SELECT count(*) FROM n";
+        let counted = shared.run_quick(|_| true, move |c| c.query_row(long, [], |r| r.get::<_, i64>(0))).await;
+        assert_eq!(counted, Ok(3_000_000));
+        assert!(!shared.budget.tripped.load(Ordering::Relaxed) || shared.budget.until.load(Ordering::Relaxed) == 0);
+        let quick = shared.run_quick(|_| true, |c| c.query_row("SELECT 6 * 7", [], |r| r.get::<_, i64>(0))).await;
+        assert_eq!(quick, Ok(42));
     }
 
     #[tokio::test]

@@ -137,9 +137,13 @@ struct Executed {
 /// instance's statement cannot interleave.
 async fn execute(conn: &Arc<SharedConnection>, statement: String, parameters: Vec<Value>, max_result_bytes: usize, holding: bool) -> Executed {
     let refusals = conn.refusals.clone();
+    // A read, or a statement outside an explicit transaction (SQLite rolls
+    // it back when cut), may start on the calling thread and move to the pool.
+    let restartable = |c: &mut rusqlite::Connection| c.is_autocommit() || c.prepare_cached(&statement).is_ok_and(|s| s.readonly());
+    let run_statement = statement.clone();
     let ran = conn
-        .run(move |c| {
-            let outcome = query(c, &statement, parameters, max_result_bytes).map_err(|e| match e {
+        .run_quick(restartable, move |c| {
+            let outcome = query(c, &run_statement, &parameters, max_result_bytes).map_err(|e| match e {
                 QueryError::Sql(e) => shared_connection::describe(&e, refusals.as_ref()),
                 QueryError::TooLarge(message) => message,
             });
@@ -177,10 +181,10 @@ fn value_bytes(value: &Value) -> usize {
     }
 }
 
-fn query(c: &mut rusqlite::Connection, statement: &str, parameters: Vec<Value>, max_result_bytes: usize) -> Result<QueryResult, QueryError> {
+fn query(c: &mut rusqlite::Connection, statement: &str, parameters: &[Value], max_result_bytes: usize) -> Result<QueryResult, QueryError> {
     let mut stmt = c.prepare_cached(statement)?;
     let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_string).collect();
-    let params: Vec<SqlValue> = parameters.into_iter().map(to_sql).collect();
+    let params: Vec<SqlValue> = parameters.iter().cloned().map(to_sql).collect();
     let mut rows_out = Vec::new();
     let mut bytes = columns.iter().map(String::len).sum::<usize>();
     let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
