@@ -8,6 +8,7 @@ pub mod shared_connection;
 pub mod spin_v2;
 pub mod sql_policy;
 pub mod sqlite;
+pub mod sqlite_journal;
 pub mod variables;
 pub mod wasi_cli;
 pub mod wasi_config;

@@ -10,10 +10,10 @@
 //! Guest statements must not stall the other requests an executor thread
 //! serves, yet handing each to another thread costs more than most take.
 //! So [`SharedConnection::run_quick`] runs a statement on the calling
-//! thread for at most [`INLINE_BUDGET`] when it can be cut and run again (a
-//! read, or anything outside an explicit transaction, which SQLite rolls
-//! back when cut); one that outlasts it, or cannot be cut, runs on tokio's
-//! blocking pool ([`SharedConnection::run`]). When the caller stops waiting
+//! thread for at most [`INLINE_BUDGET`] when its caller can run it again
+//! once cut (SQLite's guests: `sqlite.rs` with `sqlite_journal.rs`); one
+//! that outlasts it, or cannot be cut, runs on tokio's blocking pool
+//! ([`SharedConnection::run`]). When the caller stops waiting
 //! (its request's deadline dropped the instance), a statement on the pool
 //! is interrupted (SQLite's interrupt handle) or, if it has not started,
 //! never runs.

@@ -5,7 +5,7 @@
 //! result may hold at most `--sqlite-max-result-bytes`.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use wasmtime::component::{Access, Accessor, FutureReader, Resource, StreamReader};
@@ -13,6 +13,7 @@ use wasmtime::component::{Access, Accessor, FutureReader, Resource, StreamReader
 use super::Spin;
 use super::bindings::spin::sqlite::sqlite::{self as sql, Error, QueryResult, RowResult, Value};
 use super::shared_connection::{self, Lease, SharedConnection, Sql};
+use super::sqlite_journal::{Answer, Journal};
 use crate::instance::InstanceState;
 
 /// The most bytes one query's result may hold unless `--sqlite-max-result-bytes` says otherwise.
@@ -69,6 +70,8 @@ pub struct OpenConnection {
     changes: u64,
     /// Held while this guest has a transaction open.
     lease: Option<Lease>,
+    /// That transaction's statements, to run it again if a write is cut.
+    journal: Arc<Mutex<Journal>>,
 }
 
 impl Drop for OpenConnection {
@@ -100,7 +103,7 @@ pub(super) fn open(state: &mut InstanceState, label: &str) -> wasmtime::Result<R
         return Ok(Err(Error::NoSuchDatabase));
     };
     let max_result_bytes = state.sqlite.max_result_bytes;
-    Ok(Ok(state.table.push(OpenConnection { conn, max_result_bytes, last_insert_rowid: 0, changes: 0, lease: None })?))
+    Ok(Ok(state.table.push(OpenConnection { conn, max_result_bytes, last_insert_rowid: 0, changes: 0, lease: None, journal: Default::default() })?))
 }
 
 fn to_sql(value: Value) -> SqlValue {
@@ -132,22 +135,55 @@ struct Executed {
     in_transaction: bool,
 }
 
-/// Runs one statement on the blocking pool; also returns the connection's
-/// counters after it, read while still holding the connection so another
-/// instance's statement cannot interleave.
-async fn execute(conn: &Arc<SharedConnection>, statement: String, parameters: Vec<Value>, max_result_bytes: usize, holding: bool) -> Executed {
+/// Runs one statement, on the calling thread first and on the blocking pool
+/// once past the inline budget; also returns the connection's counters
+/// after it, read while still holding the connection so another instance's
+/// statement cannot interleave.
+async fn execute(target: Target, statement: String, parameters: Vec<Value>) -> Executed {
+    let Target { conn, max_result_bytes, holding, journal } = target;
     let refusals = conn.refusals.clone();
-    // A read, or a statement outside an explicit transaction (SQLite rolls
-    // it back when cut), may start on the calling thread and move to the pool.
-    let restartable = |c: &mut rusqlite::Connection| c.is_autocommit() || c.prepare_cached(&statement).is_ok_and(|s| s.readonly());
-    let run_statement = statement.clone();
+    let statement = Arc::new(statement);
+    // Anything may start where it can be cut: a read, or a statement outside
+    // an explicit transaction, runs again as it was; a transaction whose
+    // write was cut runs again from its journal, unless it outgrew it.
+    let restartable =
+        |c: &mut rusqlite::Connection| c.is_autocommit() || lock(&journal).replayable() || c.prepare_cached(&statement).is_ok_and(|s| s.readonly());
+    let (run_statement, run_journal) = (statement.clone(), journal.clone());
     let ran = conn
         .run_quick(restartable, move |c| {
-            let outcome = query(c, &run_statement, &parameters, max_result_bytes).map_err(|e| match e {
-                QueryError::Sql(e) => shared_connection::describe(&e, refusals.as_ref()),
-                QueryError::TooLarge(message) => message,
-            });
-            Ok((outcome, c.last_insert_rowid(), c.changes(), !c.is_autocommit()))
+            let answer = |c: &mut rusqlite::Connection, statement: &str, parameters: &[Value]| {
+                let changed_before = c.total_changes();
+                let outcome = query(c, statement, parameters, max_result_bytes);
+                let counters = (c.total_changes() != changed_before).then(|| (c.last_insert_rowid(), c.changes()));
+                let cut = matches!(&outcome, Err(QueryError::Sql(e)) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted));
+                let outcome = outcome.map_err(|e| match e {
+                    QueryError::Sql(e) => shared_connection::describe(&e, refusals.as_ref()),
+                    QueryError::TooLarge(message) => message,
+                });
+                (outcome, counters, cut)
+            };
+            let mut journal = lock(&run_journal);
+            if journal.rolled_back() {
+                let replayed = journal.replay(|statement, parameters| {
+                    let (outcome, counters, _) = answer(c, statement, parameters);
+                    (outcome, counters)
+                });
+                if let Err(diverged) = replayed {
+                    if !c.is_autocommit() {
+                        c.execute_batch("ROLLBACK")?;
+                    }
+                    return Ok((Err(diverged.to_string()), c.last_insert_rowid(), c.changes(), false));
+                }
+            }
+            let in_transaction_before = !c.is_autocommit();
+            let (outcome, counters, cut) = answer(c, &run_statement, &parameters);
+            let in_transaction = !c.is_autocommit();
+            if cut {
+                journal.cut(in_transaction_before && !in_transaction);
+            } else {
+                journal.completed(&run_statement, &parameters, Answer { result: &outcome, counters }, in_transaction);
+            }
+            Ok((outcome, c.last_insert_rowid(), c.changes(), in_transaction))
         })
         .await;
     match ran {
@@ -158,6 +194,10 @@ async fn execute(conn: &Arc<SharedConnection>, statement: String, parameters: Ve
         // transaction, if any, stands as it was.
         Err(message) => Executed { result: Err(Error::Io(message)), last_insert_rowid: 0, changes: 0, in_transaction: holding },
     }
+}
+
+fn lock(journal: &Mutex<Journal>) -> std::sync::MutexGuard<'_, Journal> {
+    journal.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 enum QueryError {
@@ -218,25 +258,26 @@ impl OpenConnection {
     }
 }
 
-/// The guest's database for one statement (counted for `--stats`), its
-/// result limit, and whether the guest already holds its lease (its
-/// transaction is open).
-fn target(state: &mut InstanceState, conn: &Resource<OpenConnection>) -> wasmtime::Result<(Arc<SharedConnection>, usize, bool)> {
+/// The guest's database for one statement, as the statement needs it.
+struct Target {
+    conn: Arc<SharedConnection>,
+    max_result_bytes: usize,
+    /// The guest already holds the lease (its transaction is open).
+    holding: bool,
+    journal: Arc<Mutex<Journal>>,
+}
+
+/// The guest's database for one statement (counted for `--stats`).
+fn target(state: &mut InstanceState, conn: &Resource<OpenConnection>) -> wasmtime::Result<Target> {
     crate::stats::record_sqlite_statement(&state.sqlite.component);
     let open = state.table.get(conn)?;
-    Ok((open.conn.clone(), open.max_result_bytes, open.lease.is_some()))
+    Ok(Target { conn: open.conn.clone(), max_result_bytes: open.max_result_bytes, holding: open.lease.is_some(), journal: open.journal.clone() })
 }
 
 /// Runs the statement, first waiting for the lease unless the guest holds it.
-async fn run_leased(
-    shared: &Arc<SharedConnection>,
-    max_result_bytes: usize,
-    holding: bool,
-    statement: String,
-    parameters: Vec<Value>,
-) -> (Executed, Option<Lease>) {
-    let lease = if holding { None } else { Some(shared.lease().await) };
-    (execute(shared, statement, parameters, max_result_bytes, holding).await, lease)
+async fn run_leased(target: Target, statement: String, parameters: Vec<Value>) -> (Executed, Option<Lease>) {
+    let lease = if target.holding { None } else { Some(target.conn.lease().await) };
+    (execute(target, statement, parameters).await, lease)
 }
 
 /// Runs a statement for an async call, waiting (on the caller's host task,
@@ -247,8 +288,8 @@ pub(super) async fn run<T: Send>(
     statement: String,
     parameters: Vec<Value>,
 ) -> wasmtime::Result<Result<QueryResult, Error>> {
-    let (shared, max_bytes, holding) = accessor.with(|mut access| target(access.get(), conn))?;
-    let (executed, lease) = run_leased(&shared, max_bytes, holding, statement, parameters).await;
+    let target = accessor.with(|mut access| target(access.get(), conn))?;
+    let (executed, lease) = run_leased(target, statement, parameters).await;
     accessor.with(|mut access| Ok(access.get().table.get_mut(conn)?.after(executed, lease)))
 }
 
@@ -261,8 +302,8 @@ pub(super) async fn run_blocking_caller<T: Send>(
     statement: String,
     parameters: Vec<Value>,
 ) -> wasmtime::Result<Result<QueryResult, Error>> {
-    let (shared, max_bytes, holding) = target(access.get(), conn)?;
-    let (executed, lease) = run_leased(&shared, max_bytes, holding, statement, parameters).await;
+    let target = target(access.get(), conn)?;
+    let (executed, lease) = run_leased(target, statement, parameters).await;
     Ok(access.get().table.get_mut(conn)?.after(executed, lease))
 }
 
@@ -324,5 +365,75 @@ impl<T: Send> sql::HostConnectionWithStore<T> for Spin {
 
     async fn changes_async(accessor: &Accessor<T, Self>, conn: Resource<OpenConnection>) -> wasmtime::Result<u64> {
         accessor.with(|mut access| Ok(access.get().table.get(&conn)?.changes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Inserts 200,000 rows: far past the inline budget, so it is cut and run again.
+    const SLOW_WRITE: &str = "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 200000) INSERT INTO t SELECT n FROM c";
+
+    struct Guest {
+        conn: Arc<SharedConnection>,
+        journal: Arc<Mutex<Journal>>,
+        in_transaction: bool,
+    }
+
+    impl Guest {
+        fn new(conn: &Arc<SharedConnection>) -> Self {
+            Guest { conn: conn.clone(), journal: Default::default(), in_transaction: false }
+        }
+
+        async fn run(&mut self, statement: &str) -> Result<QueryResult, Error> {
+            let target = Target { conn: self.conn.clone(), max_result_bytes: DEFAULT_MAX_RESULT_BYTES, holding: true, journal: self.journal.clone() };
+            let executed = execute(target, statement.to_string(), vec![]).await;
+            self.in_transaction = executed.in_transaction;
+            executed.result
+        }
+
+        async fn count(&mut self) -> i64 {
+            let rows = self.run("SELECT count(*), count(DISTINCT x) FROM t").await.unwrap().rows;
+            let [Value::Integer(all), Value::Integer(distinct)] = rows[0].values[..] else { panic!("{:?}", rows[0].values) };
+            assert_eq!(all, distinct, "a row was written twice");
+            all
+        }
+    }
+
+    fn database() -> Arc<SharedConnection> {
+        let conn = Arc::new(SharedConnection::open(None, Sql::Guest).unwrap());
+        conn.with(|c| c.execute_batch("CREATE TABLE t (x INTEGER NOT NULL)")).unwrap();
+        conn
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_transaction_whose_write_is_cut_runs_again_and_commits_once() {
+        let conn = database();
+        let mut guest = Guest::new(&conn);
+        guest.run("BEGIN").await.unwrap();
+        guest.run("INSERT INTO t VALUES (-1)").await.unwrap();
+        assert_eq!(guest.count().await, 1);
+        guest.run(SLOW_WRITE).await.unwrap();
+        assert!(guest.in_transaction, "the transaction is still open after the cut write");
+        assert_eq!(guest.count().await, 200_001, "the rows written before the cut are there once");
+        guest.run("COMMIT").await.unwrap();
+        assert!(!guest.in_transaction);
+        assert_eq!(Guest::new(&conn).count().await, 200_001);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_transaction_that_answers_differently_when_run_again_is_rolled_back_with_a_clear_error() {
+        let conn = database();
+        let mut guest = Guest::new(&conn);
+        guest.run("BEGIN").await.unwrap();
+        guest.run("INSERT INTO t VALUES (-1)").await.unwrap();
+        // The guest saw a value that will not come again.
+        guest.run("SELECT random()").await.unwrap();
+        let error = guest.run(SLOW_WRITE).await.unwrap_err();
+        let Error::Io(message) = error else { panic!("{error:?}") };
+        assert!(message.contains("the transaction was rolled back") && message.contains("statement 3"), "{message}");
+        assert!(!guest.in_transaction, "the guest is told its transaction is over");
+        assert_eq!(Guest::new(&conn).count().await, 0, "nothing of the transaction was written");
     }
 }
