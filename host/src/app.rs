@@ -255,7 +255,7 @@ fn component_grants(
     let allowed_hosts = variables.allowed_hosts(manifest, id)?;
     Ok(ComponentGrants {
         id: id.to_string(),
-        wasi: WasiGrant { env, files_dir, logs: ComponentLogs::open(&state_dir.join("logs"), id)? },
+        wasi: WasiGrant { env, files_dir, logs: ComponentLogs::open(&state_dir.join("logs"), id)?, allowed_hosts: Arc::new(allowed_hosts.clone()) },
         key_value: Arc::new(stores.key_value.grant(&config.key_value_stores)),
         sqlite: Arc::new(stores.sqlite.grant(id, &config.sqlite_databases)),
         variables: Arc::new(VariablesGrant { component: id.to_string(), values: resolved }),

@@ -16,10 +16,12 @@ pub fn is_core_module(bytes: &[u8]) -> bool {
     bytes.starts_with(&CORE_MODULE_HEADER)
 }
 
-/// `bytes` as a component: unchanged if it is one already.
+/// `bytes` as a component the host links: a core module wrapped; a
+/// component as it is, but for the WASIp3 release candidate's names
+/// (`wasip3_rc`).
 pub fn componentize(bytes: Vec<u8>, what: &str) -> wasmtime::Result<Vec<u8>> {
     if !is_core_module(&bytes) {
-        return Ok(bytes);
+        return crate::wasip3_rc::to_final(bytes, what);
     }
     wit_component::ComponentEncoder::default()
         .validate(true)

@@ -104,14 +104,8 @@ impl CompileCache {
                 Err(e) => tracing::warn!("ignoring unreadable cache entry {}: {e}", cached.display()),
             }
         }
-        let componentized;
-        let bytes = if crate::componentize::is_core_module(bytes) {
-            componentized = crate::componentize::componentize(bytes.to_vec(), what)?;
-            &componentized[..]
-        } else {
-            bytes
-        };
-        let compiled = engine.precompile_component(bytes).with_context(|| format!("{what} is not a valid WebAssembly component"))?;
+        let bytes = crate::componentize::componentize(bytes.to_vec(), what)?;
+        let compiled = engine.precompile_component(&bytes).with_context(|| format!("{what} is not a valid WebAssembly component"))?;
         std::fs::create_dir_all(&self.dir)?;
         // Write then rename, so a crash never leaves a truncated cache entry.
         let tmp = cached.with_extension(format!("tmp{}", std::process::id()));

@@ -16,6 +16,7 @@ mod instance;
 mod logs;
 mod stats;
 mod trigger;
+mod wasip3_rc;
 
 fn main() -> std::process::ExitCode {
     cli::main()

@@ -1,9 +1,13 @@
 //! WASI for one component: its environment (`environment` and `souk up -e`),
-//! its `files` mounted read-only at `/`, and stdout/stderr appended to its
-//! log files.
+//! its `files` mounted read-only at `/`, stdout/stderr appended to its log
+//! files, and `wasi:sockets` as far as its `allowed_outbound_hosts` reach.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use souk_manifest::AllowedHosts;
+use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
 use crate::logs::ComponentLogs;
@@ -13,6 +17,8 @@ pub struct WasiGrant {
     /// The component's `files`, staged under the state dir.
     pub files_dir: Option<PathBuf>,
     pub logs: ComponentLogs,
+    /// Where its sockets may connect (templates already expanded).
+    pub allowed_hosts: Arc<AllowedHosts>,
 }
 
 impl WasiGrant {
@@ -26,6 +32,68 @@ impl WasiGrant {
         if let Some(dir) = &self.files_dir {
             wasi.preopened_dir(dir, "/", FsPerms::ReadOnly)?;
         }
+        // Every address is checked before any socket call; with no entry
+        // that matches, a connect fails with `access-denied`.
+        wasi.allow_tcp(true).allow_udp(true);
+        let allowed = self.allowed_hosts.clone();
+        wasi.socket_addr_check(move |addr, used_for| {
+            let allowed = socket_use_allowed(&allowed, addr, used_for);
+            Box::pin(async move { allowed })
+        });
         Ok(wasi.build())
+    }
+}
+
+/// Spin's rule for `wasi:sockets`: a TCP connection, or a UDP datagram sent
+/// or received, to or from an address that `allowed_outbound_hosts` allows for the
+/// `tcp` or `udp` scheme (or `*`); IP addresses and CIDR blocks match it,
+/// host names do not (a socket connects to an address, not a name). Guests
+/// accept nothing: listening, and binding to a chosen address, are refused;
+/// the bind to an ephemeral port that precedes a connection is not.
+fn socket_use_allowed(allowed: &AllowedHosts, addr: SocketAddr, used_for: SocketAddrUse) -> bool {
+    let scheme = match used_for {
+        SocketAddrUse::TcpConnect => "tcp",
+        // Datagrams go to, and are taken from, allowed addresses only.
+        SocketAddrUse::UdpSend | SocketAddrUse::UdpReceive => "udp",
+        SocketAddrUse::TcpBind | SocketAddrUse::UdpBind => return addr.ip().is_unspecified() && addr.port() == 0,
+        SocketAddrUse::TcpListen | SocketAddrUse::TcpAccept => return false,
+    };
+    allowed.allows(scheme, &addr.ip().to_string(), addr.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allowed(entries: &[&str]) -> AllowedHosts {
+        AllowedHosts::parse(&entries.iter().map(|e| e.to_string()).collect::<Vec<_>>()).unwrap()
+    }
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn connections_follow_allowed_outbound_hosts() {
+        let hosts = allowed(&["*://127.0.0.1:7", "tcp://10.1.0.0/16:6000..6010", "https://example.com"]);
+        assert!(socket_use_allowed(&hosts, addr("127.0.0.1:7"), SocketAddrUse::TcpConnect));
+        assert!(socket_use_allowed(&hosts, addr("127.0.0.1:7"), SocketAddrUse::UdpSend));
+        assert!(socket_use_allowed(&hosts, addr("10.1.200.3:6009"), SocketAddrUse::TcpConnect));
+        assert!(!socket_use_allowed(&hosts, addr("10.1.200.3:6010"), SocketAddrUse::TcpConnect), "the range's end is excluded");
+        assert!(!socket_use_allowed(&hosts, addr("10.2.0.1:6000"), SocketAddrUse::TcpConnect), "outside the block");
+        assert!(!socket_use_allowed(&hosts, addr("127.0.0.2:7"), SocketAddrUse::TcpConnect));
+        assert!(!socket_use_allowed(&hosts, addr("127.0.0.1:8"), SocketAddrUse::TcpConnect));
+        assert!(!socket_use_allowed(&hosts, addr("10.1.0.1:6000"), SocketAddrUse::UdpSend), "a tcp entry is not a udp one");
+        assert!(!socket_use_allowed(&allowed(&[]), addr("127.0.0.1:7"), SocketAddrUse::TcpConnect));
+    }
+
+    #[test]
+    fn guests_connect_out_but_never_listen() {
+        let hosts = allowed(&["*://*:*"]);
+        assert!(socket_use_allowed(&hosts, addr("0.0.0.0:0"), SocketAddrUse::TcpBind), "the ephemeral bind of a connect");
+        assert!(socket_use_allowed(&hosts, addr("[::]:0"), SocketAddrUse::UdpBind));
+        assert!(!socket_use_allowed(&hosts, addr("0.0.0.0:8080"), SocketAddrUse::TcpBind));
+        assert!(!socket_use_allowed(&hosts, addr("127.0.0.1:0"), SocketAddrUse::TcpBind));
+        assert!(!socket_use_allowed(&hosts, addr("0.0.0.0:0"), SocketAddrUse::TcpListen));
     }
 }
