@@ -20,9 +20,12 @@ DEFAULT_SOUK_ARGS = (f"--max-concurrent-requests users={os.cpu_count()} "
 
 
 def build():
-    run(["cargo", "build", "--release", "-p", "souk", "-p", "souk-load", "-p", "shop-floor"], cwd=ROOT)
-    # Apart, so that its dependencies do not change the features souk is built with.
-    run(["cargo", "build", "--release", "-p", "shop-keys"], cwd=ROOT)
+    # The command scripts/test builds with (souk, souk-load, shop-floor and
+    # shop-keys are default members): any other would compile wasmtime again
+    # with other crate features.
+    run(["cargo", "test", "--release", "--no-run", "--quiet"], cwd=ROOT)
+    # The load generators are not built by tests; they do not use wasmtime.
+    run(["cargo", "build", "--release", "-p", "souk-load", "-p", "shop-floor"], cwd=ROOT)
     cmd = ["cargo", "build", "--release", "--target", "wasm32-wasip2", "--target-dir", ROOT / "target"]
     for name in COMPONENTS:
         cmd += ["-p", name]

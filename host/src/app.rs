@@ -16,13 +16,14 @@ use wasmtime_wasi_http::handler::ProxyPre;
 
 use crate::capabilities::key_value::KeyValueStores;
 use crate::capabilities::outbound_http::OutboundGrant;
+use crate::capabilities::outbound_redis::{RedisClients, RedisGrant};
 use crate::capabilities::sqlite::SqliteDatabases;
 use crate::capabilities::variables::VariablesGrant;
 use crate::capabilities::wasi_cli::WasiGrant;
 use crate::cli::UpArgs;
 use crate::engine::{CompileCache, EngineSettings};
 use crate::instance::{ComponentGrants, InstanceState};
-use crate::logs::ComponentLogs;
+use crate::logs::{ComponentLogs, OutputSettings};
 use crate::trigger::http::admission::Admission;
 use crate::trigger::http::chain::ChainRouter;
 use crate::trigger::http::handler::{ComponentHandler, Limits, Reuse};
@@ -32,6 +33,8 @@ use crate::trigger::http::handler::{ComponentHandler, Limits, Reuse};
 pub struct Stores {
     pub key_value: KeyValueStores,
     pub sqlite: SqliteDatabases,
+    /// Outbound Redis connections, shared by every component.
+    pub redis: Arc<RedisClients>,
 }
 
 impl Stores {
@@ -68,14 +71,19 @@ pub struct LoadReport {
     pub from_cache: usize,
 }
 
-fn env_lookup(name: &str) -> Option<String> {
-    std::env::var(name).ok()
+/// A variable's value by its environment name (`SPIN_VARIABLE_<NAME>`):
+/// from `--variable` first, then the environment.
+fn variable_lookup(cli_variables: &HashMap<String, String>, env_name: &str) -> Option<String> {
+    env_name.strip_prefix("SPIN_VARIABLE_").and_then(|name| cli_variables.get(&name.to_ascii_lowercase()).cloned()).or_else(|| std::env::var(env_name).ok())
 }
 
 pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
     let manifest_file = crate::cli::manifest_path(&args.from);
     let manifest = AppManifest::load(&manifest_file)?;
     manifest.check_sources()?;
+    if let Some(unknown) = args.follow.iter().find(|id| !manifest.components.contains_key(*id)) {
+        wasmtime::bail!("--follow: the app has no component `{unknown}` ({})", manifest.file.display());
+    }
 
     let state_dir = absolute(args.state_dir.clone().unwrap_or_else(|| manifest.dir.join(".spin")))?;
     let runtime_config_file = match &args.runtime_config_file {
@@ -88,8 +96,11 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
         wasmtime::bail!("{}: runtime config file not found", file.display());
     }
     let runtime_config = RuntimeConfig::load(runtime_config_file.as_deref(), &state_dir)?;
-    let variables = Variables::resolve(&manifest, &env_lookup)?;
-    let stores = Arc::new(open_stores(&manifest, &runtime_config, runtime_config_file.as_deref(), args.sqlite_max_result_bytes)?);
+    let cli_variables = crate::cli_variables::merge(&args.variables).map_err(|e| format_err!(e))?;
+    let variables = Variables::resolve(&manifest, &|env_name| variable_lookup(&cli_variables, env_name))?;
+    let mut stores = open_stores(&manifest, &runtime_config, runtime_config_file.as_deref(), args.sqlite_max_result_bytes)?;
+    crate::seed::apply(&mut stores, &runtime_config, &args.key_values, &args.sqlite_statements)?;
+    let stores = Arc::new(stores);
 
     let engine = crate::engine::new_engine(&EngineSettings {
         max_instances: args.max_instances,
@@ -158,7 +169,7 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
         let context = match contexts.get(id) {
             Some(context) => context.clone(),
             None => {
-                let context = Arc::new(component_grants(&manifest, id, &variables, &stores, &chain, &state_dir, &args.env)?);
+                let context = Arc::new(component_grants(&manifest, id, &variables, &stores, &chain, &state_dir, args)?);
                 contexts.insert(id.clone(), context.clone());
                 context
             }
@@ -232,9 +243,15 @@ fn component_grants(
     stores: &Stores,
     chain: &Arc<ChainRouter>,
     state_dir: &Path,
-    cli_env: &[(String, String)],
+    args: &UpArgs,
 ) -> wasmtime::Result<ComponentGrants> {
     let config = &manifest.components[id];
+    let log_dir = match &args.log_dir {
+        Some(dir) if dir.as_os_str().is_empty() => None,
+        Some(dir) => Some(dir.clone()),
+        None => Some(state_dir.join("logs")),
+    };
+    let output = OutputSettings { log_dir: log_dir.as_deref(), console: !args.quiet && (args.follow.is_empty() || args.follow.iter().any(|f| f == id)) };
     let resolved = config
         .variables
         .keys()
@@ -244,7 +261,7 @@ fn component_grants(
         })
         .collect();
     let mut env: Vec<(String, String)> = config.environment.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    env.extend(cli_env.iter().cloned());
+    env.extend(args.env.iter().cloned());
     let files_dir = if config.files.is_empty() {
         None
     } else {
@@ -253,9 +270,11 @@ fn component_grants(
         Some(dir)
     };
     let allowed_hosts = variables.allowed_hosts(manifest, id)?;
+    let shared_hosts = Arc::new(allowed_hosts.clone());
     Ok(ComponentGrants {
         id: id.to_string(),
-        wasi: WasiGrant { env, files_dir, logs: ComponentLogs::open(&state_dir.join("logs"), id)?, allowed_hosts: Arc::new(allowed_hosts.clone()) },
+        wasi: WasiGrant { env, files_dir, logs: ComponentLogs::open(id, &output)?, allowed_hosts: shared_hosts.clone() },
+        redis: Arc::new(RedisGrant { component: id.to_string(), allowed_hosts: shared_hosts, clients: stores.redis.clone() }),
         key_value: Arc::new(stores.key_value.grant(&config.key_value_stores)),
         sqlite: Arc::new(stores.sqlite.grant(id, &config.sqlite_databases)),
         variables: Arc::new(VariablesGrant { component: id.to_string(), values: resolved }),

@@ -30,8 +30,25 @@ pub struct UpArgs {
     #[arg(short = 'f', long = "from", default_value = "spin.toml")]
     pub from: PathBuf,
     /// Address to listen on (port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:3000")]
+    #[arg(long, env = "SPIN_HTTP_LISTEN_ADDR", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
+    /// If --listen's port is taken, try the next ones (up to 100 more), as `spin up --find-free-port`.
+    #[arg(long = "find-free-port")]
+    pub find_free_port: bool,
+    /// A variable for the app, as `spin up --variable`: NAME=VALUE,
+    /// NAME=@FILE (the file's text), or @FILE.json / @FILE.toml (several).
+    /// Repeatable, the last value wins; before SPIN_VARIABLE_* and defaults.
+    #[arg(long = "variable", value_name = "NAME=VALUE | NAME=@FILE | @FILE.json | @FILE.toml", value_parser = crate::cli_variables::parse)]
+    pub variables: Vec<crate::cli_variables::VariableSource>,
+    /// Set KEY=VALUE in the app's `default` key-value store at start-up, as
+    /// `spin up --key-value` (repeatable).
+    #[arg(long = "key-value", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub key_values: Vec<(String, String)>,
+    /// Run a SQLite statement, or the statements of @FILE, against the
+    /// app's `default` database at start-up, as `spin up --sqlite`
+    /// (repeatable, in order).
+    #[arg(long = "sqlite", value_name = "STATEMENT | @FILE")]
+    pub sqlite_statements: Vec<String>,
     /// Runtime config file (default: runtime-config.toml beside the manifest, if present).
     #[arg(long = "runtime-config-file")]
     pub runtime_config_file: Option<PathBuf>,
@@ -98,9 +115,19 @@ pub struct UpArgs {
     /// result is refused with an error that says so.
     #[arg(long = "sqlite-max-result-bytes", default_value_t = crate::capabilities::sqlite::DEFAULT_MAX_RESULT_BYTES, value_parser = clap::builder::ValueParser::new(parse_positive_usize))]
     pub sqlite_max_result_bytes: usize,
-    /// Do not write the one-line access log per request.
-    #[arg(long)]
+    /// Quiet console: neither the one-line access log per request nor
+    /// component output (`spin up -q`); the log files are still written.
+    #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// Show only these components' output on the console (repeatable), as
+    /// `spin up --follow`. Default: every component's.
+    #[arg(long = "follow", value_name = "COMPONENT")]
+    pub follow: Vec<String>,
+    /// Folder for the components' `<id>_stdout.txt` and `_stderr.txt`
+    /// (default: logs/ in the state dir); an empty value writes no files,
+    /// as `spin up --log-dir`.
+    #[arg(short = 'L', long = "log-dir", value_parser = parse_log_dir)]
+    pub log_dir: Option<PathBuf>,
     /// Time the host's per-request instantiation, count instances and SQLite
     /// statements per component, and print a summary at shutdown.
     #[arg(long)]
@@ -119,6 +146,11 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
         _ => Err(format!("expected KEY=VALUE, got `{s}`")),
     }
+}
+
+/// Any path, the empty one included (clap's own path parser refuses it).
+fn parse_log_dir(s: &str) -> Result<PathBuf, String> {
+    Ok(PathBuf::from(s))
 }
 
 fn parse_positive_usize(s: &str) -> Result<usize, String> {

@@ -13,6 +13,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::capabilities::key_value::KeyValueGrant;
 use crate::capabilities::outbound_http::{OutboundGrant, OutboundHooks};
+use crate::capabilities::outbound_redis::RedisGrant;
 use crate::capabilities::sqlite::SqliteGrant;
 use crate::capabilities::variables::VariablesGrant;
 use crate::capabilities::wasi_cli::WasiGrant;
@@ -25,6 +26,7 @@ pub struct ComponentGrants {
     pub sqlite: Arc<SqliteGrant>,
     pub variables: Arc<VariablesGrant>,
     pub outbound: Arc<OutboundGrant>,
+    pub redis: Arc<RedisGrant>,
 }
 
 impl ComponentGrants {
@@ -38,6 +40,7 @@ impl ComponentGrants {
             key_value: self.key_value.clone(),
             sqlite: self.sqlite.clone(),
             variables: self.variables.clone(),
+            redis: self.redis.clone(),
             outcome: Default::default(),
             max_memory_bytes,
         })
@@ -52,6 +55,7 @@ pub struct InstanceState {
     pub key_value: Arc<KeyValueGrant>,
     pub sqlite: Arc<SqliteGrant>,
     pub variables: Arc<VariablesGrant>,
+    pub redis: Arc<RedisGrant>,
     /// What went wrong, if anything, recorded where it is detected
     /// (deadline callback, memory limiter) and read when logging the failure.
     pub outcome: Arc<RequestOutcome>,

@@ -1,31 +1,185 @@
-//! Logging: the console (tracing) and each component's stdout/stderr files.
+//! Logging: the console (tracing), and each component's stdout and stderr,
+//! as `spin up` shows them: appended to `<log-dir>/<component>_stdout.txt`
+//! and `_stderr.txt`, and written to souk's own stdout and stderr with each
+//! line prefixed by `[<component>] `, unless `--quiet` or `--follow`
+//! (another component) says otherwise.
 
 use std::fs::{File, OpenOptions};
+use std::io::Write;
 use std::path::Path;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
-use wasmtime_wasi::cli::OutputFile;
+use bytes::Bytes;
+use tokio::io::AsyncWrite;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
 
 pub fn init_console() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SOUK_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("souk=info,warn"));
     tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).init();
 }
 
-/// A component's stdout and stderr, appended to
-/// `<state-dir>/logs/<component>_stdout.txt` and `_stderr.txt` as Spin does.
-/// The files are opened once at start-up and shared by every instance.
+/// Where component output goes, from `souk up`'s flags.
+pub struct OutputSettings<'a> {
+    /// The folder for the files; `None`: no files (`--log-dir ""`).
+    pub log_dir: Option<&'a Path>,
+    /// Whether this component's lines go to the console.
+    pub console: bool,
+}
+
+/// A component's stdout and stderr, opened once at start-up and shared by
+/// every instance.
 #[derive(Clone)]
 pub struct ComponentLogs {
-    pub stdout: OutputFile,
-    pub stderr: OutputFile,
+    pub stdout: ComponentOutput,
+    pub stderr: ComponentOutput,
 }
 
 impl ComponentLogs {
-    pub fn open(log_dir: &Path, component_id: &str) -> wasmtime::Result<Self> {
-        std::fs::create_dir_all(log_dir)?;
-        let open = |suffix: &str| -> wasmtime::Result<File> {
-            let path = log_dir.join(format!("{component_id}_{suffix}.txt"));
-            OpenOptions::new().create(true).append(true).open(&path).map_err(|e| wasmtime::format_err!("cannot open log file {}: {e}", path.display()))
+    pub fn open(component_id: &str, settings: &OutputSettings) -> wasmtime::Result<Self> {
+        if let Some(dir) = settings.log_dir {
+            std::fs::create_dir_all(dir).map_err(|e| wasmtime::format_err!("cannot create the log folder {}: {e}", dir.display()))?;
+        }
+        let open = |suffix: &str| -> wasmtime::Result<Option<File>> {
+            let Some(dir) = settings.log_dir else { return Ok(None) };
+            let path = dir.join(format!("{component_id}_{suffix}.txt"));
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map(Some)
+                .map_err(|e| wasmtime::format_err!("cannot open log file {}: {e}", path.display()))
         };
-        Ok(Self { stdout: OutputFile::new(open("stdout")?), stderr: OutputFile::new(open("stderr")?) })
+        let console = |stream| settings.console.then(|| Console { stream, prefix: format!("[{component_id}] "), pending: Mutex::new(Vec::new()) });
+        Ok(Self {
+            stdout: ComponentOutput(Arc::new(Output { file: open("stdout")?, console: console(Stream::Stdout) })),
+            stderr: ComponentOutput(Arc::new(Output { file: open("stderr")?, console: console(Stream::Stderr) })),
+        })
+    }
+}
+
+/// One of a component's output streams: its log file and its console lines.
+#[derive(Clone)]
+pub struct ComponentOutput(Arc<Output>);
+
+struct Output {
+    file: Option<File>,
+    console: Option<Console>,
+}
+
+#[derive(Clone, Copy)]
+enum Stream {
+    Stdout,
+    Stderr,
+}
+
+struct Console {
+    stream: Stream,
+    prefix: String,
+    /// The start of a line not ended yet (shared by the component's instances).
+    pending: Mutex<Vec<u8>>,
+}
+
+impl Console {
+    /// Writes each line `bytes` completes, prefixed, keeping the rest.
+    fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.extend_from_slice(bytes);
+        let Some(end) = pending.iter().rposition(|&b| b == b'\n') else { return Ok(()) };
+        let mut out = Vec::with_capacity(end + 1 + self.prefix.len() * 4);
+        for line in pending[..end].split(|&b| b == b'\n') {
+            out.extend_from_slice(self.prefix.as_bytes());
+            out.extend_from_slice(line);
+            out.push(b'\n');
+        }
+        pending.drain(..=end);
+        match self.stream {
+            Stream::Stdout => std::io::stdout().lock().write_all(&out),
+            Stream::Stderr => std::io::stderr().lock().write_all(&out),
+        }
+    }
+}
+
+impl Output {
+    fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
+        if let Some(file) = &self.file {
+            (&*file).write_all(bytes)?;
+        }
+        if let Some(console) = &self.console {
+            console.write(bytes)?;
+        }
+        Ok(())
+    }
+}
+
+impl IsTerminal for ComponentOutput {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for ComponentOutput {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+
+    fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+#[async_trait::async_trait]
+impl Pollable for ComponentOutput {
+    async fn ready(&mut self) {}
+}
+
+impl OutputStream for ComponentOutput {
+    fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
+        self.0.write(&bytes).map_err(|e| StreamError::LastOperationFailed(wasmtime::format_err!(e)))
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        Ok(64 * 1024)
+    }
+}
+
+impl AsyncWrite for ComponentOutput {
+    fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Poll::Ready(self.0.write(buf).map(|()| buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_get_every_byte_and_the_console_whole_prefixed_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = ComponentLogs::open("web", &OutputSettings { log_dir: Some(dir.path()), console: true }).unwrap();
+        let console = logs.stdout.0.console.as_ref().unwrap();
+        logs.stdout.0.write(b"one\ntw").unwrap();
+        assert_eq!(*console.pending.lock().unwrap(), b"tw", "the unfinished line waits");
+        logs.stdout.0.write(b"o\n").unwrap();
+        assert!(console.pending.lock().unwrap().is_empty());
+        assert_eq!(std::fs::read_to_string(dir.path().join("web_stdout.txt")).unwrap(), "one\ntwo\n");
+
+        let no_files = ComponentLogs::open("web", &OutputSettings { log_dir: None, console: false }).unwrap();
+        assert!(no_files.stderr.0.file.is_none() && no_files.stderr.0.console.is_none());
+        no_files.stderr.0.write(b"dropped\n").unwrap();
     }
 }

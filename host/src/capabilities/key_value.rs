@@ -25,6 +25,14 @@ impl KeyValueStores {
         Ok(())
     }
 
+    /// The store `label`, opened now if no component's manifest had it opened.
+    pub fn open_if_closed(label: &str, path: Option<&std::path::Path>, stores: &mut Self) -> Result<Arc<SharedConnection>, String> {
+        if !stores.by_label.contains_key(label) {
+            Self::open(label, path, stores)?;
+        }
+        Ok(stores.by_label[label].clone())
+    }
+
     /// What a component listing `labels` may open: each label's store, or
     /// `None` for a label nobody configured.
     pub fn grant<'a>(&self, labels: impl IntoIterator<Item = &'a String>) -> KeyValueGrant {
@@ -76,7 +84,7 @@ pub(super) fn get(conn: &SharedConnection, key: &str) -> Result<Option<Vec<u8>>,
     conn.with(|c| get_in(c, key))
 }
 
-pub(super) fn set(conn: &SharedConnection, key: &str, value: &[u8]) -> Result<(), String> {
+pub(crate) fn set(conn: &SharedConnection, key: &str, value: &[u8]) -> Result<(), String> {
     conn.with(|c| set_in(c, key, value))
 }
 

@@ -4,6 +4,7 @@
 pub mod deny;
 pub mod key_value;
 pub mod outbound_http;
+pub mod outbound_redis;
 pub mod shared_connection;
 pub mod spin_v2;
 pub mod sql_policy;
@@ -28,6 +29,9 @@ pub(crate) mod bindings {
         imports: {
             "spin:sqlite/sqlite.[method]connection.execute": async | store | trappable,
             "fermyon:spin/sqlite.[method]connection.execute": async | store | trappable,
+            // Synchronous for the guest, network calls for the host: the
+            // calling guest task waits, not the thread.
+            "fermyon:spin/redis": async | trappable,
             default: trappable,
         },
         with: {
@@ -35,6 +39,8 @@ pub(crate) mod bindings {
             "spin:sqlite/sqlite.connection": crate::capabilities::sqlite::OpenConnection,
             "fermyon:spin/key-value.store": crate::capabilities::key_value::OpenStore,
             "fermyon:spin/sqlite.connection": crate::capabilities::sqlite::OpenConnection,
+            "spin:redis/redis.connection": crate::capabilities::outbound_redis::RedisConnection,
+            "fermyon:spin/redis.connection": crate::capabilities::outbound_redis::RedisConnection,
             "wasi:keyvalue/store.bucket": crate::capabilities::key_value::OpenStore,
             "wasi:keyvalue/atomics.cas": crate::capabilities::wasi_keyvalue::Cas,
         },
@@ -49,7 +55,7 @@ impl HasData for Spin {
 }
 
 /// Builds the linker: WASI p2 and p3, wasi:http p2 and p3, Spin's
-/// key-value, SQLite and variables interfaces (3.x and 2.0), the LLM one
+/// key-value, SQLite, variables and outbound Redis interfaces (3.x and 2.0), the LLM one
 /// (refusing), the wasi:keyvalue and wasi:config drafts, and their refusing stand-ins
 /// for dependencies that do not inherit them.
 pub fn link(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
@@ -60,10 +66,12 @@ pub fn link(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
     bindings::spin::key_value::key_value::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::spin::sqlite::sqlite::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::spin::variables::variables::add_to_linker::<_, Spin>(linker, |s| s)?;
+    bindings::spin::redis::redis::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::fermyon::spin::key_value::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::fermyon::spin::sqlite::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::fermyon::spin::variables::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::fermyon::spin::llm::add_to_linker::<_, Spin>(linker, |s| s)?;
+    bindings::fermyon::spin::redis::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::wasi::keyvalue::store::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::wasi::keyvalue::atomics::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::wasi::keyvalue::batch::add_to_linker::<_, Spin>(linker, |s| s)?;

@@ -38,6 +38,14 @@ impl SqliteDatabases {
         Ok(())
     }
 
+    /// The database `label`, opened now if no component's manifest had it opened.
+    pub fn open_if_closed(label: &str, path: Option<&std::path::Path>, dbs: &mut Self) -> Result<Arc<SharedConnection>, String> {
+        if !dbs.by_label.contains_key(label) {
+            Self::open(label, path, dbs)?;
+        }
+        Ok(dbs.by_label[label].clone())
+    }
+
     /// What component `component` may open, listing `labels`: each
     /// label's database, or `None` for a label nobody configured.
     pub fn grant<'a>(&self, component: &str, labels: impl IntoIterator<Item = &'a String>) -> SqliteGrant {

@@ -184,6 +184,26 @@ impl Souk {
         }
     }
 
+    /// Waits (up to 10 s) for a line of `souk`'s stdout that satisfies
+    /// `pred`; returns the lines before it and that line.
+    pub fn lines_until(&self, pred: impl Fn(&str) -> bool) -> Vec<String> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let mut seen = Vec::new();
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match self.stdout.lock().unwrap().recv_timeout(left) {
+                Ok(line) => {
+                    let done = pred(&line);
+                    seen.push(line);
+                    if done {
+                        return seen;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        panic!("souk never printed the expected line; it printed {seen:?}");
+    }
+
     /// Waits (up to 10 s) for a line of `souk`'s stdout that satisfies `pred`.
     pub fn wait_for_line(&self, pred: impl Fn(&str) -> bool) -> String {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);

@@ -4,6 +4,7 @@
 mod harness;
 
 mod capabilities;
+mod component_output;
 mod concurrency_limits;
 mod dependencies;
 mod failures;
@@ -11,14 +12,17 @@ mod instance_reuse;
 mod lifecycle;
 mod manifest_errors;
 mod middleware;
+mod outbound_redis;
 mod pricing;
 mod routing;
+mod servers;
 mod service_chaining;
 mod shop;
 mod sockets;
 mod spin2;
 mod spin3_sdk;
 mod spin4_sdk;
+mod spin_up_flags;
 mod static_composition;
 mod store_safety;
 mod transport;

@@ -6,6 +6,7 @@ pub mod body_limit;
 pub mod chain;
 pub mod handler;
 pub mod headers;
+pub mod listen;
 pub mod probe;
 pub mod tls;
 pub mod transport;
@@ -18,7 +19,6 @@ use std::time::{Duration, Instant};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
 use wasmtime::error::Context;
 use wasmtime_wasi_http::WasiBody;
 
@@ -48,7 +48,7 @@ pub async fn serve(args: UpArgs) -> wasmtime::Result<()> {
     let (app, report) = crate::app::load(&args)?;
     crate::engine::spawn_epoch_ticker(app.engine.clone());
 
-    let listener = TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    let listener = listen::bind(args.listen, args.find_free_port).await?;
     let addr = listener.local_addr()?;
     // Handlers go in before anyone can learn the address: a SIGTERM that
     // arrives once `Serving` is printed must shut down gracefully, not kill.

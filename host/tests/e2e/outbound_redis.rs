@@ -1,0 +1,107 @@
+//! Outbound Redis on a real redis-server: `spin:redis@3.0.0` (spin-sdk 7)
+//! and `fermyon:spin/redis@2.0.0` (a Spin 3 SDK module), every operation;
+//! addresses checked against `allowed_outbound_hosts` (templates too)
+//! before anything connects; one shared connection per address.
+
+use crate::harness::AppDir;
+use crate::servers::RedisServer;
+
+fn app(server: &RedisServer) -> AppDir {
+    let port = server.port;
+    AppDir::new(&format!(
+        r#"
+spin_manifest_version = 2
+[application]
+name = "redis"
+[variables]
+redis_host = {{ default = "127.0.0.1" }}
+[[trigger.http]]
+route = "/allowed/..."
+component = "allowed"
+[[trigger.http]]
+route = "/templated/..."
+component = "templated"
+[[trigger.http]]
+route = "/other-port/..."
+component = "other-port"
+[[trigger.http]]
+route = "/none/..."
+component = "none"
+[[trigger.http]]
+route = "/spin2/..."
+component = "spin2"
+[component.allowed]
+source = "{{guest}}"
+allowed_outbound_hosts = ["redis://127.0.0.1:{port}"]
+[component.templated]
+source = "{{guest}}"
+allowed_outbound_hosts = ["redis://{{{{ redis_host }}}}:{port}"]
+[component.other-port]
+source = "{{guest}}"
+allowed_outbound_hosts = ["redis://127.0.0.1:{}"]
+[component.none]
+source = "{{guest}}"
+[component.spin2]
+source = "{{spin3}}"
+allowed_outbound_hosts = ["redis://127.0.0.1:{port}"]
+"#,
+        port + 1
+    ))
+}
+
+#[test]
+fn every_operation_reaches_the_server() {
+    let server = RedisServer::start();
+    let app = app(&server);
+    let souk = app.up();
+    let reply = souk.get(&format!("/allowed/redis?addr={}&prefix=a", server.url()));
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (
+            200,
+            "get=Some(\"v\") incr=(1, 2) incr-text=Err(\"type-error\") sadd=2 smembers=[\"a\", \"b\"] srem=1 \
+             append=int:12 get-e=binary:hello, world del=2"
+        )
+    );
+    // What the guest left, seen by the test's own connection.
+    let mut own = server.client();
+    assert_eq!(redis::cmd("GET").arg("a:e").query::<String>(&mut own).unwrap(), "hello, world");
+    assert_eq!(redis::cmd("SMEMBERS").arg("a:s").query::<Vec<String>>(&mut own).unwrap(), ["b"]);
+    assert!(!redis::cmd("EXISTS").arg("a:k").query::<bool>(&mut own).unwrap(), "deleted by the guest");
+
+    // A Spin 2/3 SDK guest, through fermyon:spin/redis@2.0.0.
+    let reply = souk.get(&format!("/spin2/redis?addr={}&prefix=b", server.url()));
+    assert_eq!((reply.status, reply.body.as_str()), (200, "get=Some(\"v2\") incr=1 execute-get=v2"));
+}
+
+#[test]
+fn addresses_follow_allowed_outbound_hosts_and_a_refused_one_never_connects() {
+    let server = RedisServer::start();
+    let app = app(&server);
+    let souk = app.up();
+    let reply = souk.get(&format!("/templated/redis?addr={}&prefix=t", server.url()));
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let before = server.connections_received();
+    for component in ["other-port", "none"] {
+        let reply = souk.get(&format!("/{component}/redis?addr={}&prefix=x", server.url()));
+        assert_eq!((reply.status, reply.body.as_str()), (409, "invalid-address"), "{component}");
+    }
+    let reply = souk.get("/allowed/redis?addr=http://127.0.0.1:1&prefix=x");
+    assert_eq!((reply.status, reply.body.as_str()), (409, "invalid-address"), "not a Redis URL");
+    // Only the count query's own connection arrived meanwhile.
+    assert_eq!(server.connections_received(), before + 1, "a refused address must not connect");
+}
+
+#[test]
+fn requests_share_one_connection_per_address() {
+    let server = RedisServer::start();
+    let app = app(&server);
+    let souk = app.up();
+    let before = server.connections_received();
+    for i in 0..10 {
+        let reply = souk.get(&format!("/allowed/redis?addr={}&prefix=p{i}", server.url()));
+        assert_eq!(reply.status, 200, "{reply:?}");
+    }
+    // One for souk, one for the count query.
+    assert_eq!(server.connections_received(), before + 2);
+}

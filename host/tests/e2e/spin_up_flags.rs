@@ -1,0 +1,62 @@
+//! `spin up`'s flags for seeding an app: `--variable` (in each of its
+//! forms, before `SPIN_VARIABLE_*`), `--key-value` into the default store,
+//! `--sqlite` statements and files against the default database; and the
+//! errors that name a bad one.
+
+use crate::harness::AppDir;
+
+const APP: &str = r#"
+spin_manifest_version = 2
+[application]
+name = "flags"
+[variables]
+region = { default = "manifest" }
+tier = { default = "bronze" }
+api_key = { default = "none" }
+[[trigger.http]]
+route = "/..."
+component = "app"
+[component.app]
+source = "{guest}"
+key_value_stores = ["default"]
+sqlite_databases = ["default"]
+[component.app.variables]
+region = "{{ region }}"
+tier = "{{ tier }}"
+api_key = "{{ api_key }}"
+"#;
+
+#[test]
+fn variables_from_the_command_line_come_before_the_environment() {
+    let app = AppDir::new(APP);
+    app.write("vars.toml", "tier = \"gold\"\n");
+    app.write("key.txt", "s3cret");
+    let vars = app.path().join("vars.toml").display().to_string();
+    let key = format!("api_key=@{}", app.path().join("key.txt").display());
+    let souk = app.up_with(&["--variable", "region=cli", "--variable", &format!("@{vars}"), "--variable", &key], &[("SPIN_VARIABLE_REGION", "env")]);
+    assert_eq!(souk.get("/var?name=region").body, "cli");
+    assert_eq!(souk.get("/var?name=tier").body, "gold");
+    assert_eq!(souk.get("/var?name=api_key").body, "s3cret");
+}
+
+#[test]
+fn key_values_and_sqlite_statements_seed_the_default_stores() {
+    let app = AppDir::new(APP);
+    app.write("seed.sql", "INSERT INTO colours (name) VALUES ('teal'); INSERT INTO colours (name) VALUES ('ochre');");
+    let seed = format!("@{}", app.path().join("seed.sql").display());
+    let souk = app.up_with(&["--key-value", "greeting=hello", "--key-value", "empty=", "--sqlite", "CREATE TABLE colours (name TEXT)", "--sqlite", &seed], &[]);
+    assert_eq!(souk.get("/kv/get?store=default&key=greeting").body, "hello");
+    assert_eq!(souk.get("/kv/get?store=default&key=empty").status, 200);
+    assert_eq!(souk.post("/sql/exec?db=default", "SELECT name FROM colours ORDER BY name").body, "ochre\nteal\n");
+}
+
+#[test]
+fn a_bad_seed_stops_start_up_naming_the_flag() {
+    let app = AppDir::new(APP);
+    let output = app.up_fails(&["--sqlite", "CREATE TABLE broken ("], &[]);
+    assert!(output.contains("--sqlite `CREATE TABLE broken (`"), "{output}");
+    let output = app.up_fails(&["--sqlite", "@missing.sql"], &[]);
+    assert!(output.contains("--sqlite @missing.sql: cannot read it"), "{output}");
+    let output = app.up_fails(&["--variable", "@vars.yaml"], &[]);
+    assert!(output.contains(".json or .toml"), "{output}");
+}
