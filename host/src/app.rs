@@ -27,6 +27,7 @@ use crate::logs::{ComponentLogs, OutputSettings};
 use crate::trigger::http::admission::Admission;
 use crate::trigger::http::chain::ChainRouter;
 use crate::trigger::http::handler::{ComponentHandler, Limits, Reuse};
+use crate::variable_providers::VariableSources;
 
 /// The stores of the whole app, opened at start-up and closed at shutdown.
 #[derive(Default)]
@@ -71,12 +72,6 @@ pub struct LoadReport {
     pub from_cache: usize,
 }
 
-/// A variable's value by its environment name (`SPIN_VARIABLE_<NAME>`):
-/// from `--variable` first, then the environment.
-fn variable_lookup(cli_variables: &HashMap<String, String>, env_name: &str) -> Option<String> {
-    env_name.strip_prefix("SPIN_VARIABLE_").and_then(|name| cli_variables.get(&name.to_ascii_lowercase()).cloned()).or_else(|| std::env::var(env_name).ok())
-}
-
 pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
     let manifest_file = crate::cli::manifest_path(&args.from);
     let manifest = AppManifest::load(&manifest_file)?;
@@ -97,7 +92,9 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
     }
     let runtime_config = RuntimeConfig::load(runtime_config_file.as_deref(), &state_dir)?;
     let cli_variables = crate::cli_variables::merge(&args.variables).map_err(|e| format_err!(e))?;
-    let variables = Variables::resolve(&manifest, &|env_name| variable_lookup(&cli_variables, env_name))?;
+    let sources = VariableSources::load(cli_variables, &runtime_config.variables_providers).map_err(|e| format_err!("variables provider: {e}"))?;
+    // `resolve` asks by `SPIN_VARIABLE_<NAME>`; the sources by name.
+    let variables = Variables::resolve(&manifest, &|env_name| env_name.strip_prefix("SPIN_VARIABLE_").and_then(|name| sources.get(name)))?;
     let mut stores = open_stores(&manifest, &runtime_config, runtime_config_file.as_deref(), args.sqlite_max_result_bytes)?;
     crate::seed::apply(&mut stores, &runtime_config, &args.key_values, &args.sqlite_statements)?;
     let stores = Arc::new(stores);

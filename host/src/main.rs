@@ -18,6 +18,7 @@ mod logs;
 mod seed;
 mod stats;
 mod trigger;
+mod variable_providers;
 mod wasip3_rc;
 
 fn main() -> std::process::ExitCode {

@@ -21,5 +21,5 @@ pub use manifest::{
     Middleware, VariableDecl,
 };
 pub use routes::{RouteMatch, Router};
-pub use runtime_config::{RuntimeConfig, StoreConfig};
+pub use runtime_config::{EnvProviderConfig, RuntimeConfig, StoreConfig};
 pub use variables::{VariableError, Variables};

@@ -1,7 +1,8 @@
 //! Loads `runtime-config.toml`: where each key-value store and SQLite
 //! database label lives (a file, or memory), with Spin's rules: a configured
 //! label without `path` is in memory, and an unconfigured `default` label is a
-//! file in the state dir.
+//! file in the state dir; and the variables providers
+//! (`[[variables_provider]]`, or its older spelling `[[config_provider]]`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,19 @@ use crate::toml_source::{KeyPath, TomlSource};
 pub struct RuntimeConfig {
     pub key_value_stores: BTreeMap<String, StoreConfig>,
     pub sqlite_databases: BTreeMap<String, StoreConfig>,
+    /// The configured variables providers, in the order they are asked;
+    /// Spin's default environment provider comes after them all.
+    pub variables_providers: Vec<EnvProviderConfig>,
+}
+
+/// A `type = "env"` variables provider: variable `name` is the environment
+/// variable `<prefix>_<NAME>` (prefix `SPIN_VARIABLE` unless set), or, when
+/// that is not set, the same name in the dotenv file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvProviderConfig {
+    pub prefix: Option<String>,
+    /// As written (relative to the working directory, as in Spin).
+    pub dotenv_path: Option<PathBuf>,
 }
 
 /// One `type = "spin"` store: a SQLite database.
@@ -34,6 +48,10 @@ struct RawRuntimeConfig {
     key_value_store: BTreeMap<String, toml::Table>,
     #[serde(default)]
     sqlite_database: BTreeMap<String, toml::Table>,
+    #[serde(default)]
+    variables_provider: Vec<toml::Table>,
+    #[serde(default)]
+    config_provider: Vec<toml::Table>,
 }
 
 /// The kinds of store, with their table name and the `default` label's file.
@@ -56,7 +74,7 @@ impl RuntimeConfig {
     /// `path` is in memory. A relative `path` is resolved against the config
     /// file's folder.
     pub fn load(file: Option<&Path>, state_dir: &Path) -> Result<RuntimeConfig, ConfigError> {
-        let mut config = RuntimeConfig { key_value_stores: BTreeMap::new(), sqlite_databases: BTreeMap::new() };
+        let mut config = RuntimeConfig { key_value_stores: BTreeMap::new(), sqlite_databases: BTreeMap::new(), variables_providers: Vec::new() };
         if let Some(file) = file {
             let file = crate::paths::absolute(file).map_err(|e| ConfigError::new(file, "", format!("cannot resolve path: {e}")))?;
             let source = TomlSource::read(&file)?;
@@ -64,6 +82,20 @@ impl RuntimeConfig {
             let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
             config.key_value_stores = stores(&source, &dir, &KEY_VALUE, raw.key_value_store)?;
             config.sqlite_databases = stores(&source, &dir, &SQLITE, raw.sqlite_database)?;
+            let (table, providers) = match (raw.variables_provider.is_empty(), raw.config_provider.is_empty()) {
+                (false, false) => {
+                    return Err(
+                        source.error_at(&KeyPath::root().key("config_provider"), "use `variables_provider` or its older name `config_provider`, not both")
+                    );
+                }
+                (true, false) => ("config_provider", raw.config_provider),
+                _ => ("variables_provider", raw.variables_provider),
+            };
+            config.variables_providers = providers
+                .into_iter()
+                .enumerate()
+                .map(|(i, t)| variables_provider(&source, &KeyPath::root().key(table).index(i), t))
+                .collect::<Result<_, _>>()?;
         }
         for (stores, kind) in [(&mut config.key_value_stores, &KEY_VALUE), (&mut config.sqlite_databases, &SQLITE)] {
             stores.entry("default".to_owned()).or_insert_with(|| StoreConfig { path: Some(state_dir.join(kind.default_file)) });
@@ -101,6 +133,29 @@ fn store(source: &TomlSource, path: &KeyPath, config_dir: &Path, table: toml::Ta
         Some(toml::Value::String(p)) if !p.trim().is_empty() => Ok(Some(resolve_path(config_dir, p))),
         Some(_) => Err(source.error_at(&path.key("path"), "must be a non-empty file path string")),
     }
+}
+
+/// Checks one `[[variables_provider]]` table.
+fn variables_provider(source: &TomlSource, path: &KeyPath, table: toml::Table) -> Result<EnvProviderConfig, ConfigError> {
+    match table.get("type") {
+        Some(toml::Value::String(kind)) if kind == "env" => {}
+        Some(toml::Value::String(kind)) if ["vault", "azure_key_vault", "static"].contains(&kind.as_str()) => {
+            return Err(
+                source.error_at(&path.key("type"), format!("the \"{kind}\" variables provider is not served by souk yet; the supported type is \"env\""))
+            );
+        }
+        Some(other) => return Err(source.error_at(&path.key("type"), format!("unknown variables provider type {other}; the supported type is \"env\""))),
+        None => return Err(source.error_at(path, "missing `type`; the supported type is \"env\"")),
+    }
+    if let Some(unknown) = table.keys().find(|k| !matches!(k.as_str(), "type" | "prefix" | "dotenv_path")) {
+        return Err(source.error_at(&path.key(unknown), format!("unknown key `{unknown}`; an \"env\" provider accepts `type`, `prefix` and `dotenv_path`")));
+    }
+    let text = |key: &str| match table.get(key) {
+        None => Ok(None),
+        Some(toml::Value::String(value)) => Ok(Some(value.clone())),
+        Some(_) => Err(source.error_at(&path.key(key), "must be a string")),
+    };
+    Ok(EnvProviderConfig { prefix: text("prefix")?, dotenv_path: text("dotenv_path")?.map(PathBuf::from) })
 }
 
 #[cfg(test)]
@@ -201,5 +256,27 @@ mod tests {
         let e = RuntimeConfig::load(Some(Path::new("/nonexistent/rc.toml")), Path::new("/state")).unwrap_err();
         assert_eq!(e.file, Path::new("/nonexistent/rc.toml"));
         assert!(e.message.contains("cannot read"), "{e}");
+    }
+
+    #[test]
+    fn variables_providers_are_read_in_order_and_bad_ones_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = write(
+            tmp.path(),
+            "[[variables_provider]]\ntype = \"env\"\nprefix = \"SHOP\"\ndotenv_path = \"shop.env\"\n\n[[variables_provider]]\ntype = \"env\"\n",
+        );
+        let rc = RuntimeConfig::load(Some(&file), tmp.path()).unwrap();
+        assert_eq!(
+            rc.variables_providers,
+            [EnvProviderConfig { prefix: Some("SHOP".into()), dotenv_path: Some("shop.env".into()) }, EnvProviderConfig { prefix: None, dotenv_path: None }]
+        );
+        let file = write(tmp.path(), "[[config_provider]]\ntype = \"env\"\nprefix = \"OLD\"\n");
+        assert_eq!(RuntimeConfig::load(Some(&file), tmp.path()).unwrap().variables_providers[0].prefix.as_deref(), Some("OLD"));
+        let file = write(tmp.path(), "[[variables_provider]]\ntype = \"vault\"\nurl = \"x\"\n");
+        let e = RuntimeConfig::load(Some(&file), tmp.path()).unwrap_err();
+        assert!(e.message.contains("\"vault\" variables provider is not served by souk yet"), "{e}");
+        assert!(e.to_string().contains("variables_provider[0].type") || e.to_string().contains("variables_provider"), "{e}");
+        let file = write(tmp.path(), "[[variables_provider]]\ntype = \"env\"\nprefx = \"A\"\n");
+        assert!(RuntimeConfig::load(Some(&file), tmp.path()).unwrap_err().message.contains("unknown key `prefx`"));
     }
 }

@@ -60,3 +60,19 @@ fn a_bad_seed_stops_start_up_naming_the_flag() {
     let output = app.up_fails(&["--variable", "@vars.yaml"], &[]);
     assert!(output.contains(".json or .toml"), "{output}");
 }
+
+#[test]
+fn an_env_variables_provider_in_the_runtime_config_reads_its_prefix_and_dotenv_file() {
+    let app = AppDir::new(APP);
+    app.write("shop.env", "SHOP_TIER=silver\nSHOP_REGION=dotenv\n");
+    let dotenv = app.path().join("shop.env").display().to_string();
+    app.write("runtime-config.toml", &format!("[[variables_provider]]\ntype = \"env\"\nprefix = \"SHOP\"\ndotenv_path = {dotenv:?}\n"));
+    let souk = app.up_with(&[], &[("SHOP_REGION", "env"), ("SPIN_VARIABLE_API_KEY", "default-provider")]);
+    assert_eq!(souk.get("/var?name=region").body, "env", "the environment before the dotenv file");
+    assert_eq!(souk.get("/var?name=tier").body, "silver");
+    assert_eq!(souk.get("/var?name=api_key").body, "default-provider", "Spin's default provider still answers after");
+
+    app.write("runtime-config.toml", "[[variables_provider]]\ntype = \"vault\"\n");
+    let output = app.up_fails(&[], &[]);
+    assert!(output.contains("runtime-config.toml") && output.contains("\"vault\" variables provider is not served by souk yet"), "{output}");
+}
