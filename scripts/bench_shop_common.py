@@ -8,8 +8,6 @@ import subprocess
 
 from bench_common import ROOT, TARGET, run
 
-COMPONENTS = ["hello", "gateway", "pricing", "users", "tokens", "catalog", "cart", "orders", "payments", "shipping",
-              "notifications", "meta"]
 ADMIN_EMAIL = "admin@souk.local"
 # The gateway's token bucket would refuse a load generator's traffic (all
 # from one client) at its default 50/s: set far above what the host serves.
@@ -26,10 +24,7 @@ def build():
     run(["cargo", "test", "--release", "--no-run", "--quiet"], cwd=ROOT)
     # The load generators are not built by tests; they do not use wasmtime.
     run(["cargo", "build", "--release", "-p", "souk-load", "-p", "shop-floor"], cwd=ROOT)
-    cmd = ["cargo", "build", "--release", "--target", "wasm32-wasip2", "--target-dir", ROOT / "target"]
-    for name in COMPONENTS:
-        cmd += ["-p", name]
-    run(cmd, cwd=ROOT)
+    run(["bash", "scripts/build-components"], cwd=ROOT)
 
 
 def generated_keys():

@@ -23,7 +23,7 @@ impl Fixtures {
 }
 
 /// Fixture crates: (package, placeholder in test manifests, wasm target).
-const FIXTURE_CRATES: [(&str, &str, &str); 13] = [
+const FIXTURE_CRATES: [(&str, &str, &str); 12] = [
     ("souk-fixture-guest", "{guest}", WASIP2),
     ("souk-fixture-p2-guest", "{p2}", WASIP2),
     ("souk-fixture-greeter", "{greeter}", WASIP2),
@@ -36,17 +36,18 @@ const FIXTURE_CRATES: [(&str, &str, &str); 13] = [
     ("souk-fixture-pricing-probe", "{pricing-probe}", WASIP2),
     // As Spin 4.0's template builds: spin-sdk 6, the WASIp3 release candidate.
     ("souk-fixture-spin4-guest", "{spin4}", WASIP2),
-    // The shop's pricing service itself.
-    ("pricing", "{pricing}", WASIP2),
     // As Spin 2/3 SDKs build: a core module the host componentizes.
     ("souk-fixture-spin3-guest", "{spin3}", "wasm32-wasip1"),
 ];
 const WASIP2: &str = "wasm32-wasip2";
 
-/// The shop's components, built with the fixtures and copied to where the
-/// repository's spin.toml names them (`target/wasm32-wasip2/release/`).
-pub const SHOP_CRATES: [&str; 12] =
-    ["hello", "gateway", "pricing", "users", "tokens", "catalog", "cart", "orders", "payments", "shipping", "notifications", "meta"];
+/// The shop's components, built by `scripts/build-components` (the command
+/// `scripts/up` builds them with, so either reuses the other's build) to
+/// where the repository's spin.toml names them (`target/wasm32-wasip2/release/`).
+fn build_shop_components(root: &Path) {
+    let status = Command::new("bash").arg(root.join("scripts/build-components")).status().expect("running scripts/build-components");
+    assert!(status.success(), "scripts/build-components failed");
+}
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -58,12 +59,12 @@ pub fn fixtures() -> &'static Fixtures {
     FIXTURES.get_or_init(|| {
         let root = workspace_root();
         let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target")).join("wasm-fixtures");
+        build_shop_components(&root);
         for target in [WASIP2, "wasm32-wasip1"] {
             let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
                 .current_dir(&root)
                 .args(["build", "--release", "--target", target])
                 .args(FIXTURE_CRATES.iter().filter(|c| c.2 == target).flat_map(|(package, _, _)| ["-p", package]))
-                .args(SHOP_CRATES.iter().filter(|_| target == WASIP2).flat_map(|package| ["-p", package]))
                 .arg("--target-dir")
                 .arg(&target_dir)
                 .status()
@@ -71,14 +72,11 @@ pub fn fixtures() -> &'static Fixtures {
             assert!(status.success(), "building the wasm fixtures for {target} failed");
         }
         let wasm = |package: &str, target: &str| target_dir.join(target).join("release").join(format!("{}.wasm", package.replace('-', "_")));
-        let shop_dir = root.join("target").join(WASIP2).join("release");
-        std::fs::create_dir_all(&shop_dir).unwrap();
-        for package in SHOP_CRATES {
-            let built = wasm(package, WASIP2);
-            std::fs::copy(&built, shop_dir.join(format!("{package}.wasm")))
-                .unwrap_or_else(|e| panic!("copying {} into {}: {e}", built.display(), shop_dir.display()));
-        }
-        Fixtures { by_placeholder: FIXTURE_CRATES.iter().map(|(package, placeholder, target)| (*placeholder, wasm(package, target))).collect() }
+        let mut by_placeholder: Vec<(&'static str, PathBuf)> =
+            FIXTURE_CRATES.iter().map(|(package, placeholder, target)| (*placeholder, wasm(package, target))).collect();
+        // The shop's pricing service itself.
+        by_placeholder.push(("{pricing}", root.join("target").join(WASIP2).join("release").join("pricing.wasm")));
+        Fixtures { by_placeholder }
     })
 }
 
