@@ -17,9 +17,11 @@ const DEFAULT: &str = "default";
 pub fn apply(stores: &mut Stores, config: &RuntimeConfig, key_values: &[(String, String)], statements: &[String]) -> wasmtime::Result<()> {
     if !key_values.is_empty() {
         let store = config.key_value_stores.get(DEFAULT).ok_or_else(|| format_err!("--key-value: the runtime config has no `default` key-value store"))?;
-        let conn = KeyValueStores::open_if_closed(DEFAULT, store.path.as_deref(), &mut stores.key_value).map_err(|e| format_err!("--key-value: {e}"))?;
+        let backend = KeyValueStores::open_if_closed(DEFAULT, store, &stores.redis, &mut stores.key_value).map_err(|e| format_err!("--key-value: {e}"))?;
+        // Start-up runs on the runtime; a Redis store is reached over the network.
+        let runtime = tokio::runtime::Handle::current();
         for (key, value) in key_values {
-            crate::capabilities::key_value::set(&conn, key, value.as_bytes()).map_err(|e| format_err!("--key-value {key}=...: {e}"))?;
+            tokio::task::block_in_place(|| runtime.block_on(backend.set(key, value.as_bytes()))).map_err(|e| format_err!("--key-value {key}=...: {e}"))?;
         }
     }
     if !statements.is_empty() {

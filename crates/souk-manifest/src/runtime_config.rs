@@ -33,12 +33,16 @@ pub struct EnvProviderConfig {
     pub dotenv_path: Option<PathBuf>,
 }
 
-/// One `type = "spin"` store: a SQLite database.
+/// One store: `type = "spin"`, a SQLite database; or, for a key-value
+/// store, `type = "redis"`, a Redis server that several replicas can share.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreConfig {
     /// Absolute path of the SQLite file; `None` keeps the store in memory
     /// (empty at every start), as Spin does for a label without `path`.
     pub path: Option<PathBuf>,
+    /// A `type = "redis"` key-value store's server (`redis://...`); `path`
+    /// is then `None`.
+    pub redis_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,7 +102,7 @@ impl RuntimeConfig {
                 .collect::<Result<_, _>>()?;
         }
         for (stores, kind) in [(&mut config.key_value_stores, &KEY_VALUE), (&mut config.sqlite_databases, &SQLITE)] {
-            stores.entry("default".to_owned()).or_insert_with(|| StoreConfig { path: Some(state_dir.join(kind.default_file)) });
+            stores.entry("default".to_owned()).or_insert_with(|| StoreConfig { path: Some(state_dir.join(kind.default_file)), redis_url: None });
         }
         Ok(config)
     }
@@ -108,29 +112,37 @@ fn stores(source: &TomlSource, config_dir: &Path, kind: &Kind, raw: BTreeMap<Str
     let mut out = BTreeMap::new();
     for (label, table) in raw {
         let path = KeyPath::root().key(kind.table).key(&label);
-        let file = store(source, &path, config_dir, table)?;
-        out.insert(label, StoreConfig { path: file });
+        out.insert(label, store(source, &path, config_dir, kind, table)?);
     }
     Ok(out)
 }
 
-/// Checks one `[<kind>.<label>]` table; returns its `path`, if set.
-fn store(source: &TomlSource, path: &KeyPath, config_dir: &Path, table: toml::Table) -> Result<Option<PathBuf>, ConfigError> {
-    match table.get("type") {
-        None => {
-            return Err(source.error_at(path, format!("missing `type`; the supported type is \"{SUPPORTED_TYPE}\"")));
-        }
-        Some(toml::Value::String(kind)) if kind == SUPPORTED_TYPE => {}
-        Some(other) => {
-            return Err(source.error_at(&path.key("type"), format!("unsupported store type {other}; the supported type is \"{SUPPORTED_TYPE}\"")));
-        }
+/// Checks one `[<kind>.<label>]` table.
+fn store(source: &TomlSource, path: &KeyPath, config_dir: &Path, kind: &Kind, table: toml::Table) -> Result<StoreConfig, ConfigError> {
+    let supported = if kind.table == KEY_VALUE.table { "\"spin\" or \"redis\"" } else { "\"spin\"" };
+    let redis = match table.get("type") {
+        None => return Err(source.error_at(path, format!("missing `type`; the supported type is {supported}"))),
+        Some(toml::Value::String(t)) if t == SUPPORTED_TYPE => false,
+        Some(toml::Value::String(t)) if t == "redis" && kind.table == KEY_VALUE.table => true,
+        Some(other) => return Err(source.error_at(&path.key("type"), format!("unsupported store type {other}; the supported type is {supported}"))),
+    };
+    let allowed: &[&str] = if redis { &["type", "url"] } else { &["type", "path"] };
+    if let Some(unknown) = table.keys().find(|k| !allowed.contains(&k.as_str())) {
+        let accepts = if redis { "a \"redis\" store accepts only `type` and `url`" } else { "a \"spin\" store accepts only `type` and `path`" };
+        return Err(source.error_at(&path.key(unknown), format!("unknown key `{unknown}`; {accepts}")));
     }
-    if let Some(unknown) = table.keys().find(|k| !matches!(k.as_str(), "type" | "path")) {
-        return Err(source.error_at(&path.key(unknown), format!("unknown key `{unknown}`; a \"spin\" store accepts only `type` and `path`")));
+    if redis {
+        return match table.get("url") {
+            Some(toml::Value::String(url)) if url.starts_with("redis://") || url.starts_with("rediss://") => {
+                Ok(StoreConfig { path: None, redis_url: Some(url.clone()) })
+            }
+            Some(_) => Err(source.error_at(&path.key("url"), "must be a redis:// or rediss:// URL string")),
+            None => Err(source.error_at(path, "missing `url` (e.g. \"redis://localhost:6379\")")),
+        };
     }
     match table.get("path") {
-        None => Ok(None),
-        Some(toml::Value::String(p)) if !p.trim().is_empty() => Ok(Some(resolve_path(config_dir, p))),
+        None => Ok(StoreConfig { path: None, redis_url: None }),
+        Some(toml::Value::String(p)) if !p.trim().is_empty() => Ok(StoreConfig { path: Some(resolve_path(config_dir, p)), redis_url: None }),
         Some(_) => Err(source.error_at(&path.key("path"), "must be a non-empty file path string")),
     }
 }
@@ -208,10 +220,10 @@ mod tests {
     #[test]
     fn unsupported_store_type_names_key_and_supported_type() {
         let tmp = tempfile::tempdir().unwrap();
-        let file = write(tmp.path(), "[key_value_store.cache]\ntype = \"redis\"\nurl = \"redis://x\"\n");
+        let file = write(tmp.path(), "[key_value_store.cache]\ntype = \"azure_cosmos\"\nurl = \"x\"\n");
         let e = RuntimeConfig::load(Some(&file), Path::new("/state")).unwrap_err();
         assert_eq!(e.key, "key_value_store.cache.type");
-        assert!(e.message.contains("\"redis\"") && e.message.contains("\"spin\""), "{e}");
+        assert!(e.message.contains("\"azure_cosmos\"") && e.message.contains("\"spin\" or \"redis\""), "{e}");
         assert!(e.message.starts_with("line 2: "), "{e}");
         assert!(e.to_string().contains("runtime-config.toml"), "{e}");
     }
@@ -278,5 +290,20 @@ mod tests {
         assert!(e.to_string().contains("variables_provider[0].type") || e.to_string().contains("variables_provider"), "{e}");
         let file = write(tmp.path(), "[[variables_provider]]\ntype = \"env\"\nprefx = \"A\"\n");
         assert!(RuntimeConfig::load(Some(&file), tmp.path()).unwrap_err().message.contains("unknown key `prefx`"));
+    }
+
+    #[test]
+    fn a_redis_key_value_store_needs_a_redis_url_and_sqlite_cannot_be_redis() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = write(tmp.path(), "[key_value_store.cart]\ntype = \"redis\"\nurl = \"redis://cache:6379/1\"\n");
+        let rc = RuntimeConfig::load(Some(&file), tmp.path()).unwrap();
+        assert_eq!(rc.key_value_stores["cart"], StoreConfig { path: None, redis_url: Some("redis://cache:6379/1".into()) });
+        let file = write(tmp.path(), "[key_value_store.cart]\ntype = \"redis\"\n");
+        assert!(RuntimeConfig::load(Some(&file), tmp.path()).unwrap_err().message.contains("missing `url`"));
+        let file = write(tmp.path(), "[key_value_store.cart]\ntype = \"redis\"\nurl = \"http://x\"\n");
+        assert_eq!(RuntimeConfig::load(Some(&file), tmp.path()).unwrap_err().key, "key_value_store.cart.url");
+        let file = write(tmp.path(), "[sqlite_database.main]\ntype = \"redis\"\nurl = \"redis://x\"\n");
+        let e = RuntimeConfig::load(Some(&file), tmp.path()).unwrap_err();
+        assert!(e.message.contains("the supported type is \"spin\""), "{e}");
     }
 }

@@ -1,5 +1,7 @@
-//! `spin:key-value/key-value@3.0.0`: each store label is a SQLite file from
-//! runtime-config.toml; a component opens only the labels its manifest lists.
+//! `spin:key-value/key-value@3.0.0`: each store label is, per
+//! runtime-config.toml, a SQLite file (`type = "spin"`) or a Redis server
+//! (`type = "redis"`, `key_value_redis.rs`); a component opens only the
+//! labels its manifest lists.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,26 +11,43 @@ use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
 
 use super::Spin;
 use super::bindings::spin::key_value::key_value::{self as kv, Error};
+use super::key_value_redis::RedisStore;
+use super::outbound_redis::RedisClients;
 use super::shared_connection::{SharedConnection, Sql};
+
+/// Where one store's keys live.
+pub enum Backend {
+    Sqlite(Arc<SharedConnection>),
+    Redis(RedisStore),
+}
 
 /// Every configured key-value store, by label.
 #[derive(Default)]
 pub struct KeyValueStores {
-    by_label: HashMap<String, Arc<SharedConnection>>,
+    by_label: HashMap<String, Arc<Backend>>,
 }
 
 impl KeyValueStores {
     pub fn open(label: &str, path: Option<&std::path::Path>, stores: &mut Self) -> Result<(), String> {
         let conn = SharedConnection::open(path, Sql::Host)?;
         conn.with(|c| c.execute_batch("CREATE TABLE IF NOT EXISTS spin_key_value (key TEXT PRIMARY KEY, value BLOB NOT NULL)"))?;
-        stores.by_label.insert(label.to_string(), Arc::new(conn));
+        stores.by_label.insert(label.to_string(), Arc::new(Backend::Sqlite(Arc::new(conn))));
+        Ok(())
+    }
+
+    /// A `type = "redis"` store: the URL is checked now, the server reached at first use.
+    pub fn open_redis(label: &str, url: &str, clients: Arc<RedisClients>, stores: &mut Self) -> Result<(), String> {
+        stores.by_label.insert(label.to_string(), Arc::new(Backend::Redis(RedisStore::new(url, clients)?)));
         Ok(())
     }
 
     /// The store `label`, opened now if no component's manifest had it opened.
-    pub fn open_if_closed(label: &str, path: Option<&std::path::Path>, stores: &mut Self) -> Result<Arc<SharedConnection>, String> {
+    pub fn open_if_closed(label: &str, config: &souk_manifest::StoreConfig, clients: &Arc<RedisClients>, stores: &mut Self) -> Result<Arc<Backend>, String> {
         if !stores.by_label.contains_key(label) {
-            Self::open(label, path, stores)?;
+            match &config.redis_url {
+                Some(url) => Self::open_redis(label, url, clients.clone(), stores)?,
+                None => Self::open(label, config.path.as_deref(), stores)?,
+            }
         }
         Ok(stores.by_label[label].clone())
     }
@@ -40,19 +59,23 @@ impl KeyValueStores {
     }
 
     pub fn close(&self) {
-        self.by_label.values().for_each(|c| c.close());
+        for backend in self.by_label.values() {
+            if let Backend::Sqlite(conn) = &**backend {
+                conn.close();
+            }
+        }
     }
 }
 
 /// The key-value stores one component's manifest lists, as its instances see them.
 #[derive(Default)]
 pub struct KeyValueGrant {
-    by_label: HashMap<String, Option<Arc<SharedConnection>>>,
+    by_label: HashMap<String, Option<Arc<Backend>>>,
 }
 
 /// A store a guest has opened.
 pub struct OpenStore {
-    pub(super) conn: Arc<SharedConnection>,
+    pub(super) backend: Arc<Backend>,
 }
 
 /// Why a label cannot be opened.
@@ -65,8 +88,60 @@ pub(super) enum OpenError {
 /// Shared by every key-value interface the host serves.
 pub(super) fn open_store(grant: &KeyValueGrant, label: &str) -> Result<OpenStore, OpenError> {
     let granted = grant.by_label.get(label).ok_or(OpenError::AccessDenied)?;
-    let conn = granted.clone().ok_or(OpenError::NoSuchStore)?;
-    Ok(OpenStore { conn })
+    let backend = granted.clone().ok_or(OpenError::NoSuchStore)?;
+    Ok(OpenStore { backend })
+}
+
+/// The operations every key-value interface uses, on either backend.
+impl Backend {
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        match self {
+            Backend::Sqlite(conn) => get(conn, key),
+            Backend::Redis(redis) => redis.get(key).await,
+        }
+    }
+
+    pub async fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
+        match self {
+            Backend::Sqlite(conn) => set(conn, key, value),
+            Backend::Redis(redis) => redis.set(key, value).await,
+        }
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<(), String> {
+        match self {
+            Backend::Sqlite(conn) => delete(conn, key),
+            Backend::Redis(redis) => redis.delete(key).await,
+        }
+    }
+
+    pub async fn exists(&self, key: &str) -> Result<bool, String> {
+        match self {
+            Backend::Sqlite(conn) => exists(conn, key),
+            Backend::Redis(redis) => redis.exists(key).await,
+        }
+    }
+
+    pub async fn keys(&self) -> Result<Vec<String>, String> {
+        match self {
+            Backend::Sqlite(conn) => keys(conn),
+            Backend::Redis(redis) => redis.keys().await,
+        }
+    }
+
+    pub async fn increment(&self, key: &str, delta: i64) -> Result<i64, String> {
+        match self {
+            Backend::Sqlite(conn) => increment(conn, key, delta),
+            Backend::Redis(redis) => redis.increment(key, delta).await,
+        }
+    }
+
+    pub async fn compare_and_swap(&self, key: &str, expected: Option<&[u8]>, value: &[u8]) -> Result<Result<(), Option<Vec<u8>>>, String> {
+        match self {
+            Backend::Sqlite(conn) => compare_and_swap(conn, key, expected, value),
+            Backend::Redis(redis) => redis.compare_and_swap(key, expected, value).await,
+        }
+    }
 }
 
 // The store operations, shared by every key-value interface the host
@@ -80,11 +155,11 @@ fn get_in(c: &rusqlite::Connection, key: &str) -> rusqlite::Result<Option<Vec<u8
     c.prepare_cached("SELECT value FROM spin_key_value WHERE key = ?1")?.query_row([key], |row| row.get::<_, Vec<u8>>(0)).optional()
 }
 
-pub(super) fn get(conn: &SharedConnection, key: &str) -> Result<Option<Vec<u8>>, String> {
+fn get(conn: &SharedConnection, key: &str) -> Result<Option<Vec<u8>>, String> {
     conn.with(|c| get_in(c, key))
 }
 
-pub(crate) fn set(conn: &SharedConnection, key: &str, value: &[u8]) -> Result<(), String> {
+fn set(conn: &SharedConnection, key: &str, value: &[u8]) -> Result<(), String> {
     conn.with(|c| set_in(c, key, value))
 }
 
@@ -98,7 +173,7 @@ fn delete_in(c: &rusqlite::Connection, key: &str) -> rusqlite::Result<()> {
     c.prepare_cached("DELETE FROM spin_key_value WHERE key = ?1")?.execute([key]).map(|_| ())
 }
 
-pub(super) fn delete(conn: &SharedConnection, key: &str) -> Result<(), String> {
+fn delete(conn: &SharedConnection, key: &str) -> Result<(), String> {
     conn.with(|c| delete_in(c, key))
 }
 
@@ -106,7 +181,7 @@ fn exists_in(c: &rusqlite::Connection, key: &str) -> rusqlite::Result<bool> {
     c.prepare_cached("SELECT 1 FROM spin_key_value WHERE key = ?1")?.query_row([key], |_| Ok(())).optional().map(|r| r.is_some())
 }
 
-pub(super) fn exists(conn: &SharedConnection, key: &str) -> Result<bool, String> {
+fn exists(conn: &SharedConnection, key: &str) -> Result<bool, String> {
     conn.with(|c| exists_in(c, key))
 }
 
@@ -116,13 +191,13 @@ fn keys_in(c: &rusqlite::Connection) -> rusqlite::Result<Vec<String>> {
     rows.collect::<rusqlite::Result<Vec<String>>>()
 }
 
-pub(super) fn keys(conn: &SharedConnection) -> Result<Vec<String>, String> {
+fn keys(conn: &SharedConnection) -> Result<Vec<String>, String> {
     conn.with(|c| keys_in(c))
 }
 
 /// Adds `delta` to the 8-byte little-endian integer at `key` (0 when
 /// missing), in one transaction; returns the new value.
-pub(super) fn increment(conn: &SharedConnection, key: &str, delta: i64) -> Result<i64, String> {
+fn increment(conn: &SharedConnection, key: &str, delta: i64) -> Result<i64, String> {
     conn.with(|c| {
         let tx = c.transaction()?;
         let current: Option<Vec<u8>> = tx.prepare_cached("SELECT value FROM spin_key_value WHERE key = ?1")?.query_row([key], |row| row.get(0)).optional()?;
@@ -145,7 +220,7 @@ pub(super) fn increment(conn: &SharedConnection, key: &str, delta: i64) -> Resul
 /// Writes `value` at `key` only if it still holds `expected` (`None`: absent),
 /// in one transaction. `Err` carries the value the key holds instead, so a
 /// failed swap can hand the guest a handle that is up to date.
-pub(super) fn compare_and_swap(conn: &SharedConnection, key: &str, expected: Option<&[u8]>, value: &[u8]) -> Result<Result<(), Option<Vec<u8>>>, String> {
+fn compare_and_swap(conn: &SharedConnection, key: &str, expected: Option<&[u8]>, value: &[u8]) -> Result<Result<(), Option<Vec<u8>>>, String> {
     conn.with(|c| {
         let tx = c.transaction()?;
         let current: Option<Vec<u8>> = tx.prepare_cached("SELECT value FROM spin_key_value WHERE key = ?1")?.query_row([key], |row| row.get(0)).optional()?;
@@ -162,8 +237,8 @@ fn other(e: String) -> Error {
     Error::Other(e)
 }
 
-fn store_of<T: Send>(accessor: &Accessor<T, Spin>, store: &Resource<OpenStore>) -> wasmtime::Result<Arc<SharedConnection>> {
-    accessor.with(|mut access| Ok(access.get().table.get(store)?.conn.clone()))
+fn store_of<T: Send>(accessor: &Accessor<T, Spin>, store: &Resource<OpenStore>) -> wasmtime::Result<Arc<Backend>> {
+    accessor.with(|mut access| Ok(access.get().table.get(store)?.backend.clone()))
 }
 
 impl kv::Host for &mut crate::instance::InstanceState {}
@@ -188,23 +263,23 @@ impl<T: Send> kv::HostStoreWithStore<T> for Spin {
     }
 
     async fn get(accessor: &Accessor<T, Self>, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
-        Ok(store_of(accessor, &store)?.with(|c| get_in(c, &key)).map_err(other))
+        Ok(store_of(accessor, &store)?.get(&key).await.map_err(other))
     }
 
     async fn set(accessor: &Accessor<T, Self>, store: Resource<OpenStore>, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
-        Ok(store_of(accessor, &store)?.with(|c| set_in(c, &key, &value)).map_err(other))
+        Ok(store_of(accessor, &store)?.set(&key, &value).await.map_err(other))
     }
 
     async fn delete(accessor: &Accessor<T, Self>, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<(), Error>> {
-        Ok(store_of(accessor, &store)?.with(|c| delete_in(c, &key)).map_err(other))
+        Ok(store_of(accessor, &store)?.delete(&key).await.map_err(other))
     }
 
     async fn exists(accessor: &Accessor<T, Self>, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<bool, Error>> {
-        Ok(store_of(accessor, &store)?.with(|c| exists_in(c, &key)).map_err(other))
+        Ok(store_of(accessor, &store)?.exists(&key).await.map_err(other))
     }
 
     async fn get_keys(accessor: &Accessor<T, Self>, store: Resource<OpenStore>) -> wasmtime::Result<(StreamReader<String>, FutureReader<Result<(), Error>>)> {
-        let keys = store_of(accessor, &store)?.with(|c| keys_in(c));
+        let keys = store_of(accessor, &store)?.keys().await;
         accessor.with(|mut access| {
             let (keys, result) = match keys {
                 Ok(keys) => (keys, Ok(())),

@@ -3,6 +3,7 @@
 
 pub mod deny;
 pub mod key_value;
+pub mod key_value_redis;
 pub mod outbound_http;
 pub mod outbound_redis;
 pub mod shared_connection;
@@ -32,6 +33,12 @@ pub(crate) mod bindings {
             // Synchronous for the guest, network calls for the host: the
             // calling guest task waits, not the thread.
             "fermyon:spin/redis": async | trappable,
+            // The same for the synchronous key-value interfaces: a store
+            // may be a Redis server.
+            "fermyon:spin/key-value": async | trappable,
+            "wasi:keyvalue/store": async | trappable,
+            "wasi:keyvalue/atomics": async | trappable,
+            "wasi:keyvalue/batch": async | trappable,
             default: trappable,
         },
         with: {

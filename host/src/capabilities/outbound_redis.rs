@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ConnectionAddr, IntoConnectionInfo, RedisError, Value as Reply};
 use souk_manifest::AllowedHosts;
 use wasmtime::component::{Accessor, Resource};
@@ -24,7 +24,11 @@ use super::bindings::spin::redis::redis as v3;
 use super::bindings::spin::redis::redis::{Error, RedisParameter, RedisResult};
 use crate::instance::InstanceState;
 
-/// The app's Redis connections, by address.
+/// How long connecting to a Redis server may take.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The app's Redis connections, by address (outbound Redis and `type =
+/// "redis"` key-value stores alike).
 #[derive(Default)]
 pub struct RedisClients {
     by_address: tokio::sync::Mutex<HashMap<String, ConnectionManager>>,
@@ -33,12 +37,16 @@ pub struct RedisClients {
 impl RedisClients {
     /// The connection to `address`, connecting on first use. The lock is
     /// held while connecting, so concurrent first uses open one connection.
-    async fn connection(&self, address: &str, client: redis::Client) -> Result<ConnectionManager, Error> {
+    pub(crate) async fn connection(&self, address: &str, client: redis::Client) -> Result<ConnectionManager, String> {
         let mut by_address = self.by_address.lock().await;
         if let Some(conn) = by_address.get(address) {
             return Ok(conn.clone());
         }
-        let conn = ConnectionManager::new(client).await.map_err(|e| Error::Other(format!("cannot connect to {}: {e}", redacted(address))))?;
+        // A server that is down is an error soon, not after the manager's
+        // default six retries; after the first connection it reconnects on
+        // its own.
+        let config = ConnectionManagerConfig::new().set_number_of_retries(1).set_connection_timeout(Some(CONNECT_TIMEOUT));
+        let conn = ConnectionManager::new_with_config(client, config).await.map_err(|e| format!("cannot connect to {}: {e}", redacted(address)))?;
         by_address.insert(address.to_string(), conn.clone());
         Ok(conn)
     }
@@ -84,7 +92,7 @@ async fn open(grant: &RedisGrant, address: &str) -> Result<RedisConnection, Erro
         tracing::warn!("component `{}`: Redis connection to {scheme}://{host}:{port} refused: not in allowed_outbound_hosts", grant.component);
         return Err(Error::InvalidAddress);
     }
-    Ok(RedisConnection { conn: grant.clients.connection(address, client).await? })
+    Ok(RedisConnection { conn: grant.clients.connection(address, client).await.map_err(Error::Other)? })
 }
 
 fn error(e: RedisError) -> Error {

@@ -16,7 +16,7 @@ use crate::instance::InstanceState;
 impl kv::Host for &mut InstanceState {}
 
 impl kv::HostStore for &mut InstanceState {
-    fn open(&mut self, label: String) -> wasmtime::Result<Result<Resource<OpenStore>, kv::Error>> {
+    async fn open(&mut self, label: String) -> wasmtime::Result<Result<Resource<OpenStore>, kv::Error>> {
         Ok(match key_value::open_store(&self.key_value, &label) {
             Ok(store) => Ok(self.table.push(store)?),
             Err(OpenError::AccessDenied) => Err(kv::Error::AccessDenied),
@@ -24,27 +24,27 @@ impl kv::HostStore for &mut InstanceState {
         })
     }
 
-    fn get(&mut self, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, kv::Error>> {
-        Ok(key_value::get(&self.table.get(&store)?.conn, &key).map_err(kv::Error::Other))
+    async fn get(&mut self, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, kv::Error>> {
+        Ok(self.table.get(&store)?.backend.clone().get(&key).await.map_err(kv::Error::Other))
     }
 
-    fn set(&mut self, store: Resource<OpenStore>, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), kv::Error>> {
-        Ok(key_value::set(&self.table.get(&store)?.conn, &key, &value).map_err(kv::Error::Other))
+    async fn set(&mut self, store: Resource<OpenStore>, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), kv::Error>> {
+        Ok(self.table.get(&store)?.backend.clone().set(&key, &value).await.map_err(kv::Error::Other))
     }
 
-    fn delete(&mut self, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<(), kv::Error>> {
-        Ok(key_value::delete(&self.table.get(&store)?.conn, &key).map_err(kv::Error::Other))
+    async fn delete(&mut self, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<(), kv::Error>> {
+        Ok(self.table.get(&store)?.backend.clone().delete(&key).await.map_err(kv::Error::Other))
     }
 
-    fn exists(&mut self, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<bool, kv::Error>> {
-        Ok(key_value::exists(&self.table.get(&store)?.conn, &key).map_err(kv::Error::Other))
+    async fn exists(&mut self, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<bool, kv::Error>> {
+        Ok(self.table.get(&store)?.backend.clone().exists(&key).await.map_err(kv::Error::Other))
     }
 
-    fn get_keys(&mut self, store: Resource<OpenStore>) -> wasmtime::Result<Result<Vec<String>, kv::Error>> {
-        Ok(key_value::keys(&self.table.get(&store)?.conn).map_err(kv::Error::Other))
+    async fn get_keys(&mut self, store: Resource<OpenStore>) -> wasmtime::Result<Result<Vec<String>, kv::Error>> {
+        Ok(self.table.get(&store)?.backend.clone().keys().await.map_err(kv::Error::Other))
     }
 
-    fn drop(&mut self, store: Resource<OpenStore>) -> wasmtime::Result<()> {
+    async fn drop(&mut self, store: Resource<OpenStore>) -> wasmtime::Result<()> {
         self.table.delete(store)?;
         Ok(())
     }

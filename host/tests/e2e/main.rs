@@ -9,6 +9,7 @@ mod concurrency_limits;
 mod dependencies;
 mod failures;
 mod instance_reuse;
+mod key_value_redis;
 mod lifecycle;
 mod manifest_errors;
 mod middleware;
