@@ -16,6 +16,7 @@ use wasmtime_wasi_http::handler::ProxyPre;
 
 use crate::capabilities::key_value::KeyValueStores;
 use crate::capabilities::outbound_http::OutboundGrant;
+use crate::capabilities::outbound_mqtt::MqttGrant;
 use crate::capabilities::outbound_redis::{RedisClients, RedisGrant};
 use crate::capabilities::sqlite::SqliteDatabases;
 use crate::capabilities::variables::VariablesGrant;
@@ -275,7 +276,8 @@ fn component_grants(
     Ok(ComponentGrants {
         id: id.to_string(),
         wasi: WasiGrant { env, files_dir, logs: ComponentLogs::open(id, &output)?, allowed_hosts: shared_hosts.clone() },
-        redis: Arc::new(RedisGrant { component: id.to_string(), allowed_hosts: shared_hosts, clients: stores.redis.clone() }),
+        redis: Arc::new(RedisGrant { component: id.to_string(), allowed_hosts: shared_hosts.clone(), clients: stores.redis.clone() }),
+        mqtt: Arc::new(MqttGrant { component: id.to_string(), allowed_hosts: shared_hosts }),
         key_value: Arc::new(stores.key_value.grant(&config.key_value_stores)),
         sqlite: Arc::new(stores.sqlite.grant(id, &config.sqlite_databases)),
         variables: Arc::new(VariablesGrant { component: id.to_string(), values: resolved }),

@@ -13,6 +13,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::capabilities::key_value::KeyValueGrant;
 use crate::capabilities::outbound_http::{OutboundGrant, OutboundHooks};
+use crate::capabilities::outbound_mqtt::MqttGrant;
 use crate::capabilities::outbound_redis::RedisGrant;
 use crate::capabilities::sqlite::SqliteGrant;
 use crate::capabilities::variables::VariablesGrant;
@@ -27,6 +28,7 @@ pub struct ComponentGrants {
     pub variables: Arc<VariablesGrant>,
     pub outbound: Arc<OutboundGrant>,
     pub redis: Arc<RedisGrant>,
+    pub mqtt: Arc<MqttGrant>,
 }
 
 impl ComponentGrants {
@@ -41,6 +43,7 @@ impl ComponentGrants {
             sqlite: self.sqlite.clone(),
             variables: self.variables.clone(),
             redis: self.redis.clone(),
+            mqtt: self.mqtt.clone(),
             outcome: Default::default(),
             max_memory_bytes,
         })
@@ -56,6 +59,7 @@ pub struct InstanceState {
     pub sqlite: Arc<SqliteGrant>,
     pub variables: Arc<VariablesGrant>,
     pub redis: Arc<RedisGrant>,
+    pub mqtt: Arc<MqttGrant>,
     /// What went wrong, if anything, recorded where it is detected
     /// (deadline callback, memory limiter) and read when logging the failure.
     pub outcome: Arc<RequestOutcome>,

@@ -40,7 +40,7 @@ pub enum Never {}
 /// name (a prefix; the first match wins), that part, and the stand-in that
 /// refuses it, where there is one. A dependency or middleware that does not
 /// inherit the part gets the stand-in, or is refused at start-up.
-const GUARDED: [(&str, ConfigKind, Option<&str>); 19] = [
+const GUARDED: [(&str, ConfigKind, Option<&str>); 21] = [
     ("spin:key-value/key-value@3.0.0", ConfigKind::KeyValueStores, Some("souk:host/deny-key-value")),
     ("spin:key-value/", ConfigKind::KeyValueStores, None),
     ("fermyon:spin/key-value@", ConfigKind::KeyValueStores, None),
@@ -57,6 +57,8 @@ const GUARDED: [(&str, ConfigKind, Option<&str>); 19] = [
     ("wasi:sockets/", ConfigKind::AllowedOutboundHosts, None),
     ("spin:redis/", ConfigKind::AllowedOutboundHosts, None),
     ("fermyon:spin/redis@", ConfigKind::AllowedOutboundHosts, None),
+    ("spin:mqtt/", ConfigKind::AllowedOutboundHosts, None),
+    ("fermyon:spin/mqtt@", ConfigKind::AllowedOutboundHosts, None),
     ("wasi:cli/environment@0.2.", ConfigKind::Environment, Some("souk:host/deny-environment-p2")),
     ("wasi:cli/environment@0.3.", ConfigKind::Environment, Some("souk:host/deny-environment-p3")),
     ("wasi:filesystem/preopens@", ConfigKind::Files, None),

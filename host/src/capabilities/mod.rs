@@ -5,6 +5,7 @@ pub mod deny;
 pub mod key_value;
 pub mod key_value_redis;
 pub mod outbound_http;
+pub mod outbound_mqtt;
 pub mod outbound_redis;
 pub mod shared_connection;
 pub mod spin_v2;
@@ -33,6 +34,7 @@ pub(crate) mod bindings {
             // Synchronous for the guest, network calls for the host: the
             // calling guest task waits, not the thread.
             "fermyon:spin/redis": async | trappable,
+            "fermyon:spin/mqtt": async | trappable,
             // The same for the synchronous key-value interfaces: a store
             // may be a Redis server.
             "fermyon:spin/key-value": async | trappable,
@@ -48,6 +50,8 @@ pub(crate) mod bindings {
             "fermyon:spin/sqlite.connection": crate::capabilities::sqlite::OpenConnection,
             "spin:redis/redis.connection": crate::capabilities::outbound_redis::RedisConnection,
             "fermyon:spin/redis.connection": crate::capabilities::outbound_redis::RedisConnection,
+            "spin:mqtt/mqtt.connection": crate::capabilities::outbound_mqtt::MqttConnection,
+            "fermyon:spin/mqtt.connection": crate::capabilities::outbound_mqtt::MqttConnection,
             "wasi:keyvalue/store.bucket": crate::capabilities::key_value::OpenStore,
             "wasi:keyvalue/atomics.cas": crate::capabilities::wasi_keyvalue::Cas,
         },
@@ -62,7 +66,7 @@ impl HasData for Spin {
 }
 
 /// Builds the linker: WASI p2 and p3, wasi:http p2 and p3, Spin's
-/// key-value, SQLite, variables and outbound Redis interfaces (3.x and 2.0), the LLM one
+/// key-value, SQLite, variables, outbound Redis and MQTT interfaces (3.x and 2.0), the LLM one
 /// (refusing), the wasi:keyvalue and wasi:config drafts, and their refusing stand-ins
 /// for dependencies that do not inherit them.
 pub fn link(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
@@ -74,11 +78,13 @@ pub fn link(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
     bindings::spin::sqlite::sqlite::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::spin::variables::variables::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::spin::redis::redis::add_to_linker::<_, Spin>(linker, |s| s)?;
+    bindings::spin::mqtt::mqtt::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::fermyon::spin::key_value::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::fermyon::spin::sqlite::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::fermyon::spin::variables::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::fermyon::spin::llm::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::fermyon::spin::redis::add_to_linker::<_, Spin>(linker, |s| s)?;
+    bindings::fermyon::spin::mqtt::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::wasi::keyvalue::store::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::wasi::keyvalue::atomics::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::wasi::keyvalue::batch::add_to_linker::<_, Spin>(linker, |s| s)?;

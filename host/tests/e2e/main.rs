@@ -13,6 +13,7 @@ mod key_value_redis;
 mod lifecycle;
 mod manifest_errors;
 mod middleware;
+mod outbound_mqtt;
 mod outbound_redis;
 mod pricing;
 mod routing;

@@ -63,3 +63,72 @@ impl Drop for RedisServer {
         let _ = self.child.wait();
     }
 }
+
+/// A Mosquitto broker allowing anonymous clients on one loopback port.
+pub struct MqttBroker {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl MqttBroker {
+    pub fn start() -> MqttBroker {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let config = dir.path().join("mosquitto.conf");
+        std::fs::write(&config, format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")).unwrap();
+        // Debian puts it in /usr/sbin, which not every PATH holds.
+        let program = if std::path::Path::new("/usr/sbin/mosquitto").exists() { "/usr/sbin/mosquitto" } else { "mosquitto" };
+        let child = Command::new(program)
+            .arg("-c")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start mosquitto ({e}): install Debian's mosquitto package (.ci/run does)"));
+        let broker = MqttBroker { child, port, _dir: dir };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "mosquitto did not listen on port {port} within 20 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        broker
+    }
+
+    pub fn url(&self, client_id: &str) -> String {
+        format!("mqtt://127.0.0.1:{}?client_id={client_id}", self.port)
+    }
+
+    /// A subscriber of the test's own on `topic`, subscribed (the broker
+    /// acknowledged it) when this returns: messages published after it
+    /// come out of the receiver.
+    pub fn subscribe(&self, topic: &str) -> std::sync::mpsc::Receiver<Vec<u8>> {
+        use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
+        let mut options = MqttOptions::new(format!("test-{topic}"), "127.0.0.1", self.port);
+        options.set_keep_alive(Duration::from_secs(30));
+        let (client, mut connection) = Client::new(options, 16);
+        client.subscribe(topic, QoS::AtLeastOnce).unwrap();
+        let (subscribed_tx, subscribed) = std::sync::mpsc::channel();
+        let (messages_tx, messages) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _client = client;
+            for event in connection.iter() {
+                match event {
+                    Ok(Event::Incoming(Packet::SubAck(_))) => drop(subscribed_tx.send(())),
+                    Ok(Event::Incoming(Packet::Publish(p))) if messages_tx.send(p.payload.to_vec()).is_err() => break,
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+        });
+        subscribed.recv_timeout(Duration::from_secs(20)).expect("the broker never acknowledged the test's subscription");
+        messages
+    }
+}
+
+impl Drop for MqttBroker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
