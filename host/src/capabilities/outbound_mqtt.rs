@@ -72,12 +72,12 @@ impl MqttConnection {
         self.client.publish(topic, qos, false, payload).await.map_err(|e| Error::Other(e.to_string()))?;
         loop {
             let event = events.poll().await.map_err(|e| Error::ConnectionFailed(e.to_string()))?;
-            let done = match (qos, event) {
-                (QoS::AtMostOnce, Event::Outgoing(Outgoing::Publish(_))) => true,
-                (QoS::AtLeastOnce, Event::Incoming(Packet::PubAck(_))) => true,
-                (QoS::ExactlyOnce, Event::Incoming(Packet::PubComp(_))) => true,
-                _ => false,
-            };
+            let done = matches!(
+                (qos, event),
+                (QoS::AtMostOnce, Event::Outgoing(Outgoing::Publish(_)))
+                    | (QoS::AtLeastOnce, Event::Incoming(Packet::PubAck(_)))
+                    | (QoS::ExactlyOnce, Event::Incoming(Packet::PubComp(_)))
+            );
             if done {
                 return Ok(());
             }
