@@ -59,6 +59,25 @@ pub fn to_final(bytes: Vec<u8>, what: &str) -> wasmtime::Result<Vec<u8>> {
     })
 }
 
+/// `name` for the renamed component (`renamed` counts the mapped ones);
+/// refused if `seen`, the names so far, holds it already.
+fn mapped<'a>(
+    name: wasmparser::ComponentExternName<'a>,
+    seen: &mut HashSet<String>,
+    renamed: &mut usize,
+    verb: &str,
+) -> Result<wasm_encoder::ComponentExternName<'a>, String> {
+    let mut out = wasm_encoder::ComponentExternName::from(name);
+    if let Some(to) = final_name(name.name) {
+        out.name = to.into();
+        *renamed += 1;
+    }
+    if !seen.insert(out.name.to_string()) {
+        return Err(format!("it {verb} `{}` under both versions", out.name));
+    }
+    Ok(out)
+}
+
 /// The renamed component, or `None` if no top-level name was the candidate's.
 fn rename(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
     let mut out = wasm_encoder::Component::new();
@@ -82,14 +101,7 @@ fn rename(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
                 let mut encoded = ComponentImportSection::new();
                 for import in section {
                     let import = import.map_err(|e| e.to_string())?;
-                    let mut name = wasm_encoder::ComponentExternName::from(import.name);
-                    if let Some(to) = final_name(import.name.name) {
-                        name.name = to.into();
-                        renamed += 1;
-                    }
-                    if !imports.insert(name.name.to_string()) {
-                        return Err(format!("it imports `{}` under both versions", name.name));
-                    }
+                    let name = mapped(import.name, &mut imports, &mut renamed, "imports")?;
                     let ty = component_utils::component_type_ref(&mut RoundtripReencoder, import.ty).map_err(|e| e.to_string())?;
                     encoded.import(name, ty);
                 }
@@ -99,14 +111,7 @@ fn rename(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
                 let mut encoded = ComponentExportSection::new();
                 for export in section {
                     let export = export.map_err(|e| e.to_string())?;
-                    let mut name = wasm_encoder::ComponentExternName::from(export.name);
-                    if let Some(to) = final_name(export.name.name) {
-                        name.name = to.into();
-                        renamed += 1;
-                    }
-                    if !exports.insert(name.name.to_string()) {
-                        return Err(format!("it exports `{}` under both versions", name.name));
-                    }
+                    let name = mapped(export.name, &mut exports, &mut renamed, "exports")?;
                     let ty = export.ty.map(|t| component_utils::component_type_ref(&mut RoundtripReencoder, t)).transpose().map_err(|e| e.to_string())?;
                     encoded.export(name, export.kind.into(), export.index, ty);
                 }
