@@ -268,7 +268,8 @@ fn component_grants(
         None
     } else {
         let dir = state_dir.join("files").join(id);
-        stage_files(&dir, &config.files).with_context(|| format!("{}: component.{id}.files", manifest.file.display()))?;
+        crate::file_mounts::stage(&dir, &config.files, &manifest.dir, &config.exclude_files)
+            .with_context(|| format!("{}: component.{id}.files", manifest.file.display()))?;
         Some(dir)
     };
     let allowed_hosts = variables.allowed_hosts(manifest, id)?;
@@ -283,34 +284,4 @@ fn component_grants(
         variables: Arc::new(VariablesGrant { component: id.to_string(), values: resolved }),
         outbound: Arc::new(OutboundGrant { component: id.to_string(), allowed_hosts, chain: chain.clone() }),
     })
-}
-
-/// Copies a component's `files` into one folder laid out as the guest will
-/// see it, so a single read-only mount exposes exactly those files.
-fn stage_files(dir: &Path, files: &[souk_manifest::FileMount]) -> wasmtime::Result<()> {
-    if dir.exists() {
-        std::fs::remove_dir_all(dir)?;
-    }
-    std::fs::create_dir_all(dir)?;
-    for mount in files {
-        let target = dir.join(mount.destination.trim_start_matches('/'));
-        copy_recursively(&mount.source, &target).with_context(|| format!("cannot copy {} to the guest path {}", mount.source.display(), mount.destination))?;
-    }
-    Ok(())
-}
-
-fn copy_recursively(source: &Path, target: &Path) -> std::io::Result<()> {
-    if source.is_dir() {
-        std::fs::create_dir_all(target)?;
-        for entry in std::fs::read_dir(source)? {
-            let entry = entry?;
-            copy_recursively(&entry.path(), &target.join(entry.file_name()))?;
-        }
-        Ok(())
-    } else {
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::copy(source, target).map(|_| ())
-    }
 }

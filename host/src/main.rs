@@ -13,6 +13,7 @@ mod cli_variables;
 mod componentize;
 mod compose;
 mod engine;
+mod file_mounts;
 mod instance;
 mod logs;
 mod seed;

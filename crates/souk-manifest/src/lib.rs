@@ -18,7 +18,7 @@ pub use allowed_hosts::AllowedHosts;
 pub use error::ConfigError;
 pub use manifest::{
     AppManifest, BuildConfig, ComponentConfig, ConfigKind, Dependency, DependencyName, DependencySource, FileMount, HttpRoute, HttpTrigger, Inherit,
-    Middleware, VariableDecl,
+    Middleware, VariableDecl, file_glob,
 };
 pub use routes::{RouteMatch, Router};
 pub use runtime_config::{EnvProviderConfig, RuntimeConfig, StoreConfig};

@@ -83,3 +83,30 @@ command = "exit 3"
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("component.b.build"), "{stderr}");
 }
+
+#[test]
+fn a_files_glob_mounts_only_its_matches_minus_exclude_files() {
+    let app = AppDir::new(
+        r#"
+spin_manifest_version = 2
+[application]
+name = "globs"
+[[trigger.http]]
+route = "/..."
+component = "web"
+[component.web]
+source = "{guest}"
+files = ["static/*.css"]
+exclude_files = ["static/draft-*"]
+"#,
+    );
+    app.write("static/site.css", "body {}");
+    app.write("static/app.js", "js");
+    app.write("static/draft-new.css", "draft");
+    app.write("static/nested/deep.css", "deep");
+    let souk = app.up();
+    assert_eq!(souk.get("/file?path=/static/site.css").body, "body {}");
+    for hidden in ["/static/app.js", "/static/draft-new.css", "/static/nested/deep.css"] {
+        assert_eq!(souk.get(&format!("/file?path={hidden}")).status, 404, "{hidden} is not mounted");
+    }
+}

@@ -87,6 +87,10 @@ fn component(
         files.push(resolve(dir, entry).map_err(|e| src.error_at(&path.key("files").index(i), e))?);
     }
 
+    for (i, pattern) in raw.exclude_files.iter().enumerate() {
+        super::file_glob(pattern).map_err(|e| src.error_at(&path.key("exclude_files").index(i), e))?;
+    }
+
     let hosts_path = path.key("allowed_outbound_hosts");
     for entry in &raw.allowed_outbound_hosts {
         if template::is_template(entry) {
@@ -137,6 +141,7 @@ fn component(
         variables: raw.variables,
         environment: raw.environment,
         files,
+        exclude_files: raw.exclude_files.clone(),
         build,
         dependencies,
         toml_key: path.to_string(),

@@ -6,9 +6,9 @@ use super::FileMount;
 use super::schema::{RawPlacement, StrOr};
 use crate::paths::resolve_path;
 
-/// `"static/*"` or `"static/**/*"` → host `<dir>/static` at guest `/static`
-/// (a glob mounts the whole directory before its first wildcard);
-/// `"a.txt"` → `<dir>/a.txt` at `/a.txt`; `{ source, destination }` mounts
+/// `"static/*"` or `"static/**/*.css"` → the files under host
+/// `<dir>/static` that the glob matches, each at its own path under
+/// `/static`; `"a.txt"` → `<dir>/a.txt` at `/a.txt`; `{ source, destination }` mounts
 /// `source` (file or directory) at `destination`.
 pub(super) fn resolve(dir: &Path, entry: &StrOr<RawPlacement>) -> Result<FileMount, String> {
     match entry {
@@ -17,7 +17,7 @@ pub(super) fn resolve(dir: &Path, entry: &StrOr<RawPlacement>) -> Result<FileMou
             if source.trim().is_empty() {
                 return Err("`source` must not be empty".into());
             }
-            Ok(FileMount { source: resolve_path(dir, source), destination: guest_path(destination)? })
+            Ok(FileMount { source: resolve_path(dir, source), destination: guest_path(destination)?, pattern: None })
         }
     }
 }
@@ -32,7 +32,11 @@ fn resolve_pattern(dir: &Path, pattern: &str) -> Result<FileMount, String> {
             "file pattern {pattern:?} must be relative to the application directory; use `{{ source = \"...\", destination = \"/...\" }}` for other places"
         ));
     }
-    let prefix = match pattern.find(['*', '?', '[']) {
+    let glob = pattern.find(['*', '?', '[', '{']).is_some();
+    if glob {
+        super::file_glob(pattern)?;
+    }
+    let prefix = match pattern.find(['*', '?', '[', '{']) {
         Some(glob_start) => match pattern[..glob_start].rfind('/') {
             Some(slash) => &pattern[..slash],
             None => "",
@@ -60,7 +64,11 @@ fn resolve_pattern(dir: &Path, pattern: &str) -> Result<FileMount, String> {
         }
     }
     let rel = parts.join("/");
-    Ok(FileMount { source: if rel.is_empty() { dir.to_owned() } else { dir.join(&rel) }, destination: format!("/{rel}") })
+    Ok(FileMount {
+        source: if rel.is_empty() { dir.to_owned() } else { dir.join(&rel) },
+        destination: format!("/{rel}"),
+        pattern: glob.then(|| pattern.trim_start_matches("./").to_string()),
+    })
 }
 
 /// An absolute, normalised guest path (a relative one is taken from `/`).
@@ -96,21 +104,26 @@ mod tests {
     }
 
     fn mount(source: &str, destination: &str) -> FileMount {
-        FileMount { source: PathBuf::from(source), destination: destination.to_owned() }
+        FileMount { source: PathBuf::from(source), destination: destination.to_owned(), pattern: None }
+    }
+
+    fn globbed(source: &str, destination: &str, glob: &str) -> FileMount {
+        FileMount { source: PathBuf::from(source), destination: destination.to_owned(), pattern: Some(glob.to_owned()) }
     }
 
     #[test]
-    fn glob_mounts_the_directory_before_the_wildcard() {
-        assert_eq!(pattern("static/*").unwrap(), mount("/app/static", "/static"));
-        assert_eq!(pattern("static/**/*").unwrap(), mount("/app/static", "/static"));
-        assert_eq!(pattern("./assets/img/*.png").unwrap(), mount("/app/assets/img", "/assets/img"));
-        assert_eq!(pattern("static/img*/x").unwrap(), mount("/app/static", "/static"));
+    fn a_glob_walks_the_directory_before_the_wildcard_and_keeps_the_glob() {
+        assert_eq!(pattern("static/*").unwrap(), globbed("/app/static", "/static", "static/*"));
+        assert_eq!(pattern("static/**/*").unwrap(), globbed("/app/static", "/static", "static/**/*"));
+        assert_eq!(pattern("./assets/img/*.png").unwrap(), globbed("/app/assets/img", "/assets/img", "assets/img/*.png"));
+        assert_eq!(pattern("static/img*/x").unwrap(), globbed("/app/static", "/static", "static/img*/x"));
+        assert!(pattern("static/[a").unwrap_err().contains("invalid glob"));
     }
 
     #[test]
-    fn root_glob_mounts_the_app_directory_at_root() {
-        assert_eq!(pattern("*").unwrap(), mount("/app", "/"));
-        assert_eq!(pattern("**/*").unwrap(), mount("/app", "/"));
+    fn root_glob_walks_the_app_directory() {
+        assert_eq!(pattern("*").unwrap(), globbed("/app", "/", "*"));
+        assert_eq!(pattern("**/*").unwrap(), globbed("/app", "/", "**/*"));
     }
 
     #[test]

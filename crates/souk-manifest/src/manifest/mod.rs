@@ -56,6 +56,9 @@ pub struct ComponentConfig {
     pub variables: BTreeMap<String, String>,
     pub environment: BTreeMap<String, String>,
     pub files: Vec<FileMount>,
+    /// `exclude_files`: globs, relative to the application directory, of
+    /// files no `files` entry mounts.
+    pub exclude_files: Vec<String>,
     pub build: Option<BuildConfig>,
     /// `[component.<id>.dependencies]`, in key order.
     pub dependencies: Vec<Dependency>,
@@ -71,6 +74,16 @@ pub struct FileMount {
     pub source: PathBuf,
     /// Absolute guest path.
     pub destination: String,
+    /// For a glob entry (`"static/**/*.css"`): the glob, relative to the
+    /// application directory; only the files under `source` it matches are
+    /// mounted, each at its own relative path.
+    pub pattern: Option<String>,
+}
+
+/// A `files` or `exclude_files` glob as Spin reads them: `*` and `?` stay
+/// within one path segment, `**` crosses them.
+pub fn file_glob(pattern: &str) -> Result<globset::GlobMatcher, String> {
+    globset::GlobBuilder::new(pattern).literal_separator(true).build().map(|g| g.compile_matcher()).map_err(|e| format!("invalid glob {pattern:?}: {e}"))
 }
 
 /// A component's `[component.<id>.build]`.

@@ -124,6 +124,8 @@ pub(super) struct RawComponent {
     #[serde(default)]
     pub files: Vec<StrOr<RawPlacement>>,
     #[serde(default)]
+    pub exclude_files: Vec<String>,
+    #[serde(default)]
     pub allowed_outbound_hosts: Vec<String>,
     #[serde(default)]
     pub key_value_stores: Vec<String>,

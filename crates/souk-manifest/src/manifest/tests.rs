@@ -136,9 +136,9 @@ command = "cargo clean"
     assert_eq!(
         c.files,
         vec![
-            FileMount { source: d.join("static"), destination: "/static".into() },
-            FileMount { source: d.join("assets"), destination: "/www".into() },
-            FileMount { source: d.join("README.md"), destination: "/README.md".into() },
+            FileMount { source: d.join("static"), destination: "/static".into(), pattern: Some("static/**/*".into()) },
+            FileMount { source: d.join("assets"), destination: "/www".into(), pattern: None },
+            FileMount { source: d.join("README.md"), destination: "/README.md".into(), pattern: None },
         ]
     );
     let build = c.build.as_ref().unwrap();
