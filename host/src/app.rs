@@ -253,7 +253,11 @@ fn component_grants(
         Some(dir) => Some(dir.clone()),
         None => Some(state_dir.join("logs")),
     };
-    let output = OutputSettings { log_dir: log_dir.as_deref(), console: !args.quiet && (args.follow.is_empty() || args.follow.iter().any(|f| f == id)) };
+    let output = OutputSettings {
+        log_dir: log_dir.as_deref(),
+        console: !args.quiet && (args.follow.is_empty() || args.follow.iter().any(|f| f == id)),
+        truncate: args.truncate_logs,
+    };
     let resolved = config
         .variables
         .keys()

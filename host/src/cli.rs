@@ -128,6 +128,10 @@ pub struct UpArgs {
     /// as `spin up --log-dir`.
     #[arg(short = 'L', long = "log-dir", value_parser = parse_log_dir)]
     pub log_dir: Option<PathBuf>,
+    /// Empty the components' log files at start-up instead of appending to
+    /// them, as `spin up --truncate-logs`.
+    #[arg(long = "truncate-logs")]
+    pub truncate_logs: bool,
     /// Time the host's per-request instantiation, count instances and SQLite
     /// statements per component, and print a summary at shutdown.
     #[arg(long)]

@@ -27,6 +27,8 @@ pub struct OutputSettings<'a> {
     pub log_dir: Option<&'a Path>,
     /// Whether this component's lines go to the console.
     pub console: bool,
+    /// Empty the files at start-up instead of appending (`--truncate-logs`).
+    pub truncate: bool,
 }
 
 /// A component's stdout and stderr, opened once at start-up and shared by
@@ -45,12 +47,13 @@ impl ComponentLogs {
         let open = |suffix: &str| -> wasmtime::Result<Option<File>> {
             let Some(dir) = settings.log_dir else { return Ok(None) };
             let path = dir.join(format!("{component_id}_{suffix}.txt"));
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .map(Some)
-                .map_err(|e| wasmtime::format_err!("cannot open log file {}: {e}", path.display()))
+            let mut options = OpenOptions::new();
+            if settings.truncate {
+                options.write(true).truncate(true);
+            } else {
+                options.append(true);
+            }
+            options.create(true).open(&path).map(Some).map_err(|e| wasmtime::format_err!("cannot open log file {}: {e}", path.display()))
         };
         let console = |stream| settings.console.then(|| Console { stream, prefix: format!("[{component_id}] "), pending: Mutex::new(Vec::new()) });
         Ok(Self {
@@ -170,15 +173,19 @@ mod tests {
     #[test]
     fn files_get_every_byte_and_the_console_whole_prefixed_lines() {
         let dir = tempfile::tempdir().unwrap();
-        let logs = ComponentLogs::open("web", &OutputSettings { log_dir: Some(dir.path()), console: true }).unwrap();
+        std::fs::write(dir.path().join("web_stdout.txt"), "from an earlier run\n").unwrap();
+        let logs = ComponentLogs::open("web", &OutputSettings { log_dir: Some(dir.path()), console: true, truncate: true }).unwrap();
         let console = logs.stdout.0.console.as_ref().unwrap();
         logs.stdout.0.write(b"one\ntw").unwrap();
         assert_eq!(*console.pending.lock().unwrap(), b"tw", "the unfinished line waits");
         logs.stdout.0.write(b"o\n").unwrap();
         assert!(console.pending.lock().unwrap().is_empty());
-        assert_eq!(std::fs::read_to_string(dir.path().join("web_stdout.txt")).unwrap(), "one\ntwo\n");
+        assert_eq!(std::fs::read_to_string(dir.path().join("web_stdout.txt")).unwrap(), "one\ntwo\n", "truncated, then every byte");
+        let appending = ComponentLogs::open("web", &OutputSettings { log_dir: Some(dir.path()), console: false, truncate: false }).unwrap();
+        appending.stdout.0.write(b"three\n").unwrap();
+        assert_eq!(std::fs::read_to_string(dir.path().join("web_stdout.txt")).unwrap(), "one\ntwo\nthree\n", "appended by default");
 
-        let no_files = ComponentLogs::open("web", &OutputSettings { log_dir: None, console: false }).unwrap();
+        let no_files = ComponentLogs::open("web", &OutputSettings { log_dir: None, console: false, truncate: false }).unwrap();
         assert!(no_files.stderr.0.file.is_none() && no_files.stderr.0.console.is_none());
         no_files.stderr.0.write(b"dropped\n").unwrap();
     }
