@@ -221,11 +221,7 @@ fn open_stores(manifest: &AppManifest, config: &RuntimeConfig, config_file: Opti
     let kv_labels: HashSet<&String> = manifest.components.values().flat_map(|c| &c.key_value_stores).collect();
     for label in kv_labels {
         if let Some(store) = config.key_value_stores.get(label) {
-            let opened = match &store.redis_url {
-                Some(url) => KeyValueStores::open_redis(label, url, stores.redis.clone(), &mut stores.key_value),
-                None => KeyValueStores::open(label, store.path.as_deref(), &mut stores.key_value),
-            };
-            opened.map_err(|e| format_err!("{source}: key_value_store.{label}: {e}"))?;
+            KeyValueStores::open(label, store, &stores.redis, &mut stores.key_value).map_err(|e| format_err!("{source}: key_value_store.{label}: {e}"))?;
         }
     }
     let sql_labels: HashSet<&String> = manifest.components.values().flat_map(|c| &c.sqlite_databases).collect();

@@ -28,26 +28,26 @@ pub struct KeyValueStores {
 }
 
 impl KeyValueStores {
-    pub fn open(label: &str, path: Option<&std::path::Path>, stores: &mut Self) -> Result<(), String> {
-        let conn = SharedConnection::open(path, Sql::Host)?;
-        conn.with(|c| c.execute_batch("CREATE TABLE IF NOT EXISTS spin_key_value (key TEXT PRIMARY KEY, value BLOB NOT NULL)"))?;
-        stores.by_label.insert(label.to_string(), Arc::new(Backend::Sqlite(Arc::new(conn))));
-        Ok(())
-    }
-
-    /// A `type = "redis"` store: the URL is checked now, the server reached at first use.
-    pub fn open_redis(label: &str, url: &str, clients: Arc<RedisClients>, stores: &mut Self) -> Result<(), String> {
-        stores.by_label.insert(label.to_string(), Arc::new(Backend::Redis(RedisStore::new(url, clients)?)));
+    /// Opens store `label` as the runtime config describes it: a SQLite
+    /// file (or memory), or a Redis server (the URL checked now, the
+    /// server reached at first use).
+    pub fn open(label: &str, config: &souk_manifest::StoreConfig, clients: &Arc<RedisClients>, stores: &mut Self) -> Result<(), String> {
+        let backend = match &config.redis_url {
+            Some(url) => Backend::Redis(RedisStore::new(url, clients.clone())?),
+            None => {
+                let conn = SharedConnection::open(config.path.as_deref(), Sql::Host)?;
+                conn.with(|c| c.execute_batch("CREATE TABLE IF NOT EXISTS spin_key_value (key TEXT PRIMARY KEY, value BLOB NOT NULL)"))?;
+                Backend::Sqlite(Arc::new(conn))
+            }
+        };
+        stores.by_label.insert(label.to_string(), Arc::new(backend));
         Ok(())
     }
 
     /// The store `label`, opened now if no component's manifest had it opened.
     pub fn open_if_closed(label: &str, config: &souk_manifest::StoreConfig, clients: &Arc<RedisClients>, stores: &mut Self) -> Result<Arc<Backend>, String> {
         if !stores.by_label.contains_key(label) {
-            match &config.redis_url {
-                Some(url) => Self::open_redis(label, url, clients.clone(), stores)?,
-                None => Self::open(label, config.path.as_deref(), stores)?,
-            }
+            Self::open(label, config, clients, stores)?;
         }
         Ok(stores.by_label[label].clone())
     }
