@@ -205,7 +205,9 @@ impl SharedConnection {
         {
             self.budget.start(INLINE_BUDGET);
             let result = f(conn);
-            if !self.budget.stop() {
+            // Only a statement the budget actually cut runs again: one that
+            // finished (the handler can trip as it ends) must not run twice.
+            if !self.budget.stop() || !is_interrupted(&result) {
                 return result.map_err(|e| describe(&e, self.refusals.as_ref()));
             }
         }
@@ -235,6 +237,17 @@ pub fn describe(e: &rusqlite::Error, refusals: Option<&Refusals>) -> String {
         }
         _ => e.to_string(),
     }
+}
+
+/// Whether `result` is SQLite's answer to a statement that was cut off.
+pub fn is_interrupted<R>(result: &rusqlite::Result<R>) -> bool {
+    matches!(result, Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted))
+}
+
+/// The error a statement cut off gives, for callers that fold SQLite's own
+/// errors into their answer.
+pub fn interrupted_error() -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_INTERRUPT), None)
 }
 
 /// What a guest is told when its statement was cut off.

@@ -188,9 +188,10 @@ async fn execute(target: Target, statement: String, parameters: Vec<Value>) -> E
             let in_transaction = !c.is_autocommit();
             if cut {
                 journal.cut(in_transaction_before && !in_transaction);
-            } else {
-                journal.completed(&run_statement, &parameters, Answer { result: &outcome, counters }, in_transaction);
+                // Tells `run_quick` the statement was cut (to run it again).
+                return Err(shared_connection::interrupted_error());
             }
+            journal.completed(&run_statement, &parameters, Answer { result: &outcome, counters }, in_transaction);
             Ok((outcome, c.last_insert_rowid(), c.changes(), in_transaction))
         })
         .await;
@@ -198,8 +199,9 @@ async fn execute(target: Target, statement: String, parameters: Vec<Value>) -> E
         Ok((outcome, last_insert_rowid, changes, in_transaction)) => {
             Executed { result: outcome.map_err(Error::Io), last_insert_rowid, changes, in_transaction }
         }
-        // The statement never ran (the store is closing): the guest's
-        // transaction, if any, stands as it was.
+        // The statement never ran (the store is closing), or the request's
+        // deadline cut it (its instance is being dropped, and with it any
+        // open transaction, rolled back).
         Err(message) => Executed { result: Err(Error::Io(message)), last_insert_rowid: 0, changes: 0, in_transaction: holding },
     }
 }
