@@ -17,6 +17,8 @@ use wasmtime_wasi_http::handler::ProxyPre;
 use crate::capabilities::key_value::KeyValueStores;
 use crate::capabilities::outbound_http::OutboundGrant;
 use crate::capabilities::outbound_mqtt::MqttGrant;
+use crate::capabilities::outbound_mysql::{MysqlGrant, MysqlPools};
+use crate::capabilities::outbound_pg::{PgGrant, PgPools};
 use crate::capabilities::outbound_redis::{RedisClients, RedisGrant};
 use crate::capabilities::sqlite::SqliteDatabases;
 use crate::capabilities::variables::VariablesGrant;
@@ -37,6 +39,10 @@ pub struct Stores {
     pub sqlite: SqliteDatabases,
     /// Outbound Redis connections, shared by every component.
     pub redis: Arc<RedisClients>,
+    /// Outbound PostgreSQL pools, shared by every component.
+    pub postgres: Arc<PgPools>,
+    /// Outbound MySQL pools, shared by every component.
+    pub mysql: Arc<MysqlPools>,
 }
 
 impl Stores {
@@ -278,7 +284,9 @@ fn component_grants(
         id: id.to_string(),
         wasi: WasiGrant { env, files_dir, logs: ComponentLogs::open(id, &output)?, allowed_hosts: shared_hosts.clone() },
         redis: Arc::new(RedisGrant { component: id.to_string(), allowed_hosts: shared_hosts.clone(), clients: stores.redis.clone() }),
-        mqtt: Arc::new(MqttGrant { component: id.to_string(), allowed_hosts: shared_hosts }),
+        mqtt: Arc::new(MqttGrant { component: id.to_string(), allowed_hosts: shared_hosts.clone() }),
+        postgres: Arc::new(PgGrant { component: id.to_string(), allowed_hosts: shared_hosts.clone(), pools: stores.postgres.clone() }),
+        mysql: Arc::new(MysqlGrant { component: id.to_string(), allowed_hosts: shared_hosts, pools: stores.mysql.clone() }),
         key_value: Arc::new(stores.key_value.grant(&config.key_value_stores)),
         sqlite: Arc::new(stores.sqlite.grant(id, &config.sqlite_databases)),
         variables: Arc::new(VariablesGrant { component: id.to_string(), values: resolved }),

@@ -14,6 +14,8 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use crate::capabilities::key_value::KeyValueGrant;
 use crate::capabilities::outbound_http::{OutboundGrant, OutboundHooks};
 use crate::capabilities::outbound_mqtt::MqttGrant;
+use crate::capabilities::outbound_mysql::MysqlGrant;
+use crate::capabilities::outbound_pg::PgGrant;
 use crate::capabilities::outbound_redis::RedisGrant;
 use crate::capabilities::sqlite::SqliteGrant;
 use crate::capabilities::variables::VariablesGrant;
@@ -29,6 +31,8 @@ pub struct ComponentGrants {
     pub outbound: Arc<OutboundGrant>,
     pub redis: Arc<RedisGrant>,
     pub mqtt: Arc<MqttGrant>,
+    pub postgres: Arc<PgGrant>,
+    pub mysql: Arc<MysqlGrant>,
 }
 
 impl ComponentGrants {
@@ -44,6 +48,8 @@ impl ComponentGrants {
             variables: self.variables.clone(),
             redis: self.redis.clone(),
             mqtt: self.mqtt.clone(),
+            postgres: self.postgres.clone(),
+            mysql: self.mysql.clone(),
             outcome: Default::default(),
             max_memory_bytes,
         })
@@ -60,6 +66,8 @@ pub struct InstanceState {
     pub variables: Arc<VariablesGrant>,
     pub redis: Arc<RedisGrant>,
     pub mqtt: Arc<MqttGrant>,
+    pub postgres: Arc<PgGrant>,
+    pub mysql: Arc<MysqlGrant>,
     /// What went wrong, if anything, recorded where it is detected
     /// (deadline callback, memory limiter) and read when logging the failure.
     pub outcome: Arc<RequestOutcome>,

@@ -40,7 +40,7 @@ pub enum Never {}
 /// name (a prefix; the first match wins), that part, and the stand-in that
 /// refuses it, where there is one. A dependency or middleware that does not
 /// inherit the part gets the stand-in, or is refused at start-up.
-const GUARDED: [(&str, ConfigKind, Option<&str>); 21] = [
+const GUARDED: [(&str, ConfigKind, Option<&str>); 25] = [
     ("spin:key-value/key-value@3.0.0", ConfigKind::KeyValueStores, Some("souk:host/deny-key-value")),
     ("spin:key-value/", ConfigKind::KeyValueStores, None),
     ("fermyon:spin/key-value@", ConfigKind::KeyValueStores, None),
@@ -59,6 +59,10 @@ const GUARDED: [(&str, ConfigKind, Option<&str>); 21] = [
     ("fermyon:spin/redis@", ConfigKind::AllowedOutboundHosts, None),
     ("spin:mqtt/", ConfigKind::AllowedOutboundHosts, None),
     ("fermyon:spin/mqtt@", ConfigKind::AllowedOutboundHosts, None),
+    ("spin:postgres/", ConfigKind::AllowedOutboundHosts, None),
+    ("fermyon:spin/postgres@", ConfigKind::AllowedOutboundHosts, None),
+    ("spin:mysql/", ConfigKind::AllowedOutboundHosts, None),
+    ("fermyon:spin/mysql@", ConfigKind::AllowedOutboundHosts, None),
     ("wasi:cli/environment@0.2.", ConfigKind::Environment, Some("souk:host/deny-environment-p2")),
     ("wasi:cli/environment@0.3.", ConfigKind::Environment, Some("souk:host/deny-environment-p3")),
     ("wasi:filesystem/preopens@", ConfigKind::Files, None),

@@ -6,6 +6,8 @@ pub mod key_value;
 pub mod key_value_redis;
 pub mod outbound_http;
 pub mod outbound_mqtt;
+pub mod outbound_mysql;
+pub mod outbound_pg;
 pub mod outbound_redis;
 pub mod shared_connection;
 pub mod spin_v2;
@@ -41,6 +43,12 @@ pub(crate) mod bindings {
             "wasi:keyvalue/store": async | trappable,
             "wasi:keyvalue/atomics": async | trappable,
             "wasi:keyvalue/batch": async | trappable,
+            // Database calls wait on a server: each is a host task of its
+            // own, blocking only the calling guest task.
+            "spin:postgres/postgres": async | store | trappable,
+            "fermyon:spin/postgres": async | store | trappable,
+            "spin:mysql/mysql": async | store | trappable,
+            "fermyon:spin/mysql": async | store | trappable,
             default: trappable,
         },
         with: {
@@ -52,6 +60,11 @@ pub(crate) mod bindings {
             "fermyon:spin/redis.connection": crate::capabilities::outbound_redis::RedisConnection,
             "spin:mqtt/mqtt.connection": crate::capabilities::outbound_mqtt::MqttConnection,
             "fermyon:spin/mqtt.connection": crate::capabilities::outbound_mqtt::MqttConnection,
+            "spin:postgres/postgres.connection": crate::capabilities::outbound_pg::PgConnection,
+            "spin:postgres/postgres.connection-builder": crate::capabilities::outbound_pg::PgConnectionBuilder,
+            "fermyon:spin/postgres.connection": crate::capabilities::outbound_pg::PgConnection,
+            "spin:mysql/mysql.connection": crate::capabilities::outbound_mysql::MysqlConnection,
+            "fermyon:spin/mysql.connection": crate::capabilities::outbound_mysql::MysqlConnection,
             "wasi:keyvalue/store.bucket": crate::capabilities::key_value::OpenStore,
             "wasi:keyvalue/atomics.cas": crate::capabilities::wasi_keyvalue::Cas,
         },
@@ -66,7 +79,7 @@ impl HasData for Spin {
 }
 
 /// Builds the linker: WASI p2 and p3, wasi:http p2 and p3, Spin's
-/// key-value, SQLite, variables, outbound Redis and MQTT interfaces (3.x and 2.0), the LLM one
+/// key-value, SQLite, variables, outbound Redis, MQTT, PostgreSQL and MySQL interfaces (4.x, 3.x and 2.0), the LLM one
 /// (refusing), the wasi:keyvalue and wasi:config drafts, and their refusing stand-ins
 /// for dependencies that do not inherit them.
 pub fn link(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
@@ -79,12 +92,17 @@ pub fn link(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
     bindings::spin::variables::variables::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::spin::redis::redis::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::spin::mqtt::mqtt::add_to_linker::<_, Spin>(linker, |s| s)?;
+    bindings::spin::postgres4_2_0::postgres::add_to_linker::<_, Spin>(linker, |s| s)?;
+    bindings::spin::postgres3_0_0::postgres::add_to_linker::<_, Spin>(linker, |s| s)?;
+    bindings::spin::mysql::mysql::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::fermyon::spin::key_value::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::fermyon::spin::sqlite::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::fermyon::spin::variables::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::fermyon::spin::llm::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::fermyon::spin::redis::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::fermyon::spin::mqtt::add_to_linker::<_, Spin>(linker, |s| s)?;
+    bindings::fermyon::spin::postgres::add_to_linker::<_, Spin>(linker, |s| s)?;
+    bindings::fermyon::spin::mysql::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::wasi::keyvalue::store::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::wasi::keyvalue::atomics::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::wasi::keyvalue::batch::add_to_linker::<_, Spin>(linker, |s| s)?;

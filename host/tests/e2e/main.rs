@@ -14,6 +14,8 @@ mod lifecycle;
 mod manifest_errors;
 mod middleware;
 mod outbound_mqtt;
+mod outbound_mysql;
+mod outbound_postgres;
 mod outbound_redis;
 mod pricing;
 mod routing;

@@ -132,3 +132,180 @@ impl Drop for MqttBroker {
         let _ = self.child.wait();
     }
 }
+
+/// Waits until `ready` holds, or fails naming `what`.
+fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ready() {
+        assert!(Instant::now() < deadline, "{what} within 60 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Whether the tests run as root, where database servers refuse to: they
+/// then run as the server's own system user.
+fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+}
+
+/// The uid and gid of a system user, from /etc/passwd.
+fn system_user(name: &str) -> Option<(u32, u32)> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        (fields.first() == Some(&name)).then(|| Some((fields.get(2)?.parse().ok()?, fields.get(3)?.parse().ok()?)))?
+    })
+}
+
+/// A PostgreSQL server (Debian's `postgresql` package) on one loopback
+/// port, trusting local connections, its cluster in a scratch folder.
+pub struct PostgresServer {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl PostgresServer {
+    pub fn start() -> PostgresServer {
+        use std::os::unix::process::CommandExt;
+        // Debian installs the server binaries under a versioned folder.
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .and_then(|versions| versions.filter_map(|v| v.ok()).map(|v| v.path().join("bin")).filter(|b| b.join("postgres").exists()).max())
+            .expect("no PostgreSQL server under /usr/lib/postgresql: install Debian's postgresql package (.ci/run does)");
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let port = free_port();
+        let user =
+            if running_as_root() { Some(system_user("postgres").expect("the postgres system user (made by Debian's postgresql package)")) } else { None };
+        let as_user = |command: &mut Command| {
+            if let Some((uid, gid)) = user {
+                command.uid(uid).gid(gid);
+            }
+        };
+        if let Some((uid, gid)) = user {
+            std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).unwrap();
+        }
+        let mut initdb = Command::new(bin.join("initdb"));
+        initdb.arg("-D").arg(&data).args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]).stdout(Stdio::null());
+        as_user(&mut initdb);
+        let status = initdb.status().expect("cannot run initdb");
+        assert!(status.success(), "initdb failed: {status}");
+        let mut server = Command::new(bin.join("postgres"));
+        server
+            .arg("-D")
+            .arg(&data)
+            .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c"])
+            .arg(format!("unix_socket_directories={}", dir.path().display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        as_user(&mut server);
+        let child = server.spawn().expect("cannot start postgres");
+        let server = PostgresServer { child, port, _dir: dir };
+        wait_until(&format!("PostgreSQL did not answer on port {port}"), || server.try_sql("SELECT 1").is_ok());
+        server
+    }
+
+    /// The address a guest connects with, in URL form.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn try_sql(&self, sql: &str) -> Result<String, String> {
+        let out = Command::new("psql")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-d", "postgres", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .output()
+            .map_err(|e| format!("cannot run psql ({e}): install Debian's postgresql-client package (.ci/run installs postgresql)"))?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    /// Runs `sql` with the test's own client (psql); rows as lines, values
+    /// joined by `|`.
+    pub fn sql(&self, sql: &str) -> String {
+        self.try_sql(sql).unwrap_or_else(|e| panic!("psql `{sql}`: {e}"))
+    }
+}
+
+impl Drop for PostgresServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A MariaDB server (Debian's `mariadb-server` package) on one loopback
+/// port, with a user `souk` (password `souk`) owning a database `souk`.
+pub struct MariadbServer {
+    child: Child,
+    pub port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl MariadbServer {
+    pub fn start() -> MariadbServer {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let port = free_port();
+        let root = running_as_root();
+        let mut install = Command::new("mariadb-install-db");
+        install.arg("--no-defaults").arg(format!("--datadir={}", data.display())).args(["--auth-root-authentication-method=normal", "--skip-test-db"]);
+        if root {
+            install.arg("--user=root");
+        }
+        let out = install.output().unwrap_or_else(|e| panic!("cannot run mariadb-install-db ({e}): install Debian's mariadb-server package (.ci/run does)"));
+        assert!(out.status.success(), "mariadb-install-db failed: {}", String::from_utf8_lossy(&out.stderr));
+        let mut server = Command::new("/usr/sbin/mariadbd");
+        server
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--socket={}", dir.path().join("mysqld.sock").display()))
+            .arg(format!("--pid-file={}", dir.path().join("mysqld.pid").display()))
+            .args([&format!("--port={port}"), "--bind-address=127.0.0.1", "--skip-log-bin", "--innodb-flush-log-at-trx-commit=0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if root {
+            server.arg("--user=root");
+        }
+        let child = server.spawn().expect("cannot start mariadbd");
+        let server = MariadbServer { child, port, dir };
+        wait_until(&format!("MariaDB did not answer on port {port}"), || server.try_root_sql("SELECT 1").is_ok());
+        server.root_sql("CREATE DATABASE souk; CREATE USER 'souk'@'%' IDENTIFIED BY 'souk'; GRANT ALL ON souk.* TO 'souk'@'%';");
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("mysql://souk:souk@127.0.0.1:{}/souk", self.port)
+    }
+
+    /// Statements as the server's root user, over its socket.
+    fn try_root_sql(&self, sql: &str) -> Result<String, String> {
+        let out = Command::new("mariadb")
+            .arg(format!("--socket={}", self.dir.path().join("mysqld.sock").display()))
+            .args(["-uroot", "-N", "-B", "-e", sql])
+            .output()
+            .map_err(|e| format!("cannot run mariadb ({e})"))?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    /// Runs `sql` with the test's own client; rows as lines, values
+    /// separated by tabs.
+    pub fn root_sql(&self, sql: &str) -> String {
+        self.try_root_sql(sql).unwrap_or_else(|e| panic!("mariadb `{sql}`: {e}"))
+    }
+}
+
+impl Drop for MariadbServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
