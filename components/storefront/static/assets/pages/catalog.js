@@ -5,7 +5,7 @@ import { get, query } from '../api.js';
 import { picture, stockText } from '../picture.js';
 
 const PAGE_SIZE = 12;
-const SORTS = [['', 'Newest'], ['price', 'Price: low to high'], ['-price', 'Price: high to low'], ['name', 'Name: A to Z'], ['-name', 'Name: Z to A']];
+const SORTS = [['', 'Name: A to Z'], ['-name', 'Name: Z to A'], ['price', 'Price: low to high'], ['-price', 'Price: high to low']];
 
 export async function render({ main, query: params, navigate, flash, isCurrent }) {
   const q = params.get('q') || '';

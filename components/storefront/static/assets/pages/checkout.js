@@ -55,6 +55,30 @@ export async function render({ main, navigate, isCurrent }) {
         h('div', { class: 'actions' }, pay))));
   showSummary(summary, cart, {});
 
+  // The total depends on the promo code and the destination: price again when either changes.
+  let priced = cart;
+  async function requote() {
+    const promo = form.elements.promo_code.value.trim();
+    const country = form.elements['shipping_address.country'].value;
+    clearErrors(form);
+    try {
+      const again = await get(`/cart${query({ country, promo_code: promo })}`);
+      if (again.quote_error) {
+        const name = again.quote_error.code === 'unknown_promo_code' ? 'promo_code' : 'shipping_address.country';
+        fieldError(form, name, name === 'promo_code' ? 'That promo code does not exist.' : 'We do not ship to this country yet.');
+        return;
+      }
+      priced = again;
+      checkout.write({ country, promo });
+      showSummary(summary, priced, {});
+      pay.textContent = `Pay ${money(priced.quote?.total)}`;
+    } catch (err) {
+      formError.textContent = err.message;
+    }
+  }
+  form.elements.promo_code.addEventListener('change', requote);
+  form.elements['shipping_address.country'].addEventListener('change', requote);
+
   let attempt = null; // { key, body } of the attempt whose outcome is not known yet
   let paying = false;
   form.addEventListener('submit', async (e) => {
@@ -95,7 +119,7 @@ export async function render({ main, navigate, isCurrent }) {
     } finally {
       paying = false;
       busy(pay, false);
-      pay.textContent = `Pay ${money(cart.quote?.total)}`;
+      pay.textContent = `Pay ${money(priced.quote?.total)}`;
     }
   });
 
@@ -108,7 +132,7 @@ export async function render({ main, navigate, isCurrent }) {
       const name = d.field || 'card.number';
       fieldError(form, name, `${name === 'card.exp_year' ? 'This card has expired' : 'Check this'}: ${err.message.replace(/^[\w.]+: /, '')}.`);
     } else if (err.code === 'out_of_stock') {
-      showSummary(summary, cart, { short: d.items || [] });
+      showSummary(summary, priced, { short: d.items || [] });
       formError.textContent = 'Some items ran out while you were shopping. Lower their quantity in your cart.';
       formError.append(' ', h('a', { href: '/cart' }, 'Back to the cart'));
     } else if (err.code === 'unknown_promo_code') {
