@@ -14,7 +14,10 @@ pub fn accepts(accept_encoding: Option<&str>, coding: &str) -> bool {
     for item in header.split(',') {
         let mut parts = item.split(';');
         let name = parts.next().unwrap_or("").trim();
-        let q = parts.find_map(|p| p.trim().strip_prefix("q=").or_else(|| p.trim().strip_prefix("Q="))).map(|q| q.trim().parse::<f32>().unwrap_or(0.0)).unwrap_or(1.0);
+        let q = parts
+            .find_map(|p| p.trim().strip_prefix("q=").or_else(|| p.trim().strip_prefix("Q=")))
+            .map(|q| q.trim().parse::<f32>().unwrap_or(0.0))
+            .unwrap_or(1.0);
         if name.eq_ignore_ascii_case(coding) {
             return q > 0.0;
         }

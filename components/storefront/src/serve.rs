@@ -44,8 +44,7 @@ impl FileResponse {
 
 /// Sent with every HTML page: only this origin's scripts, styles, images
 /// and API, and never inside another site's frame.
-const CONTENT_SECURITY_POLICY: &str =
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 pub fn respond(root: &Path, request: &FileRequest) -> FileResponse {
     let head = request.method.eq_ignore_ascii_case("HEAD");
@@ -131,7 +130,11 @@ fn choose_encoding(path: &Path, accept_encoding: Option<&str>) -> Option<(&'stat
 }
 
 fn text(status: u16, message: &str) -> FileResponse {
-    FileResponse { status, headers: vec![("content-type", "text/plain; charset=utf-8".into()), ("cache-control", "no-cache".into())], body: message.as_bytes().to_vec() }
+    FileResponse {
+        status,
+        headers: vec![("content-type", "text/plain; charset=utf-8".into()), ("cache-control", "no-cache".into())],
+        body: message.as_bytes().to_vec(),
+    }
 }
 
 /// The API's error shape, for an API path no service routes.

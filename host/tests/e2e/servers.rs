@@ -187,7 +187,7 @@ impl Chromium {
 impl Drop for Chromium {
     fn drop(&mut self) {
         // The whole group: the wrapper script, the browser and its helpers.
-        let _ = Command::new("kill").arg("-KILL").arg(format!("-{}", self.child.id())).status();
+        let _ = Command::new("kill").args(["-s", "KILL", "--"]).arg(format!("-{}", self.child.id())).status();
         let _ = self.child.wait();
     }
 }
