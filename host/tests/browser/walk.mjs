@@ -95,7 +95,8 @@ async function main() {
   await page.setViewport({ width: 1280, height: 900 });
   const consoleErrors = [];
   page.on('pageerror', (e) => consoleErrors.push(e.message));
-  page.on('console', (m) => m.type() === 'error' && !/status of (4\d\d)/.test(m.text()) && consoleErrors.push(m.text()));
+  // The API's 4xx answers and the connection the walk drops on purpose are expected.
+  page.on('console', (m) => m.type() === 'error' && !/status of 4\d\d|ERR_CONNECTION_FAILED/.test(m.text()) && consoleErrors.push(m.text()));
   const email = `shopper-${Date.now()}@shop.test`;
   const password = 'correct horse battery';
   let orderId;
@@ -209,6 +210,12 @@ async function main() {
     await shot(page, 'cart');
   });
 
+  // Every order the page sends, with its Idempotency-Key.
+  const orderPosts = [];
+  page.on('request', (req) => {
+    if (req.method() === 'POST' && new URL(req.url()).pathname === '/api/v1/orders') orderPosts.push(req.headers()['idempotency-key']);
+  });
+
   await step('the declining card shows its message and leaves no paid order', async () => {
     await page.click('a[href="/checkout"]');
     await waitForPath(page, /^\/checkout$/);
@@ -223,6 +230,7 @@ async function main() {
     assert.equal(new URL(page.url()).pathname, '/checkout', 'still on the checkout');
     const orders = await apiAs(page, '/orders');
     assert.equal(orders.items.filter((o) => o.status === 'paid').length, 0, 'no paid order');
+    assert.equal(orderPosts.length, 1, 'one request for one press');
     await shot(page, 'checkout-declined');
   });
 
@@ -230,6 +238,8 @@ async function main() {
     await fill(page, byName('card.number'), APPROVED);
     await page.click('#pay', { count: 2 });
     await waitForPath(page, /^\/orders\/[^/]+$/);
+    assert.equal(orderPosts.length, 2, `the double click sent one request: ${orderPosts}`);
+    assert.ok(orderPosts[1] && orderPosts[1] !== orderPosts[0], 'a new attempt (another card) has a new Idempotency-Key');
     orderId = decodeURIComponent(new URL(page.url()).pathname.split('/')[2]);
     await textOf(page, '.notice', /Your order is paid/);
     await textOf(page, '#order-status', /^Paid$/);
@@ -314,14 +324,33 @@ async function main() {
   });
 
   let secondId;
-  await step('a second order, cancelled, is refunded', async () => {
+  await step('a second order, paid on a retry after a lost connection, cancelled, is refunded', async () => {
     await addToCart('grinder', 1);
     await page.goto(`${BASE}/checkout`);
     await page.waitForSelector('#pay', { timeout: WAIT });
     await fill(page, byName('card.number'), APPROVED);
     await fill(page, byName('card.cvc'), '321');
+    // The first Pay loses its connection: the page says so, and the next Pay is the same attempt.
+    await page.setRequestInterception(true);
+    let dropped = false;
+    const dropFirstOrder = (req) => {
+      if (!dropped && req.method() === 'POST' && new URL(req.url()).pathname === '/api/v1/orders') {
+        dropped = true;
+        return req.abort('connectionfailed');
+      }
+      return req.continue();
+    };
+    page.on('request', dropFirstOrder);
+    const before = orderPosts.length;
+    await page.click('#pay');
+    await textOf(page, '#checkout-error', /could not be reached[\s\S]*Pressing Pay again is safe/);
     await page.click('#pay');
     await waitForPath(page, /^\/orders\/[^/]+$/);
+    page.off('request', dropFirstOrder);
+    await page.setRequestInterception(false);
+    const retry = orderPosts.slice(before);
+    assert.equal(retry.length, 2, `two requests: ${retry}`);
+    assert.equal(retry[1], retry[0], 'the retry after a lost connection carries the same Idempotency-Key');
     secondId = decodeURIComponent(new URL(page.url()).pathname.split('/')[2]);
     assert.notEqual(secondId, orderId);
     await textOf(page, '#order-status', /^Paid$/);
