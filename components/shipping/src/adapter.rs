@@ -83,7 +83,15 @@ async fn handle_with_db(inc: &Incoming, db: &SpinDb, endpoint: Endpoint<'_>) -> 
             let me = inc.identity()?;
             let page = PageRequest::parse(inc.query("page"), inc.query("page_size"))?;
             let order_id = inc.query("order_id").filter(|o| !o.is_empty());
-            Ok(Reply::ok(&store::list_for_user(db, &me.user_id, order_id, page).await?))
+            // `all=true`: every user's shipments, for admins to move them on.
+            match inc.query("all") {
+                None | Some("false") => Ok(Reply::ok(&store::list_for_user(db, &me.user_id, order_id, page).await?)),
+                Some("true") => {
+                    me.require_admin()?;
+                    Ok(Reply::ok(&store::list_all(db, order_id, page).await?))
+                }
+                Some(other) => Err(ApiError::invalid_field("all", format!("`all` must be true or false; got {other:?}"))),
+            }
         }
         Endpoint::Get(id) => {
             let me = inc.identity()?;

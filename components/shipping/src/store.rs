@@ -62,9 +62,20 @@ pub async fn find_by_order<D: Db>(db: &D, order_id: &str) -> Result<Option<Shipm
 
 /// The user's shipments, newest first, optionally of one order.
 pub async fn list_for_user<D: Db>(db: &D, user_id: &str, order_id: Option<&str>, page: PageRequest) -> Result<Page<Shipment>, ApiError> {
-    let (filter, mut params) = match order_id {
-        Some(order_id) => ("user_id = ? AND order_id = ?", vec![Value::from(user_id), Value::from(order_id)]),
-        None => ("user_id = ?", vec![Value::from(user_id)]),
+    list(db, Some(user_id), order_id, page).await
+}
+
+/// Every user's shipments, newest first (for admins: the shipments to move on).
+pub async fn list_all<D: Db>(db: &D, order_id: Option<&str>, page: PageRequest) -> Result<Page<Shipment>, ApiError> {
+    list(db, None, order_id, page).await
+}
+
+async fn list<D: Db>(db: &D, user_id: Option<&str>, order_id: Option<&str>, page: PageRequest) -> Result<Page<Shipment>, ApiError> {
+    let (filter, mut params) = match (user_id, order_id) {
+        (Some(user_id), Some(order_id)) => ("user_id = ? AND order_id = ?", vec![Value::from(user_id), Value::from(order_id)]),
+        (Some(user_id), None) => ("user_id = ?", vec![Value::from(user_id)]),
+        (None, Some(order_id)) => ("order_id = ?", vec![Value::from(order_id)]),
+        (None, None) => ("1 = 1", vec![]),
     };
     let total = db.query_one(&format!("SELECT count(*) FROM shipments WHERE {filter}"), &params).await?.map(|r| r.int(0)).transpose()?.unwrap_or(0);
     let (limit, offset) = page.limit_offset();
@@ -251,6 +262,21 @@ mod tests {
             assert_eq!(list_for_user(&db, "u2", Some("o1"), PageRequest::default()).await.unwrap().total, 0);
             let small = list_for_user(&db, "u1", None, PageRequest { page: 2, page_size: 1 }).await.unwrap();
             assert_eq!((small.items.len(), small.items[0].id.as_str(), small.total), (1, first.as_str(), 2));
+        });
+    }
+
+    #[test]
+    fn the_whole_list_has_every_users_shipments_newest_first() {
+        let db = db();
+        block_on(async {
+            let first = create_for_order(&db, "o1", "u1", 10).await.unwrap().unwrap();
+            let second = create_for_order(&db, "o2", "u2", 11).await.unwrap().unwrap();
+            let page = list_all(&db, None, PageRequest::default()).await.unwrap();
+            assert_eq!(page.total, 2);
+            assert_eq!(page.items.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), [second.as_str(), first.as_str()]);
+            let page = list_all(&db, Some("o1"), PageRequest::default()).await.unwrap();
+            assert_eq!((page.total, page.items[0].id.as_str()), (1, first.as_str()));
+            assert_eq!(list_all(&db, Some("o9"), PageRequest::default()).await.unwrap().total, 0);
         });
     }
 }

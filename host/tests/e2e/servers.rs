@@ -309,3 +309,62 @@ impl Drop for MariadbServer {
         let _ = self.child.wait();
     }
 }
+
+/// A headless Chromium (Debian's `chromium` package) with its DevTools
+/// protocol on a free loopback port and its profile in a scratch folder;
+/// the browser tests drive it over [`Chromium::websocket`]. It runs in a
+/// process group of its own, which is killed whole when this is dropped
+/// (the browser's helper processes too).
+pub struct Chromium {
+    child: Child,
+    pub websocket: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Chromium {
+    pub fn start() -> Chromium {
+        use std::os::unix::process::CommandExt;
+        let dir = tempfile::tempdir().unwrap();
+        let program = std::env::var("SOUK_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+        let child = Command::new(&program)
+            // Port 0: Chromium picks a free port and writes it to DevToolsActivePort in the profile.
+            .args(["--headless", "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0"])
+            // Root in a container has no user namespaces for the sandbox; /dev/shm may be tiny.
+            .args(["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run", "--no-default-browser-check", "--disable-extensions"])
+            .arg(format!("--user-data-dir={}", dir.path().display()))
+            .arg("about:blank")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {program} ({e}): install Debian's chromium package (.ci/run does)"));
+        let mut browser = Chromium { child, websocket: String::new(), _dir: dir };
+        let active_port = browser._dir.path().join("DevToolsActivePort");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&active_port) {
+                let mut lines = text.lines();
+                if let (Some(port), Some(path)) = (lines.next(), lines.next()) {
+                    browser.websocket = format!("ws://127.0.0.1:{port}{path}");
+                    let port: u16 = port.trim().parse().expect("DevToolsActivePort names a port");
+                    if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                        return browser;
+                    }
+                }
+            }
+            if let Ok(Some(status)) = browser.child.try_wait() {
+                panic!("{program} exited ({status}) before it listened: is Debian's chromium package installed (.ci/run does)?");
+            }
+            assert!(Instant::now() < deadline, "chromium did not open its DevTools port within 60 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Chromium {
+    fn drop(&mut self) {
+        // The whole group: the wrapper script, the browser and its helpers.
+        let _ = Command::new("kill").args(["-s", "KILL", "--"]).arg(format!("-{}", self.child.id())).status();
+        let _ = self.child.wait();
+    }
+}

@@ -17,6 +17,7 @@ mod purchase;
 mod rate_limit;
 mod restart;
 mod schema;
+mod storefront;
 mod webhook;
 
 use std::path::{Path, PathBuf};
