@@ -14,6 +14,7 @@ use wasmtime::error::Context;
 use wasmtime::format_err;
 use wasmtime_wasi_http::handler::ProxyPre;
 
+use crate::capabilities::circuit_breaker::{CircuitSettings, Circuits};
 use crate::capabilities::key_value::KeyValueStores;
 use crate::capabilities::outbound_http::OutboundGrant;
 use crate::capabilities::outbound_mqtt::MqttGrant;
@@ -133,6 +134,7 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
     let mut chain_targets: HashMap<String, String> = HashMap::new();
     let mut contexts: HashMap<String, Arc<ComponentGrants>> = HashMap::new();
     let chain = Arc::new(ChainRouter::default());
+    let circuits = Arc::new(Circuits::new(CircuitSettings { failures: args.circuit_failures, window: args.circuit_window, cooldown: args.circuit_cooldown }));
     let mut loaded: HashMap<String, Component> = HashMap::new();
     for trigger in &manifest.http_triggers {
         let id = &trigger.component;
@@ -173,7 +175,7 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
         let context = match contexts.get(id) {
             Some(context) => context.clone(),
             None => {
-                let context = Arc::new(component_grants(&manifest, id, &variables, &stores, &chain, &state_dir, args)?);
+                let context = Arc::new(component_grants(&manifest, id, &variables, &stores, (&chain, &circuits), &state_dir, args)?);
                 contexts.insert(id.clone(), context.clone());
                 context
             }
@@ -245,7 +247,7 @@ fn component_grants(
     id: &str,
     variables: &Variables,
     stores: &Stores,
-    chain: &Arc<ChainRouter>,
+    (chain, circuits): (&Arc<ChainRouter>, &Arc<Circuits>),
     state_dir: &Path,
     args: &UpArgs,
 ) -> wasmtime::Result<ComponentGrants> {
@@ -290,6 +292,12 @@ fn component_grants(
         key_value: Arc::new(stores.key_value.grant(&config.key_value_stores)),
         sqlite: Arc::new(stores.sqlite.grant(id, &config.sqlite_databases)),
         variables: Arc::new(VariablesGrant { component: id.to_string(), values: resolved }),
-        outbound: Arc::new(OutboundGrant { component: id.to_string(), allowed_hosts, chain: chain.clone() }),
+        outbound: Arc::new(OutboundGrant {
+            component: id.to_string(),
+            allowed_hosts,
+            chain: chain.clone(),
+            circuits: circuits.clone(),
+            call_timeout: args.outbound_timeout,
+        }),
     })
 }

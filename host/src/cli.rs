@@ -136,6 +136,26 @@ pub struct UpArgs {
     /// statements per component, and print a summary at shutdown.
     #[arg(long)]
     pub stats: bool,
+    /// Consecutive failures (5xx, not served, past its time) of one
+    /// component's calls to another component or outbound host that open
+    /// the circuit between them: further calls get 503 at once.
+    #[arg(long = "circuit-failures", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub circuit_failures: u32,
+    /// Those failures count together only within this long of the first.
+    #[arg(long = "circuit-window", default_value = "10s", value_parser = parse_duration)]
+    pub circuit_window: Duration,
+    /// How long an open circuit refuses calls before letting one probe through.
+    #[arg(long = "circuit-cooldown", default_value = "5s", value_parser = parse_duration)]
+    pub circuit_cooldown: Duration,
+    /// The most one chained or outbound call may take (besides the rest of
+    /// the calling request's deadline, which always applies); a chained
+    /// call past it is answered 504.
+    #[arg(long = "outbound-timeout", value_parser = parse_duration)]
+    pub outbound_timeout: Option<Duration>,
+    /// Serve Prometheus metrics at http://ADDR/metrics, on a listener of
+    /// their own (port 0 picks a free one; the address is printed).
+    #[arg(long = "metrics-listen", value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Args)]

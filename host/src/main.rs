@@ -16,6 +16,7 @@ mod engine;
 mod file_mounts;
 mod instance;
 mod logs;
+mod metrics;
 mod seed;
 mod stats;
 mod trigger;

@@ -105,11 +105,13 @@ pub fn variables_have_sources(app: &Document, documents: &[Document], manifest: 
     }
 }
 
-/// The liveness and readiness paths are routes of the app.
+/// The liveness and readiness paths are routes of the app, other than a
+/// catch-all `/...` (which answers any path, so a probe on a mistyped one
+/// would never fail).
 pub fn probes_are_routes(app: &Document, manifest: &SpinManifest, problems: &mut Vec<String>) {
     for probe in ["liveness", "readiness"] {
         let Some(path) = app.value["spec"]["checks"][probe]["httpGet"]["path"].as_str() else { continue };
-        if manifest.component_for_path(path).is_none() {
+        if manifest.component_for_path_beyond_catch_all(path).is_none() {
             problems.push(format!("the {probe} probe's path {path} is no route of spin.toml"));
         }
     }

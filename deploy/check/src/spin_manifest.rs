@@ -60,6 +60,12 @@ impl SpinManifest {
     pub fn component_for_path(&self, path: &str) -> Option<&str> {
         self.routes.iter().find(|(route, _)| route_matches(route, path)).map(|(_, component)| component.as_str())
     }
+
+    /// As [`SpinManifest::component_for_path`], leaving out a catch-all
+    /// `/...` route (the storefront's), which answers any path.
+    pub fn component_for_path_beyond_catch_all(&self, path: &str) -> Option<&str> {
+        self.routes.iter().filter(|(route, _)| route != "/...").find(|(route, _)| route_matches(route, path)).map(|(_, component)| component.as_str())
+    }
 }
 
 /// Whether a Spin route serves `path`: the same segments, where `:name`

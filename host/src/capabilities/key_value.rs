@@ -15,8 +15,13 @@ use super::key_value_redis::RedisStore;
 use super::outbound_redis::RedisClients;
 use super::shared_connection::{SharedConnection, Sql};
 
-/// Where one store's keys live.
-pub enum Backend {
+/// One store: its label (for metrics) and where its keys live.
+pub struct Backend {
+    label: String,
+    place: Place,
+}
+
+enum Place {
     Sqlite(Arc<SharedConnection>),
     Redis(RedisStore),
 }
@@ -32,15 +37,15 @@ impl KeyValueStores {
     /// file (or memory), or a Redis server (the URL checked now, the
     /// server reached at first use).
     pub fn open(label: &str, config: &souk_manifest::StoreConfig, clients: &Arc<RedisClients>, stores: &mut Self) -> Result<(), String> {
-        let backend = match &config.redis_url {
-            Some(url) => Backend::Redis(RedisStore::new(url, clients.clone())?),
+        let place = match &config.redis_url {
+            Some(url) => Place::Redis(RedisStore::new(url, clients.clone())?),
             None => {
                 let conn = SharedConnection::open(config.path.as_deref(), Sql::Host)?;
                 conn.with(|c| c.execute_batch("CREATE TABLE IF NOT EXISTS spin_key_value (key TEXT PRIMARY KEY, value BLOB NOT NULL)"))?;
-                Backend::Sqlite(Arc::new(conn))
+                Place::Sqlite(Arc::new(conn))
             }
         };
-        stores.by_label.insert(label.to_string(), Arc::new(backend));
+        stores.by_label.insert(label.to_string(), Arc::new(Backend { label: label.to_string(), place }));
         Ok(())
     }
 
@@ -60,7 +65,7 @@ impl KeyValueStores {
 
     pub fn close(&self) {
         for backend in self.by_label.values() {
-            if let Backend::Sqlite(conn) = &**backend {
+            if let Place::Sqlite(conn) = &backend.place {
                 conn.close();
             }
         }
@@ -92,55 +97,75 @@ pub(super) fn open_store(grant: &KeyValueGrant, label: &str) -> Result<OpenStore
     Ok(OpenStore { backend })
 }
 
-/// The operations every key-value interface uses, on either backend.
+/// The operations every key-value interface uses, on either backend, each
+/// timed for the metrics.
 impl Backend {
+    fn timed<R>(&self, operation: &str, started: std::time::Instant, result: Result<R, String>) -> Result<R, String> {
+        crate::metrics::store_operation("key_value", &self.label, operation, result.is_ok(), started.elapsed());
+        result
+    }
+
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
-        match self {
-            Backend::Sqlite(conn) => get(conn, key),
-            Backend::Redis(redis) => redis.get(key).await,
-        }
+        let started = std::time::Instant::now();
+        let result = match &self.place {
+            Place::Sqlite(conn) => get(conn, key),
+            Place::Redis(redis) => redis.get(key).await,
+        };
+        self.timed("get", started, result)
     }
 
     pub async fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
-        match self {
-            Backend::Sqlite(conn) => set(conn, key, value),
-            Backend::Redis(redis) => redis.set(key, value).await,
-        }
+        let started = std::time::Instant::now();
+        let result = match &self.place {
+            Place::Sqlite(conn) => set(conn, key, value),
+            Place::Redis(redis) => redis.set(key, value).await,
+        };
+        self.timed("set", started, result)
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), String> {
-        match self {
-            Backend::Sqlite(conn) => delete(conn, key),
-            Backend::Redis(redis) => redis.delete(key).await,
-        }
+        let started = std::time::Instant::now();
+        let result = match &self.place {
+            Place::Sqlite(conn) => delete(conn, key),
+            Place::Redis(redis) => redis.delete(key).await,
+        };
+        self.timed("delete", started, result)
     }
 
     pub async fn exists(&self, key: &str) -> Result<bool, String> {
-        match self {
-            Backend::Sqlite(conn) => exists(conn, key),
-            Backend::Redis(redis) => redis.exists(key).await,
-        }
+        let started = std::time::Instant::now();
+        let result = match &self.place {
+            Place::Sqlite(conn) => exists(conn, key),
+            Place::Redis(redis) => redis.exists(key).await,
+        };
+        self.timed("exists", started, result)
     }
 
     pub async fn keys(&self) -> Result<Vec<String>, String> {
-        match self {
-            Backend::Sqlite(conn) => keys(conn),
-            Backend::Redis(redis) => redis.keys().await,
-        }
+        let started = std::time::Instant::now();
+        let result = match &self.place {
+            Place::Sqlite(conn) => keys(conn),
+            Place::Redis(redis) => redis.keys().await,
+        };
+        self.timed("keys", started, result)
     }
 
     pub async fn increment(&self, key: &str, delta: i64) -> Result<i64, String> {
-        match self {
-            Backend::Sqlite(conn) => increment(conn, key, delta),
-            Backend::Redis(redis) => redis.increment(key, delta).await,
-        }
+        let started = std::time::Instant::now();
+        let result = match &self.place {
+            Place::Sqlite(conn) => increment(conn, key, delta),
+            Place::Redis(redis) => redis.increment(key, delta).await,
+        };
+        self.timed("increment", started, result)
     }
 
     pub async fn compare_and_swap(&self, key: &str, expected: Option<&[u8]>, value: &[u8]) -> Result<Result<(), Option<Vec<u8>>>, String> {
-        match self {
-            Backend::Sqlite(conn) => compare_and_swap(conn, key, expected, value),
-            Backend::Redis(redis) => redis.compare_and_swap(key, expected, value).await,
-        }
+        let started = std::time::Instant::now();
+        let result = match &self.place {
+            Place::Sqlite(conn) => compare_and_swap(conn, key, expected, value),
+            Place::Redis(redis) => redis.compare_and_swap(key, expected, value).await,
+        };
+        self.timed("compare_and_swap", started, result)
     }
 }
 

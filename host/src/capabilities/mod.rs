@@ -1,6 +1,7 @@
 //! What guests may import. One module per interface family; `link` puts them
 //! all into the one linker every component is instantiated from.
 
+pub mod circuit_breaker;
 pub mod deny;
 pub mod key_value;
 pub mod key_value_redis;

@@ -5,9 +5,12 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use souk_manifest::AllowedHosts;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+
+use super::circuit_breaker::Circuits;
 
 /// The suffix that addresses another component of the same app.
 pub const CHAINING_SUFFIX: &str = ".spin.internal";
@@ -24,13 +27,41 @@ pub struct OutboundGrant {
     pub component: String,
     pub allowed_hosts: AllowedHosts,
     pub chain: Arc<dyn ServiceChain>,
+    /// The app's circuit breakers, one per (caller, target).
+    pub circuits: Arc<Circuits>,
+    /// The most one call may take (`--outbound-timeout`), besides the rest
+    /// of the calling request's deadline.
+    pub call_timeout: Option<Duration>,
 }
 
 pub struct OutboundHooks {
     pub grant: Arc<OutboundGrant>,
+    /// When the request the instance is serving must be answered by (the
+    /// latest one's, for an instance serving several at once).
+    pub deadline: Option<Instant>,
 }
 
 type SendResult = Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), HttpError>> + Send>), HttpError>;
+
+fn no_io() -> Box<dyn Future<Output = Result<(), HttpError>> + Send> {
+    Box::new(async { Ok(()) })
+}
+
+/// An answer souk makes in the target's place: 503 with `Retry-After` for
+/// an open circuit, 504 for a chained call past its time.
+fn answer_instead(status: http::StatusCode, retry_after: Option<Duration>, message: String) -> http::Response<WasiBody> {
+    use http_body_util::BodyExt;
+    let body = http_body_util::Full::new(bytes::Bytes::from(message + "\n")).map_err(|never| match never {}).boxed_unsync();
+    let mut response = http::Response::new(body);
+    *response.status_mut() = status;
+    response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain; charset=utf-8"));
+    if let Some(wait) = retry_after {
+        // Whole seconds, rounded up: a client that waits that long finds the probe let through.
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        response.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(seconds.max(1)));
+    }
+    response
+}
 
 impl WasiHttpHooks for OutboundHooks {
     fn send_request(
@@ -40,27 +71,84 @@ impl WasiHttpHooks for OutboundHooks {
         _response_errors: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
     ) -> Box<dyn Future<Output = SendResult> + Send> {
         let component = self.grant.clone();
+        let deadline = self.deadline;
         Box::new(async move {
             let uri = request.uri();
             let scheme = uri.scheme_str().unwrap_or("http").to_ascii_lowercase();
             let host = uri.host().unwrap_or_default().to_ascii_lowercase();
             let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
             if !component.allowed_hosts.allows(&scheme, &host, port) {
+                crate::metrics::outbound(&component.component, &host, "denied");
                 tracing::warn!("component `{}`: outbound request to {scheme}://{host}:{port} refused: not in allowed_outbound_hosts", component.component);
                 return Err(HttpError::HttpRequestDenied);
             }
-            if let Some(target) = host.strip_suffix(CHAINING_SUFFIX) {
-                let response = component.chain.send(target, request).await.map_err(|e| {
-                    tracing::warn!("component `{}`: chained request to `{target}` failed: {e}", component.component);
-                    HttpError::DestinationNotFound
-                })?;
-                let no_io: Box<dyn Future<Output = Result<(), HttpError>> + Send> = Box::new(async { Ok(()) });
-                return Ok((response, no_io));
+            let chained = host.strip_suffix(CHAINING_SUFFIX).map(str::to_string);
+            let target = chained.clone().unwrap_or_else(|| format!("{scheme}://{host}:{port}"));
+            let permit = match component.circuits.admit(&component.component, &target) {
+                Ok(permit) => permit,
+                Err(retry_after) => {
+                    let message = format!("Service Unavailable: the circuit from `{}` to `{target}` is open after repeated failures", component.component);
+                    return Ok((answer_instead(http::StatusCode::SERVICE_UNAVAILABLE, Some(retry_after), message), no_io()));
+                }
+            };
+            // At most the rest of the caller's deadline, and the per-call ceiling.
+            let limit = [deadline.map(|d| d.saturating_duration_since(Instant::now())), component.call_timeout].into_iter().flatten().min();
+            let within = |limit: Option<Duration>| async move {
+                match limit {
+                    Some(limit) => tokio::time::sleep(limit).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let started = Instant::now();
+            if let Some(target) = chained {
+                let sent = tokio::select! {
+                    sent = component.chain.send(&target, request) => Some(sent),
+                    () = within(limit) => None,
+                };
+                let status = sent.as_ref().and_then(|s| s.as_ref().ok()).map(|r| r.status().as_u16());
+                crate::metrics::chained(&component.component, &target, status, started.elapsed());
+                permit.finish(status.is_some_and(|s| s < 500));
+                return match sent {
+                    Some(Ok(response)) => Ok((response, no_io())),
+                    Some(Err(e)) => {
+                        tracing::warn!("component `{}`: chained request to `{target}` failed: {e}", component.component);
+                        Err(HttpError::DestinationNotFound)
+                    }
+                    None => {
+                        let waited = started.elapsed();
+                        tracing::warn!("component `{}`: chained request to `{target}` took longer than {waited:?}; answered 504", component.component);
+                        let message = format!("Gateway Timeout: `{target}` did not answer within {waited:?}");
+                        Ok((answer_instead(http::StatusCode::GATEWAY_TIMEOUT, None, message), no_io()))
+                    }
+                };
             }
             use http_body_util::BodyExt;
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            let sent = tokio::select! {
+                sent = wasmtime_wasi_http::default_send_request(request, options) => sent,
+                () = within(limit) => Err(HttpError::ConnectionReadTimeout),
+            };
+            let outcome = sent.as_ref().map_or_else(|_| "error".to_string(), |(r, _)| crate::metrics::status_class(r.status().as_u16()));
+            crate::metrics::outbound(&component.component, &host, &outcome);
+            permit.finish(sent.as_ref().is_ok_and(|(r, _)| r.status().as_u16() < 500));
+            let (response, io) = sent?;
             let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> = Box::new(io);
             Ok((response.map(BodyExt::boxed_unsync), io))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_open_circuit_answers_503_with_retry_after_in_whole_seconds_rounded_up() {
+        let response = answer_instead(http::StatusCode::SERVICE_UNAVAILABLE, Some(Duration::from_millis(1500)), "open".into());
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()[http::header::RETRY_AFTER], "2");
+        let response = answer_instead(http::StatusCode::SERVICE_UNAVAILABLE, Some(Duration::from_millis(10)), "open".into());
+        assert_eq!(response.headers()[http::header::RETRY_AFTER], "1");
+        let response = answer_instead(http::StatusCode::GATEWAY_TIMEOUT, None, "late".into());
+        assert!(response.headers().get(http::header::RETRY_AFTER).is_none());
     }
 }

@@ -151,6 +151,11 @@ impl SharedConnection {
     }
 
     /// Waits until no other guest holds the connection.
+    /// The lease, if no other guest holds it.
+    pub fn try_lease(&self) -> Option<Lease> {
+        self.lease.clone().try_lock_owned().ok()
+    }
+
     pub async fn lease(&self) -> Lease {
         self.lease.clone().lock_owned().await
     }

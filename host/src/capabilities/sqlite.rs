@@ -73,6 +73,8 @@ pub struct SqliteGrant {
 /// A database a guest has opened, with the counters of its last statement.
 pub struct OpenConnection {
     conn: Arc<SharedConnection>,
+    /// The database's label, for metrics.
+    label: Arc<str>,
     max_result_bytes: usize,
     last_insert_rowid: i64,
     changes: u64,
@@ -111,7 +113,8 @@ pub(super) fn open(state: &mut InstanceState, label: &str) -> wasmtime::Result<R
         return Ok(Err(Error::NoSuchDatabase));
     };
     let max_result_bytes = state.sqlite.max_result_bytes;
-    Ok(Ok(state.table.push(OpenConnection { conn, max_result_bytes, last_insert_rowid: 0, changes: 0, lease: None, journal: Default::default() })?))
+    let label = Arc::from(label);
+    Ok(Ok(state.table.push(OpenConnection { conn, label, max_result_bytes, last_insert_rowid: 0, changes: 0, lease: None, journal: Default::default() })?))
 }
 
 fn to_sql(value: Value) -> SqlValue {
@@ -148,7 +151,7 @@ struct Executed {
 /// after it, read while still holding the connection so another instance's
 /// statement cannot interleave.
 async fn execute(target: Target, statement: String, parameters: Vec<Value>) -> Executed {
-    let Target { conn, max_result_bytes, holding, journal } = target;
+    let Target { conn, max_result_bytes, holding, journal, .. } = target;
     let refusals = conn.refusals.clone();
     let statement = Arc::new(statement);
     // Anything may start where it can be cut: a read, or a statement outside
@@ -271,6 +274,7 @@ impl OpenConnection {
 /// The guest's database for one statement, as the statement needs it.
 struct Target {
     conn: Arc<SharedConnection>,
+    label: Arc<str>,
     max_result_bytes: usize,
     /// The guest already holds the lease (its transaction is open).
     holding: bool,
@@ -281,13 +285,36 @@ struct Target {
 fn target(state: &mut InstanceState, conn: &Resource<OpenConnection>) -> wasmtime::Result<Target> {
     crate::stats::record_sqlite_statement(&state.sqlite.component);
     let open = state.table.get(conn)?;
-    Ok(Target { conn: open.conn.clone(), max_result_bytes: open.max_result_bytes, holding: open.lease.is_some(), journal: open.journal.clone() })
+    Ok(Target {
+        conn: open.conn.clone(),
+        label: open.label.clone(),
+        max_result_bytes: open.max_result_bytes,
+        holding: open.lease.is_some(),
+        journal: open.journal.clone(),
+    })
 }
 
 /// Runs the statement, first waiting for the lease unless the guest holds it.
+/// Timed for the metrics, by the statement's verb; a wait for another
+/// guest's transaction counts as a busy wait.
 async fn run_leased(target: Target, statement: String, parameters: Vec<Value>) -> (Executed, Option<Lease>) {
-    let lease = if target.holding { None } else { Some(target.conn.lease().await) };
-    (execute(target, statement, parameters).await, lease)
+    let started = std::time::Instant::now();
+    let label = target.label.clone();
+    let verb = crate::metrics::sql_verb(&statement);
+    let lease = if target.holding {
+        None
+    } else {
+        match target.conn.try_lease() {
+            Some(lease) => Some(lease),
+            None => {
+                crate::metrics::store_busy_wait("sqlite", &label);
+                Some(target.conn.lease().await)
+            }
+        }
+    };
+    let executed = execute(target, statement, parameters).await;
+    crate::metrics::store_operation("sqlite", &label, verb, executed.result.is_ok(), started.elapsed());
+    (executed, lease)
 }
 
 /// Runs a statement for an async call, waiting (on the caller's host task,
@@ -397,7 +424,13 @@ mod tests {
         }
 
         async fn run(&mut self, statement: &str) -> Result<QueryResult, Error> {
-            let target = Target { conn: self.conn.clone(), max_result_bytes: DEFAULT_MAX_RESULT_BYTES, holding: true, journal: self.journal.clone() };
+            let target = Target {
+                conn: self.conn.clone(),
+                label: Arc::from("test"),
+                max_result_bytes: DEFAULT_MAX_RESULT_BYTES,
+                holding: true,
+                journal: self.journal.clone(),
+            };
             let executed = execute(target, statement.to_string(), vec![]).await;
             self.in_transaction = executed.in_transaction;
             executed.result

@@ -4,6 +4,7 @@
 mod harness;
 
 mod capabilities;
+mod circuit_breakers;
 mod component_output;
 mod concurrency_limits;
 mod dependencies;
@@ -12,6 +13,7 @@ mod instance_reuse;
 mod key_value_redis;
 mod lifecycle;
 mod manifest_errors;
+mod metrics;
 mod middleware;
 mod outbound_mqtt;
 mod outbound_mysql;

@@ -368,3 +368,55 @@ impl Drop for Chromium {
         let _ = self.child.wait();
     }
 }
+
+/// A Prometheus server (Debian's `prometheus` package) scraping one target
+/// every second, its data in a scratch folder.
+pub struct PrometheusServer {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl PrometheusServer {
+    /// Scrapes `target` (`host:port`, path `/metrics`) as job `souk`.
+    pub fn start(target: &str) -> PrometheusServer {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: souk\n    static_configs:\n      - targets: ['{target}']\n"),
+        )
+        .unwrap();
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start prometheus ({e}): install Debian's prometheus package (.ci/run does)"));
+        let server = PrometheusServer { child, port, _dir: dir };
+        wait_until(&format!("Prometheus was not ready on port {port}"), || {
+            ureq::get(&format!("http://127.0.0.1:{port}/-/ready")).call().is_ok_and(|r| r.status() == 200)
+        });
+        server
+    }
+
+    /// The first value of an instant query through Prometheus' HTTP API, if
+    /// the query has a result yet.
+    pub fn query(&self, promql: &str) -> Option<f64> {
+        let url = format!("http://127.0.0.1:{}/api/v1/query", self.port);
+        let mut response = ureq::get(&url).query("query", promql).call().ok()?;
+        let body: serde_json::Value = serde_json::from_str(&response.body_mut().read_to_string().ok()?).ok()?;
+        assert_eq!(body["status"], "success", "{promql}: {body}");
+        body["data"]["result"][0]["value"][1].as_str()?.parse().ok()
+    }
+}
+
+impl Drop for PrometheusServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

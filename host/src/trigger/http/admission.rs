@@ -122,6 +122,7 @@ impl Admission {
         let started = Instant::now();
         let waited = tokio::time::timeout(self.wait_limit, slots.clone().acquire_owned()).await;
         crate::stats::record_queued(component, started.elapsed());
+        crate::metrics::admission_waited(component, started.elapsed(), !matches!(waited, Ok(Ok(_))));
         match waited {
             Ok(Ok(permit)) => Ok(Some(permit)),
             // The semaphore is never closed; treat it as a full wait anyway.

@@ -79,6 +79,17 @@ impl ComponentHandler {
             Ok(response) => Ok(response),
             Err(error) => {
                 let limits = &self.handler.state().limits;
+                let id = &self.component().id;
+                crate::metrics::guest_failed(
+                    id,
+                    match outcome.get() {
+                        Some(HostFailure::DeadlineExceeded) => "deadline",
+                        Some(HostFailure::MemoryLimitReached) => "memory",
+                        None if error.is::<ExpirationError>() => "deadline",
+                        None if error.is::<TrapOrPanicError>() => "trap",
+                        None => "error",
+                    },
+                );
                 let (status, reason) = match outcome.get() {
                     Some(HostFailure::DeadlineExceeded) => {
                         (http::StatusCode::SERVICE_UNAVAILABLE, format!("request deadline of {:?} exceeded", limits.request_timeout))
@@ -139,6 +150,7 @@ impl HandlerState for Instantiator {
         let proxy = self.pre.instantiate_async(&mut store).await?;
         let accepted = Accepted::default();
         crate::stats::record_instantiation(&self.component.id, started.elapsed());
+        crate::metrics::instance_created(&self.component.id, started.elapsed());
         Ok(Instance {
             store,
             proxy,
@@ -188,8 +200,14 @@ impl WorkerState for Requests {
     ) -> Pin<Box<dyn Future<Output = ()> + Send + Sync>> {
         // A reused instance serving several requests at once records a host
         // failure against the latest: it ends all of them anyway.
-        self.accepted.lock().unwrap_or_else(|p| p.into_inner()).push(outcome.clone());
+        let mut accepted = self.accepted.lock().unwrap_or_else(|p| p.into_inner());
+        accepted.push(outcome.clone());
+        if accepted.len() > 1 {
+            crate::metrics::instance_reused(&self.component.id);
+        }
+        drop(accepted);
         store.data_mut().outcome = outcome;
+        store.data_mut().hooks.deadline = Some(Instant::now() + self.timeout);
         Box::pin(tokio::time::sleep(self.timeout))
     }
 

@@ -48,6 +48,10 @@ pub async fn serve(args: UpArgs) -> wasmtime::Result<()> {
     let (app, report) = crate::app::load(&args)?;
     crate::engine::spawn_epoch_ticker(app.engine.clone());
 
+    if let Some(addr) = args.metrics_listen {
+        let bound = crate::metrics::server::spawn(addr).await?;
+        println!("Metrics at http://{bound}/metrics");
+    }
     let listener = listen::bind(args.listen, args.find_free_port).await?;
     let addr = listener.local_addr()?;
     // Handlers go in before anyone can learn the address: a SIGTERM that
@@ -147,6 +151,8 @@ async fn handle_request(
     };
 
     let routed = app.router.route(&path).map(|m| (m.component_id.to_string(), RouteInfo::from_match(&m)));
+    let route_pattern = routed.as_ref().map_or_else(|| "-".to_string(), |(_, route)| route.raw_component_route.clone());
+    let in_flight = crate::metrics::request_started(routed.as_ref().map_or("-", |(trigger, _)| app.triggers[trigger].component.as_str()));
     let (component_id, mut response) = match (routed, too_large) {
         (_, Some(why)) => {
             tracing::warn!("{method} {path} refused: {why}");
@@ -180,6 +186,8 @@ async fn handle_request(
     if close_after {
         response.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
     }
+    drop(in_flight);
+    crate::metrics::request_answered(&component_id, &route_pattern, &method, response.status().as_u16(), started.elapsed());
     if !limits.quiet {
         tracing::info!("{method} {path} {component_id} {} {:.1}ms", response.status().as_u16(), started.elapsed().as_secs_f64() * 1000.0);
     }
