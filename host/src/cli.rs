@@ -152,6 +152,11 @@ pub struct UpArgs {
     /// call past it is answered 504.
     #[arg(long = "outbound-timeout", value_parser = parse_duration)]
     pub outbound_timeout: Option<Duration>,
+    /// How souk writes its messages and access log on stderr: `text`, or
+    /// `json` (one object per line, with request id, trace id, component,
+    /// route, status and duration for each request).
+    #[arg(long = "log-format", value_enum, default_value_t = crate::logs::LogFormat::Text)]
+    pub log_format: crate::logs::LogFormat,
     /// Serve Prometheus metrics at http://ADDR/metrics, on a listener of
     /// their own (port 0 picks a free one; the address is printed).
     #[arg(long = "metrics-listen", value_name = "ADDR")]
@@ -209,7 +214,10 @@ pub fn manifest_path(from: &Path) -> PathBuf {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    crate::logs::init_console();
+    crate::logs::init_console(match &cli.command {
+        Command::Up(args) => args.log_format,
+        Command::Build(_) => crate::logs::LogFormat::Text,
+    });
     let result = match cli.command {
         Command::Build(args) => crate::build::run_builds(&manifest_path(&args.from)),
         Command::Up(args) => run_up(*args),

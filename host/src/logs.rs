@@ -16,9 +16,51 @@ use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
 
-pub fn init_console() {
+/// How souk's own messages and its access log are written on stderr.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Lines for people.
+    #[default]
+    Text,
+    /// One JSON object per line (timestamp, level, message and the
+    /// access log's fields), for a log shipper such as Fluent Bit.
+    Json,
+}
+
+static FORMAT: std::sync::OnceLock<LogFormat> = std::sync::OnceLock::new();
+
+pub fn init_console(format: LogFormat) {
+    let _ = FORMAT.set(format);
     let filter = tracing_subscriber::EnvFilter::try_from_env("SOUK_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("souk=info,warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).init();
+    let console = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => console.init(),
+        LogFormat::Json => console.json().flatten_event(true).with_current_span(false).with_span_list(false).init(),
+    }
+}
+
+/// One answered request in the access log: a line of text, or a JSON
+/// object whose fields a log shipper can index.
+pub struct AccessEntry<'a> {
+    pub request_id: &'a str,
+    pub trace_id: Option<&'a str>,
+    pub method: &'a http::Method,
+    pub path: &'a str,
+    pub component: &'a str,
+    pub route: &'a str,
+    pub status: u16,
+    pub duration: std::time::Duration,
+}
+
+pub fn access(entry: AccessEntry<'_>) {
+    let AccessEntry { request_id, trace_id, method, path, component, route, status, duration } = entry;
+    let duration_ms = (duration.as_secs_f64() * 10_000.0).round() / 10.0;
+    match FORMAT.get().copied().unwrap_or_default() {
+        LogFormat::Text => tracing::info!("{method} {path} {component} {status} {duration_ms:.1}ms"),
+        LogFormat::Json => {
+            tracing::info!(request_id, trace_id = trace_id.unwrap_or(""), method = method.as_str(), path, component, route, status, duration_ms, "request")
+        }
+    }
 }
 
 /// Where component output goes, from `souk up`'s flags.

@@ -12,6 +12,7 @@ mod failures;
 mod instance_reuse;
 mod key_value_redis;
 mod lifecycle;
+mod log_format;
 mod manifest_errors;
 mod metrics;
 mod middleware;

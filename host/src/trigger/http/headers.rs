@@ -67,6 +67,35 @@ fn path_match_header(name: &str) -> String {
     format!("spin-path-match-{}", name.to_ascii_lowercase().replace('_', "-"))
 }
 
+/// The request's id for the access log: the client's `x-request-id` (a
+/// proxy in front may set one), or a new one, unique in this process.
+pub fn request_id(headers: &HeaderMap) -> String {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let given = headers.get("x-request-id").and_then(|v| v.to_str().ok()).filter(|v| (1..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_graphic()));
+    if let Some(given) = given {
+        return given.to_string();
+    }
+    static PREFIX: OnceLock<u32> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let prefix = *PREFIX.get_or_init(|| {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        (now.as_nanos() as u32) ^ std::process::id().rotate_left(16)
+    });
+    format!("{prefix:08x}-{:08x}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The trace id of a W3C `traceparent` the client sent
+/// (`00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`), if valid.
+pub fn trace_id(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get("traceparent")?.to_str().ok()?;
+    let mut parts = value.trim().split('-');
+    let (version, trace, parent, flags) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let valid = hex(version, 2) && version != "ff" && hex(trace, 32) && hex(parent, 16) && hex(flags, 2) && trace.bytes().any(|b| b != b'0');
+    valid.then(|| trace.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +132,23 @@ mod tests {
         assert_eq!(headers["spin-full-url"], "http://host/a");
         assert_eq!(headers["x-kept"], "1");
         assert!(headers.get("spin-client-addr").is_none());
+    }
+
+    #[test]
+    fn request_ids_come_from_the_client_or_are_made_and_trace_ids_from_traceparent() {
+        let mut headers = HeaderMap::new();
+        let made = (request_id(&headers), request_id(&headers));
+        assert_ne!(made.0, made.1);
+        headers.insert("x-request-id", HeaderValue::from_static("abc-123"));
+        assert_eq!(request_id(&headers), "abc-123");
+        headers.insert("x-request-id", HeaderValue::from_static("has space"));
+        assert_ne!(request_id(&headers), "has space");
+
+        headers.insert("traceparent", HeaderValue::from_static("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+        assert_eq!(trace_id(&headers).as_deref(), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
+        headers.insert("traceparent", HeaderValue::from_static("00-00000000000000000000000000000000-00f067aa0ba902b7-01"));
+        assert_eq!(trace_id(&headers), None);
+        headers.insert("traceparent", HeaderValue::from_static("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"));
+        assert_eq!(trace_id(&headers), None, "upper-case hex is not valid");
     }
 }

@@ -138,6 +138,8 @@ async fn handle_request(
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
+    let request_id = headers::request_id(request.headers());
+    let trace_id = headers::trace_id(request.headers());
     // A body framed by Transfer-Encoding (which overrides any
     // Content-Length, RFC 9112 6.1) closes the connection after its
     // response, so bytes smuggled past a proxy that read the length
@@ -189,7 +191,16 @@ async fn handle_request(
     drop(in_flight);
     crate::metrics::request_answered(&component_id, &route_pattern, &method, response.status().as_u16(), started.elapsed());
     if !limits.quiet {
-        tracing::info!("{method} {path} {component_id} {} {:.1}ms", response.status().as_u16(), started.elapsed().as_secs_f64() * 1000.0);
+        crate::logs::access(crate::logs::AccessEntry {
+            request_id: &request_id,
+            trace_id: trace_id.as_deref(),
+            method: &method,
+            path: &path,
+            component: &component_id,
+            route: &route_pattern,
+            status: response.status().as_u16(),
+            duration: started.elapsed(),
+        });
     }
     Ok(response)
 }
