@@ -16,7 +16,7 @@ use wasmtime_wasi_http::handler::ProxyPre;
 
 use crate::capabilities::circuit_breaker::{CircuitSettings, Circuits};
 use crate::capabilities::key_value::KeyValueStores;
-use crate::capabilities::outbound_http::OutboundGrant;
+use crate::capabilities::outbound_http::{CallTimeouts, OutboundGrant};
 use crate::capabilities::outbound_mqtt::MqttGrant;
 use crate::capabilities::outbound_mysql::{MysqlGrant, MysqlPools};
 use crate::capabilities::outbound_pg::{PgGrant, PgPools};
@@ -134,6 +134,7 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
     let mut chain_targets: HashMap<String, String> = HashMap::new();
     let mut contexts: HashMap<String, Arc<ComponentGrants>> = HashMap::new();
     let chain = Arc::new(ChainRouter::default());
+    let call_timeouts = Arc::new(CallTimeouts::new(&args.outbound_timeout));
     let circuits = Arc::new(Circuits::new(CircuitSettings { failures: args.circuit_failures, window: args.circuit_window, cooldown: args.circuit_cooldown }));
     let mut loaded: HashMap<String, Component> = HashMap::new();
     for trigger in &manifest.http_triggers {
@@ -175,7 +176,7 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
         let context = match contexts.get(id) {
             Some(context) => context.clone(),
             None => {
-                let context = Arc::new(component_grants(&manifest, id, &variables, &stores, (&chain, &circuits), &state_dir, args)?);
+                let context = Arc::new(component_grants(&manifest, id, &variables, &stores, (&chain, &circuits, &call_timeouts), &state_dir, args)?);
                 contexts.insert(id.clone(), context.clone());
                 context
             }
@@ -247,7 +248,7 @@ fn component_grants(
     id: &str,
     variables: &Variables,
     stores: &Stores,
-    (chain, circuits): (&Arc<ChainRouter>, &Arc<Circuits>),
+    (chain, circuits, call_timeouts): (&Arc<ChainRouter>, &Arc<Circuits>, &Arc<CallTimeouts>),
     state_dir: &Path,
     args: &UpArgs,
 ) -> wasmtime::Result<ComponentGrants> {
@@ -297,7 +298,7 @@ fn component_grants(
             allowed_hosts,
             chain: chain.clone(),
             circuits: circuits.clone(),
-            call_timeout: args.outbound_timeout,
+            call_timeouts: call_timeouts.clone(),
         }),
     })
 }

@@ -148,10 +148,11 @@ pub struct UpArgs {
     #[arg(long = "circuit-cooldown", default_value = "5s", value_parser = parse_duration)]
     pub circuit_cooldown: Duration,
     /// The most one chained or outbound call may take (besides the rest of
-    /// the calling request's deadline, which always applies); a chained
-    /// call past it is answered 504.
-    #[arg(long = "outbound-timeout", value_parser = parse_duration)]
-    pub outbound_timeout: Option<Duration>,
+    /// the calling request's deadline, which always applies): `DURATION`
+    /// for every target, `TARGET=DURATION` for one (a component id, or an
+    /// outbound host); repeatable. A chained call past it is answered 504.
+    #[arg(long = "outbound-timeout", value_name = "[TARGET=]DURATION", value_parser = parse_call_timeout)]
+    pub outbound_timeout: Vec<(Option<String>, Duration)>,
     /// How souk writes its messages and access log on stderr: `text`, or
     /// `json` (one object per line, with request id, trace id, component,
     /// route, status and duration for each request).
@@ -207,6 +208,15 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     }
 }
 
+/// `--outbound-timeout [TARGET=]DURATION`.
+fn parse_call_timeout(s: &str) -> Result<(Option<String>, Duration), String> {
+    match s.split_once('=') {
+        Some((target, _)) if target.trim().is_empty() => Err(format!("`{s}`: the target before `=` is empty")),
+        Some((target, limit)) => Ok((Some(target.trim().to_string()), parse_duration(limit)?)),
+        None => Ok((None, parse_duration(s)?)),
+    }
+}
+
 /// Resolves `--from` to the manifest file: a folder means its spin.toml.
 pub fn manifest_path(from: &Path) -> PathBuf {
     if from.is_dir() { from.join("spin.toml") } else { from.to_path_buf() }
@@ -251,6 +261,14 @@ mod tests {
         assert_eq!(parse_duration("15"), Ok(Duration::from_secs(15)));
         assert!(parse_duration("3h").unwrap_err().contains("`h`"));
         assert!(parse_duration("fast").is_err());
+    }
+
+    #[test]
+    fn call_timeouts_name_a_target_or_apply_to_all() {
+        assert_eq!(parse_call_timeout("2s"), Ok((None, Duration::from_secs(2))));
+        assert_eq!(parse_call_timeout("payments=0ms"), Ok((Some("payments".into()), Duration::ZERO)));
+        assert!(parse_call_timeout("=1s").is_err());
+        assert!(parse_call_timeout("payments=soon").is_err());
     }
 
     #[test]

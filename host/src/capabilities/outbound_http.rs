@@ -31,7 +31,33 @@ pub struct OutboundGrant {
     pub circuits: Arc<Circuits>,
     /// The most one call may take (`--outbound-timeout`), besides the rest
     /// of the calling request's deadline.
-    pub call_timeout: Option<Duration>,
+    pub call_timeouts: Arc<CallTimeouts>,
+}
+
+/// `--outbound-timeout`: a ceiling for every call, and ceilings for named
+/// targets (a component id, or an outbound host), which take precedence.
+#[derive(Debug, Default)]
+pub struct CallTimeouts {
+    pub all: Option<Duration>,
+    pub by_target: std::collections::HashMap<String, Duration>,
+}
+
+impl CallTimeouts {
+    pub fn new(flags: &[(Option<String>, Duration)]) -> CallTimeouts {
+        let mut timeouts = CallTimeouts::default();
+        for (target, limit) in flags {
+            match target {
+                Some(target) => drop(timeouts.by_target.insert(target.to_ascii_lowercase(), *limit)),
+                None => timeouts.all = Some(*limit),
+            }
+        }
+        timeouts
+    }
+
+    /// The ceiling for a call to `target` (a component id) or `host`.
+    fn for_call(&self, target: Option<&str>, host: &str) -> Option<Duration> {
+        target.and_then(|t| self.by_target.get(t)).or_else(|| self.by_target.get(host)).copied().or(self.all)
+    }
 }
 
 pub struct OutboundHooks {
@@ -92,7 +118,8 @@ impl WasiHttpHooks for OutboundHooks {
                 }
             };
             // At most the rest of the caller's deadline, and the per-call ceiling.
-            let limit = [deadline.map(|d| d.saturating_duration_since(Instant::now())), component.call_timeout].into_iter().flatten().min();
+            let ceiling = component.call_timeouts.for_call(chained.as_deref(), &host);
+            let limit = [deadline.map(|d| d.saturating_duration_since(Instant::now())), ceiling].into_iter().flatten().min();
             let within = |limit: Option<Duration>| async move {
                 match limit {
                     Some(limit) => tokio::time::sleep(limit).await,
@@ -140,6 +167,19 @@ impl WasiHttpHooks for OutboundHooks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_targets_own_timeout_comes_before_the_one_for_all() {
+        let timeouts = CallTimeouts::new(&[
+            (None, Duration::from_secs(2)),
+            (Some("Payments".into()), Duration::ZERO),
+            (Some("api.example".into()), Duration::from_secs(1)),
+        ]);
+        assert_eq!(timeouts.for_call(Some("payments"), "payments.spin.internal"), Some(Duration::ZERO));
+        assert_eq!(timeouts.for_call(Some("catalog"), "catalog.spin.internal"), Some(Duration::from_secs(2)));
+        assert_eq!(timeouts.for_call(None, "api.example"), Some(Duration::from_secs(1)));
+        assert_eq!(CallTimeouts::new(&[]).for_call(None, "api.example"), None);
+    }
 
     #[test]
     fn an_open_circuit_answers_503_with_retry_after_in_whole_seconds_rounded_up() {
