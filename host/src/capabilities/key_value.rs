@@ -305,14 +305,10 @@ impl<T: Send> kv::HostStoreWithStore<T> for Spin {
 
     async fn get_keys(accessor: &Accessor<T, Self>, store: Resource<OpenStore>) -> wasmtime::Result<(StreamReader<String>, FutureReader<Result<(), Error>>)> {
         let keys = store_of(accessor, &store)?.keys().await;
-        accessor.with(|mut access| {
-            let (keys, result) = match keys {
-                Ok(keys) => (keys, Ok(())),
-                Err(e) => (Vec::new(), Err(Error::Other(e))),
-            };
-            let stream = StreamReader::new(&mut access, keys)?;
-            let future = FutureReader::new(&mut access, async move { wasmtime::error::Ok(result) })?;
-            Ok((stream, future))
-        })
+        let (keys, result) = match keys {
+            Ok(keys) => (keys, Ok(())),
+            Err(e) => (Vec::new(), Err(Error::Other(e))),
+        };
+        super::buffered_stream(accessor, keys, result)
     }
 }

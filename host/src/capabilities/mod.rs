@@ -20,7 +20,7 @@ pub mod wasi_cli;
 pub mod wasi_config;
 pub mod wasi_keyvalue;
 
-use wasmtime::component::{HasData, Linker};
+use wasmtime::component::{Accessor, ComponentType, FutureReader, HasData, Lift, Linker, Lower, StreamReader};
 
 use crate::instance::InstanceState;
 
@@ -70,6 +70,22 @@ pub(crate) mod bindings {
             "wasi:keyvalue/atomics.cas": crate::capabilities::wasi_keyvalue::Cas,
         },
     });
+}
+
+/// Items the host already holds, handed to a guest as a stream, with the
+/// future that says how the stream ended: what the interfaces whose
+/// queries answer with `stream<row>` and `future<result>` return once
+/// the host has the whole answer.
+pub(crate) fn buffered_stream<T: Send, I, O>(accessor: &Accessor<T, Spin>, items: Vec<I>, outcome: O) -> wasmtime::Result<(StreamReader<I>, FutureReader<O>)>
+where
+    I: ComponentType + Lower + Lift + Send + Sync + Unpin + 'static,
+    O: ComponentType + Lower + Lift + Send + Sync + 'static,
+{
+    accessor.with(|mut access| {
+        let stream = StreamReader::new(&mut access, items)?;
+        let done = FutureReader::new(&mut access, async move { wasmtime::error::Ok(outcome) })?;
+        Ok((stream, done))
+    })
 }
 
 /// Marker naming the per-instance data the Spin interfaces work on.

@@ -308,11 +308,8 @@ impl<T: Send> v3::HostConnectionWithStore<T> for Spin {
             Ok(found) => found,
             Err(e) => return Ok(Err(e)),
         };
-        accessor.with(|mut access| {
-            let rows = StreamReader::new(&mut access, rows)?;
-            let done = FutureReader::new(&mut access, async { wasmtime::Result::<Result<(), Error>>::Ok(Ok(())) })?;
-            Ok(Ok((columns, rows, done)))
-        })
+        let (rows, done) = super::buffered_stream(accessor, rows, Ok(()))?;
+        Ok(Ok((columns, rows, done)))
     }
 
     async fn execute(

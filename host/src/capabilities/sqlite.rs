@@ -389,11 +389,8 @@ impl<T: Send> sql::HostConnectionWithStore<T> for Spin {
             Ok(result) => result,
             Err(e) => return Ok(Err(e)),
         };
-        accessor.with(|mut access| {
-            let rows = StreamReader::new(&mut access, result.rows)?;
-            let done = FutureReader::new(&mut access, async { wasmtime::error::Ok(Ok(())) })?;
-            Ok(Ok((result.columns, rows, done)))
-        })
+        let (rows, done) = super::buffered_stream(accessor, result.rows, Ok(()))?;
+        Ok(Ok((result.columns, rows, done)))
     }
 
     async fn last_insert_rowid_async(accessor: &Accessor<T, Self>, conn: Resource<OpenConnection>) -> wasmtime::Result<i64> {

@@ -129,11 +129,8 @@ impl<T: Send> v4::HostConnectionWithStore<T> for Spin {
             Ok(found) => found,
             Err(e) => return Ok(Err(e)),
         };
-        accessor.with(|mut access| {
-            let rows = StreamReader::new(&mut access, rows)?;
-            let done = FutureReader::new(&mut access, async { wasmtime::Result::<Result<(), PgError>>::Ok(Ok(())) })?;
-            Ok(Ok((columns, rows, done)))
-        })
+        let (rows, done) = super::super::buffered_stream(accessor, rows, Ok(()))?;
+        Ok(Ok((columns, rows, done)))
     }
 
     async fn execute(
