@@ -127,6 +127,23 @@ impl WasiHttpHooks for OutboundHooks {
                 }
             };
             let started = Instant::now();
+            // No time left (the caller's deadline has passed, or a ceiling of
+            // zero): the call is not started at all.
+            if limit.is_some_and(|limit| limit.is_zero()) {
+                permit.finish(false);
+                tracing::warn!("component `{}`: call to `{target}` not made: no time left for it", component.component);
+                return match chained {
+                    Some(target) => {
+                        crate::metrics::chained(&component.component, &target, None, started.elapsed());
+                        let message = format!("Gateway Timeout: no time was left for a call to `{target}`");
+                        Ok((answer_instead(http::StatusCode::GATEWAY_TIMEOUT, None, message), no_io()))
+                    }
+                    None => {
+                        crate::metrics::outbound(&component.component, &host, "error");
+                        Err(HttpError::ConnectionTimeout)
+                    }
+                };
+            }
             if let Some(target) = chained {
                 let sent = tokio::select! {
                     sent = component.chain.send(&target, request) => Some(sent),
