@@ -29,6 +29,11 @@ pub enum LogFormat {
 
 static FORMAT: std::sync::OnceLock<LogFormat> = std::sync::OnceLock::new();
 
+/// The console's format, as `init_console` set it.
+pub fn format() -> LogFormat {
+    FORMAT.get().copied().unwrap_or_default()
+}
+
 pub fn init_console(format: LogFormat) {
     let _ = FORMAT.set(format);
     let filter = tracing_subscriber::EnvFilter::try_from_env("SOUK_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("souk=info,warn"));
@@ -55,7 +60,7 @@ pub struct AccessEntry<'a> {
 pub fn access(entry: AccessEntry<'_>) {
     let AccessEntry { request_id, trace_id, method, path, component, route, status, duration } = entry;
     let duration_ms = (duration.as_secs_f64() * 10_000.0).round() / 10.0;
-    match FORMAT.get().copied().unwrap_or_default() {
+    match format() {
         LogFormat::Text => tracing::info!("{method} {path} {component} {status} {duration_ms:.1}ms"),
         LogFormat::Json => {
             tracing::info!(request_id, trace_id = trace_id.unwrap_or(""), method = method.as_str(), path, component, route, status, duration_ms, "request")

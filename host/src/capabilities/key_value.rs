@@ -100,72 +100,81 @@ pub(super) fn open_store(grant: &KeyValueGrant, label: &str) -> Result<OpenStore
 /// The operations every key-value interface uses, on either backend, each
 /// timed for the metrics.
 impl Backend {
-    fn timed<R>(&self, operation: &str, started: std::time::Instant, result: Result<R, String>) -> Result<R, String> {
+    async fn timed<R>(&self, operation: &str, work: impl std::future::Future<Output = Result<R, String>>) -> Result<R, String> {
+        let started = std::time::Instant::now();
+        let result = work.await;
         crate::metrics::store_operation("key_value", &self.label, operation, result.is_ok(), started.elapsed());
         result
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
-        let started = std::time::Instant::now();
-        let result = match &self.place {
-            Place::Sqlite(conn) => get(conn, key),
-            Place::Redis(redis) => redis.get(key).await,
-        };
-        self.timed("get", started, result)
+        self.timed("get", async {
+            match &self.place {
+                Place::Sqlite(conn) => get(conn, key),
+                Place::Redis(redis) => redis.get(key).await,
+            }
+        })
+        .await
     }
 
     pub async fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
-        let started = std::time::Instant::now();
-        let result = match &self.place {
-            Place::Sqlite(conn) => set(conn, key, value),
-            Place::Redis(redis) => redis.set(key, value).await,
-        };
-        self.timed("set", started, result)
+        self.timed("set", async {
+            match &self.place {
+                Place::Sqlite(conn) => set(conn, key, value),
+                Place::Redis(redis) => redis.set(key, value).await,
+            }
+        })
+        .await
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), String> {
-        let started = std::time::Instant::now();
-        let result = match &self.place {
-            Place::Sqlite(conn) => delete(conn, key),
-            Place::Redis(redis) => redis.delete(key).await,
-        };
-        self.timed("delete", started, result)
+        self.timed("delete", async {
+            match &self.place {
+                Place::Sqlite(conn) => delete(conn, key),
+                Place::Redis(redis) => redis.delete(key).await,
+            }
+        })
+        .await
     }
 
     pub async fn exists(&self, key: &str) -> Result<bool, String> {
-        let started = std::time::Instant::now();
-        let result = match &self.place {
-            Place::Sqlite(conn) => exists(conn, key),
-            Place::Redis(redis) => redis.exists(key).await,
-        };
-        self.timed("exists", started, result)
+        self.timed("exists", async {
+            match &self.place {
+                Place::Sqlite(conn) => exists(conn, key),
+                Place::Redis(redis) => redis.exists(key).await,
+            }
+        })
+        .await
     }
 
     pub async fn keys(&self) -> Result<Vec<String>, String> {
-        let started = std::time::Instant::now();
-        let result = match &self.place {
-            Place::Sqlite(conn) => keys(conn),
-            Place::Redis(redis) => redis.keys().await,
-        };
-        self.timed("keys", started, result)
+        self.timed("keys", async {
+            match &self.place {
+                Place::Sqlite(conn) => keys(conn),
+                Place::Redis(redis) => redis.keys().await,
+            }
+        })
+        .await
     }
 
     pub async fn increment(&self, key: &str, delta: i64) -> Result<i64, String> {
-        let started = std::time::Instant::now();
-        let result = match &self.place {
-            Place::Sqlite(conn) => increment(conn, key, delta),
-            Place::Redis(redis) => redis.increment(key, delta).await,
-        };
-        self.timed("increment", started, result)
+        self.timed("increment", async {
+            match &self.place {
+                Place::Sqlite(conn) => increment(conn, key, delta),
+                Place::Redis(redis) => redis.increment(key, delta).await,
+            }
+        })
+        .await
     }
 
     pub async fn compare_and_swap(&self, key: &str, expected: Option<&[u8]>, value: &[u8]) -> Result<Result<(), Option<Vec<u8>>>, String> {
-        let started = std::time::Instant::now();
-        let result = match &self.place {
-            Place::Sqlite(conn) => compare_and_swap(conn, key, expected, value),
-            Place::Redis(redis) => redis.compare_and_swap(key, expected, value).await,
-        };
-        self.timed("compare_and_swap", started, result)
+        self.timed("compare_and_swap", async {
+            match &self.place {
+                Place::Sqlite(conn) => compare_and_swap(conn, key, expected, value),
+                Place::Redis(redis) => redis.compare_and_swap(key, expected, value).await,
+            }
+        })
+        .await
     }
 }
 

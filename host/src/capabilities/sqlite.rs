@@ -300,7 +300,7 @@ fn target(state: &mut InstanceState, conn: &Resource<OpenConnection>) -> wasmtim
 async fn run_leased(target: Target, statement: String, parameters: Vec<Value>) -> (Executed, Option<Lease>) {
     let started = std::time::Instant::now();
     let label = target.label.clone();
-    let verb = crate::metrics::sql_verb(&statement);
+    let verb = crate::metrics::get().map(|_| crate::metrics::sql_verb(&statement));
     let lease = if target.holding {
         None
     } else {
@@ -313,7 +313,9 @@ async fn run_leased(target: Target, statement: String, parameters: Vec<Value>) -
         }
     };
     let executed = execute(target, statement, parameters).await;
-    crate::metrics::store_operation("sqlite", &label, verb, executed.result.is_ok(), started.elapsed());
+    if let Some(verb) = verb {
+        crate::metrics::store_operation("sqlite", &label, verb, executed.result.is_ok(), started.elapsed());
+    }
     (executed, lease)
 }
 

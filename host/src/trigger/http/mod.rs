@@ -138,8 +138,9 @@ async fn handle_request(
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
-    let request_id = headers::request_id(request.headers());
-    let trace_id = headers::trace_id(request.headers());
+    // Only the JSON access log has them: nothing is made for a request otherwise.
+    let ids = (!limits.quiet && crate::logs::format() == crate::logs::LogFormat::Json)
+        .then(|| (headers::request_id(request.headers()), headers::trace_id(request.headers())));
     // A body framed by Transfer-Encoding (which overrides any
     // Content-Length, RFC 9112 6.1) closes the connection after its
     // response, so bytes smuggled past a proxy that read the length
@@ -192,8 +193,8 @@ async fn handle_request(
     crate::metrics::request_answered(&component_id, &route_pattern, &method, response.status().as_u16(), started.elapsed());
     if !limits.quiet {
         crate::logs::access(crate::logs::AccessEntry {
-            request_id: &request_id,
-            trace_id: trace_id.as_deref(),
+            request_id: ids.as_ref().map_or("", |(id, _)| id.as_str()),
+            trace_id: ids.as_ref().and_then(|(_, trace)| trace.as_deref()),
             method: &method,
             path: &path,
             component: &component_id,
