@@ -42,7 +42,7 @@ impl ComponentGrants {
             table: Default::default(),
             wasi: self.wasi.context()?,
             http: WasiHttpCtx::new(),
-            hooks: OutboundHooks { grant: self.outbound.clone(), deadline: None },
+            hooks: OutboundHooks { grant: self.outbound.clone(), deadline: None, trace: None },
             key_value: self.key_value.clone(),
             sqlite: self.sqlite.clone(),
             variables: self.variables.clone(),

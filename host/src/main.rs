@@ -4,6 +4,7 @@
 //! loads spin.toml and its runtime config into a ready-to-serve application,
 //! `engine` configures wasmtime and the compile cache, `trigger::http` listens,
 //! routes and dispatches, and `capabilities` holds what guests may import.
+//! `metrics`, `traces` and `logs` are what an operator sees of it.
 
 mod app;
 mod build;
@@ -19,6 +20,7 @@ mod logs;
 mod metrics;
 mod seed;
 mod stats;
+mod traces;
 mod trigger;
 mod variable_providers;
 mod wasip3_rc;

@@ -14,6 +14,7 @@ use super::bindings::spin::key_value::key_value::{self as kv, Error};
 use super::key_value_redis::RedisStore;
 use super::outbound_redis::RedisClients;
 use super::shared_connection::{SharedConnection, Sql};
+use crate::traces::Parent;
 
 /// One store: its label (for metrics) and where its keys live.
 pub struct Backend {
@@ -98,17 +99,26 @@ pub(super) fn open_store(grant: &KeyValueGrant, label: &str) -> Result<OpenStore
 }
 
 /// The operations every key-value interface uses, on either backend, each
-/// timed for the metrics.
+/// timed for the metrics and, with tracing on, a span under `trace` (the
+/// request the calling instance serves).
 impl Backend {
-    async fn timed<R>(&self, operation: &str, work: impl std::future::Future<Output = Result<R, String>>) -> Result<R, String> {
+    async fn timed<R>(&self, trace: &Parent, operation: &str, work: impl std::future::Future<Output = Result<R, String>>) -> Result<R, String> {
         let started = std::time::Instant::now();
+        let system = match self.place {
+            Place::Sqlite(_) => "sqlite",
+            Place::Redis(_) => "redis",
+        };
+        let mut span = crate::traces::store_operation(trace, "key_value", system, &self.label, operation);
         let result = work.await;
+        if let Err(e) = &result {
+            span.error("store", e.clone());
+        }
         crate::metrics::store_operation("key_value", &self.label, operation, result.is_ok(), started.elapsed());
         result
     }
 
-    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
-        self.timed("get", async {
+    pub async fn get(&self, trace: &Parent, key: &str) -> Result<Option<Vec<u8>>, String> {
+        self.timed(trace, "get", async {
             match &self.place {
                 Place::Sqlite(conn) => get(conn, key),
                 Place::Redis(redis) => redis.get(key).await,
@@ -117,8 +127,8 @@ impl Backend {
         .await
     }
 
-    pub async fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
-        self.timed("set", async {
+    pub async fn set(&self, trace: &Parent, key: &str, value: &[u8]) -> Result<(), String> {
+        self.timed(trace, "set", async {
             match &self.place {
                 Place::Sqlite(conn) => set(conn, key, value),
                 Place::Redis(redis) => redis.set(key, value).await,
@@ -127,8 +137,8 @@ impl Backend {
         .await
     }
 
-    pub async fn delete(&self, key: &str) -> Result<(), String> {
-        self.timed("delete", async {
+    pub async fn delete(&self, trace: &Parent, key: &str) -> Result<(), String> {
+        self.timed(trace, "delete", async {
             match &self.place {
                 Place::Sqlite(conn) => delete(conn, key),
                 Place::Redis(redis) => redis.delete(key).await,
@@ -137,8 +147,8 @@ impl Backend {
         .await
     }
 
-    pub async fn exists(&self, key: &str) -> Result<bool, String> {
-        self.timed("exists", async {
+    pub async fn exists(&self, trace: &Parent, key: &str) -> Result<bool, String> {
+        self.timed(trace, "exists", async {
             match &self.place {
                 Place::Sqlite(conn) => exists(conn, key),
                 Place::Redis(redis) => redis.exists(key).await,
@@ -147,8 +157,8 @@ impl Backend {
         .await
     }
 
-    pub async fn keys(&self) -> Result<Vec<String>, String> {
-        self.timed("keys", async {
+    pub async fn keys(&self, trace: &Parent) -> Result<Vec<String>, String> {
+        self.timed(trace, "keys", async {
             match &self.place {
                 Place::Sqlite(conn) => keys(conn),
                 Place::Redis(redis) => redis.keys().await,
@@ -157,8 +167,8 @@ impl Backend {
         .await
     }
 
-    pub async fn increment(&self, key: &str, delta: i64) -> Result<i64, String> {
-        self.timed("increment", async {
+    pub async fn increment(&self, trace: &Parent, key: &str, delta: i64) -> Result<i64, String> {
+        self.timed(trace, "increment", async {
             match &self.place {
                 Place::Sqlite(conn) => increment(conn, key, delta),
                 Place::Redis(redis) => redis.increment(key, delta).await,
@@ -167,8 +177,8 @@ impl Backend {
         .await
     }
 
-    pub async fn compare_and_swap(&self, key: &str, expected: Option<&[u8]>, value: &[u8]) -> Result<Result<(), Option<Vec<u8>>>, String> {
-        self.timed("compare_and_swap", async {
+    pub async fn compare_and_swap(&self, trace: &Parent, key: &str, expected: Option<&[u8]>, value: &[u8]) -> Result<Result<(), Option<Vec<u8>>>, String> {
+        self.timed(trace, "compare_and_swap", async {
             match &self.place {
                 Place::Sqlite(conn) => compare_and_swap(conn, key, expected, value),
                 Place::Redis(redis) => redis.compare_and_swap(key, expected, value).await,
@@ -271,8 +281,12 @@ fn other(e: String) -> Error {
     Error::Other(e)
 }
 
-fn store_of<T: Send>(accessor: &Accessor<T, Spin>, store: &Resource<OpenStore>) -> wasmtime::Result<Arc<Backend>> {
-    accessor.with(|mut access| Ok(access.get().table.get(store)?.backend.clone()))
+/// The store a guest opened, and the span its operations belong to.
+fn store_of<T: Send>(accessor: &Accessor<T, Spin>, store: &Resource<OpenStore>) -> wasmtime::Result<(Arc<Backend>, Parent)> {
+    accessor.with(|mut access| {
+        let state = access.get();
+        Ok((state.table.get(store)?.backend.clone(), state.hooks.trace.clone()))
+    })
 }
 
 impl kv::Host for &mut crate::instance::InstanceState {}
@@ -297,23 +311,28 @@ impl<T: Send> kv::HostStoreWithStore<T> for Spin {
     }
 
     async fn get(accessor: &Accessor<T, Self>, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
-        Ok(store_of(accessor, &store)?.get(&key).await.map_err(other))
+        let (store, trace) = store_of(accessor, &store)?;
+        Ok(store.get(&trace, &key).await.map_err(other))
     }
 
     async fn set(accessor: &Accessor<T, Self>, store: Resource<OpenStore>, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
-        Ok(store_of(accessor, &store)?.set(&key, &value).await.map_err(other))
+        let (store, trace) = store_of(accessor, &store)?;
+        Ok(store.set(&trace, &key, &value).await.map_err(other))
     }
 
     async fn delete(accessor: &Accessor<T, Self>, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<(), Error>> {
-        Ok(store_of(accessor, &store)?.delete(&key).await.map_err(other))
+        let (store, trace) = store_of(accessor, &store)?;
+        Ok(store.delete(&trace, &key).await.map_err(other))
     }
 
     async fn exists(accessor: &Accessor<T, Self>, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<bool, Error>> {
-        Ok(store_of(accessor, &store)?.exists(&key).await.map_err(other))
+        let (store, trace) = store_of(accessor, &store)?;
+        Ok(store.exists(&trace, &key).await.map_err(other))
     }
 
     async fn get_keys(accessor: &Accessor<T, Self>, store: Resource<OpenStore>) -> wasmtime::Result<(StreamReader<String>, FutureReader<Result<(), Error>>)> {
-        let keys = store_of(accessor, &store)?.keys().await;
+        let (store, trace) = store_of(accessor, &store)?;
+        let keys = store.keys(&trace).await;
         let (keys, result) = match keys {
             Ok(keys) => (keys, Ok(())),
             Err(e) => (Vec::new(), Err(Error::Other(e))),

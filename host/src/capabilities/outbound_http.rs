@@ -65,6 +65,9 @@ pub struct OutboundHooks {
     /// When the request the instance is serving must be answered by (the
     /// latest one's, for an instance serving several at once).
     pub deadline: Option<Instant>,
+    /// The span of the request the instance is serving, parent of its
+    /// calls and store operations (the latest one's, as for `deadline`).
+    pub trace: crate::traces::Parent,
 }
 
 type SendResult = Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), HttpError>> + Send>), HttpError>;
@@ -92,12 +95,13 @@ fn answer_instead(status: http::StatusCode, retry_after: Option<Duration>, messa
 impl WasiHttpHooks for OutboundHooks {
     fn send_request(
         &mut self,
-        request: http::Request<WasiBody>,
+        mut request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
         _response_errors: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
     ) -> Box<dyn Future<Output = SendResult> + Send> {
         let component = self.grant.clone();
         let deadline = self.deadline;
+        let trace = self.trace.clone();
         Box::new(async move {
             let uri = request.uri();
             let scheme = uri.scheme_str().unwrap_or("http").to_ascii_lowercase();
@@ -110,10 +114,18 @@ impl WasiHttpHooks for OutboundHooks {
             }
             let chained = host.strip_suffix(CHAINING_SUFFIX).map(str::to_string);
             let target = chained.clone().unwrap_or_else(|| format!("{scheme}://{host}:{port}"));
+            // The call's span is the parent of whatever serves it: the
+            // callee's execution, or the remote service's own spans.
+            let mut span = match &chained {
+                Some(callee) => crate::traces::chained_call(&trace, &component.component, callee, request.method(), request.uri()),
+                None => crate::traces::outbound_call(&trace, &component.component, request.method(), request.uri(), &host, port),
+            };
+            span.inject(request.headers_mut());
             let permit = match component.circuits.admit(&component.component, &target) {
                 Ok(permit) => permit,
                 Err(retry_after) => {
                     let message = format!("Service Unavailable: the circuit from `{}` to `{target}` is open after repeated failures", component.component);
+                    span.error("circuit_open", message.clone());
                     return Ok((answer_instead(http::StatusCode::SERVICE_UNAVAILABLE, Some(retry_after), message), no_io()));
                 }
             };
@@ -132,6 +144,7 @@ impl WasiHttpHooks for OutboundHooks {
             if limit.is_some_and(|limit| limit.is_zero()) {
                 permit.finish(false);
                 tracing::warn!("component `{}`: call to `{target}` not made: no time left for it", component.component);
+                span.error("timeout", "no time was left for the call");
                 return match chained {
                     Some(target) => {
                         crate::metrics::chained(&component.component, &target, None, started.elapsed());
@@ -153,13 +166,18 @@ impl WasiHttpHooks for OutboundHooks {
                 crate::metrics::chained(&component.component, &target, status, started.elapsed());
                 permit.finish(status.is_some_and(|s| s < 500));
                 return match sent {
-                    Some(Ok(response)) => Ok((response, no_io())),
+                    Some(Ok(response)) => {
+                        span.http_status(response.status().as_u16());
+                        Ok((response, no_io()))
+                    }
                     Some(Err(e)) => {
+                        span.error("unreachable", e.clone());
                         tracing::warn!("component `{}`: chained request to `{target}` failed: {e}", component.component);
                         Err(HttpError::DestinationNotFound)
                     }
                     None => {
                         let waited = started.elapsed();
+                        span.error("timeout", format!("no answer within {waited:?}"));
                         tracing::warn!("component `{}`: chained request to `{target}` took longer than {waited:?}; answered 504", component.component);
                         let message = format!("Gateway Timeout: `{target}` did not answer within {waited:?}");
                         Ok((answer_instead(http::StatusCode::GATEWAY_TIMEOUT, None, message), no_io()))
@@ -174,6 +192,10 @@ impl WasiHttpHooks for OutboundHooks {
             let outcome = sent.as_ref().map_or_else(|_| "error".to_string(), |(r, _)| crate::metrics::status_class(r.status().as_u16()));
             crate::metrics::outbound(&component.component, &host, &outcome);
             permit.finish(sent.as_ref().is_ok_and(|(r, _)| r.status().as_u16() < 500));
+            match &sent {
+                Ok((response, _)) => span.http_status(response.status().as_u16()),
+                Err(e) => span.error("error", e.to_string()),
+            }
             let (response, io) = sent?;
             let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> = Box::new(io);
             Ok((response.map(BodyExt::boxed_unsync), io))

@@ -279,6 +279,8 @@ struct Target {
     /// The guest already holds the lease (its transaction is open).
     holding: bool,
     journal: Arc<Mutex<Journal>>,
+    /// The span of the request the statement is made for.
+    trace: crate::traces::Parent,
 }
 
 /// The guest's database for one statement (counted for `--stats`).
@@ -291,6 +293,7 @@ fn target(state: &mut InstanceState, conn: &Resource<OpenConnection>) -> wasmtim
         max_result_bytes: open.max_result_bytes,
         holding: open.lease.is_some(),
         journal: open.journal.clone(),
+        trace: state.hooks.trace.clone(),
     })
 }
 
@@ -300,7 +303,11 @@ fn target(state: &mut InstanceState, conn: &Resource<OpenConnection>) -> wasmtim
 async fn run_leased(target: Target, statement: String, parameters: Vec<Value>) -> (Executed, Option<Lease>) {
     let started = std::time::Instant::now();
     let label = target.label.clone();
-    let verb = crate::metrics::get().map(|_| crate::metrics::sql_verb(&statement));
+    let verb = (crate::metrics::get().is_some() || target.trace.is_some()).then(|| crate::metrics::sql_verb(&statement));
+    let mut span = match verb {
+        Some(verb) => crate::traces::store_operation(&target.trace, "sqlite", "sqlite", &label, verb),
+        None => Default::default(),
+    };
     let lease = if target.holding {
         None
     } else {
@@ -313,6 +320,9 @@ async fn run_leased(target: Target, statement: String, parameters: Vec<Value>) -
         }
     };
     let executed = execute(target, statement, parameters).await;
+    if let Err(e) = &executed.result {
+        span.error("sqlite", format!("{e:?}"));
+    }
     if let Some(verb) = verb {
         crate::metrics::store_operation("sqlite", &label, verb, executed.result.is_ok(), started.elapsed());
     }
@@ -429,6 +439,7 @@ mod tests {
                 max_result_bytes: DEFAULT_MAX_RESULT_BYTES,
                 holding: true,
                 journal: self.journal.clone(),
+                trace: None,
             };
             let executed = execute(target, statement.to_string(), vec![]).await;
             self.in_transaction = executed.in_transaction;

@@ -73,43 +73,49 @@ impl ComponentHandler {
         &self.handler.state().component
     }
 
-    pub async fn handle(&self, request: http::Request<WasiBody>) -> Result<http::Response<WasiBody>, Failure> {
+    pub async fn handle(&self, mut request: http::Request<WasiBody>) -> Result<http::Response<WasiBody>, Failure> {
         let outcome = Arc::new(RequestOutcome::default());
-        match self.handler.handle(outcome.clone(), request).await {
-            Ok(response) => Ok(response),
+        // The guest sees its own execution as the parent in `traceparent`.
+        let mut span = crate::traces::component_execution(request.headers(), &self.component().id);
+        span.inject(request.headers_mut());
+        let scope = RequestScope { outcome: outcome.clone(), trace: span.context() };
+        match self.handler.handle(scope, request).await {
+            Ok(response) => Ok(span.until_body_ends(response)),
             Err(error) => {
                 let limits = &self.handler.state().limits;
                 let id = &self.component().id;
-                crate::metrics::guest_failed(
-                    id,
-                    match outcome.get() {
-                        Some(HostFailure::DeadlineExceeded) => "deadline",
-                        Some(HostFailure::MemoryLimitReached) => "memory",
-                        None if error.is::<ExpirationError>() => "deadline",
-                        None if error.is::<TrapOrPanicError>() => "trap",
-                        None => "error",
-                    },
-                );
-                let (status, reason) = match outcome.get() {
-                    Some(HostFailure::DeadlineExceeded) => {
-                        (http::StatusCode::SERVICE_UNAVAILABLE, format!("request deadline of {:?} exceeded", limits.request_timeout))
-                    }
-                    Some(HostFailure::MemoryLimitReached) => {
-                        (http::StatusCode::INTERNAL_SERVER_ERROR, format!("memory limit of {} MiB reached: {error:#}", limits.max_memory_bytes >> 20))
-                    }
-                    None if error.is::<ExpirationError>() => {
-                        (http::StatusCode::SERVICE_UNAVAILABLE, format!("request deadline of {:?} exceeded", limits.request_timeout))
-                    }
+                let kind = match outcome.get() {
+                    Some(HostFailure::DeadlineExceeded) => "deadline",
+                    Some(HostFailure::MemoryLimitReached) => "memory",
+                    None if error.is::<ExpirationError>() => "deadline",
+                    None if error.is::<TrapOrPanicError>() => "trap",
+                    None => "error",
+                };
+                crate::metrics::guest_failed(id, kind);
+                let (status, reason) = match kind {
+                    "deadline" => (http::StatusCode::SERVICE_UNAVAILABLE, format!("request deadline of {:?} exceeded", limits.request_timeout)),
+                    "memory" => (http::StatusCode::INTERNAL_SERVER_ERROR, format!("memory limit of {} MiB reached: {error:#}", limits.max_memory_bytes >> 20)),
                     // The instance's own error (the trap and its cause) is
                     // logged when the instance is dropped; see `Requests::drop`.
-                    None if error.is::<TrapOrPanicError>() => return Err(Failure { status: http::StatusCode::INTERNAL_SERVER_ERROR }),
-                    None => (http::StatusCode::INTERNAL_SERVER_ERROR, first_line(&format!("{error:#}"))),
+                    "trap" => {
+                        span.error(kind, "the component trapped");
+                        return Err(Failure { status: http::StatusCode::INTERNAL_SERVER_ERROR });
+                    }
+                    _ => (http::StatusCode::INTERNAL_SERVER_ERROR, first_line(&format!("{error:#}"))),
                 };
+                span.error(kind, reason.clone());
                 tracing::error!("component `{}` failed a request: {reason}", self.component().id);
                 Err(Failure { status })
             }
         }
     }
+}
+
+/// What an instance is told of each request it takes: where its failure
+/// is recorded, and the span its work belongs to.
+pub struct RequestScope {
+    outcome: Arc<RequestOutcome>,
+    trace: crate::traces::Parent,
 }
 
 fn first_line(s: &str) -> String {
@@ -180,7 +186,7 @@ struct Requests {
 
 impl WorkerState for Requests {
     type StoreData = InstanceState;
-    type RequestData = Arc<RequestOutcome>;
+    type RequestData = RequestScope;
 
     fn should_accept_request(&self, concurrent: usize, total: usize) -> ShouldAccept {
         if total >= self.reuse.max_requests {
@@ -195,11 +201,13 @@ impl WorkerState for Requests {
     fn on_request_start(
         &self,
         mut store: StoreContextMut<'_, InstanceState>,
-        outcome: Arc<RequestOutcome>,
+        scope: RequestScope,
         _task: GuestTaskId,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + Sync>> {
         // A reused instance serving several requests at once records a host
-        // failure against the latest: it ends all of them anyway.
+        // failure against the latest (it ends all of them anyway), and its
+        // calls and store operations are children of the latest one's span.
+        let RequestScope { outcome, trace } = scope;
         let mut accepted = self.accepted.lock().unwrap_or_else(|p| p.into_inner());
         accepted.push(outcome.clone());
         if accepted.len() > 1 {
@@ -208,6 +216,7 @@ impl WorkerState for Requests {
         drop(accepted);
         store.data_mut().outcome = outcome;
         store.data_mut().hooks.deadline = Some(Instant::now() + self.timeout);
+        store.data_mut().hooks.trace = trace;
         Box::pin(tokio::time::sleep(self.timeout))
     }
 

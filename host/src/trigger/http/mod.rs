@@ -45,12 +45,16 @@ pub async fn serve(args: UpArgs) -> wasmtime::Result<()> {
         (None, Some(_)) => wasmtime::bail!("--tls-key needs --tls-cert (the certificate chain)"),
     };
     let transport = Arc::new(Transport::new(tls, args.header_read_timeout));
+    let traces = crate::traces::start_from_env()?;
     let (app, report) = crate::app::load(&args)?;
     crate::engine::spawn_epoch_ticker(app.engine.clone());
 
     if let Some(addr) = args.metrics_listen {
         let bound = crate::metrics::server::spawn(addr).await?;
         println!("Metrics at http://{bound}/metrics");
+    }
+    if let Some(traces) = traces {
+        println!("{traces}");
     }
     let listener = listen::bind(args.listen, args.find_free_port).await?;
     let addr = listener.local_addr()?;
@@ -87,6 +91,7 @@ pub async fn serve(args: UpArgs) -> wasmtime::Result<()> {
         tracing::warn!("some connections were still open after 30 s; closing them");
     }
     app.stores.close();
+    crate::traces::shutdown().await;
     if let Some(summary) = crate::stats::summary() {
         eprintln!("{summary}");
     }
@@ -147,7 +152,7 @@ async fn handle_request(
     // instead are never taken for a request.
     let close_after = request.version() == http::Version::HTTP_11 && request.headers().contains_key(http::header::TRANSFER_ENCODING);
     let too_large = body_limit::declared_too_large(request.headers(), limits.max_body_bytes);
-    let (request, exceeded) = {
+    let (mut request, exceeded) = {
         let (parts, body) = request.into_parts();
         let (body, exceeded) = body_limit::cap(body.map_err(wasmtime_wasi_http::Error::from).boxed_unsync(), limits.max_body_bytes);
         (http::Request::from_parts(parts, body), exceeded)
@@ -155,7 +160,10 @@ async fn handle_request(
 
     let routed = app.router.route(&path).map(|m| (m.component_id.to_string(), RouteInfo::from_match(&m)));
     let route_pattern = routed.as_ref().map_or_else(|| "-".to_string(), |(_, route)| route.raw_component_route.clone());
-    let in_flight = crate::metrics::request_started(routed.as_ref().map_or("-", |(trigger, _)| app.triggers[trigger].component.as_str()));
+    let routed_component = routed.as_ref().map_or("-", |(trigger, _)| app.triggers[trigger].component.as_str());
+    let in_flight = crate::metrics::request_started(routed_component);
+    let mut span = crate::traces::inbound_request(request.headers(), &method, &route_pattern, &path, routed_component);
+    span.inject(request.headers_mut());
     let (component_id, mut response) = match (routed, too_large) {
         (_, Some(why)) => {
             tracing::warn!("{method} {path} refused: {why}");
@@ -190,6 +198,8 @@ async fn handle_request(
         response.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
     }
     drop(in_flight);
+    span.http_status(response.status().as_u16());
+    let response = span.until_body_ends(response);
     crate::metrics::request_answered(&component_id, &route_pattern, &method, response.status().as_u16(), started.elapsed());
     if !limits.quiet {
         crate::logs::access(crate::logs::AccessEntry {

@@ -18,6 +18,7 @@ mod rate_limit;
 mod restart;
 mod schema;
 mod storefront;
+mod traces;
 mod webhook;
 
 use std::path::{Path, PathBuf};
