@@ -107,11 +107,6 @@ impl WasiHttpHooks for OutboundHooks {
             let scheme = uri.scheme_str().unwrap_or("http").to_ascii_lowercase();
             let host = uri.host().unwrap_or_default().to_ascii_lowercase();
             let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
-            if !component.allowed_hosts.allows(&scheme, &host, port) {
-                crate::metrics::outbound(&component.component, &host, "denied");
-                tracing::warn!("component `{}`: outbound request to {scheme}://{host}:{port} refused: not in allowed_outbound_hosts", component.component);
-                return Err(HttpError::HttpRequestDenied);
-            }
             let chained = host.strip_suffix(CHAINING_SUFFIX).map(str::to_string);
             let target = chained.clone().unwrap_or_else(|| format!("{scheme}://{host}:{port}"));
             // The call's span is the parent of whatever serves it: the
@@ -121,6 +116,12 @@ impl WasiHttpHooks for OutboundHooks {
                 None => crate::traces::outbound_call(&trace, &component.component, request.method(), request.uri(), &host, port),
             };
             span.inject(request.headers_mut());
+            if !component.allowed_hosts.allows(&scheme, &host, port) {
+                crate::metrics::outbound(&component.component, &host, "denied");
+                tracing::warn!("component `{}`: outbound request to {scheme}://{host}:{port} refused: not in allowed_outbound_hosts", component.component);
+                span.error("denied", "not in allowed_outbound_hosts");
+                return Err(HttpError::HttpRequestDenied);
+            }
             let permit = match component.circuits.admit(&component.component, &target) {
                 Ok(permit) => permit,
                 Err(retry_after) => {

@@ -14,9 +14,10 @@ use super::{propagation, tracer};
 /// component execution's. `None` when tracing is off.
 pub type Parent = Option<SpanContext>;
 
-/// A span being recorded; it ends when dropped. Empty when tracing is off.
+/// A span being recorded; it ends when dropped. Empty when tracing is off,
+/// and then one word: request futures hold one across their awaits.
 #[derive(Default)]
-pub struct Span(Option<Recording>);
+pub struct Span(Option<Box<Recording>>);
 
 struct Recording {
     span: opentelemetry_sdk::trace::Span,
@@ -42,7 +43,8 @@ impl Span {
     /// as its own error; a client counts every 4xx and 5xx it got.
     pub fn http_status(&mut self, status: u16) {
         use opentelemetry::trace::Span as _;
-        if let Some(Recording { span, client }) = &mut self.0 {
+        if let Some(recording) = &mut self.0 {
+            let Recording { span, client } = recording.as_mut();
             span.set_attribute(KeyValue::new("http.response.status_code", i64::from(status)));
             if status >= 500 || (*client && status >= 400) {
                 span.set_attribute(KeyValue::new("error.type", status.to_string()));
@@ -54,7 +56,8 @@ impl Span {
     /// Records a failure: its kind (`error.type`) and what happened.
     pub fn error(&mut self, kind: &str, message: impl Into<String>) {
         use opentelemetry::trace::Span as _;
-        if let Some(Recording { span, .. }) = &mut self.0 {
+        if let Some(recording) = &mut self.0 {
+            let span = &mut recording.span;
             span.set_attribute(KeyValue::new("error.type", kind.to_string()));
             span.set_status(Status::error(message.into()));
         }
@@ -98,7 +101,7 @@ pub fn inbound_request(headers: &http::HeaderMap, method: &http::Method, route: 
             KeyValue::new("souk.component", component.to_string()),
         ])
         .start_with_context(tracer, &child_of(parent.as_ref()));
-    Span(Some(Recording { span, client: false }))
+    Span(Some(Box::new(Recording { span, client: false })))
 }
 
 /// The span of one component serving one request, child of the span
@@ -111,13 +114,13 @@ pub fn component_execution(headers: &http::HeaderMap, component: &str) -> Span {
         .with_kind(SpanKind::Internal)
         .with_attributes([KeyValue::new("souk.component", component.to_string())])
         .start_with_context(tracer, &child_of(parent.as_ref()));
-    Span(Some(Recording { span, client: false }))
+    Span(Some(Box::new(Recording { span, client: false })))
 }
 
 fn call(parent: &Parent, name: String, attributes: Vec<KeyValue>) -> Span {
     let (Some(parent), Some(tracer)) = (parent, tracer()) else { return Span::default() };
     let span = tracer.span_builder(name).with_kind(SpanKind::Client).with_attributes(attributes).start_with_context(tracer, &child_of(Some(parent)));
-    Span(Some(Recording { span, client: true }))
+    Span(Some(Box::new(Recording { span, client: true })))
 }
 
 /// A request from `caller` to component `target` (service chaining).

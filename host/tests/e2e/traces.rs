@@ -62,7 +62,7 @@ fn parent_in(traceparent: &str, trace: &str) -> String {
 fn a_request_is_one_trace_through_its_component_a_chained_call_and_its_stores() {
     let receiver = OtlpReceiver::start();
     let app = app();
-    let souk = app.up_with(&[], &[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.endpoint), ("OTEL_BSP_SCHEDULE_DELAY", "100")]);
+    let souk = app.up_with(&["--log-format", "json"], &[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.endpoint), ("OTEL_BSP_SCHEDULE_DELAY", "100")]);
     assert!(
         souk.startup.iter().any(|l| *l == format!("Traces to {}/v1/traces (http/protobuf)", receiver.endpoint)),
         "souk says where its spans go: {:?}",
@@ -89,13 +89,19 @@ fn a_request_is_one_trace_through_its_component_a_chained_call_and_its_stores() 
     let sql = souk.request("POST", "/front/sql/exec?db=default", Some("SELECT 1"), &[("traceparent", &traceparent)]);
     assert_eq!(sql.status, 200, "{}", sql.body);
 
-    // 4. A trap, with no client context: a trace of its own, marked failed.
+    // 4. An outbound call the manifest does not allow: refused, and on record.
+    let (traceparent, trace4) = client_context(4);
+    let denied = souk.request("GET", "/front/outbound?url=http%3A%2F%2Fexample.com%2F", None, &[("traceparent", &traceparent)]);
+    assert_eq!(denied.status, 502, "{}", denied.body);
+
+    // 5. A trap, with no client context: a trace of its own, marked failed.
     assert_eq!(souk.get("/front/trap").status, 500);
 
-    let spans = receiver.wait_for("the spans of four requests", |spans| {
+    let spans = receiver.wait_for("the spans of six requests", |spans| {
         in_trace(spans, &trace1).len() >= 2
             && in_trace(spans, &trace2).len() >= 4
             && in_trace(spans, &trace3).len() >= 6
+            && in_trace(spans, &trace4).len() >= 3
             && spans.iter().any(|s| s.name == "execute front" && s.status == ERROR)
     });
     let all = describe(&spans);
@@ -137,11 +143,22 @@ fn a_request_is_one_trace_through_its_component_a_chained_call_and_its_stores() 
     assert!(executions.contains(&select.parent_span_id.as_str()), "{all}");
     assert_eq!(select.attribute("db.namespace"), Some("default"));
 
-    // 4: the trap: a root server span and a failed execution.
+    // 4: the refused call, under the execution that tried it.
+    let four = in_trace(&spans, &trace4);
+    let refused = named(&four, "GET example.com");
+    assert_eq!((refused.kind, refused.status, refused.attribute("error.type")), (CLIENT, ERROR, Some("denied")), "{all}");
+    assert_eq!(refused.parent_span_id, named(&four, "execute front").span_id);
+
+    // 5: the trap: a root server span and a failed execution.
     let failed = spans.iter().find(|s| s.name == "execute front" && s.status == ERROR).unwrap();
     assert_eq!(failed.attribute("error.type"), Some("trap"), "{all}");
     let root = spans.iter().find(|s| s.span_id == failed.parent_span_id).expect("the trap's server span");
     assert_eq!((root.parent_span_id.as_str(), root.status, root.attribute("http.response.status_code")), ("", ERROR, Some("500")), "{all}");
+    // The JSON access log names the trace souk started for it.
+    let (_, stderr) = souk.terminate_with_stderr();
+    let entry =
+        stderr.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).find(|o| o["path"] == "/front/trap").expect("the trap's access entry");
+    assert_eq!(entry["trace_id"], root.trace_id.as_str(), "{stderr}");
 }
 
 #[test]

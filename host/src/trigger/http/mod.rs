@@ -143,9 +143,6 @@ async fn handle_request(
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
-    // Only the JSON access log has them: nothing is made for a request otherwise.
-    let ids = (!limits.quiet && crate::logs::format() == crate::logs::LogFormat::Json)
-        .then(|| (headers::request_id(request.headers()), headers::trace_id(request.headers())));
     // A body framed by Transfer-Encoding (which overrides any
     // Content-Length, RFC 9112 6.1) closes the connection after its
     // response, so bytes smuggled past a proxy that read the length
@@ -164,6 +161,10 @@ async fn handle_request(
     let in_flight = crate::metrics::request_started(routed_component);
     let mut span = crate::traces::inbound_request(request.headers(), &method, &route_pattern, &path, routed_component);
     span.inject(request.headers_mut());
+    // Only the JSON access log has them: nothing is made for a request
+    // otherwise. The trace id is the exported trace's when tracing is on.
+    let ids = (!limits.quiet && crate::logs::format() == crate::logs::LogFormat::Json)
+        .then(|| (headers::request_id(request.headers()), headers::trace_id(request.headers())));
     let (component_id, mut response) = match (routed, too_large) {
         (_, Some(why)) => {
             tracing::warn!("{method} {path} refused: {why}");
