@@ -117,62 +117,59 @@ pub fn component_execution(headers: &http::HeaderMap, component: &str) -> Span {
     Span(Some(Box::new(Recording { span, client: false })))
 }
 
-fn call(parent: &Parent, name: String, attributes: Vec<KeyValue>) -> Span {
+/// A client span under `parent`; `describe` (its name and attributes) is
+/// only called when there is a parent, so nothing is built when tracing is off.
+fn call(parent: &Parent, describe: impl FnOnce() -> (String, Vec<KeyValue>)) -> Span {
     let (Some(parent), Some(tracer)) = (parent, tracer()) else { return Span::default() };
+    let (name, attributes) = describe();
     let span = tracer.span_builder(name).with_kind(SpanKind::Client).with_attributes(attributes).start_with_context(tracer, &child_of(Some(parent)));
     Span(Some(Box::new(Recording { span, client: true })))
 }
 
 /// A request from `caller` to component `target` (service chaining).
 pub fn chained_call(parent: &Parent, caller: &str, target: &str, method: &http::Method, url: &http::Uri) -> Span {
-    if parent.is_none() {
-        return Span::default();
-    }
-    call(
-        parent,
-        format!("{method} {target}.spin.internal"),
-        vec![
-            KeyValue::new("http.request.method", method.to_string()),
-            KeyValue::new("url.full", url.to_string()),
-            KeyValue::new("server.address", format!("{target}.spin.internal")),
-            KeyValue::new("souk.component", caller.to_string()),
-            KeyValue::new("souk.callee", target.to_string()),
-        ],
-    )
+    call(parent, || {
+        (
+            format!("{method} {target}.spin.internal"),
+            vec![
+                KeyValue::new("http.request.method", method.to_string()),
+                KeyValue::new("url.full", url.to_string()),
+                KeyValue::new("server.address", format!("{target}.spin.internal")),
+                KeyValue::new("souk.component", caller.to_string()),
+                KeyValue::new("souk.callee", target.to_string()),
+            ],
+        )
+    })
 }
 
 /// A request from `caller` to a host outside the app.
 pub fn outbound_call(parent: &Parent, caller: &str, method: &http::Method, url: &http::Uri, host: &str, port: u16) -> Span {
-    if parent.is_none() {
-        return Span::default();
-    }
-    call(
-        parent,
-        format!("{method} {host}"),
-        vec![
-            KeyValue::new("http.request.method", method.to_string()),
-            KeyValue::new("url.full", url.to_string()),
-            KeyValue::new("server.address", host.to_string()),
-            KeyValue::new("server.port", i64::from(port)),
-            KeyValue::new("souk.component", caller.to_string()),
-        ],
-    )
+    call(parent, || {
+        (
+            format!("{method} {host}"),
+            vec![
+                KeyValue::new("http.request.method", method.to_string()),
+                KeyValue::new("url.full", url.to_string()),
+                KeyValue::new("server.address", host.to_string()),
+                KeyValue::new("server.port", i64::from(port)),
+                KeyValue::new("souk.component", caller.to_string()),
+            ],
+        )
+    })
 }
 
 /// One key-value or SQLite operation on the store `label` (`store` is
 /// `key_value` or `sqlite`, `system` what holds it: `sqlite` or `redis`).
 pub fn store_operation(parent: &Parent, store: &'static str, system: &'static str, label: &str, operation: &str) -> Span {
-    if parent.is_none() {
-        return Span::default();
-    }
-    call(
-        parent,
-        format!("{store} {operation} {label}"),
-        vec![
-            KeyValue::new("db.system.name", system),
-            KeyValue::new("db.namespace", label.to_string()),
-            KeyValue::new("db.operation.name", operation.to_string()),
-            KeyValue::new("souk.store", store),
-        ],
-    )
+    call(parent, || {
+        (
+            format!("{store} {operation} {label}"),
+            vec![
+                KeyValue::new("db.system.name", system),
+                KeyValue::new("db.namespace", label.to_string()),
+                KeyValue::new("db.operation.name", operation.to_string()),
+                KeyValue::new("souk.store", store),
+            ],
+        )
+    })
 }
