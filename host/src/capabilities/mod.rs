@@ -14,6 +14,7 @@ pub mod shared_connection;
 pub mod spin_v2;
 pub mod sql_policy;
 pub mod sqlite;
+pub mod sqlite_cut;
 pub mod sqlite_journal;
 pub mod variables;
 pub mod wasi_cli;

@@ -211,7 +211,9 @@ impl SharedConnection {
             self.budget.start(INLINE_BUDGET);
             let result = f(conn);
             // Only a statement the budget actually cut runs again: one that
-            // finished (the handler can trip as it ends) must not run twice.
+            // finished without being told so must not run twice. (SQLite can
+            // also report a finished statement as cut; `f` settles that:
+            // see `sqlite_cut`.)
             if !self.budget.stop() || !is_interrupted(&result) {
                 return result.map_err(|e| describe(&e, self.refusals.as_ref()));
             }

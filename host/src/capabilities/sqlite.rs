@@ -13,6 +13,7 @@ use wasmtime::component::{Access, Accessor, FutureReader, Resource, StreamReader
 use super::Spin;
 use super::bindings::spin::sqlite::sqlite::{self as sql, Error, QueryResult, RowResult, Value};
 use super::shared_connection::{self, Lease, SharedConnection, Sql};
+use super::sqlite_cut;
 use super::sqlite_journal::{Answer, Journal};
 use crate::instance::InstanceState;
 
@@ -154,11 +155,19 @@ async fn execute(target: Target, statement: String, parameters: Vec<Value>) -> E
     let Target { conn, max_result_bytes, holding, journal, .. } = target;
     let refusals = conn.refusals.clone();
     let statement = Arc::new(statement);
-    // Anything may start where it can be cut: a read, or a statement outside
-    // an explicit transaction, runs again as it was; a transaction whose
-    // write was cut runs again from its journal, unless it outgrew it.
-    let restartable =
-        |c: &mut rusqlite::Connection| c.is_autocommit() || lock(&journal).replayable() || c.prepare_cached(&statement).is_ok_and(|s| s.readonly());
+    // What may start where it can be cut: a read runs again as it was; a
+    // write outside a transaction runs in the host's savepoint, to be undone
+    // and run again (`sqlite_cut`); a transaction whose write was cut runs
+    // again from its journal, unless it outgrew it.
+    let restartable = |c: &mut rusqlite::Connection| {
+        if c.prepare_cached(&statement).is_ok_and(|s| s.readonly()) {
+            true
+        } else if c.is_autocommit() {
+            sqlite_cut::guardable(&statement)
+        } else {
+            lock(&journal).replayable()
+        }
+    };
     let (run_statement, run_journal) = (statement.clone(), journal.clone());
     let ran = conn
         .run_quick(restartable, move |c| {
@@ -187,13 +196,27 @@ async fn execute(target: Target, statement: String, parameters: Vec<Value>) -> E
                 }
             }
             let in_transaction_before = !c.is_autocommit();
-            let (outcome, counters, cut) = answer(c, &run_statement, &parameters);
-            let in_transaction = !c.is_autocommit();
-            if cut {
-                journal.cut(in_transaction_before && !in_transaction);
-                // Tells `run_quick` the statement was cut (to run it again).
-                return Err(shared_connection::interrupted_error());
+            let read_only = c.prepare_cached(&run_statement).is_ok_and(|s| s.readonly());
+            let guarded = !in_transaction_before && !read_only && sqlite_cut::guardable(&run_statement);
+            if guarded {
+                sqlite_cut::begin_guarded(c)?;
             }
+            let (mut outcome, counters, cut) = answer(c, &run_statement, &parameters);
+            if guarded {
+                sqlite_cut::end_guarded(c, cut)?;
+            }
+            if cut {
+                match sqlite_cut::settle(c, read_only, in_transaction_before, guarded)? {
+                    // BEGIN, COMMIT or ROLLBACK did what it was asked.
+                    sqlite_cut::Settled::Completed => outcome = Ok(QueryResult { columns: Vec::new(), rows: Vec::new() }),
+                    sqlite_cut::Settled::RunAgain { transaction_lost } => {
+                        journal.cut(transaction_lost);
+                        // Tells `run_quick` the statement was cut (to run it again).
+                        return Err(shared_connection::interrupted_error());
+                    }
+                }
+            }
+            let in_transaction = !c.is_autocommit();
             journal.completed(&run_statement, &parameters, Answer { result: &outcome, counters }, in_transaction);
             Ok((outcome, c.last_insert_rowid(), c.changes(), in_transaction))
         })
@@ -236,6 +259,10 @@ fn value_bytes(value: &Value) -> usize {
 
 fn query(c: &mut rusqlite::Connection, statement: &str, parameters: &[Value], max_result_bytes: usize) -> Result<QueryResult, QueryError> {
     let mut stmt = c.prepare_cached(statement)?;
+    // The progress handler is first consulted after 500 instructions of
+    // this run, not of every run of the cached statement: a short
+    // statement is never cut, and never reported cut after completing.
+    stmt.reset_status(rusqlite::StatementStatus::VmStep);
     let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_string).collect();
     let params: Vec<SqlValue> = parameters.iter().cloned().map(to_sql).collect();
     let mut rows_out = Vec::new();

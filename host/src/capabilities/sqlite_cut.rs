@@ -1,0 +1,172 @@
+//! What a guest statement cut by the inline budget (or its deadline) left
+//! behind, so that running it again cannot apply it twice.
+//!
+//! SQLite also consults the progress handler as a statement *returns*,
+//! after its last instruction: a write that has completed (its row in the
+//! transaction, or committed when outside one) can still report
+//! `SQLITE_INTERRUPT`. A write really cut mid-way rolls back the whole
+//! transaction, so the transaction's state after the cut tells the two
+//! apart: inside a guest's transaction, one still open means the write
+//! completed, and it is undone by rolling the transaction back (the journal
+//! then runs it again, once). Outside one, a write runs inside a savepoint
+//! of the host's ([`begin_guarded`]) for the same purpose; a statement that
+//! cannot run inside a transaction (VACUUM, PRAGMA) is never run where it
+//! can be cut. A transaction statement (BEGIN, COMMIT, ROLLBACK) that
+//! changed the transaction's state has completed.
+
+use rusqlite::Connection;
+
+const SAVEPOINT: &str = "souk_statement";
+
+/// Whether a write outside a transaction may run inside the host's
+/// savepoint (and so start where it can be cut): data and schema changes.
+pub fn guardable(statement: &str) -> bool {
+    let first = statement.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
+    ["insert", "update", "delete", "replace", "with", "create", "drop", "alter"].iter().any(|verb| first.eq_ignore_ascii_case(verb))
+}
+
+/// Opens the host's savepoint around a write outside a transaction.
+pub fn begin_guarded(c: &Connection) -> rusqlite::Result<()> {
+    c.execute_batch(&format!("SAVEPOINT {SAVEPOINT}"))
+}
+
+/// Closes the host's savepoint after the write: kept (committed) if the
+/// write was not cut, undone if it completed and was then reported cut.
+/// Nothing to do if SQLite already rolled it back.
+pub fn end_guarded(c: &Connection, cut: bool) -> rusqlite::Result<()> {
+    if c.is_autocommit() {
+        return Ok(());
+    }
+    if cut { c.execute_batch(&format!("ROLLBACK TO {SAVEPOINT}; RELEASE {SAVEPOINT}")) } else { c.execute_batch(&format!("RELEASE {SAVEPOINT}")) }
+}
+
+/// What to do about a statement reported cut.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Settled {
+    /// It completed: answer as if it had not been cut.
+    Completed,
+    /// It left nothing: run it again, first replaying the guest's
+    /// transaction if that was lost.
+    RunAgain { transaction_lost: bool },
+}
+
+/// Settles a statement reported cut, given whether it is read-only, whether
+/// a guest transaction was open before it, and whether it ran inside the
+/// host's savepoint (already closed with [`end_guarded`]).
+pub fn settle(c: &Connection, read_only: bool, in_transaction_before: bool, guarded: bool) -> rusqlite::Result<Settled> {
+    let in_transaction = !c.is_autocommit();
+    if guarded {
+        return Ok(Settled::RunAgain { transaction_lost: false });
+    }
+    if read_only {
+        // A read changes nothing; BEGIN, COMMIT and ROLLBACK that moved the
+        // transaction's state did what they were asked.
+        return Ok(if in_transaction != in_transaction_before { Settled::Completed } else { Settled::RunAgain { transaction_lost: false } });
+    }
+    if in_transaction_before && in_transaction {
+        // A write really cut would have rolled everything back: this one
+        // completed. Undo it with its transaction, which is run again.
+        c.execute_batch("ROLLBACK")?;
+    }
+    Ok(Settled::RunAgain { transaction_lost: in_transaction_before })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    const SCHEMA: &str = "CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT UNIQUE NOT NULL)";
+
+    /// A fresh database with `setup` run on it.
+    fn database(setup: &str) -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(SCHEMA).unwrap();
+        c.execute_batch(setup).unwrap();
+        c
+    }
+
+    /// A progress handler consulted at every instruction, counting its
+    /// calls, tripping on call `trip_at` (0: never).
+    fn count_calls(c: &Connection, trip_at: u64) -> Arc<AtomicU64> {
+        let calls = Arc::new(AtomicU64::new(0));
+        let counted = calls.clone();
+        c.progress_handler(1, Some(move || counted.fetch_add(1, Ordering::Relaxed) + 1 == trip_at));
+        calls
+    }
+
+    /// Runs `sql` after `setup` with the handler tripping on its last call,
+    /// the one SQLite makes as the statement returns (counted first on an
+    /// identical database): the connection, and what the statement reported.
+    fn cut_as_it_returns(setup: &str, sql: &str) -> (Connection, rusqlite::Result<usize>) {
+        let dry = database(setup);
+        let calls = count_calls(&dry, 0);
+        dry.execute(sql, []).unwrap();
+        let last = calls.load(Ordering::Relaxed);
+        let c = database(setup);
+        count_calls(&c, last);
+        let result = c.execute(sql, []);
+        c.progress_handler(0, None::<fn() -> bool>);
+        (c, result)
+    }
+
+    fn is_cut(result: &rusqlite::Result<usize>) -> bool {
+        crate::capabilities::shared_connection::is_interrupted(result)
+    }
+
+    fn rows(c: &Connection) -> i64 {
+        c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn sqlite_reports_a_completed_write_as_cut_when_the_handler_trips_as_it_returns() {
+        let (c, result) = cut_as_it_returns("BEGIN", "INSERT INTO t (k) VALUES ('a')");
+        assert!(is_cut(&result), "{result:?}");
+        // The row is there and the transaction open: the write completed.
+        assert_eq!((rows(&c), c.is_autocommit()), (1, false));
+    }
+
+    #[test]
+    fn a_write_that_completed_in_a_transaction_is_undone_with_it_and_runs_once_more() {
+        let (c, result) = cut_as_it_returns("BEGIN", "INSERT INTO t (k) VALUES ('a')");
+        assert!(is_cut(&result));
+        assert_eq!(settle(&c, false, true, false).unwrap(), Settled::RunAgain { transaction_lost: true });
+        assert!(c.is_autocommit(), "rolled back, for the journal to run again");
+        // What the journal then does: the transaction again, then the write.
+        c.execute_batch("BEGIN; INSERT INTO t (k) VALUES ('a'); COMMIT").unwrap();
+        assert_eq!(rows(&c), 1);
+    }
+
+    #[test]
+    fn a_write_outside_a_transaction_that_completed_is_undone_by_the_hosts_savepoint() {
+        assert!(guardable("  insert into t (k) values ('a')"));
+        let (c, result) = cut_as_it_returns(&format!("SAVEPOINT {SAVEPOINT}"), "INSERT INTO t (k) VALUES ('a')");
+        assert!(is_cut(&result));
+        end_guarded(&c, true).unwrap();
+        assert_eq!(settle(&c, false, false, true).unwrap(), Settled::RunAgain { transaction_lost: false });
+        assert_eq!((rows(&c), c.is_autocommit()), (0, true), "undone, nothing committed");
+        // Run again: once, and kept.
+        begin_guarded(&c).unwrap();
+        c.execute("INSERT INTO t (k) VALUES ('a')", []).unwrap();
+        end_guarded(&c, false).unwrap();
+        assert_eq!((rows(&c), c.is_autocommit()), (1, true));
+    }
+
+    #[test]
+    fn a_commit_reported_cut_after_committing_is_taken_as_done() {
+        let (c, result) = cut_as_it_returns("BEGIN; INSERT INTO t (k) VALUES ('a')", "COMMIT");
+        assert!(is_cut(&result), "{result:?}");
+        assert_eq!((rows(&c), c.is_autocommit()), (1, true), "committed all the same");
+        assert_eq!(settle(&c, true, true, false).unwrap(), Settled::Completed);
+    }
+
+    #[test]
+    fn a_read_cut_is_run_again_and_what_cannot_run_in_a_savepoint_is_not_guarded() {
+        let c = database("BEGIN");
+        assert_eq!(settle(&c, true, true, false).unwrap(), Settled::RunAgain { transaction_lost: false });
+        for statement in ["VACUUM", "PRAGMA journal_mode = DELETE", "SELECT 1", "BEGIN"] {
+            assert!(!guardable(statement), "{statement}");
+        }
+    }
+}
