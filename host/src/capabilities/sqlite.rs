@@ -156,14 +156,14 @@ async fn execute(target: Target, statement: String, parameters: Vec<Value>) -> E
     let refusals = conn.refusals.clone();
     let statement = Arc::new(statement);
     // What may start where it can be cut: a read runs again as it was; a
-    // write outside a transaction runs in the host's savepoint, to be undone
-    // and run again (`sqlite_cut`); a transaction whose write was cut runs
-    // again from its journal, unless it outgrew it.
+    // data change outside a transaction too, unless it completed
+    // (`sqlite_cut`); a transaction whose write was cut runs again from its
+    // journal, unless it outgrew it.
     let restartable = |c: &mut rusqlite::Connection| {
         if c.prepare_cached(&statement).is_ok_and(|s| s.readonly()) {
             true
         } else if c.is_autocommit() {
-            sqlite_cut::guardable(&statement)
+            sqlite_cut::outside_transaction(&statement) != sqlite_cut::Outside::Uncut
         } else {
             lock(&journal).replayable()
         }
@@ -197,17 +197,20 @@ async fn execute(target: Target, statement: String, parameters: Vec<Value>) -> E
             }
             let in_transaction_before = !c.is_autocommit();
             let read_only = c.prepare_cached(&run_statement).is_ok_and(|s| s.readonly());
-            let guarded = !in_transaction_before && !read_only && sqlite_cut::guardable(&run_statement);
+            let guarded = !in_transaction_before && !read_only && sqlite_cut::outside_transaction(&run_statement) == sqlite_cut::Outside::Guarded;
             if guarded {
                 sqlite_cut::begin_guarded(c)?;
             }
             let (mut outcome, counters, cut) = answer(c, &run_statement, &parameters);
+            // The statement's own row count: 0 after a real cut (SQLite
+            // resets it as it rolls back), trigger changes not included.
+            let changed_rows = c.changes() > 0;
             if guarded {
                 sqlite_cut::end_guarded(c, cut)?;
             }
             if cut {
-                match sqlite_cut::settle(c, read_only, in_transaction_before, guarded)? {
-                    // BEGIN, COMMIT or ROLLBACK did what it was asked.
+                match sqlite_cut::settle(c, read_only, in_transaction_before, guarded, changed_rows)? {
+                    // It did what it was asked (a write without rows to return).
                     sqlite_cut::Settled::Completed => outcome = Ok(QueryResult { columns: Vec::new(), rows: Vec::new() }),
                     sqlite_cut::Settled::RunAgain { transaction_lost } => {
                         journal.cut(transaction_lost);

@@ -2,30 +2,50 @@
 //! behind, so that running it again cannot apply it twice.
 //!
 //! SQLite also consults the progress handler as a statement *returns*,
-//! after its last instruction: a write that has completed (its row in the
+//! after its last instruction: a write that has completed (its rows in the
 //! transaction, or committed when outside one) can still report
 //! `SQLITE_INTERRUPT`. A write really cut mid-way rolls back the whole
-//! transaction, so the transaction's state after the cut tells the two
-//! apart: inside a guest's transaction, one still open means the write
-//! completed, and it is undone by rolling the transaction back (the journal
-//! then runs it again, once). Outside one, a write runs inside a savepoint
-//! of the host's ([`begin_guarded`]) for the same purpose; a statement that
-//! cannot run inside a transaction (VACUUM, PRAGMA) is never run where it
-//! can be cut. A transaction statement (BEGIN, COMMIT, ROLLBACK) that
-//! changed the transaction's state has completed.
+//! transaction and sets the statement's change count (`changes()`, which
+//! leaves out triggers' changes) to 0, which tells the two apart:
+//! - inside a guest's transaction, one still open after the cut means the
+//!   write completed: it is undone by rolling the transaction back, and
+//!   the journal runs it again, once;
+//! - outside one, a write that changed rows completed (and is committed);
+//!   one that changed none left the database as it was, and may run again.
+//!   A write with `RETURNING` would lose its rows that way, so it runs in a
+//!   savepoint of the host's ([`begin_guarded`]) that is undone instead; a
+//!   statement that cannot (schema changes, PRAGMA, VACUUM) never runs
+//!   where it can be cut;
+//! - a BEGIN, COMMIT or ROLLBACK that changed the transaction's state has
+//!   completed.
 
 use rusqlite::Connection;
 
 const SAVEPOINT: &str = "souk_statement";
 
-/// Whether a write outside a transaction may run inside the host's
-/// savepoint (and so start where it can be cut): data and schema changes.
-pub fn guardable(statement: &str) -> bool {
-    let first = statement.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
-    ["insert", "update", "delete", "replace", "with", "create", "drop", "alter"].iter().any(|verb| first.eq_ignore_ascii_case(verb))
+/// How a write outside a transaction may start where it can be cut.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outside {
+    /// A data change: whether it completed shows in the change count.
+    Counted,
+    /// A data change with `RETURNING`: inside the host's savepoint.
+    Guarded,
+    /// Anything else: only on the pool, where it is not cut.
+    Uncut,
 }
 
-/// Opens the host's savepoint around a write outside a transaction.
+/// How `statement`, a write run outside a transaction, may be cut.
+pub fn outside_transaction(statement: &str) -> Outside {
+    let first = statement.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
+    if !["insert", "update", "delete", "replace", "with"].iter().any(|verb| first.eq_ignore_ascii_case(verb)) {
+        return Outside::Uncut;
+    }
+    // A false match (the word in a string or a name) only costs the savepoint.
+    if statement.to_ascii_lowercase().contains("returning") { Outside::Guarded } else { Outside::Counted }
+}
+
+/// Opens the host's savepoint around a write outside a transaction. A
+/// fresh statement each time: too short to be cut, even as it returns.
 pub fn begin_guarded(c: &Connection) -> rusqlite::Result<()> {
     c.execute_batch(&format!("SAVEPOINT {SAVEPOINT}"))
 }
@@ -50,10 +70,11 @@ pub enum Settled {
     RunAgain { transaction_lost: bool },
 }
 
-/// Settles a statement reported cut, given whether it is read-only, whether
-/// a guest transaction was open before it, and whether it ran inside the
-/// host's savepoint (already closed with [`end_guarded`]).
-pub fn settle(c: &Connection, read_only: bool, in_transaction_before: bool, guarded: bool) -> rusqlite::Result<Settled> {
+/// Settles a statement reported cut: whether it is read-only, whether a
+/// guest transaction was open before it, whether it ran inside the host's
+/// savepoint (already closed with [`end_guarded`]), and whether the
+/// statement's change count (`changes()` right after it) is above 0.
+pub fn settle(c: &Connection, read_only: bool, in_transaction_before: bool, guarded: bool, changed: bool) -> rusqlite::Result<Settled> {
     let in_transaction = !c.is_autocommit();
     if guarded {
         return Ok(Settled::RunAgain { transaction_lost: false });
@@ -63,12 +84,15 @@ pub fn settle(c: &Connection, read_only: bool, in_transaction_before: bool, guar
         // transaction's state did what they were asked.
         return Ok(if in_transaction != in_transaction_before { Settled::Completed } else { Settled::RunAgain { transaction_lost: false } });
     }
-    if in_transaction_before && in_transaction {
-        // A write really cut would have rolled everything back: this one
-        // completed. Undo it with its transaction, which is run again.
-        c.execute_batch("ROLLBACK")?;
+    if in_transaction_before {
+        if in_transaction {
+            // A write really cut would have rolled everything back: this
+            // one completed. Undo it with its transaction, run again.
+            c.execute_batch("ROLLBACK")?;
+        }
+        return Ok(Settled::RunAgain { transaction_lost: true });
     }
-    Ok(Settled::RunAgain { transaction_lost: in_transaction_before })
+    Ok(if changed { Settled::Completed } else { Settled::RunAgain { transaction_lost: false } })
 }
 
 #[cfg(test)]
@@ -131,7 +155,7 @@ mod tests {
     fn a_write_that_completed_in_a_transaction_is_undone_with_it_and_runs_once_more() {
         let (c, result) = cut_as_it_returns("BEGIN", "INSERT INTO t (k) VALUES ('a')");
         assert!(is_cut(&result));
-        assert_eq!(settle(&c, false, true, false).unwrap(), Settled::RunAgain { transaction_lost: true });
+        assert_eq!(settle(&c, false, true, false, true).unwrap(), Settled::RunAgain { transaction_lost: true });
         assert!(c.is_autocommit(), "rolled back, for the journal to run again");
         // What the journal then does: the transaction again, then the write.
         c.execute_batch("BEGIN; INSERT INTO t (k) VALUES ('a'); COMMIT").unwrap();
@@ -139,12 +163,31 @@ mod tests {
     }
 
     #[test]
-    fn a_write_outside_a_transaction_that_completed_is_undone_by_the_hosts_savepoint() {
-        assert!(guardable("  insert into t (k) values ('a')"));
+    fn a_write_outside_a_transaction_that_changed_rows_and_completed_is_taken_as_done() {
+        assert_eq!(outside_transaction("  insert into t (k) values ('a')"), Outside::Counted);
+        let (c, result) = cut_as_it_returns("", "INSERT INTO t (k) VALUES ('a')");
+        assert!(is_cut(&result));
+        assert_eq!((rows(&c), c.is_autocommit()), (1, true), "committed all the same");
+        assert_eq!(c.changes(), 1, "the sign it completed");
+        assert_eq!(settle(&c, false, false, false, c.changes() > 0).unwrap(), Settled::Completed);
+        // Really cut mid-way: rolled back, and its change count is 0.
+        let c = database("");
+        count_calls(&c, 3);
+        let result = c.execute("INSERT INTO t (k) VALUES ('a'), ('b'), ('c'), ('d')", []);
+        assert!(is_cut(&result), "{result:?}");
+        assert_eq!((rows(&c), c.changes()), (0, 0));
+        assert_eq!(settle(&c, false, false, false, c.changes() > 0).unwrap(), Settled::RunAgain { transaction_lost: false });
+        // One that changed nothing left nothing: running it again is harmless.
+        assert_eq!(settle(&c, false, false, false, false).unwrap(), Settled::RunAgain { transaction_lost: false });
+    }
+
+    #[test]
+    fn a_returning_write_outside_a_transaction_that_completed_is_undone_by_the_hosts_savepoint() {
+        assert_eq!(outside_transaction("UPDATE t SET k = 'b' RETURNING id"), Outside::Guarded);
         let (c, result) = cut_as_it_returns(&format!("SAVEPOINT {SAVEPOINT}"), "INSERT INTO t (k) VALUES ('a')");
         assert!(is_cut(&result));
         end_guarded(&c, true).unwrap();
-        assert_eq!(settle(&c, false, false, true).unwrap(), Settled::RunAgain { transaction_lost: false });
+        assert_eq!(settle(&c, false, false, true, true).unwrap(), Settled::RunAgain { transaction_lost: false });
         assert_eq!((rows(&c), c.is_autocommit()), (0, true), "undone, nothing committed");
         // Run again: once, and kept.
         begin_guarded(&c).unwrap();
@@ -158,15 +201,15 @@ mod tests {
         let (c, result) = cut_as_it_returns("BEGIN; INSERT INTO t (k) VALUES ('a')", "COMMIT");
         assert!(is_cut(&result), "{result:?}");
         assert_eq!((rows(&c), c.is_autocommit()), (1, true), "committed all the same");
-        assert_eq!(settle(&c, true, true, false).unwrap(), Settled::Completed);
+        assert_eq!(settle(&c, true, true, false, false).unwrap(), Settled::Completed);
     }
 
     #[test]
-    fn a_read_cut_is_run_again_and_what_cannot_run_in_a_savepoint_is_not_guarded() {
+    fn a_read_cut_is_run_again_and_what_cannot_be_told_apart_is_never_cut() {
         let c = database("BEGIN");
-        assert_eq!(settle(&c, true, true, false).unwrap(), Settled::RunAgain { transaction_lost: false });
-        for statement in ["VACUUM", "PRAGMA journal_mode = DELETE", "SELECT 1", "BEGIN"] {
-            assert!(!guardable(statement), "{statement}");
+        assert_eq!(settle(&c, true, true, false, false).unwrap(), Settled::RunAgain { transaction_lost: false });
+        for statement in ["VACUUM", "PRAGMA journal_mode = DELETE", "CREATE TABLE u (x)", "BEGIN"] {
+            assert_eq!(outside_transaction(statement), Outside::Uncut, "{statement}");
         }
     }
 }
