@@ -159,13 +159,12 @@ async fn execute(target: Target, statement: String, parameters: Vec<Value>) -> E
     // data change outside a transaction too, unless it completed
     // (`sqlite_cut`); a transaction whose write was cut runs again from its
     // journal, unless it outgrew it.
+    let read_only = |c: &mut rusqlite::Connection, statement: &str| c.prepare_cached(statement).is_ok_and(|s| s.readonly());
     let restartable = |c: &mut rusqlite::Connection| {
-        if c.prepare_cached(&statement).is_ok_and(|s| s.readonly()) {
-            true
-        } else if c.is_autocommit() {
-            sqlite_cut::outside_transaction(&statement) != sqlite_cut::Outside::Uncut
+        if c.is_autocommit() {
+            sqlite_cut::outside_transaction(&statement).is_some() || read_only(c, &statement)
         } else {
-            lock(&journal).replayable()
+            lock(&journal).replayable() || read_only(c, &statement)
         }
     };
     let (run_statement, run_journal) = (statement.clone(), journal.clone());
@@ -196,8 +195,7 @@ async fn execute(target: Target, statement: String, parameters: Vec<Value>) -> E
                 }
             }
             let in_transaction_before = !c.is_autocommit();
-            let read_only = c.prepare_cached(&run_statement).is_ok_and(|s| s.readonly());
-            let guarded = !in_transaction_before && !read_only && sqlite_cut::outside_transaction(&run_statement) == sqlite_cut::Outside::Guarded;
+            let guarded = !in_transaction_before && sqlite_cut::outside_transaction(&run_statement) == Some(sqlite_cut::Outside::Guarded);
             if guarded {
                 sqlite_cut::begin_guarded(c)?;
             }
@@ -209,6 +207,7 @@ async fn execute(target: Target, statement: String, parameters: Vec<Value>) -> E
                 sqlite_cut::end_guarded(c, cut)?;
             }
             if cut {
+                let read_only = read_only(c, &run_statement);
                 match sqlite_cut::settle(c, read_only, in_transaction_before, guarded, changed_rows)? {
                     // It did what it was asked (a write without rows to return).
                     sqlite_cut::Settled::Completed => outcome = Ok(QueryResult { columns: Vec::new(), rows: Vec::new() }),

@@ -13,9 +13,9 @@
 //! - outside one, a write that changed rows completed (and is committed);
 //!   one that changed none left the database as it was, and may run again.
 //!   A write with `RETURNING` would lose its rows that way, so it runs in a
-//!   savepoint of the host's ([`begin_guarded`]) that is undone instead; a
-//!   statement that cannot (schema changes, PRAGMA, VACUUM) never runs
-//!   where it can be cut;
+//!   savepoint of the host's ([`begin_guarded`]) that is undone instead;
+//!   any other write (schema changes, PRAGMA, VACUUM) never runs where it
+//!   can be cut;
 //! - a BEGIN, COMMIT or ROLLBACK that changed the transaction's state has
 //!   completed.
 
@@ -30,18 +30,24 @@ pub enum Outside {
     Counted,
     /// A data change with `RETURNING`: inside the host's savepoint.
     Guarded,
-    /// Anything else: only on the pool, where it is not cut.
-    Uncut,
 }
 
-/// How `statement`, a write run outside a transaction, may be cut.
-pub fn outside_transaction(statement: &str) -> Outside {
+/// How `statement`, run outside a transaction, may be cut; a read is
+/// [`Outside::Counted`] too (it changes nothing). Told by its first word,
+/// without preparing it: `None` when that does not say (then only a
+/// statement SQLite calls read-only may be cut).
+pub fn outside_transaction(statement: &str) -> Option<Outside> {
     let first = statement.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
-    if !["insert", "update", "delete", "replace", "with"].iter().any(|verb| first.eq_ignore_ascii_case(verb)) {
-        return Outside::Uncut;
+    let is = |verbs: &[&str]| verbs.iter().any(|verb| first.eq_ignore_ascii_case(verb));
+    if is(&["select", "values"]) {
+        return Some(Outside::Counted);
+    }
+    if !is(&["insert", "update", "delete", "replace", "with"]) {
+        return None;
     }
     // A false match (the word in a string or a name) only costs the savepoint.
-    if statement.to_ascii_lowercase().contains("returning") { Outside::Guarded } else { Outside::Counted }
+    let returning = statement.as_bytes().windows(9).any(|w| w.eq_ignore_ascii_case(b"returning"));
+    Some(if returning { Outside::Guarded } else { Outside::Counted })
 }
 
 /// Opens the host's savepoint around a write outside a transaction. A
@@ -164,7 +170,7 @@ mod tests {
 
     #[test]
     fn a_write_outside_a_transaction_that_changed_rows_and_completed_is_taken_as_done() {
-        assert_eq!(outside_transaction("  insert into t (k) values ('a')"), Outside::Counted);
+        assert_eq!(outside_transaction("  insert into t (k) values ('a')"), Some(Outside::Counted));
         let (c, result) = cut_as_it_returns("", "INSERT INTO t (k) VALUES ('a')");
         assert!(is_cut(&result));
         assert_eq!((rows(&c), c.is_autocommit()), (1, true), "committed all the same");
@@ -183,7 +189,7 @@ mod tests {
 
     #[test]
     fn a_returning_write_outside_a_transaction_that_completed_is_undone_by_the_hosts_savepoint() {
-        assert_eq!(outside_transaction("UPDATE t SET k = 'b' RETURNING id"), Outside::Guarded);
+        assert_eq!(outside_transaction("UPDATE t SET k = 'b' ReTuRnInG id"), Some(Outside::Guarded));
         let (c, result) = cut_as_it_returns(&format!("SAVEPOINT {SAVEPOINT}"), "INSERT INTO t (k) VALUES ('a')");
         assert!(is_cut(&result));
         end_guarded(&c, true).unwrap();
@@ -209,7 +215,7 @@ mod tests {
         let c = database("BEGIN");
         assert_eq!(settle(&c, true, true, false, false).unwrap(), Settled::RunAgain { transaction_lost: false });
         for statement in ["VACUUM", "PRAGMA journal_mode = DELETE", "CREATE TABLE u (x)", "BEGIN"] {
-            assert_eq!(outside_transaction(statement), Outside::Uncut, "{statement}");
+            assert_eq!(outside_transaction(statement), None, "{statement}");
         }
     }
 }
