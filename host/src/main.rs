@@ -7,6 +7,7 @@
 //! `metrics`, `traces` and `logs` are what an operator sees of it.
 
 mod app;
+mod body_guard;
 mod build;
 mod capabilities;
 mod cli;

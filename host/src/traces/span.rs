@@ -3,7 +3,6 @@
 //! and `souk.*` for the rest. Each constructor returns an empty [`Span`]
 //! when tracing is off, or when there is no parent to hang a child on.
 
-use http_body_util::BodyExt;
 use opentelemetry::trace::{SpanContext, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
 use wasmtime_wasi_http::WasiBody;
@@ -69,13 +68,7 @@ impl Span {
         if self.0.is_none() {
             return response;
         }
-        response.map(|body| {
-            body.map_frame(move |frame| {
-                let _span = &self;
-                frame
-            })
-            .boxed_unsync()
-        })
+        crate::body_guard::held_until_body_ends(response, self)
     }
 }
 

@@ -177,7 +177,8 @@ async fn handle_request(
                 Ok(slot) => {
                     let response = dispatch(component, request, route, Some(client)).await;
                     match slot {
-                        Some(slot) => hold_until_sent(response, slot),
+                        // The slot is the instance's: it is free once the body is sent.
+                        Some(slot) => crate::body_guard::held_until_body_ends(response, slot),
                         None => response,
                     }
                 }
@@ -215,18 +216,6 @@ async fn handle_request(
         });
     }
     Ok(response)
-}
-
-/// Keeps `slot` taken until the response body is sent or dropped: the
-/// instance lives as long as its body streams, so that is when it ends.
-fn hold_until_sent(response: http::Response<WasiBody>, slot: tokio::sync::OwnedSemaphorePermit) -> http::Response<WasiBody> {
-    response.map(|body| {
-        body.map_frame(move |frame| {
-            let _slot = &slot;
-            frame
-        })
-        .boxed_unsync()
-    })
 }
 
 /// Sends a request to a component, with the `spin-*` headers for `route`.
