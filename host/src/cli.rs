@@ -132,6 +132,10 @@ pub struct UpArgs {
     /// them, as `spin up --truncate-logs`.
     #[arg(long = "truncate-logs")]
     pub truncate_logs: bool,
+    /// Let `perf` name guests' functions: `perfmap` writes /tmp/perf-<pid>.map
+    /// as compiled code is loaded, as `wasmtime run --profile=perfmap` does.
+    #[arg(long = "profile", value_name = "perfmap", value_parser = parse_profile)]
+    pub profile: Option<wasmtime::ProfilingStrategy>,
     /// Time the host's per-request instantiation, count instances and SQLite
     /// statements per component, and print a summary at shutdown.
     #[arg(long)]
@@ -205,6 +209,14 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         "s" => Ok(Duration::from_secs(n)),
         "m" => Ok(Duration::from_secs(n * 60)),
         _ => Err(format!("unknown duration unit `{unit}` in `{s}` (use ms, s or m)")),
+    }
+}
+
+/// `--profile`: only perf's map file; jitdump and VTune are not built in.
+fn parse_profile(s: &str) -> Result<wasmtime::ProfilingStrategy, String> {
+    match s {
+        "perfmap" => Ok(wasmtime::ProfilingStrategy::PerfMap),
+        _ => Err(format!("unknown profiler `{s}` (souk supports perfmap)")),
     }
 }
 

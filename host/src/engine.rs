@@ -8,7 +8,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime::error::Context;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ProfilingStrategy};
 
 /// How often the epoch advances; request deadlines are counted in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -19,6 +19,8 @@ const KEEP_RESIDENT_BYTES: usize = 16 << 20;
 pub struct EngineSettings {
     pub max_instances: u32,
     pub max_instance_memory_bytes: usize,
+    /// How compiled code is announced to profilers (`--profile`).
+    pub profiler: ProfilingStrategy,
 }
 
 pub fn new_engine(settings: &EngineSettings) -> wasmtime::Result<Engine> {
@@ -26,6 +28,7 @@ pub fn new_engine(settings: &EngineSettings) -> wasmtime::Result<Engine> {
     config.wasm_component_model(true);
     config.wasm_component_model_async(true);
     config.epoch_interruption(true);
+    config.profiler(settings.profiler.clone());
 
     // A fresh instance per request is only cheap with pre-reserved slots and
     // copy-on-write memory images: instantiation then costs a few page-table

@@ -16,8 +16,8 @@
 //!   savepoint of the host's ([`begin_guarded`]) that is undone instead;
 //!   any other write (schema changes, PRAGMA, VACUUM) never runs where it
 //!   can be cut;
-//! - a BEGIN, COMMIT or ROLLBACK that changed the transaction's state has
-//!   completed.
+//! - a BEGIN (of any kind), SAVEPOINT, COMMIT or ROLLBACK that changed the
+//!   transaction's state has completed; one that did not, may run again.
 
 use rusqlite::Connection;
 
@@ -26,28 +26,31 @@ const SAVEPOINT: &str = "souk_statement";
 /// How a write outside a transaction may start where it can be cut.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outside {
-    /// A data change: whether it completed shows in the change count.
-    Counted,
+    /// Whether it completed shows afterwards: for a data change in its
+    /// change count, for BEGIN and SAVEPOINT in the transaction they open.
+    Evident,
     /// A data change with `RETURNING`: inside the host's savepoint.
     Guarded,
 }
 
 /// How `statement`, run outside a transaction, may be cut; a read is
-/// [`Outside::Counted`] too (it changes nothing). Told by its first word,
+/// [`Outside::Evident`] too (it changes nothing). Told by its first word,
 /// without preparing it: `None` when that does not say (then only a
 /// statement SQLite calls read-only may be cut).
 pub fn outside_transaction(statement: &str) -> Option<Outside> {
     let first = statement.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
     let is = |verbs: &[&str]| verbs.iter().any(|verb| first.eq_ignore_ascii_case(verb));
-    if is(&["select", "values"]) {
-        return Some(Outside::Counted);
+    // SQLite calls BEGIN IMMEDIATE and EXCLUSIVE writes (they take the
+    // write lock), so without this line they would never start inline.
+    if is(&["select", "values", "begin", "savepoint"]) {
+        return Some(Outside::Evident);
     }
     if !is(&["insert", "update", "delete", "replace", "with"]) {
         return None;
     }
     // A false match (the word in a string or a name) only costs the savepoint.
     let returning = statement.as_bytes().windows(9).any(|w| w.eq_ignore_ascii_case(b"returning"));
-    Some(if returning { Outside::Guarded } else { Outside::Counted })
+    Some(if returning { Outside::Guarded } else { Outside::Evident })
 }
 
 /// Opens the host's savepoint around a write outside a transaction. A
@@ -98,7 +101,9 @@ pub fn settle(c: &Connection, read_only: bool, in_transaction_before: bool, guar
         }
         return Ok(Settled::RunAgain { transaction_lost: true });
     }
-    Ok(if changed { Settled::Completed } else { Settled::RunAgain { transaction_lost: false } })
+    // Outside a transaction, only BEGIN or SAVEPOINT leaves one open: it
+    // completed. A data change completed if it changed rows.
+    Ok(if in_transaction || changed { Settled::Completed } else { Settled::RunAgain { transaction_lost: false } })
 }
 
 #[cfg(test)]
@@ -170,7 +175,7 @@ mod tests {
 
     #[test]
     fn a_write_outside_a_transaction_that_changed_rows_and_completed_is_taken_as_done() {
-        assert_eq!(outside_transaction("  insert into t (k) values ('a')"), Some(Outside::Counted));
+        assert_eq!(outside_transaction("  insert into t (k) values ('a')"), Some(Outside::Evident));
         let (c, result) = cut_as_it_returns("", "INSERT INTO t (k) VALUES ('a')");
         assert!(is_cut(&result));
         assert_eq!((rows(&c), c.is_autocommit()), (1, true), "committed all the same");
@@ -211,10 +216,25 @@ mod tests {
     }
 
     #[test]
+    fn a_begin_immediate_that_opened_its_transaction_is_taken_as_done() {
+        for begin in ["BEGIN IMMEDIATE", "begin exclusive transaction", "SAVEPOINT s"] {
+            assert_eq!(outside_transaction(begin), Some(Outside::Evident), "{begin}");
+            let (c, result) = cut_as_it_returns("", begin);
+            assert!(is_cut(&result), "{begin}: {result:?}");
+            assert!(!c.is_autocommit(), "{begin}: the transaction is open all the same");
+            // SQLite does not call these read-only.
+            assert_eq!(settle(&c, false, false, false, false).unwrap(), Settled::Completed, "{begin}");
+            // Cut before it took effect: nothing is open, so it runs again.
+            let c = database("");
+            assert_eq!(settle(&c, false, false, false, false).unwrap(), Settled::RunAgain { transaction_lost: false }, "{begin}");
+        }
+    }
+
+    #[test]
     fn a_read_cut_is_run_again_and_what_cannot_be_told_apart_is_never_cut() {
         let c = database("BEGIN");
         assert_eq!(settle(&c, true, true, false, false).unwrap(), Settled::RunAgain { transaction_lost: false });
-        for statement in ["VACUUM", "PRAGMA journal_mode = DELETE", "CREATE TABLE u (x)", "BEGIN"] {
+        for statement in ["VACUUM", "PRAGMA journal_mode = DELETE", "CREATE TABLE u (x)"] {
             assert_eq!(outside_transaction(statement), None, "{statement}");
         }
     }
