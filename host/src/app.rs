@@ -110,7 +110,7 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
     let engine = crate::engine::new_engine(&EngineSettings {
         max_instances: args.max_instances,
         max_instance_memory_bytes: (args.max_instance_memory_mb as usize) << 20,
-        profiler: args.profile.clone().unwrap_or(wasmtime::ProfilingStrategy::None),
+        profiler: args.profile.unwrap_or(wasmtime::ProfilingStrategy::None),
     })?;
     let mut linker = Linker::<InstanceState>::new(&engine);
     crate::capabilities::link(&mut linker)?;

@@ -28,7 +28,7 @@ pub fn new_engine(settings: &EngineSettings) -> wasmtime::Result<Engine> {
     config.wasm_component_model(true);
     config.wasm_component_model_async(true);
     config.epoch_interruption(true);
-    config.profiler(settings.profiler.clone());
+    config.profiler(settings.profiler);
 
     // A fresh instance per request is only cheap with pre-reserved slots and
     // copy-on-write memory images: instantiation then costs a few page-table
