@@ -266,6 +266,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_profiler_is_perfmap_or_an_error_naming_the_value() {
+        assert_eq!(parse_profile("perfmap"), Ok(wasmtime::ProfilingStrategy::PerfMap));
+        let e = parse_profile("jitdump").unwrap_err();
+        assert!(e.contains("`jitdump`") && e.contains("perfmap"), "{e}");
+    }
+
+    #[test]
     fn durations_accept_ms_s_and_m_and_name_bad_units() {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
