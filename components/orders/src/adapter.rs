@@ -12,7 +12,7 @@ use shop_common::{ApiError, timestamp};
 use crate::input::LineRequest;
 use crate::model::{Address, PaymentInfo, Quote};
 use crate::services::{ChargeRequest, PriceError, Product, QuoteLine, Services};
-use crate::{cancel, outbox, recovery, saga, store};
+use crate::{cancel, idempotency, outbox, recovery, saga, store};
 
 mod bindings {
     //! `souk:pricing/quote`, imported as a component dependency.
@@ -99,7 +99,8 @@ async fn grace() -> i64 {
 }
 
 /// `POST /internal/orders/outbox/relay`: the outbox's relay report, with
-/// what recovery settled first.
+/// what recovery settled first; idempotency keys past their day are
+/// deleted last.
 #[derive(serde::Serialize)]
 struct Maintenance {
     #[serde(flatten)]
@@ -134,6 +135,7 @@ async fn handle_with_db(inc: &Incoming, db: &SpinDb, services: &SpinServices, en
         Endpoint::Relay => {
             let recovered = recovery::recover_due(db, services, timestamp::now_unix(), grace().await).await?;
             let relay = outbox::relay(db, services, timestamp::now_unix()).await?;
+            idempotency::sweep(db, timestamp::now_unix()).await?;
             Ok(Reply::ok(&Maintenance { relay, recovered }))
         }
         Endpoint::Summary => Ok(Reply::ok(&store::summary(db).await?)),

@@ -6,8 +6,10 @@
 //!
 //! The row also holds a hash of the request ([`request_hash`]): the key with
 //! another request is 422 `idempotency_key_reused`, never the first answer,
-//! which belongs to a different order. A key lasts [`KEY_TTL_S`]; older rows
-//! are deleted whenever a key is taken, so the table holds one day of keys.
+//! which belongs to a different order. A key lasts [`KEY_TTL_S`]: taking a
+//! key replaces its row if that is older, and [`sweep`] (run by orders'
+//! maintenance, `POST /internal/orders/outbox/relay`) deletes everyone's
+//! older rows, so the table holds about one day of keys.
 
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
@@ -74,16 +76,17 @@ pub async fn begin<D: Db>(db: &D, user_id: &str, key: &str, hash: &str, now: i64
         ApiError::unprocessable("idempotency_key_reused", "this Idempotency-Key was used for a different request (another body); use a new key for a new order")
             .with_details(json!({ "idempotency_key": key }))
     };
-    // Keys past their day, everyone's: this key's too, which then runs anew.
-    db.exec("DELETE FROM idempotency_keys WHERE created_at <= ?", &[now.saturating_sub(KEY_TTL_S).into()]).await?;
-    // Twice at most: the row can be forgotten between the INSERT and the
-    // SELECT (the first request failed without effect); then this one runs.
+    // One statement takes the key: a new row, or the key's row replaced if
+    // it is past its day (then the key runs anew); a live row is left as it
+    // is, and read below. Twice at most: the row can be forgotten between
+    // the two (the first request failed without effect); then this one runs.
+    let take = "INSERT INTO idempotency_keys (user_id, key, request_hash, created_at) VALUES (?1, ?2, ?3, ?4)
+        ON CONFLICT (user_id, key) DO UPDATE SET request_hash = ?3, created_at = ?4, order_id = NULL, status = NULL, body = NULL, completed_at = NULL
+        WHERE idempotency_keys.created_at <= ?5";
+    let expired_at_or_before = now.saturating_sub(KEY_TTL_S);
     for _ in 0..2 {
-        let insert = "INSERT INTO idempotency_keys (user_id, key, request_hash, created_at) VALUES (?, ?, ?, ?)";
-        match db.exec(insert, &[user_id.into(), key.into(), hash.into(), now.into()]).await {
-            Ok(_) => return Ok(Begin::First),
-            Err(e) if e.is_unique_violation() => {}
-            Err(e) => return Err(e.into()),
+        if db.exec(take, &[user_id.into(), key.into(), hash.into(), now.into(), expired_at_or_before.into()]).await? == 1 {
+            return Ok(Begin::First);
         }
         let row = db
             .query_one("SELECT status, body, created_at, request_hash FROM idempotency_keys WHERE user_id = ? AND key = ?", &[user_id.into(), key.into()])
@@ -103,6 +106,12 @@ pub async fn begin<D: Db>(db: &D, user_id: &str, key: &str, hash: &str, now: i64
         };
     }
     Err(in_progress())
+}
+
+/// Deletes every key past its day (their rows are only replaced when the
+/// same key is taken again); returns how many.
+pub async fn sweep<D: Db>(db: &D, now: i64) -> Result<u64, ApiError> {
+    Ok(db.exec("DELETE FROM idempotency_keys WHERE created_at <= ?", &[now.saturating_sub(KEY_TTL_S).into()]).await?)
 }
 
 /// Stores the answer for later retries with the key.
@@ -218,9 +227,12 @@ mod tests {
             // A day on, the key is forgotten: a new request may use it.
             assert_eq!(begin(&db, "u1", "k", "another", t0 + KEY_TTL_S).await.unwrap(), Begin::First);
         });
-        assert_eq!(rows(&db), 2, "u1's new row and u2's, a day old only at t0 + 10 + KEY_TTL_S");
-        block_on(begin(&db, "u3", "k", H, 1_800_000_000 + 10 * KEY_TTL_S)).unwrap();
-        assert_eq!(rows(&db), 1, "every other user's old rows went too");
+        assert_eq!(rows(&db), 2, "u1's row, replaced, and u2's");
+        assert_eq!(block_on(sweep(&db, 1_800_000_000 + 10 + KEY_TTL_S - 1)).unwrap(), 0, "u2's key is a day old only at t0 + 10 + KEY_TTL_S");
+        assert_eq!(block_on(sweep(&db, 1_800_000_000 + 10 + KEY_TTL_S)).unwrap(), 1);
+        assert_eq!(rows(&db), 1, "only u1's new row is left");
+        assert_eq!(block_on(sweep(&db, 1_800_000_000 + 10 * KEY_TTL_S)).unwrap(), 1);
+        assert_eq!(rows(&db), 0);
     }
 
     #[test]

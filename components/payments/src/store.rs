@@ -73,10 +73,6 @@ pub async fn by_id<D: Db>(db: &D, id: &str) -> Result<Option<Payment>, ApiError>
     row.as_ref().map(from_row).transpose()
 }
 
-async fn is_closed<D: Db>(db: &D, order_id: &str) -> Result<bool, ApiError> {
-    Ok(db.query_one("SELECT 1 FROM closed_orders WHERE order_id = ?", &[order_id.into()]).await?.is_some())
-}
-
 async fn close<D: Db>(db: &D, order_id: &str, now: i64) -> Result<(), ApiError> {
     db.exec("INSERT OR IGNORE INTO closed_orders (order_id, closed_at) VALUES (?, ?)", &[order_id.into(), now.into()]).await?;
     Ok(())
@@ -85,8 +81,8 @@ async fn close<D: Db>(db: &D, order_id: &str, now: i64) -> Result<(), ApiError> 
 /// Charges the card once per order: `(payment, true)` when this call made
 /// it, `(the first payment, false)` when the order was charged before; 409
 /// `invalid_state` when the order was closed to charges ([`close_charge`])
-/// before it was charged. The check and the insert are one transaction, so
-/// a charge and a close of the same order never both win.
+/// before it was charged. The insert checks both itself, in one statement,
+/// so a charge and a close of the same order never both win.
 pub async fn charge<D: Db>(db: &D, request: &ChargeRequest, now: i64) -> Result<(Payment, bool), ApiError> {
     for (field, value) in [("order_id", &request.order_id), ("user_id", &request.user_id)] {
         if value.trim().is_empty() {
@@ -100,34 +96,41 @@ pub async fn charge<D: Db>(db: &D, request: &ChargeRequest, now: i64) -> Result<
         return Err(ApiError::invalid_field("amount", "`amount.amount` must be more than 0"));
     }
     let checked = card::check(&request.card, now)?;
-    let status = if checked.approved { "approved" } else { "declined" };
-    let id = shop_common::id::new_id();
+    let payment = Payment {
+        id: shop_common::id::new_id(),
+        order_id: request.order_id.clone(),
+        user_id: request.user_id.clone(),
+        amount: request.amount.clone(),
+        status: (if checked.approved { "approved" } else { "declined" }).to_owned(),
+        brand: checked.brand.to_owned(),
+        last4: checked.last4,
+        created_at: timestamp::to_rfc3339(now),
+        refunded_at: None,
+    };
     let params: Vec<Value> = vec![
-        id.as_str().into(),
-        request.order_id.as_str().into(),
-        request.user_id.as_str().into(),
-        request.amount.amount.into(),
-        request.amount.currency.code().into(),
-        status.into(),
-        checked.brand.into(),
-        checked.last4.as_str().into(),
+        payment.id.as_str().into(),
+        payment.order_id.as_str().into(),
+        payment.user_id.as_str().into(),
+        payment.amount.amount.into(),
+        payment.amount.currency.code().into(),
+        payment.status.as_str().into(),
+        payment.brand.as_str().into(),
+        payment.last4.as_str().into(),
         now.into(),
     ];
-    transaction(db, async |db| {
-        // A concurrent charge for the same order may have won meanwhile.
-        if let Some(first) = by_order(db, &request.order_id).await? {
-            return Ok((first, false));
-        }
-        if is_closed(db, &request.order_id).await? {
-            return Err(ApiError::conflict("invalid_state", format!("order {} was settled without a charge and can no longer be charged", request.order_id))
-                .with_details(json!({ "order_id": request.order_id })));
-        }
-        db.exec("INSERT INTO payments (id, order_id, user_id, amount, currency, status, brand, last4, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", &params)
-            .await?;
-        let payment = by_id(db, &id).await?.ok_or_else(|| ApiError::internal("the payment just stored is gone"))?;
-        Ok((payment, true))
-    })
-    .await
+    // Nothing lands if a concurrent charge for the order won meanwhile (the
+    // order's UNIQUE) or the order was closed to charges.
+    let insert = "INSERT INTO payments (id, order_id, user_id, amount, currency, status, brand, last4, created_at)
+        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE NOT EXISTS (SELECT 1 FROM closed_orders WHERE order_id = ?2)
+        ON CONFLICT (order_id) DO NOTHING";
+    if db.exec(insert, &params).await? == 1 {
+        return Ok((payment, true));
+    }
+    match by_order(db, &request.order_id).await? {
+        Some(first) => Ok((first, false)),
+        None => Err(ApiError::conflict("invalid_state", format!("order {} was settled without a charge and can no longer be charged", request.order_id))
+            .with_details(json!({ "order_id": request.order_id }))),
+    }
 }
 
 /// Refunds the order's approved payment; a refunded one is answered as it
@@ -224,6 +227,48 @@ mod tests {
             assert_eq!((ok.status.as_str(), ok.brand.as_str(), ok.last4.as_str(), ok.amount.amount), ("approved", "visa", "4242", 2599));
             let (no, _) = charge(&db, &request("o2", "4000 0000 0000 0002"), NOW).await.unwrap();
             assert_eq!(no.status, "declined");
+            // The answer is the payment as stored.
+            assert_eq!(by_id(&db, &ok.id).await.unwrap(), Some(ok));
+            assert_eq!(by_order(&db, "o2").await.unwrap(), Some(no));
+        });
+    }
+
+    /// A database on which the statement `meanwhile` runs just before the
+    /// charge's insert, as a concurrent request's would between the
+    /// charge's check and its insert.
+    struct Meanwhile<'a> {
+        db: &'a MemoryDb,
+        meanwhile: std::cell::Cell<Option<&'static str>>,
+    }
+
+    impl Db for Meanwhile<'_> {
+        async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, shop_common::db::DbError> {
+            self.db.query(sql, params).await
+        }
+
+        async fn exec(&self, sql: &str, params: &[Value]) -> Result<u64, shop_common::db::DbError> {
+            if sql.starts_with("INSERT INTO payments")
+                && let Some(meanwhile) = self.meanwhile.take()
+            {
+                self.db.exec(meanwhile, &[]).await?;
+            }
+            self.db.exec(sql, params).await
+        }
+    }
+
+    #[test]
+    fn a_charge_or_a_close_that_lands_after_the_check_wins_over_the_insert() {
+        let db = db();
+        block_on(async {
+            let charged = "INSERT INTO payments (id, order_id, user_id, amount, currency, status, brand, last4, created_at)
+                VALUES ('p0', 'o1', 'u1', 2599, 'EUR', 'approved', 'visa', '4242', 1795392000)";
+            let charged_meanwhile = Meanwhile { db: &db, meanwhile: Some(charged).into() };
+            let (first, created) = charge(&charged_meanwhile, &request("o1", "5555555555554444"), NOW + 1).await.unwrap();
+            assert_eq!((created, first.id.as_str(), first.brand.as_str()), (false, "p0", "visa"), "the concurrent charge is the order's payment");
+            let closed_meanwhile = Meanwhile { db: &db, meanwhile: Some("INSERT INTO closed_orders (order_id, closed_at) VALUES ('o2', 1795392000)").into() };
+            let e = charge(&closed_meanwhile, &request("o2", "4242424242424242"), NOW + 1).await.unwrap_err();
+            assert_eq!((e.status, e.code), (409, "invalid_state"));
+            assert_eq!(db.query("SELECT order_id FROM payments", &[]).await.unwrap().len(), 1, "o1's payment only");
         });
     }
 

@@ -155,6 +155,8 @@ async fn execute(target: Target, statement: String, parameters: Vec<Value>) -> E
     let Target { conn, max_result_bytes, holding, journal, .. } = target;
     let refusals = conn.refusals.clone();
     let statement = Arc::new(statement);
+    // Shared with the journal, if a transaction is open, rather than copied.
+    let parameters = Arc::new(parameters);
     // What may start where it can be cut: a read runs again as it was; a
     // data change outside a transaction too, unless it completed
     // (`sqlite_cut`); a transaction whose write was cut runs again from its
@@ -199,7 +201,7 @@ async fn execute(target: Target, statement: String, parameters: Vec<Value>) -> E
             if guarded {
                 sqlite_cut::begin_guarded(c)?;
             }
-            let (mut outcome, counters, cut) = answer(c, &run_statement, &parameters);
+            let (mut outcome, counters, cut) = answer(c, &run_statement, &parameters[..]);
             // The statement's own row count: 0 after a real cut (SQLite
             // resets it as it rolls back), trigger changes not included.
             let changed_rows = c.changes() > 0;

@@ -16,7 +16,8 @@
 //! A transaction larger than the journal's bounds is not kept: its writes
 //! start on the blocking pool, where nothing needs to be run again.
 
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::Arc;
 
 use super::bindings::spin::sqlite::sqlite::{QueryResult, Value};
 
@@ -37,7 +38,10 @@ pub struct Answer<'a> {
 
 impl Answer<'_> {
     fn digest(&self) -> u64 {
-        let mut h = std::hash::DefaultHasher::new();
+        // foldhash's quality hasher: a digest per statement of every open
+        // transaction, so it must be cheap (SipHash was the journal's
+        // largest cost); a fixed seed, so every digest compares.
+        let mut h = foldhash::quality::FixedState::with_seed(0).build_hasher();
         match self.result {
             Ok(result) => {
                 0u8.hash(&mut h);
@@ -68,9 +72,11 @@ fn hash_value(value: &Value, h: &mut impl Hasher) {
     }
 }
 
+/// The statement and parameters as the guest sent them, shared with the
+/// call that ran them rather than copied.
 struct Entry {
-    statement: String,
-    parameters: Vec<Value>,
+    statement: Arc<String>,
+    parameters: Arc<Vec<Value>>,
     digest: u64,
 }
 
@@ -117,7 +123,7 @@ impl Journal {
 
     /// Records what a statement that completed left: written down while a
     /// transaction stays open, forgotten once it is closed.
-    pub fn completed(&mut self, statement: &str, parameters: &[Value], answer: Answer<'_>, in_transaction: bool) {
+    pub fn completed(&mut self, statement: &Arc<String>, parameters: &Arc<Vec<Value>>, answer: Answer<'_>, in_transaction: bool) {
         if !in_transaction {
             *self = Journal::default();
             return;
@@ -131,7 +137,7 @@ impl Journal {
             self.entries = Vec::new();
             return;
         }
-        self.entries.push(Entry { statement: statement.to_string(), parameters: parameters.to_vec(), digest: answer.digest() });
+        self.entries.push(Entry { statement: statement.clone(), parameters: parameters.clone(), digest: answer.digest() });
     }
 
     /// Notes that a statement was cut; `transaction_lost`: SQLite rolled
@@ -170,6 +176,11 @@ fn value_bytes(value: &Value) -> usize {
 mod tests {
     use super::*;
 
+    /// A statement and its parameters, as `completed` takes them.
+    fn sent(statement: &str, parameters: &[Value]) -> (Arc<String>, Arc<Vec<Value>>) {
+        (Arc::new(statement.to_string()), Arc::new(parameters.to_vec()))
+    }
+
     fn answer(rows: i64) -> Result<QueryResult, String> {
         Ok(QueryResult {
             columns: vec!["n".into()],
@@ -181,7 +192,8 @@ mod tests {
     fn a_transaction_replays_while_every_answer_matches() {
         let mut journal = Journal::default();
         for n in 1..=3 {
-            journal.completed("SELECT ?", &[Value::Integer(n)], Answer { result: &answer(n), counters: Some((n, 1)) }, true);
+            let (st, ps) = sent("SELECT ?", &[Value::Integer(n)]);
+            journal.completed(&st, &ps, Answer { result: &answer(n), counters: Some((n, 1)) }, true);
         }
         journal.cut(true);
         assert!(journal.rolled_back());
@@ -199,8 +211,10 @@ mod tests {
     #[test]
     fn a_different_answer_stops_the_replay_and_names_the_statement() {
         let mut journal = Journal::default();
-        journal.completed("BEGIN", &[], Answer { result: &answer(0), counters: None }, true);
-        journal.completed("SELECT n FROM t", &[], Answer { result: &answer(2), counters: None }, true);
+        let (st, ps) = sent("BEGIN", &[]);
+        journal.completed(&st, &ps, Answer { result: &answer(0), counters: None }, true);
+        let (st, ps) = sent("SELECT n FROM t", &[]);
+        journal.completed(&st, &ps, Answer { result: &answer(2), counters: None }, true);
         let replayed = journal.replay(|statement, _| if statement == "BEGIN" { (answer(0), None) } else { (answer(3), None) });
         assert_eq!(replayed, Err(Diverged { statement: 1 }));
         assert!(replayed.unwrap_err().to_string().contains("statement 2"));
@@ -211,16 +225,20 @@ mod tests {
     #[test]
     fn the_journal_is_forgotten_when_the_transaction_closes_and_stops_past_its_bounds() {
         let mut journal = Journal::default();
-        journal.completed("BEGIN", &[], Answer { result: &answer(0), counters: None }, true);
-        journal.completed("COMMIT", &[], Answer { result: &answer(0), counters: None }, false);
+        let (st, ps) = sent("BEGIN", &[]);
+        journal.completed(&st, &ps, Answer { result: &answer(0), counters: None }, true);
+        let (st, ps) = sent("COMMIT", &[]);
+        journal.completed(&st, &ps, Answer { result: &answer(0), counters: None }, false);
         assert_eq!(journal.replay(|_, _| unreachable!()), Ok(()));
 
         let big = Value::Blob(vec![0; MAX_BYTES / 2]);
         for _ in 0..3 {
-            journal.completed("INSERT INTO t VALUES (?)", std::slice::from_ref(&big), Answer { result: &answer(0), counters: Some((1, 1)) }, true);
+            let (st, ps) = sent("INSERT INTO t VALUES (?)", std::slice::from_ref(&big));
+            journal.completed(&st, &ps, Answer { result: &answer(0), counters: Some((1, 1)) }, true);
         }
         assert!(!journal.replayable(), "a transaction past the bounds is not kept");
-        journal.completed("COMMIT", &[], Answer { result: &answer(0), counters: None }, false);
+        let (st, ps) = sent("COMMIT", &[]);
+        journal.completed(&st, &ps, Answer { result: &answer(0), counters: None }, false);
         assert!(journal.replayable(), "the next transaction is kept again");
     }
 }
