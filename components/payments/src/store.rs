@@ -100,7 +100,7 @@ pub async fn charge<D: Db>(db: &D, request: &ChargeRequest, now: i64) -> Result<
         id: shop_common::id::new_id(),
         order_id: request.order_id.clone(),
         user_id: request.user_id.clone(),
-        amount: request.amount.clone(),
+        amount: request.amount,
         status: (if checked.approved { "approved" } else { "declined" }).to_owned(),
         brand: checked.brand.to_owned(),
         last4: checked.last4,

@@ -261,19 +261,26 @@ fn increment(conn: &SharedConnection, key: &str, delta: i64) -> Result<i64, Stri
     })?
 }
 
-/// Writes `value` at `key` only if it still holds `expected` (`None`: absent),
-/// in one transaction. `Err` carries the value the key holds instead, so a
-/// failed swap can hand the guest a handle that is up to date.
+/// Writes `value` at `key` only if it still holds `expected` (`None`:
+/// absent). One statement, atomic by itself, so a swap that succeeds (the
+/// rate limiter's every request) costs one write and no transaction around
+/// it; only a failed one reads the key again. `Err` carries the value the
+/// key holds instead, so a failed swap can hand the guest a handle that is
+/// up to date.
 fn compare_and_swap(conn: &SharedConnection, key: &str, expected: Option<&[u8]>, value: &[u8]) -> Result<Result<(), Option<Vec<u8>>>, String> {
     conn.with(|c| {
-        let tx = c.transaction()?;
-        let current: Option<Vec<u8>> = tx.prepare_cached("SELECT value FROM spin_key_value WHERE key = ?1")?.query_row([key], |row| row.get(0)).optional()?;
-        if current.as_deref() != expected {
-            return Ok(Err(current));
+        let swapped = match expected {
+            Some(expected) => {
+                c.prepare_cached("UPDATE spin_key_value SET value = ?3 WHERE key = ?1 AND value = ?2")?.execute(rusqlite::params![key, expected, value])?
+            }
+            None => c
+                .prepare_cached("INSERT INTO spin_key_value (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO NOTHING")?
+                .execute(rusqlite::params![key, value])?,
+        };
+        if swapped == 1 {
+            return Ok(Ok(()));
         }
-        set_in(&tx, key, value)?;
-        tx.commit()?;
-        Ok(Ok(()))
+        Ok(Err(get_in(c, key)?))
     })
 }
 
@@ -338,5 +345,26 @@ impl<T: Send> kv::HostStoreWithStore<T> for Spin {
             Err(e) => (Vec::new(), Err(Error::Other(e))),
         };
         super::buffered_stream(accessor, keys, result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capabilities::shared_connection::Sql;
+
+    #[test]
+    fn a_swap_writes_only_over_the_value_it_expects() {
+        let conn = SharedConnection::open(None, Sql::Host).unwrap();
+        conn.with(|c| c.execute_batch("CREATE TABLE spin_key_value (key TEXT PRIMARY KEY, value BLOB NOT NULL)")).unwrap();
+        assert_eq!(compare_and_swap(&conn, "k", None, b"1"), Ok(Ok(())), "absent, as expected");
+        assert_eq!(compare_and_swap(&conn, "k", None, b"2"), Ok(Err(Some(b"1".to_vec()))), "no longer absent");
+        assert_eq!(compare_and_swap(&conn, "k", Some(b"0"), b"2"), Ok(Err(Some(b"1".to_vec()))), "a stale value");
+        assert_eq!(compare_and_swap(&conn, "k", Some(b"1"), b"1"), Ok(Ok(())), "the same value again is a swap");
+        assert_eq!(compare_and_swap(&conn, "k", Some(b"1"), b"2"), Ok(Ok(())));
+        assert_eq!(get(&conn, "k"), Ok(Some(b"2".to_vec())));
+        delete(&conn, "k").unwrap();
+        assert_eq!(compare_and_swap(&conn, "k", Some(b"2"), b"3"), Ok(Err(None)), "deleted meanwhile");
+        assert_eq!(get(&conn, "k"), Ok(None));
     }
 }

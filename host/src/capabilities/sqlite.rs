@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use rusqlite::types::{Value as SqlValue, ValueRef};
+use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
 use wasmtime::component::{Access, Accessor, FutureReader, Resource, StreamReader};
 
 use super::Spin;
@@ -118,13 +118,19 @@ pub(super) fn open(state: &mut InstanceState, label: &str) -> wasmtime::Result<R
     Ok(Ok(state.table.push(OpenConnection { conn, label, max_result_bytes, last_insert_rowid: 0, changes: 0, lease: None, journal: Default::default() })?))
 }
 
-fn to_sql(value: Value) -> SqlValue {
-    match value {
-        Value::Integer(i) => SqlValue::Integer(i),
-        Value::Real(r) => SqlValue::Real(r),
-        Value::Text(t) => SqlValue::Text(t),
-        Value::Blob(b) => SqlValue::Blob(b),
-        Value::Null => SqlValue::Null,
+/// A guest's parameter, bound by reference (a statement's text and blob
+/// parameters are not copied to be bound).
+struct Bound<'a>(&'a Value);
+
+impl ToSql for Bound<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self.0 {
+            Value::Integer(i) => ValueRef::Integer(*i),
+            Value::Real(r) => ValueRef::Real(*r),
+            Value::Text(t) => ValueRef::Text(t.as_bytes()),
+            Value::Blob(b) => ValueRef::Blob(b),
+            Value::Null => ValueRef::Null,
+        }))
     }
 }
 
@@ -268,10 +274,9 @@ fn query(c: &mut rusqlite::Connection, statement: &str, parameters: &[Value], ma
     // statement is never cut, and never reported cut after completing.
     stmt.reset_status(rusqlite::StatementStatus::VmStep);
     let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_string).collect();
-    let params: Vec<SqlValue> = parameters.iter().cloned().map(to_sql).collect();
     let mut rows_out = Vec::new();
     let mut bytes = columns.iter().map(String::len).sum::<usize>();
-    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(parameters.iter().map(Bound)))?;
     while let Some(row) = rows.next()? {
         let values: Vec<Value> = (0..columns.len()).map(|i| row.get_ref(i).map(from_sql)).collect::<rusqlite::Result<_>>()?;
         bytes += values.iter().map(value_bytes).sum::<usize>();
