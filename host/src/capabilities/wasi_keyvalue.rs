@@ -3,7 +3,8 @@
 //! label with the same scoping as `spin:key-value`. In a `spin` store
 //! `increment` keeps the number as 8 little-endian bytes, as Spin does (a
 //! `redis` store uses Redis's own `INCRBY`); `cas` is a real
-//! compare-and-swap (one transaction, or one Lua script on Redis).
+//! compare-and-swap (one guarded SQLite statement, or one Lua script on
+//! Redis).
 
 use std::sync::Arc;
 
