@@ -22,6 +22,9 @@
 use rusqlite::Connection;
 
 const SAVEPOINT: &str = "souk_statement";
+/// Kept as prepared statements (they come with every guarded write).
+const OPEN_SAVEPOINT: &str = "SAVEPOINT souk_statement";
+const RELEASE_SAVEPOINT: &str = "RELEASE souk_statement";
 
 /// How a write outside a transaction may start where it can be cut.
 #[derive(Debug, PartialEq, Eq)]
@@ -53,20 +56,36 @@ pub fn outside_transaction(statement: &str) -> Option<Outside> {
     Some(if returning { Outside::Guarded } else { Outside::Evident })
 }
 
-/// Opens the host's savepoint around a write outside a transaction. A
-/// fresh statement each time: too short to be cut, even as it returns.
+/// Opens the host's savepoint around a write outside a transaction.
 pub fn begin_guarded(c: &Connection) -> rusqlite::Result<()> {
-    c.execute_batch(&format!("SAVEPOINT {SAVEPOINT}"))
+    run_short(c, OPEN_SAVEPOINT)
 }
 
 /// Closes the host's savepoint after the write: kept (committed) if the
 /// write was not cut, undone if it completed and was then reported cut.
-/// Nothing to do if SQLite already rolled it back.
+/// Nothing to do if SQLite already rolled it back. If closing it fails
+/// (the request's deadline interrupts it), the whole savepoint is rolled
+/// back, write included: it is the connection's outermost transaction, and
+/// left open, every other guest's statements would run inside it.
 pub fn end_guarded(c: &Connection, cut: bool) -> rusqlite::Result<()> {
     if c.is_autocommit() {
         return Ok(());
     }
-    if cut { c.execute_batch(&format!("ROLLBACK TO {SAVEPOINT}; RELEASE {SAVEPOINT}")) } else { c.execute_batch(&format!("RELEASE {SAVEPOINT}")) }
+    let closed = if cut { c.execute_batch(&format!("ROLLBACK TO {SAVEPOINT}; {RELEASE_SAVEPOINT}")) } else { run_short(c, RELEASE_SAVEPOINT) };
+    if closed.is_err() && !c.is_autocommit() {
+        c.execute_batch("ROLLBACK")?;
+    }
+    closed
+}
+
+/// Runs one of the host's own short statements, kept prepared. Its count
+/// of steps starts again from 0, so that SQLite's progress handler (consulted
+/// every few hundred steps a statement has made over all its runs) is not
+/// consulted during it: the inline budget never cuts it.
+fn run_short(c: &Connection, sql: &str) -> rusqlite::Result<()> {
+    let mut statement = c.prepare_cached(sql)?;
+    statement.reset_status(rusqlite::StatementStatus::VmStep);
+    statement.execute([]).map(|_| ())
 }
 
 /// What to do about a statement reported cut.
@@ -146,7 +165,7 @@ mod tests {
         (c, result)
     }
 
-    fn is_cut(result: &rusqlite::Result<usize>) -> bool {
+    fn is_cut<R>(result: &rusqlite::Result<R>) -> bool {
         crate::capabilities::shared_connection::is_interrupted(result)
     }
 
@@ -237,5 +256,23 @@ mod tests {
         for statement in ["VACUUM", "PRAGMA journal_mode = DELETE", "CREATE TABLE u (x)"] {
             assert_eq!(outside_transaction(statement), None, "{statement}");
         }
+    }
+
+    #[test]
+    fn a_savepoint_release_that_is_cut_rolls_the_write_back_and_leaves_no_transaction_open() {
+        let c = database("");
+        begin_guarded(&c).unwrap();
+        c.execute("INSERT INTO t (k) VALUES ('a')", []).unwrap();
+        // The deadline's interrupt lands on the RELEASE.
+        count_calls(&c, 1);
+        let closed = end_guarded(&c, false);
+        c.progress_handler(0, None::<fn() -> bool>);
+        assert!(is_cut(&closed), "{closed:?}");
+        assert_eq!((rows(&c), c.is_autocommit()), (0, true), "nothing kept, nothing left open");
+        // The host's statements, kept prepared, still open and close.
+        begin_guarded(&c).unwrap();
+        c.execute("INSERT INTO t (k) VALUES ('b')", []).unwrap();
+        end_guarded(&c, false).unwrap();
+        assert_eq!((rows(&c), c.is_autocommit()), (1, true));
     }
 }
