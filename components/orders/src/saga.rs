@@ -70,10 +70,16 @@ pub async fn place_idempotent<D: Db, S: Services>(db: &D, services: &S, user_id:
             return Ok(answer(place(db, services, user_id, input).await));
         };
         let hash = idempotency::request_hash(body)?;
-        if let Begin::Replay(first) = idempotency::begin(db, user_id, &key, &hash, timestamp::now_unix()).await? {
-            return Ok(first);
+        match idempotency::begin(db, user_id, &key, &hash, timestamp::now_unix()).await {
+            Ok(Begin::First) => {}
+            Ok(Begin::Replay(first)) => return Ok(first),
+            // The key's first request has not answered: if it stopped (a
+            // crash) after recording its order, the order as recovery
+            // settled it is the answer.
+            Err(busy) if busy.code == "idempotency_conflict" => return settled(db, user_id, &key).await?.ok_or(busy),
+            Err(e) => return Err(e),
         }
-        let result = place(db, services, user_id, input).await;
+        let result = place_with_key(db, services, user_id, input, Some(&key)).await;
         let order_id = match &result {
             Ok(order) => Some(order.id.clone()),
             Err(f) => f.error.details["order_id"].as_str().map(str::to_owned),
@@ -89,6 +95,34 @@ pub async fn place_idempotent<D: Db, S: Services>(db: &D, services: &S, user_id:
         Ok(answer)
     };
     run().await.unwrap_or_else(Answer::from)
+}
+
+/// What a retry is told of a key whose first request recorded an order but
+/// never answered, once that order is no longer `pending`: 201 with the
+/// order if it was paid (and perhaps shipped since), else 409 naming the
+/// order and how it ended. `None` while there is no such order, or it is
+/// still pending (the first request, or recovery, is not done with it).
+async fn settled<D: Db>(db: &D, user_id: &str, key: &str) -> Result<Option<Answer>, ApiError> {
+    let Some(stored) = store::by_idempotency_key(db, user_id, key).await? else {
+        return Ok(None);
+    };
+    let order = stored.order;
+    Ok(match order.status {
+        Status::Pending => None,
+        Status::Paid | Status::Shipped | Status::Delivered => Some(answer(Ok(order))),
+        Status::PaymentFailed | Status::Cancelled => Some(
+            ApiError::conflict(
+                "idempotency_conflict",
+                format!(
+                    "the first request with this Idempotency-Key stopped before it answered, and its order {} ended {}; use a new key to order again",
+                    order.id,
+                    order.status.as_str()
+                ),
+            )
+            .with_details(json!({ "idempotency_key": key, "order_id": order.id, "status": order.status.as_str() }))
+            .into(),
+        ),
+    })
 }
 
 fn answer(result: Result<Order, Failed>) -> Answer {
@@ -147,6 +181,11 @@ fn items(products: &[Product], lines: &[LineRequest]) -> Result<(Vec<OrderItem>,
 
 /// Places the order; see the module comment for the steps.
 pub async fn place<D: Db, S: Services>(db: &D, services: &S, user_id: &str, input: PlaceInput) -> Result<Order, Failed> {
+    place_with_key(db, services, user_id, input, None).await
+}
+
+/// [`place`], the order recorded with the request's `Idempotency-Key`.
+async fn place_with_key<D: Db, S: Services>(db: &D, services: &S, user_id: &str, input: PlaceInput, key: Option<&str>) -> Result<Order, Failed> {
     let (lines, from_cart) = lines(services, user_id, &input).await?;
     let shipping_address = address(services, user_id, &input).await?;
 
@@ -182,7 +221,7 @@ pub async fn place<D: Db, S: Services>(db: &D, services: &S, user_id: &str, inpu
         created_at: created.clone(),
         updated_at: created,
     };
-    if let Err(e) = store::insert(db, &order, from_cart, now).await {
+    if let Err(e) = store::insert(db, &order, from_cart, key, now).await {
         let _ = services.release(&id).await;
         return Err(e.into());
     }

@@ -43,8 +43,13 @@ const IDEMPOTENCY_REQUEST_HASH: &str = "ALTER TABLE idempotency_keys ADD COLUMN 
 const RECOVERY_SCHEMA: &str = "ALTER TABLE orders ADD COLUMN recover_at INTEGER;
     CREATE INDEX orders_pending ON orders (created_at) WHERE status = 'pending'";
 
+/// The `Idempotency-Key` the order was placed with, so that a retry whose
+/// first request never answered (a crash) can be answered from the order.
+const ORDER_IDEMPOTENCY_KEY: &str = "ALTER TABLE orders ADD COLUMN idempotency_key TEXT";
+
 /// Applied in order, each once (`db::migrate`): append, never edit one.
-pub const MIGRATIONS: &[&str] = &[ORDERS_SCHEMA, OUTBOX_SCHEMA, INBOX_SCHEMA, IDEMPOTENCY_SCHEMA, IDEMPOTENCY_REQUEST_HASH, RECOVERY_SCHEMA];
+pub const MIGRATIONS: &[&str] =
+    &[ORDERS_SCHEMA, OUTBOX_SCHEMA, INBOX_SCHEMA, IDEMPOTENCY_SCHEMA, IDEMPOTENCY_REQUEST_HASH, RECOVERY_SCHEMA, ORDER_IDEMPOTENCY_KEY];
 
 /// An order as stored, with what the API does not show.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,13 +64,15 @@ fn internal<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> ApiError + '_ {
     move |e| ApiError::internal(format!("{what}: {e}"))
 }
 
-/// A new order, `pending` with its stock reserved.
-pub async fn insert<D: Db>(db: &D, order: &Order, from_cart: bool, now: i64) -> Result<(), ApiError> {
+/// A new order, `pending` with its stock reserved, placed with
+/// `idempotency_key` if the request had one.
+pub async fn insert<D: Db>(db: &D, order: &Order, from_cart: bool, idempotency_key: Option<&str>, now: i64) -> Result<(), ApiError> {
     let address = serde_json::to_string(&order.shipping_address).map_err(internal("address"))?;
     let quote = serde_json::to_string(&order.quote).map_err(internal("quote"))?;
     shop_common::transaction(db, async |db| {
         db.exec(
-            "INSERT INTO orders (id, user_id, status, shipping_address, quote, stock, from_cart, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO orders (id, user_id, status, shipping_address, quote, stock, from_cart, idempotency_key, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             &[
                 order.id.as_str().into(),
                 order.user_id.as_str().into(),
@@ -74,6 +81,7 @@ pub async fn insert<D: Db>(db: &D, order: &Order, from_cart: bool, now: i64) -> 
                 quote.into(),
                 Stock::Reserved.as_str().into(),
                 from_cart.into(),
+                idempotency_key.into(),
                 now.into(),
                 now.into(),
             ],
@@ -141,6 +149,25 @@ async fn from_row<D: Db>(db: &D, row: &Row) -> Result<Stored, ApiError> {
 
 pub async fn get<D: Db>(db: &D, id: &str) -> Result<Option<Stored>, ApiError> {
     match db.query_one(&format!("SELECT {COLUMNS} FROM orders WHERE id = ?"), &[id.into()]).await? {
+        Some(row) => Ok(Some(from_row(db, &row).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The order the user placed with `key` since the key's row was taken
+/// (a key past its day may have placed an older order too).
+pub async fn by_idempotency_key<D: Db>(db: &D, user_id: &str, key: &str) -> Result<Option<Stored>, ApiError> {
+    let row = db
+        .query_one(
+            &format!(
+                "SELECT {COLUMNS} FROM orders WHERE user_id = ?1 AND idempotency_key = ?2
+                AND created_at >= (SELECT created_at FROM idempotency_keys WHERE user_id = ?1 AND key = ?2)
+                ORDER BY created_at DESC LIMIT 1"
+            ),
+            &[user_id.into(), key.into()],
+        )
+        .await?;
+    match row {
         Some(row) => Ok(Some(from_row(db, &row).await?)),
         None => Ok(None),
     }

@@ -712,3 +712,37 @@ fn the_summary_reports_what_is_not_settled() {
     assert_eq!(summary["pending_orders"], json!([pending]));
     assert_eq!(summary["compensations_pending"], 1);
 }
+
+#[test]
+fn a_retry_of_a_key_whose_request_crashed_is_answered_from_the_order_recovery_settled() {
+    for (card, settled_status) in [(OK_CARD, 201), (DECLINED_CARD, 409)] {
+        let (db, fake) = setup();
+        let b = body(r#"[{"product_id": "mug", "quantity": 2}]"#, card);
+        // The first request with the key stops after the charge: a crash.
+        fake.0.borrow_mut().pause_at = Some("charged");
+        let mut first = Box::pin(saga::place_idempotent(&db, &fake, "u1", Some("k-crash"), &b));
+        assert!(futures::FutureExt::now_or_never(first.as_mut()).is_none(), "the placement ran past the charge");
+        drop(first);
+        fake.0.borrow_mut().pause_at = None;
+        let id =
+            block_on(db.query_one("SELECT id FROM orders WHERE status = 'pending'", &[])).ok().flatten().and_then(|r| r.text(0).ok()).expect("a pending order");
+        // Before recovery, the order is pending: as far as anyone knows, still running.
+        let busy = block_on(saga::place_idempotent(&db, &fake, "u1", Some("k-crash"), &b));
+        assert_eq!((busy.status, busy.body["error"]["code"].as_str()), (409, Some("idempotency_conflict")), "{card}");
+        assert_eq!(busy.body["error"]["details"].get("order_id"), None, "{card}");
+        // Recovery settles it; the retry is told what became of it, and places nothing.
+        recover_after(&db, &fake, 61);
+        let retry = block_on(saga::place_idempotent(&db, &fake, "u1", Some("k-crash"), &b));
+        assert_eq!(retry.status, settled_status, "{card}: {}", retry.body);
+        if settled_status == 201 {
+            assert_eq!((retry.body["id"].as_str(), retry.body["status"].as_str()), (Some(id.as_str()), Some("paid")));
+        } else {
+            let details = &retry.body["error"]["details"];
+            assert_eq!((details["order_id"].as_str(), details["status"].as_str()), (Some(id.as_str()), Some("payment_failed")), "{card}");
+        }
+        assert_eq!(count(&db, "SELECT count(*) FROM orders"), 1, "{card}");
+        // Another user's key of the same name is not this order.
+        let other = block_on(saga::place_idempotent(&db, &fake, "u2", Some("k-crash"), &b));
+        assert_ne!(other.body["id"].as_str(), Some(id.as_str()), "{card}");
+    }
+}

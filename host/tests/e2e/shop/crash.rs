@@ -1,6 +1,8 @@
 //! `kill -9` in the middle of a stream of orders, then a start on the same
 //! state: recovery (driven by the health check) settles every order the
-//! crash left half-placed, and the shop's books agree again.
+//! crash left half-placed, the shop's books agree again, and a request the
+//! crash left unanswered, sent again with its `Idempotency-Key`, is
+//! answered from what became of its order.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,20 +36,29 @@ struct Answers {
     declined: Vec<String>,
     /// Anything else, which is a failure.
     unexpected: Vec<String>,
+    /// Requests the kill left without an answer: the buyer and the key.
+    unanswered: Vec<(usize, String)>,
 }
 
 /// `POST /api/v1/orders`, or `None` when there was no complete answer (the
 /// server died).
 fn order(url: &str, buyer: &Buyer) -> Option<(u16, Value)> {
+    order_with_key(url, buyer, None)
+}
+
+/// [`order`] with an `Idempotency-Key`.
+fn order_with_key(url: &str, buyer: &Buyer, key: Option<&str>) -> Option<(u16, Value)> {
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(60))).build().into();
     let body = json!({ "items": [{ "product_id": buyer.product, "quantity": 2 }], "card": card(buyer.card) }).to_string();
-    let request = http::Request::builder()
+    let mut request = http::Request::builder()
         .method("POST")
         .uri(format!("{url}/api/v1/orders"))
         .header("authorization", format!("Bearer {}", buyer.token))
-        .header("content-type", "application/json")
-        .body(body)
-        .unwrap();
+        .header("content-type", "application/json");
+    if let Some(key) = key {
+        request = request.header("idempotency-key", key);
+    }
+    let request = request.body(body).unwrap();
     let mut response = agent.run(request).ok()?;
     let status = response.status().as_u16();
     let text = response.body_mut().read_to_string().ok()?;
@@ -60,11 +71,18 @@ fn orders_until_killed(shop: &Shop, buyers: &[Buyer], kill_after: usize, answers
     let start = answers.lock().unwrap().paid.len();
     let stop = AtomicBool::new(false);
     std::thread::scope(|s| {
-        for buyer in buyers {
+        for (b, buyer) in buyers.iter().enumerate() {
             let (url, stop) = (&shop.souk.url, &stop);
             s.spawn(move || {
-                while !stop.load(Ordering::SeqCst) {
-                    let Some((status, body)) = order(url, buyer) else { break };
+                for n in 0.. {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let key = format!("crash-{start}-{b}-{n}");
+                    let Some((status, body)) = order_with_key(url, buyer, Some(&key)) else {
+                        answers.lock().unwrap().unanswered.push((b, key));
+                        break;
+                    };
                     let mut a = answers.lock().unwrap();
                     match status {
                         201 => a.paid.push(body["id"].as_str().unwrap().to_owned()),
@@ -165,7 +183,7 @@ fn orders_cut_short_by_a_kill_are_settled_after_a_restart() {
         // The health check drives recovery; wait until the books are clean.
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut found = None;
-        let audit = loop {
+        let settled = loop {
             as_admin("GET", "/api/v1/health");
             let audit = as_admin("GET", "/api/v1/admin/audit").json();
             let left = problems(&audit, &products);
@@ -178,8 +196,47 @@ fn orders_cut_short_by_a_kill_are_settled_after_a_restart() {
             std::thread::sleep(Duration::from_millis(200));
         };
 
+        // Each request the kill left unanswered, sent again with its key:
+        // answered from its order as recovery settled it (201 paid, or 409
+        // naming the order), or, if it stopped before its order was
+        // recorded, still held by its key (409) or placed now (201, 402).
+        let unanswered = std::mem::take(&mut answers.lock().unwrap().unanswered);
+        let mut from_settled = 0;
+        for (b, key) in &unanswered {
+            let (status, body) = order_with_key(&shop.souk.url, &buyers[*b], Some(key)).expect("an answer after the restart");
+            let error = &body["error"];
+            let mut a = answers.lock().unwrap();
+            match (status, error["code"].as_str()) {
+                (201, _) => {
+                    let id = body["id"].as_str().unwrap();
+                    if settled["orders"]["paid_orders"].as_array().unwrap().iter().any(|p| p == id) {
+                        from_settled += 1;
+                    }
+                    a.paid.push(id.to_owned());
+                }
+                (402, _) => a.declined.push(error["details"]["order_id"].as_str().unwrap().to_owned()),
+                (409, Some("idempotency_conflict")) => {
+                    if let Some(id) = error["details"]["order_id"].as_str() {
+                        assert_eq!(error["details"]["status"], "payment_failed", "{key}: {body}");
+                        a.declined.push(id.to_owned());
+                        from_settled += 1;
+                    }
+                }
+                _ => panic!("{key}, sent again after the restart: {status} {body}"),
+            }
+        }
+        eprintln!("{} requests unanswered at the kill; {from_settled} of them answered with an order recorded before the kill", unanswered.len());
+        let audit = as_admin("GET", "/api/v1/admin/audit").json();
+        let left = problems(&audit, &products);
+        assert!(left.is_empty(), "after the retries: {left:?}");
+
         let a = answers.lock().unwrap();
         let paid_orders = audit["orders"]["paid_orders"].as_array().unwrap();
+        // Every paid order is known to its buyer: the ones recovery completed
+        // too, through the retry of their request.
+        for id in paid_orders {
+            assert!(a.paid.iter().any(|p| p == id.as_str().unwrap()), "paid order {id} was never answered 201, not even to its retry");
+        }
         for id in &a.paid {
             let order = as_admin("GET", &format!("/api/v1/orders/{id}")).json();
             assert_eq!((order["status"].as_str(), order["payment"]["status"].as_str()), (Some("paid"), Some("approved")), "order {id} was answered 201");
@@ -192,6 +249,12 @@ fn orders_cut_short_by_a_kill_are_settled_after_a_restart() {
     }
     let a = answers.lock().unwrap();
     assert!(a.paid.len() >= 3 + 11 + 6, "{} paid", a.paid.len());
+    // No order is counted twice: a retry answered 201 from its order names
+    // an order no other request was answered with.
+    let mut paid = a.paid.clone();
+    paid.sort();
+    paid.dedup();
+    assert_eq!(paid.len(), a.paid.len(), "an order was answered 201 twice");
 }
 
 /// Orders placed while no call to payments is let through (a 504 for a
