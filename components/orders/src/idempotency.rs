@@ -3,6 +3,8 @@
 //! and stores its answer there; a retry gets that answer again, or 409
 //! `idempotency_conflict` while the first is still running (and, after
 //! [`ABANDONED_AFTER_S`], a 409 that says the first one will never answer).
+//! What a retry is told of a first request that never answered, from the
+//! order it recorded (or not), is the saga's to decide (`saga::unanswered`).
 //!
 //! The row also holds a hash of the request ([`request_hash`]): the key with
 //! another request is 422 `idempotency_key_reused`, never the first answer,

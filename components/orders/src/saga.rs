@@ -73,10 +73,22 @@ pub async fn place_idempotent<D: Db, S: Services>(db: &D, services: &S, user_id:
         match idempotency::begin(db, user_id, &key, &hash, timestamp::now_unix()).await {
             Ok(Begin::First) => {}
             Ok(Begin::Replay(first)) => return Ok(first),
-            // The key's first request has not answered: if it stopped (a
-            // crash) after recording its order, the order as recovery
-            // settled it is the answer.
-            Err(busy) if busy.code == "idempotency_conflict" => return settled(db, user_id, &key).await?.ok_or(busy),
+            // The key's first request has not answered.
+            Err(busy) if busy.code == "idempotency_conflict" => match unanswered(db, user_id, &key).await? {
+                // It stopped (a crash) after recording its order: the order,
+                // as recovery settled it, is the answer.
+                Unanswered::Settled(answer) => return Ok(answer),
+                // It stopped before recording one: it left nothing behind
+                // (no order, so no charge; a reservation it made expires),
+                // so once it is given up for lost this request runs instead.
+                Unanswered::NoOrder if busy.details["abandoned"] == true => {
+                    idempotency::forget(db, user_id, &key).await?;
+                    if let Begin::Replay(first) = idempotency::begin(db, user_id, &key, &hash, timestamp::now_unix()).await? {
+                        return Ok(first);
+                    }
+                }
+                Unanswered::NoOrder | Unanswered::Pending => return Err(busy),
+            },
             Err(e) => return Err(e),
         }
         let result = place_with_key(db, services, user_id, input, Some(&key)).await;
@@ -97,20 +109,27 @@ pub async fn place_idempotent<D: Db, S: Services>(db: &D, services: &S, user_id:
     run().await.unwrap_or_else(Answer::from)
 }
 
-/// What a retry is told of a key whose first request recorded an order but
-/// never answered, once that order is no longer `pending`: 201 with the
-/// order if it was paid (and perhaps shipped since), else 409 naming the
-/// order and how it ended. `None` while there is no such order, or it is
-/// still pending (the first request, or recovery, is not done with it).
-async fn settled<D: Db>(db: &D, user_id: &str, key: &str) -> Result<Option<Answer>, ApiError> {
+/// What became of a key's first request that has not answered.
+enum Unanswered {
+    /// It recorded no order (yet, or ever).
+    NoOrder,
+    /// Its order is still `pending`: the request, or recovery, is not done with it.
+    Pending,
+    /// Its order is settled, and this is the answer: 201 with the order if
+    /// it was paid (and perhaps shipped since), else 409 naming the order
+    /// and how it ended.
+    Settled(Answer),
+}
+
+async fn unanswered<D: Db>(db: &D, user_id: &str, key: &str) -> Result<Unanswered, ApiError> {
     let Some(stored) = store::by_idempotency_key(db, user_id, key).await? else {
-        return Ok(None);
+        return Ok(Unanswered::NoOrder);
     };
     let order = stored.order;
     Ok(match order.status {
-        Status::Pending => None,
-        Status::Paid | Status::Shipped | Status::Delivered => Some(answer(Ok(order))),
-        Status::PaymentFailed | Status::Cancelled => Some(
+        Status::Pending => Unanswered::Pending,
+        Status::Paid | Status::Shipped | Status::Delivered => Unanswered::Settled(answer(Ok(order))),
+        Status::PaymentFailed | Status::Cancelled => Unanswered::Settled(
             ApiError::conflict(
                 "idempotency_conflict",
                 format!(

@@ -746,3 +746,26 @@ fn a_retry_of_a_key_whose_request_crashed_is_answered_from_the_order_recovery_se
         assert_ne!(other.body["id"].as_str(), Some(id.as_str()), "{card}");
     }
 }
+
+#[test]
+fn a_key_whose_first_request_was_lost_before_recording_an_order_runs_again() {
+    let (db, fake) = setup();
+    let b = body(r#"[{"product_id": "mug", "quantity": 1}]"#, OK_CARD);
+    let hash = crate::idempotency::request_hash(&b).unwrap();
+    // The first request took the key and stopped before recording its order.
+    let taken_at = shop_common::timestamp::now_unix() - crate::idempotency::ABANDONED_AFTER_S;
+    block_on(crate::idempotency::begin(&db, "u1", "lost", &hash, taken_at)).unwrap_or_else(|e| panic!("{e}"));
+    let retry = block_on(saga::place_idempotent(&db, &fake, "u1", Some("lost"), &b));
+    assert_eq!(retry.status, 201, "{}", retry.body);
+    assert_eq!(block_on(saga::place_idempotent(&db, &fake, "u1", Some("lost"), &b)), retry, "and is the key's answer from now on");
+    assert_eq!(count(&db, "SELECT count(*) FROM orders"), 1);
+    // Lost with its order still pending (recovery not done with it): not run again.
+    let (crashed, _) = stalled_at(&db, &fake, "charged", OK_CARD);
+    drop(crashed);
+    block_on(db.exec("UPDATE orders SET idempotency_key = 'pending-one' WHERE status = 'pending'", &[])).unwrap();
+    block_on(crate::idempotency::begin(&db, "u1", "pending-one", &hash, taken_at - 1)).unwrap_or_else(|e| panic!("{e}"));
+    block_on(db.exec("UPDATE orders SET created_at = ? WHERE status = 'pending'", &[taken_at.into()])).unwrap();
+    let held = block_on(saga::place_idempotent(&db, &fake, "u1", Some("pending-one"), &b));
+    assert_eq!((held.status, &held.body["error"]["details"]["abandoned"]), (409, &serde_json::json!(true)), "{}", held.body);
+    assert_eq!(count(&db, "SELECT count(*) FROM orders"), 2, "nothing placed again");
+}
