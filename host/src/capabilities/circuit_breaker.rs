@@ -11,8 +11,15 @@
 //! are logged and in the metrics (`souk_circuit_state`).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
+
+/// The most circuits kept at once. Past it, circuits that are closed with
+/// no failure counted and no call in flight are forgotten (they hold
+/// nothing a new one would not), so a guest calling ever new hosts cannot
+/// grow the map without end; if every one is still needed, a call to a new
+/// target goes through untracked.
+const MAX_CIRCUITS: usize = 4096;
 
 /// The thresholds, from `souk up`'s flags.
 #[derive(Clone, Debug)]
@@ -39,10 +46,31 @@ enum Circuit {
     HalfOpen { probing: bool },
 }
 
-/// Every circuit of the app.
+/// One caller's circuit to one target, shared by the permits of its calls
+/// so that recording an outcome needs no lookup.
+struct Pair {
+    caller: String,
+    target: String,
+    circuit: Mutex<Circuit>,
+}
+
+impl Pair {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Circuit> {
+        self.circuit.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Holds nothing a fresh circuit would not, and no call is using it.
+    fn forgettable(self: &Arc<Self>) -> bool {
+        Arc::strong_count(self) == 1 && matches!(*self.lock(), Circuit::Closed { failures: 0, .. })
+    }
+}
+
+/// Every circuit of the app, by caller and then target (looked up by
+/// `&str`, so a call allocates nothing once its circuit exists).
 pub struct Circuits {
     pub settings: CircuitSettings,
-    by_pair: Mutex<HashMap<(String, String), Circuit>>,
+    max: usize,
+    by_caller: RwLock<HashMap<String, HashMap<String, Arc<Pair>>>>,
 }
 
 /// A call let through: tell [`Permit::finish`] how it went. Dropped
@@ -50,7 +78,7 @@ pub struct Circuits {
 /// never ends cannot leave a circuit half-open for ever.
 pub struct Permit {
     circuits: Arc<Circuits>,
-    pair: (String, String),
+    pair: Arc<Pair>,
     finished: bool,
 }
 
@@ -80,7 +108,7 @@ impl Drop for Permit {
 
 impl Circuits {
     pub fn new(settings: CircuitSettings) -> Circuits {
-        Circuits { settings, by_pair: Mutex::new(HashMap::new()) }
+        Circuits { settings, max: MAX_CIRCUITS, by_caller: RwLock::new(HashMap::new()) }
     }
 
     /// Lets a call from `caller` to `target` through, or says how long
@@ -90,10 +118,9 @@ impl Circuits {
     }
 
     fn admit_at(self: &Arc<Self>, caller: &str, target: &str, now: Instant) -> Result<Permit, Duration> {
-        let pair = (caller.to_string(), target.to_string());
-        let mut circuits = self.by_pair.lock().unwrap_or_else(|p| p.into_inner());
-        let circuit = circuits.entry(pair.clone()).or_insert(Circuit::Closed { failures: 0, first_failure: now });
-        match circuit {
+        let pair = self.pair(caller, target, now);
+        let mut circuit = pair.lock();
+        match &mut *circuit {
             Circuit::Closed { .. } => {}
             Circuit::Open { until } if now < *until => {
                 crate::metrics::circuit_refused(caller, target);
@@ -109,13 +136,40 @@ impl Circuits {
             }
             Circuit::HalfOpen { probing } => *probing = true,
         }
+        drop(circuit);
         Ok(Permit { circuits: self.clone(), pair, finished: false })
     }
 
-    fn record(&self, pair: &(String, String), success: bool, now: Instant) {
-        let mut circuits = self.by_pair.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(circuit) = circuits.get_mut(pair) else { return };
-        match circuit {
+    /// The circuit from `caller` to `target`, made on first use.
+    fn pair(&self, caller: &str, target: &str, now: Instant) -> Arc<Pair> {
+        let found = self.by_caller.read().unwrap_or_else(|p| p.into_inner()).get(caller).and_then(|targets| targets.get(target)).cloned();
+        if let Some(pair) = found {
+            return pair;
+        }
+        let fresh = || {
+            Arc::new(Pair { caller: caller.to_string(), target: target.to_string(), circuit: Mutex::new(Circuit::Closed { failures: 0, first_failure: now }) })
+        };
+        let mut by_caller = self.by_caller.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(pair) = by_caller.get(caller).and_then(|targets| targets.get(target)) {
+            return pair.clone();
+        }
+        if by_caller.values().map(HashMap::len).sum::<usize>() >= self.max {
+            for targets in by_caller.values_mut() {
+                targets.retain(|_, pair| !pair.forgettable());
+            }
+            by_caller.retain(|_, targets| !targets.is_empty());
+            if by_caller.values().map(HashMap::len).sum::<usize>() >= self.max {
+                return fresh();
+            }
+        }
+        let pair = fresh();
+        by_caller.entry(caller.to_string()).or_default().insert(target.to_string(), pair.clone());
+        pair
+    }
+
+    fn record(&self, pair: &Pair, success: bool, now: Instant) {
+        let mut circuit = pair.lock();
+        match &mut *circuit {
             Circuit::Closed { failures, .. } if success => *failures = 0,
             Circuit::Closed { failures, first_failure } => {
                 if *failures == 0 || now.duration_since(*first_failure) > self.settings.window {
@@ -144,15 +198,23 @@ impl Circuits {
     /// The state of the circuit from `caller` to `target`.
     #[cfg(test)]
     pub fn state(&self, caller: &str, target: &str) -> State {
-        match self.by_pair.lock().unwrap_or_else(|p| p.into_inner()).get(&(caller.to_string(), target.to_string())) {
+        let by_caller = self.by_caller.read().unwrap();
+        match by_caller.get(caller).and_then(|targets| targets.get(target)).map(|pair| pair.lock()).as_deref() {
             None | Some(Circuit::Closed { .. }) => State::Closed,
             Some(Circuit::Open { .. }) => State::Open,
             Some(Circuit::HalfOpen { .. }) => State::HalfOpen,
         }
     }
+
+    /// How many circuits are kept.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.by_caller.read().unwrap().values().map(HashMap::len).sum()
+    }
 }
 
-fn changed((caller, target): &(String, String), state: State) {
+fn changed(pair: &Pair, state: State) {
+    let (caller, target) = (&pair.caller, &pair.target);
     match state {
         State::Open => tracing::warn!("circuit {caller} → {target} opened: calls fail at once until a probe succeeds"),
         State::HalfOpen => tracing::info!("circuit {caller} → {target} half-open: one probe call goes through"),
@@ -222,5 +284,37 @@ mod tests {
         drop(c.admit_at("a", "b", t0 + Duration::from_secs(6)).unwrap());
         assert_eq!(c.state("a", "b"), State::Open);
         assert!(c.admit("a", "b").is_err());
+    }
+
+    #[test]
+    fn past_the_bound_healthy_idle_circuits_are_forgotten_and_failing_ones_kept() {
+        let c =
+            Arc::new(Circuits { max: 4, ..Circuits::new(CircuitSettings { failures: 3, window: Duration::from_secs(10), cooldown: Duration::from_secs(5) }) });
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            c.admit_at("a", "down", t0).unwrap().finish_at(false, t0);
+        }
+        let in_flight = c.admit_at("a", "slow", t0).unwrap();
+        c.admit_at("a", "one-failure", t0).unwrap().finish_at(false, t0);
+        for host in 0..100 {
+            c.admit_at("a", &format!("host-{host}"), t0).unwrap().finish_at(true, t0);
+            assert!(c.len() <= 4, "{} circuits kept", c.len());
+        }
+        // What a fresh circuit would not know survives: the open circuit,
+        // the counted failure, the call still in flight.
+        assert_eq!(c.state("a", "down"), State::Open);
+        assert!(c.admit_at("a", "down", t0).is_err());
+        c.admit_at("a", "one-failure", t0).unwrap().finish_at(false, t0);
+        c.admit_at("a", "one-failure", t0).unwrap().finish_at(false, t0);
+        assert_eq!(c.state("a", "one-failure"), State::Open);
+        in_flight.finish(true);
+        // With every kept circuit still needed, a new target's call goes
+        // through untracked rather than growing the map.
+        let c =
+            Arc::new(Circuits { max: 1, ..Circuits::new(CircuitSettings { failures: 1, window: Duration::from_secs(10), cooldown: Duration::from_secs(5) }) });
+        c.admit_at("a", "down", t0).unwrap().finish_at(false, t0);
+        c.admit_at("a", "other", t0).unwrap().finish_at(false, t0);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c.state("a", "down"), State::Open);
     }
 }

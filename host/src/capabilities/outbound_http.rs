@@ -72,6 +72,17 @@ pub struct OutboundHooks {
 
 type SendResult = Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), HttpError>> + Send>), HttpError>;
 
+/// The scheme in lower case, without allocating for the usual two.
+fn lowercase_scheme(scheme: &str) -> std::borrow::Cow<'static, str> {
+    if scheme.eq_ignore_ascii_case("http") {
+        "http".into()
+    } else if scheme.eq_ignore_ascii_case("https") {
+        "https".into()
+    } else {
+        scheme.to_ascii_lowercase().into()
+    }
+}
+
 fn no_io() -> Box<dyn Future<Output = Result<(), HttpError>> + Send> {
     Box::new(async { Ok(()) })
 }
@@ -104,14 +115,17 @@ impl WasiHttpHooks for OutboundHooks {
         let trace = self.trace.clone();
         Box::new(async move {
             let uri = request.uri();
-            let scheme = uri.scheme_str().unwrap_or("http").to_ascii_lowercase();
+            let scheme = lowercase_scheme(uri.scheme_str().unwrap_or("http"));
             let host = uri.host().unwrap_or_default().to_ascii_lowercase();
             let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
-            let chained = host.strip_suffix(CHAINING_SUFFIX).map(str::to_string);
-            let target = chained.clone().unwrap_or_else(|| format!("{scheme}://{host}:{port}"));
+            let chained = host.strip_suffix(CHAINING_SUFFIX);
+            let target = match chained {
+                Some(callee) => std::borrow::Cow::Borrowed(callee),
+                None => std::borrow::Cow::Owned(format!("{scheme}://{host}:{port}")),
+            };
             // The call's span is the parent of whatever serves it: the
             // callee's execution, or the remote service's own spans.
-            let mut span = match &chained {
+            let mut span = match chained {
                 Some(callee) => crate::traces::chained_call(&trace, &component.component, callee, request.method(), request.uri()),
                 None => crate::traces::outbound_call(&trace, &component.component, request.method(), request.uri(), &host, port),
             };
@@ -131,7 +145,7 @@ impl WasiHttpHooks for OutboundHooks {
                 }
             };
             // At most the rest of the caller's deadline, and the per-call ceiling.
-            let ceiling = component.call_timeouts.for_call(chained.as_deref(), &host);
+            let ceiling = component.call_timeouts.for_call(chained, &host);
             let limit = [deadline.map(|d| d.saturating_duration_since(Instant::now())), ceiling].into_iter().flatten().min();
             let within = |limit: Option<Duration>| async move {
                 match limit {
@@ -148,7 +162,7 @@ impl WasiHttpHooks for OutboundHooks {
                 span.error("timeout", "no time was left for the call");
                 return match chained {
                     Some(target) => {
-                        crate::metrics::chained(&component.component, &target, None, started.elapsed());
+                        crate::metrics::chained(&component.component, target, None, started.elapsed());
                         let message = format!("Gateway Timeout: no time was left for a call to `{target}`");
                         Ok((answer_instead(http::StatusCode::GATEWAY_TIMEOUT, None, message), no_io()))
                     }
@@ -160,11 +174,11 @@ impl WasiHttpHooks for OutboundHooks {
             }
             if let Some(target) = chained {
                 let sent = tokio::select! {
-                    sent = component.chain.send(&target, request) => Some(sent),
+                    sent = component.chain.send(target, request) => Some(sent),
                     () = within(limit) => None,
                 };
                 let status = sent.as_ref().and_then(|s| s.as_ref().ok()).map(|r| r.status().as_u16());
-                crate::metrics::chained(&component.component, &target, status, started.elapsed());
+                crate::metrics::chained(&component.component, target, status, started.elapsed());
                 permit.finish(status.is_some_and(|s| s < 500));
                 return match sent {
                     Some(Ok(response)) => {
