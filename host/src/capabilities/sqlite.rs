@@ -525,4 +525,77 @@ mod tests {
         assert!(!guest.in_transaction, "the guest is told its transaction is over");
         assert_eq!(Guest::new(&conn).count().await, 0, "nothing of the transaction was written");
     }
+
+    /// Not a test but a measurement, run by hand (BENCHMARKS.md, fourteenth
+    /// round): what a statement's bookkeeping (inline budget, journal,
+    /// restartability) adds to running it straight on the connection, for
+    /// a shop-like transaction and read. It asserts nothing about time.
+    #[tokio::test(flavor = "current_thread")]
+    #[ignore = "a measurement: cargo test --release -p souk --bin souk statement_bookkeeping -- --ignored --nocapture"]
+    async fn statement_bookkeeping_cost() {
+        let conn = Arc::new(SharedConnection::open(None, Sql::Guest).unwrap());
+        conn.with(|c| {
+            c.execute_batch(
+                "CREATE TABLE p (id TEXT PRIMARY KEY, name TEXT NOT NULL, stock INTEGER NOT NULL, price INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+                 CREATE TABLE r (id INTEGER PRIMARY KEY, pid TEXT, qty INTEGER, at INTEGER)",
+            )?;
+            for i in 0..1000 {
+                c.execute("INSERT INTO p VALUES (?, ?, 1000000, 1999, 0)", rusqlite::params![format!("prod-{i:04}"), format!("Product number {i}")])?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let text = |s: &str| Value::Text(s.into());
+        let statements: Vec<(&str, Vec<Value>)> = vec![
+            ("BEGIN IMMEDIATE", vec![]),
+            ("SELECT id, name, stock, price, updated_at FROM p WHERE id = ?", vec![text("prod-0042")]),
+            (
+                "UPDATE p SET stock = stock - ?, updated_at = ? WHERE id = ? AND stock >= ?",
+                vec![Value::Integer(1), Value::Integer(5), text("prod-0042"), Value::Integer(1)],
+            ),
+            ("INSERT INTO r (pid, qty, at) VALUES (?, ?, ?)", vec![text("prod-0042"), Value::Integer(1), Value::Integer(5)]),
+            ("COMMIT", vec![]),
+            ("SELECT id, name, stock, price, updated_at FROM p WHERE id IN (?, ?, ?)", vec![text("prod-0001"), text("prod-0002"), text("prod-0003")]),
+        ];
+        let runs = 20_000;
+        let per_statement = |started: std::time::Instant| started.elapsed().as_nanos() as f64 / (runs * statements.len()) as f64;
+        for round in 1..=5 {
+            let journal: Arc<Mutex<Journal>> = Default::default();
+            let started = std::time::Instant::now();
+            for _ in 0..runs {
+                for (statement, parameters) in &statements {
+                    let target = Target {
+                        conn: conn.clone(),
+                        label: Arc::from("p"),
+                        max_result_bytes: DEFAULT_MAX_RESULT_BYTES,
+                        holding: true,
+                        journal: journal.clone(),
+                        trace: None,
+                    };
+                    execute(target, statement.to_string(), parameters.clone()).await.result.unwrap();
+                }
+            }
+            let bounded = per_statement(started);
+            let started = std::time::Instant::now();
+            for _ in 0..runs {
+                for (statement, parameters) in &statements {
+                    let (statement, parameters) = (statement.to_string(), parameters.clone());
+                    conn.with(|c| {
+                        let result = query(c, &statement, &parameters, DEFAULT_MAX_RESULT_BYTES).map_err(|e| match e {
+                            QueryError::Sql(e) => e,
+                            QueryError::TooLarge(m) => panic!("{m}"),
+                        });
+                        let _counters = (c.last_insert_rowid(), c.changes(), c.is_autocommit());
+                        result
+                    })
+                    .unwrap();
+                }
+            }
+            let straight = per_statement(started);
+            eprintln!(
+                "round {round}: {bounded:.0} ns a statement bounded, {straight:.0} ns straight on the connection: {:.0} ns of bookkeeping",
+                bounded - straight
+            );
+        }
+    }
 }
