@@ -4,11 +4,12 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use shop_common::events::Event;
 use shop_common::spin::{Incoming, Reply, SpinKv, call, serve};
 use shop_common::{ApiError, Currency, Money, id};
 
-use crate::cart;
 use crate::view::{self, CartView, CatalogProduct, Quote, QuoteError, QuoteLine};
+use crate::{cart, consumer};
 
 spin_sdk::wit_bindgen::generate!({
     inline: "package souk:cart; world cart { import souk:pricing/quote@0.1.0; }",
@@ -93,7 +94,12 @@ async fn route(inc: Incoming) -> Result<Reply, ApiError> {
             Ok(Reply::ok(&json!({ "status": "ok", "service": "cart" })))
         }
         (_, ["internal", "cart", "health"]) => Err(inc.method_not_allowed()),
-        ("GET", ["internal", "cart", user_id]) => Ok(Reply::ok(&cart::load(&store().await?, user_id).await?)),
+        ("POST", ["internal", "cart", "events"]) => {
+            let event: Event = inc.json()?;
+            let (outcome, reason) = consumer::consume(&store().await?, &event).await?;
+            Ok(Reply::ok(&json!({ "event_id": event.id, "outcome": outcome.as_str(), "reason": reason })))
+        }
+        ("GET", ["internal", "cart", user_id]) => Ok(Reply::ok(&json!({ "items": cart::load(&store().await?, user_id).await?.items }))),
         ("DELETE", ["internal", "cart", user_id]) => {
             cart::clear(&store().await?, user_id).await?;
             Ok(Reply::no_content())

@@ -1,5 +1,6 @@
 //! The caller's cart in the key-value store: `cart:<user_id>` holds
-//! `{"items": [{"product_id", "quantity"}]}` in the order items were added.
+//! `{"items": [{"product_id", "quantity"}]}` in the order items were added,
+//! and `"ordered"`, the last orders whose lines were taken out of it.
 //! Whether a product exists and is on sale is the adapter's check (it asks
 //! the catalog); this module keeps the limits.
 
@@ -12,10 +13,15 @@ use shop_common::kv::{self, Kv};
 pub const MAX_LINE_QUANTITY: i64 = 99;
 /// Different products in a cart.
 pub const MAX_LINES: usize = 50;
+/// Orders a cart remembers having given up its lines to (see [`take_ordered`]).
+pub const REMEMBERED_ORDERS: usize = 20;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cart {
     pub items: Vec<CartItem>,
+    /// The last orders whose lines were taken out, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ordered: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,11 +144,43 @@ pub fn not_in_cart(product_id: &str) -> ApiError {
     ApiError::new(404, "not_found", format!("product {product_id} is not in the cart")).with_details(json!({ "product_id": product_id }))
 }
 
-/// Empties the cart. It is written empty rather than deleted: Spin's SQLite
-/// store swaps onto a missing key without checking that it is still
-/// missing, so keeping the key makes the next changes safe there too.
+/// Empties the cart (the orders it remembers stay). It is written empty
+/// rather than deleted: Spin's SQLite store swaps onto a missing key
+/// without checking that it is still missing, so keeping the key makes the
+/// next changes safe there too.
 pub async fn clear<K: Kv>(kv: &K, user_id: &str) -> Result<(), ApiError> {
-    kv.set(&key(user_id), &encode(&Cart::default())?).await
+    modify(kv, user_id, |cart| {
+        cart.items.clear();
+        Ok(())
+    })
+    .await
+    .map(drop)
+}
+
+/// Takes the lines of a paid order out of the cart it was made from: each
+/// product's quantity less what was ordered, a line that reaches 0 gone,
+/// so whatever was added since stays. Once per order: `false` (and no
+/// change) if this order's lines were already taken, as the orders outbox
+/// delivers at least once; the cart remembers its last
+/// [`REMEMBERED_ORDERS`] orders for that.
+pub async fn take_ordered<K: Kv>(kv: &K, user_id: &str, order_id: &str, lines: &[(String, u32)]) -> Result<bool, ApiError> {
+    kv::update(kv, &key(user_id), |stored| {
+        let mut cart = decode(user_id, stored)?;
+        let first_time = !cart.ordered.iter().any(|o| o == order_id);
+        if first_time {
+            for (product_id, quantity) in lines {
+                if let Some(line) = cart.items.iter_mut().find(|i| &i.product_id == product_id) {
+                    line.quantity = line.quantity.saturating_sub(*quantity);
+                }
+            }
+            cart.items.retain(|i| i.quantity > 0);
+            cart.ordered.push(order_id.to_owned());
+            let excess = cart.ordered.len().saturating_sub(REMEMBERED_ORDERS);
+            cart.ordered.drain(..excess);
+        }
+        Ok((encode(&cart)?, first_time))
+    })
+    .await
 }
 
 #[cfg(test)]
@@ -247,6 +285,65 @@ mod tests {
             kv.interleave("cart:user-1", &[&theirs]);
             assert_eq!(ids(&remove(&kv, U, "a").await.unwrap()), [("b", 2)]);
             assert_eq!(ids(&load(&kv, U).await.unwrap()), [("b", 2)]);
+        });
+    }
+
+    fn ordered(lines: &[(&str, u32)]) -> Vec<(String, u32)> {
+        lines.iter().map(|(p, q)| ((*p).to_owned(), *q)).collect()
+    }
+
+    #[test]
+    fn an_order_takes_out_what_it_ordered_once_and_leaves_what_was_added_since() {
+        block_on(async {
+            let kv = MemoryKv::default();
+            add(&kv, U, "a", 2).await.unwrap();
+            add(&kv, U, "b", 1).await.unwrap();
+            // Ordered: 2 of a, 1 of b; meanwhile 3 more of b and 1 of c were added.
+            add(&kv, U, "b", 3).await.unwrap();
+            add(&kv, U, "c", 1).await.unwrap();
+            let lines = ordered(&[("a", 2), ("b", 1)]);
+            assert!(take_ordered(&kv, U, "order-1", &lines).await.unwrap());
+            assert_eq!(ids(&load(&kv, U).await.unwrap()), [("b", 3), ("c", 1)]);
+            // Delivered again: nothing more is taken.
+            assert!(!take_ordered(&kv, U, "order-1", &lines).await.unwrap());
+            assert_eq!(ids(&load(&kv, U).await.unwrap()), [("b", 3), ("c", 1)]);
+            // A line removed by hand, or an order for someone's empty cart, takes nothing below 0.
+            assert!(take_ordered(&kv, U, "order-2", &ordered(&[("b", 5), ("gone", 1)])).await.unwrap());
+            assert_eq!(ids(&load(&kv, U).await.unwrap()), [("c", 1)]);
+            assert!(take_ordered(&kv, "nobody", "order-3", &lines).await.unwrap());
+            assert!(load(&kv, "nobody").await.unwrap().items.is_empty());
+            // Emptying the cart does not forget the orders.
+            clear(&kv, U).await.unwrap();
+            add(&kv, U, "a", 2).await.unwrap();
+            assert!(!take_ordered(&kv, U, "order-1", &lines).await.unwrap());
+            assert_eq!(ids(&load(&kv, U).await.unwrap()), [("a", 2)]);
+        });
+    }
+
+    #[test]
+    fn a_cart_remembers_its_last_orders_only() {
+        block_on(async {
+            let kv = MemoryKv::default();
+            for n in 0..REMEMBERED_ORDERS + 5 {
+                take_ordered(&kv, U, &format!("order-{n}"), &[]).await.unwrap();
+            }
+            let cart = load(&kv, U).await.unwrap();
+            assert_eq!(cart.ordered.len(), REMEMBERED_ORDERS);
+            assert_eq!(cart.ordered.first().map(String::as_str), Some("order-5"), "the oldest are forgotten first");
+            assert!(!take_ordered(&kv, U, &format!("order-{}", REMEMBERED_ORDERS + 4), &[]).await.unwrap());
+        });
+    }
+
+    #[test]
+    fn taking_an_order_out_keeps_a_change_made_meanwhile() {
+        block_on(async {
+            let kv = MemoryKv::default();
+            add(&kv, U, "a", 2).await.unwrap();
+            // Another tab adds "b" between the read and the write.
+            let theirs = serde_json::to_vec(&json!({"items": [{"product_id": "a", "quantity": 2}, {"product_id": "b", "quantity": 1}]})).unwrap();
+            kv.interleave("cart:user-1", &[&theirs]);
+            assert!(take_ordered(&kv, U, "order-1", &ordered(&[("a", 2)])).await.unwrap());
+            assert_eq!(ids(&load(&kv, U).await.unwrap()), [("b", 1)]);
         });
     }
 }

@@ -1,10 +1,12 @@
 //! The cart service (docs/shop.md): the caller's cart in the `cart`
 //! key-value store, shown with current prices and a quote from the pricing
 //! component. `cart` keeps the items and their limits, `view` builds what
-//! the API shows; `adapter` (wasm32 only) asks the catalog, users and
-//! pricing and routes HTTP requests.
+//! the API shows, `consumer` takes an order's lines out when orders says it
+//! was placed; `adapter` (wasm32 only) asks the catalog, users and pricing
+//! and routes HTTP requests.
 
 pub mod cart;
+pub mod consumer;
 pub mod view;
 
 #[cfg(target_arch = "wasm32")]

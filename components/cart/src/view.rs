@@ -164,7 +164,7 @@ mod tests {
     }
 
     fn cart(items: &[(&str, u32)]) -> Cart {
-        Cart { items: items.iter().map(|(p, q)| CartItem { product_id: (*p).into(), quantity: *q }).collect() }
+        Cart { items: items.iter().map(|(p, q)| CartItem { product_id: (*p).into(), quantity: *q }).collect(), ordered: Vec::new() }
     }
 
     /// A stand-in for pricing: the subtotal, nothing else.

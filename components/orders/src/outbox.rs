@@ -15,6 +15,14 @@ use crate::store::{self, Change};
 
 pub const CONSUMERS: &[&str] = &["shipping", "notifications"];
 
+/// Who is told an order was placed: the cart too when the order was made
+/// from it, so that the cart gives up what was ordered (`cart`'s
+/// `POST /internal/cart/events`) however the order came to be paid, by its
+/// own request or by recovery, and is told again until it has.
+pub fn placed_consumers(from_cart: bool) -> &'static [&'static str] {
+    if from_cart { &["shipping", "notifications", "cart"] } else { CONSUMERS }
+}
+
 pub fn placed(order: &Order) -> Event {
     let items: Vec<Json> = order.items.iter().map(|i| json!({ "product_id": i.product_id, "sku": i.sku, "name": i.name, "quantity": i.quantity })).collect();
     Event::new(

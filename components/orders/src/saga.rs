@@ -267,7 +267,7 @@ async fn place_with_key<D: Db, S: Services>(db: &D, services: &S, user_id: &str,
         abandon(db, services, &id, Some(&payment), true, &format!("the stock could not be committed: {}", e.message)).await;
         return Err(recorded(e, &id));
     }
-    match mark_paid(db, &order, &payment, timestamp::now_unix()).await {
+    match mark_paid(db, &order, &payment, from_cart, timestamp::now_unix()).await {
         Ok(true) => {}
         Ok(false) => {
             // Settled meanwhile by someone else: recovery (which may have
@@ -288,10 +288,8 @@ async fn place_with_key<D: Db, S: Services>(db: &D, services: &S, user_id: &str,
             return Err(recorded(e, &id));
         }
     }
-    if from_cart {
-        // The order stands even if the cart cannot be cleared now.
-        let _ = services.clear_cart(user_id).await;
-    }
+    // Shipping, notifications and (for an order from the cart) the cart are
+    // told now; what cannot be delivered now is retried by the relay.
     let _ = outbox::deliver_due(db, services).await;
     match store::get(db, &id).await {
         Ok(Some(stored)) => Ok(stored.order),
@@ -300,16 +298,17 @@ async fn place_with_key<D: Db, S: Services>(db: &D, services: &S, user_id: &str,
 }
 
 /// Step 5: the order `pending` → `paid` with its payment, its stock
-/// committed, and `order.placed` in the outbox, in one transaction.
+/// committed, and `order.placed` in the outbox (for the cart too when the
+/// order was made from it), in one transaction.
 /// `false` if the order was no longer pending.
-pub async fn mark_paid<D: Db>(db: &D, order: &Order, payment: &PaymentInfo, now: i64) -> Result<bool, ApiError> {
+pub async fn mark_paid<D: Db>(db: &D, order: &Order, payment: &PaymentInfo, from_cart: bool, now: i64) -> Result<bool, ApiError> {
     let paid = Order { status: Status::Paid, payment: Some(payment.clone()), ..order.clone() };
     let event = outbox::placed(&paid);
     transaction(db, async |db| {
         let change = Change { status: Some(Status::Paid), stock: Some(Stock::Committed), payment: Some(payment), note: None };
         let applied = store::update(db, &order.id, Status::Pending, change, now).await?;
         if applied {
-            events::record(db, &event, outbox::CONSUMERS, now).await?;
+            events::record(db, &event, outbox::placed_consumers(from_cart), now).await?;
         }
         Ok(applied)
     })

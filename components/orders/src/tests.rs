@@ -21,7 +21,6 @@ use crate::{cancel, outbox, saga, store};
 #[derive(Default)]
 struct State {
     cart: Vec<LineRequest>,
-    cart_cleared: bool,
     address: Option<Address>,
     products: Vec<Product>,
     /// Available stock per product.
@@ -109,12 +108,6 @@ fn eur(amount: i64) -> Money {
 impl Services for Fake {
     async fn cart(&self, _user_id: &str) -> Result<Vec<LineRequest>, ApiError> {
         Ok(self.0.borrow().cart.clone())
-    }
-    async fn clear_cart(&self, _user_id: &str) -> Result<(), ApiError> {
-        let mut s = self.0.borrow_mut();
-        s.cart.clear();
-        s.cart_cleared = true;
-        Ok(())
     }
     async fn saved_address(&self, _user_id: &str) -> Result<Option<Address>, ApiError> {
         Ok(self.0.borrow().address.clone())
@@ -279,10 +272,12 @@ fn an_approved_order_commits_stock_and_records_order_placed() {
     let s = fake.0.borrow();
     assert_eq!(s.reservations[&order.id].1, "committed");
     assert_eq!((s.stock["mug"], s.stock["tee"]), (8, 0));
-    assert!(s.cart_cleared, "the items came from the cart");
-    assert_eq!(s.delivered, vec![("shipping".to_owned(), "order.placed".to_owned()), ("notifications".to_owned(), "order.placed".to_owned())]);
+    // The items came from the cart, so the cart is told too (it takes the
+    // ordered lines out).
+    let told: Vec<(&str, &str)> = s.delivered.iter().map(|(c, k)| (c.as_str(), k.as_str())).collect();
+    assert_eq!(told, [("shipping", "order.placed"), ("notifications", "order.placed"), ("cart", "order.placed")]);
     drop(s);
-    assert_eq!(count(&db, "SELECT count(*) FROM outbox WHERE payload LIKE '%\"order.placed\"%' AND delivered_at IS NOT NULL"), 2);
+    assert_eq!(count(&db, "SELECT count(*) FROM outbox WHERE payload LIKE '%\"order.placed\"%' AND delivered_at IS NOT NULL"), 3);
     let stored = block_on(store::get(&db, &order.id)).ok().flatten().unwrap_or_else(|| panic!("stored"));
     assert_eq!(stored.order, order);
 }
@@ -292,7 +287,7 @@ fn order_placed_carries_the_contracts_data() {
     let (db, fake) = setup();
     fake.0.borrow_mut().consumers_down = true;
     let order = block_on(saga::place(&db, &fake, "u1", input(Some(vec![line("mug", 1)]), OK_CARD))).unwrap_or_else(|f| panic!("{:?}", f.error));
-    assert!(!fake.0.borrow().cart_cleared, "the items came from the body");
+    assert_eq!(count(&db, "SELECT count(*) FROM outbox WHERE consumer = 'cart'"), 0, "the items came from the body: the cart is not told");
     let row = block_on(db.query_one("SELECT payload FROM outbox WHERE consumer = 'shipping'", &[])).ok().flatten().unwrap_or_else(|| panic!("no outbox row"));
     let event: Json = serde_json::from_str(&row.text(0).unwrap_or_default()).unwrap_or_default();
     assert_eq!(event["type"], "order.placed");
@@ -569,6 +564,28 @@ fn an_order_left_pending_with_an_approved_charge_is_completed_by_recovery() {
         assert_eq!(placed_events(&db), 2, "order.placed for shipping and notifications");
         assert_eq!(recover_after(&db, &fake, 200), Default::default(), "settled once");
     }
+}
+
+#[test]
+fn an_order_from_the_cart_completed_by_recovery_tells_the_cart_too() {
+    let (db, fake) = setup();
+    fake.0.borrow_mut().cart = vec![line("mug", 2)];
+    fake.0.borrow_mut().pause_at = Some("committed");
+    let mut placing: Placing<'_> = Box::pin(saga::place(&db, &fake, "u1", input(None, OK_CARD)));
+    assert!(futures::FutureExt::now_or_never(placing.as_mut()).is_none(), "the placement ran past `committed`");
+    fake.0.borrow_mut().pause_at = None;
+    // The crash: the order is pending, its cart untouched.
+    drop(placing);
+    assert_eq!(recover_after(&db, &fake, 61).paid, 1);
+    assert_eq!(placed_events(&db), 3, "order.placed for shipping, notifications and the cart");
+    let row = block_on(db.query_one("SELECT payload FROM outbox WHERE consumer = 'cart'", &[]))
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("no outbox row for the cart"));
+    let event: Json = serde_json::from_str(&row.text(0).unwrap_or_default()).unwrap_or_default();
+    assert_eq!((event["type"].as_str(), event["data"]["user_id"].as_str()), (Some("order.placed"), Some("u1")));
+    assert_eq!(event["data"]["items"][0]["product_id"], "mug");
+    assert_eq!(event["data"]["items"][0]["quantity"], 2);
 }
 
 #[test]

@@ -1,0 +1,94 @@
+//! What the cart consumes from the orders outbox: `order.placed` for an
+//! order made from the cart (orders sends it only then), which takes the
+//! ordered lines out of the buyer's cart ([`cart::take_ordered`]), once
+//! however often it is delivered. Never an error for the event's content,
+//! so the producer does not retry in vain: what cannot be applied is
+//! ignored, with the reason.
+
+use serde::Deserialize;
+use shop_common::events::Event;
+use shop_common::{ApiError, Kv};
+
+use crate::cart;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Applied,
+    Duplicate,
+    Ignored,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Applied => "applied",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Ignored => "ignored",
+        }
+    }
+}
+
+/// The part of `order.placed` the cart needs.
+#[derive(Deserialize)]
+struct Placed {
+    order_id: String,
+    user_id: String,
+    items: Vec<Line>,
+}
+
+#[derive(Deserialize)]
+struct Line {
+    product_id: String,
+    quantity: u32,
+}
+
+/// Applies one event; the reason goes with an ignored one.
+pub async fn consume<K: Kv>(kv: &K, event: &Event) -> Result<(Outcome, Option<String>), ApiError> {
+    if event.kind != "order.placed" {
+        return Ok((Outcome::Ignored, Some(format!("the cart does not consume {:?}", event.kind))));
+    }
+    let placed: Placed = match serde_json::from_value(event.data.clone()) {
+        Ok(placed) => placed,
+        Err(e) => return Ok((Outcome::Ignored, Some(format!("order.placed without its order_id, user_id and items: {e}")))),
+    };
+    let lines: Vec<(String, u32)> = placed.items.into_iter().map(|l| (l.product_id, l.quantity)).collect();
+    let first_time = cart::take_ordered(kv, &placed.user_id, &placed.order_id, &lines).await?;
+    Ok((if first_time { Outcome::Applied } else { Outcome::Duplicate }, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::executor::block_on;
+    use serde_json::json;
+    use shop_common::kv::memory::MemoryKv;
+
+    fn placed(order_id: &str, data: serde_json::Value) -> Event {
+        Event { id: format!("event-{order_id}"), kind: "order.placed".into(), occurred_at: "2026-12-03T00:00:00Z".into(), data }
+    }
+
+    #[test]
+    fn order_placed_takes_the_lines_out_once_and_anything_else_is_ignored() {
+        block_on(async {
+            let kv = MemoryKv::default();
+            cart::add(&kv, "u1", "mug", 3).await.unwrap();
+            let event = placed(
+                "o1",
+                json!({ "order_id": "o1", "user_id": "u1", "items": [{ "product_id": "mug", "sku": "SKU-1", "name": "Mug", "quantity": 2 }], "total": {} }),
+            );
+            assert_eq!(consume(&kv, &event).await.unwrap(), (Outcome::Applied, None));
+            assert_eq!(cart::load(&kv, "u1").await.unwrap().quantity_of("mug"), Some(1));
+            assert_eq!(consume(&kv, &event).await.unwrap().0, Outcome::Duplicate);
+            assert_eq!(cart::load(&kv, "u1").await.unwrap().quantity_of("mug"), Some(1));
+
+            let other = Event { kind: "order.cancelled".into(), ..event.clone() };
+            let (outcome, reason) = consume(&kv, &other).await.unwrap();
+            assert_eq!(outcome, Outcome::Ignored);
+            assert!(reason.unwrap().contains("order.cancelled"));
+            let (outcome, reason) = consume(&kv, &placed("o2", json!({ "order_id": "o2", "items": [] }))).await.unwrap();
+            assert_eq!(outcome, Outcome::Ignored);
+            assert!(reason.unwrap().contains("user_id"));
+            assert_eq!(cart::load(&kv, "u1").await.unwrap().quantity_of("mug"), Some(1));
+        });
+    }
+}
