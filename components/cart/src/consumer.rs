@@ -7,26 +7,10 @@
 
 use serde::Deserialize;
 use shop_common::events::Event;
+pub use shop_common::events::Outcome;
 use shop_common::{ApiError, Kv};
 
 use crate::cart;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Applied,
-    Duplicate,
-    Ignored,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Applied => "applied",
-            Outcome::Duplicate => "duplicate",
-            Outcome::Ignored => "ignored",
-        }
-    }
-}
 
 /// The part of `order.placed` the cart needs.
 #[derive(Deserialize)]

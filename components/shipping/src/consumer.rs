@@ -3,29 +3,11 @@
 //! applied once: its id goes into the inbox in the same transaction.
 
 use serde::Deserialize;
+pub use shop_common::events::Outcome;
 use shop_common::events::{Event, first_delivery};
 use shop_common::{ApiError, Db, transaction};
 
 use crate::store;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Applied,
-    /// Seen before; nothing changed.
-    Duplicate,
-    /// A type shipping does not handle.
-    Ignored,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Applied => "applied",
-            Outcome::Duplicate => "duplicate",
-            Outcome::Ignored => "ignored",
-        }
-    }
-}
 
 #[derive(Deserialize)]
 struct Placed {

@@ -32,6 +32,26 @@ pub struct Event {
     pub data: Json,
 }
 
+/// What a consumer did with one delivery of an event (its answer's `outcome`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Applied,
+    /// Seen before; nothing changed.
+    Duplicate,
+    /// A type (or content) the consumer does not handle.
+    Ignored,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Applied => "applied",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Ignored => "ignored",
+        }
+    }
+}
+
 impl Event {
     pub fn new(kind: &str, data: Json) -> Event {
         Event { id: crate::id::new_id(), kind: kind.to_owned(), occurred_at: crate::timestamp::to_rfc3339(crate::timestamp::now_unix()), data }
