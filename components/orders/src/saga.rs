@@ -29,7 +29,7 @@
 
 use serde_json::json;
 use shop_common::db::{Db, transaction};
-use shop_common::events;
+use shop_common::events::{self, Event};
 use shop_common::{ApiError, timestamp};
 
 use crate::compensation::{self, Undo};
@@ -267,9 +267,9 @@ async fn place_with_key<D: Db, S: Services>(db: &D, services: &S, user_id: &str,
         abandon(db, services, &id, Some(&payment), true, &format!("the stock could not be committed: {}", e.message)).await;
         return Err(recorded(e, &id));
     }
-    match mark_paid(db, &order, &payment, from_cart, timestamp::now_unix()).await {
-        Ok(true) => {}
-        Ok(false) => {
+    let placed = match mark_paid(db, &order, &payment, from_cart, timestamp::now_unix()).await {
+        Ok(Some(placed)) => placed,
+        Ok(None) => {
             // Settled meanwhile by someone else: recovery (which may have
             // completed it) or a cancel, which undoes what it needs to.
             let status = store::get(db, &id).await.ok().flatten().map(|s| s.order);
@@ -287,9 +287,18 @@ async fn place_with_key<D: Db, S: Services>(db: &D, services: &S, user_id: &str,
             abandon(db, services, &id, Some(&payment), true, &format!("the order could not be marked paid: {}", e.message)).await;
             return Err(recorded(e, &id));
         }
+    };
+    if from_cart {
+        // The cart gives up the ordered lines before the customer is
+        // answered, so their next look at it is right: a relay in another
+        // request may hold the row (then the cart sees it twice and
+        // ignores the second). If the cart cannot be reached, the relay
+        // keeps trying.
+        let send = async |consumer: &str, event: &Event| services.deliver(consumer, event).await;
+        events::deliver_one_now(db, &placed, "cart", timestamp::now_unix(), send).await;
     }
-    // Shipping, notifications and (for an order from the cart) the cart are
-    // told now; what cannot be delivered now is retried by the relay.
+    // Shipping and notifications are told now; what cannot be delivered
+    // now is retried by the relay.
     let _ = outbox::deliver_due(db, services).await;
     match store::get(db, &id).await {
         Ok(Some(stored)) => Ok(stored.order),
@@ -300,8 +309,8 @@ async fn place_with_key<D: Db, S: Services>(db: &D, services: &S, user_id: &str,
 /// Step 5: the order `pending` → `paid` with its payment, its stock
 /// committed, and `order.placed` in the outbox (for the cart too when the
 /// order was made from it), in one transaction.
-/// `false` if the order was no longer pending.
-pub async fn mark_paid<D: Db>(db: &D, order: &Order, payment: &PaymentInfo, from_cart: bool, now: i64) -> Result<bool, ApiError> {
+/// The event, or `None` if the order was no longer pending.
+pub async fn mark_paid<D: Db>(db: &D, order: &Order, payment: &PaymentInfo, from_cart: bool, now: i64) -> Result<Option<Event>, ApiError> {
     let paid = Order { status: Status::Paid, payment: Some(payment.clone()), ..order.clone() };
     let event = outbox::placed(&paid);
     transaction(db, async |db| {
@@ -310,7 +319,7 @@ pub async fn mark_paid<D: Db>(db: &D, order: &Order, payment: &PaymentInfo, from
         if applied {
             events::record(db, &event, outbox::placed_consumers(from_cart), now).await?;
         }
-        Ok(applied)
+        Ok(applied.then(|| event.clone()))
     })
     .await
 }

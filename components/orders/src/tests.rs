@@ -273,13 +273,28 @@ fn an_approved_order_commits_stock_and_records_order_placed() {
     assert_eq!(s.reservations[&order.id].1, "committed");
     assert_eq!((s.stock["mug"], s.stock["tee"]), (8, 0));
     // The items came from the cart, so the cart is told too (it takes the
-    // ordered lines out).
+    // ordered lines out), first and once: before the customer is answered.
     let told: Vec<(&str, &str)> = s.delivered.iter().map(|(c, k)| (c.as_str(), k.as_str())).collect();
-    assert_eq!(told, [("shipping", "order.placed"), ("notifications", "order.placed"), ("cart", "order.placed")]);
+    assert_eq!(told, [("cart", "order.placed"), ("shipping", "order.placed"), ("notifications", "order.placed")]);
     drop(s);
     assert_eq!(count(&db, "SELECT count(*) FROM outbox WHERE payload LIKE '%\"order.placed\"%' AND delivered_at IS NOT NULL"), 3);
     let stored = block_on(store::get(&db, &order.id)).ok().flatten().unwrap_or_else(|| panic!("stored"));
     assert_eq!(stored.order, order);
+}
+
+#[test]
+fn a_cart_that_cannot_be_told_at_once_is_told_by_the_relay() {
+    let (db, fake) = setup();
+    fake.0.borrow_mut().cart = vec![line("mug", 1)];
+    fake.0.borrow_mut().consumers_down = true;
+    let order = block_on(saga::place(&db, &fake, "u1", input(None, OK_CARD))).unwrap_or_else(|f| panic!("{:?}", f.error));
+    assert_eq!(order.status, Status::Paid, "the order stands");
+    assert_eq!(count(&db, "SELECT count(*) FROM outbox WHERE consumer = 'cart' AND delivered_at IS NULL"), 1);
+    fake.0.borrow_mut().consumers_down = false;
+    let later = shop_common::timestamp::now_unix() + 3600;
+    block_on(crate::outbox::relay(&db, &fake, later)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(count(&db, "SELECT count(*) FROM outbox WHERE delivered_at IS NULL"), 0);
+    assert!(fake.0.borrow().delivered.contains(&("cart".to_owned(), "order.placed".to_owned())));
 }
 
 #[test]
