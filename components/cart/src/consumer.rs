@@ -1,6 +1,7 @@
 //! What the cart consumes from the orders outbox: `order.placed` for an
-//! order made from the cart (orders sends it only then), which takes the
-//! ordered lines out of the buyer's cart ([`cart::take_ordered`]), once
+//! order made from the cart that recovery completed (orders sends it only
+//! then: a placement that completes empties the cart itself), which takes
+//! the ordered lines out of the buyer's cart ([`cart::take_ordered`]), once
 //! however often it is delivered. Never an error for the event's content,
 //! so the producer does not retry in vain: what cannot be applied is
 //! ignored, with the reason.

@@ -201,6 +201,10 @@ impl Services for SpinServices {
         Ok(cart.items)
     }
 
+    async fn clear_cart(&self, user_id: &str) -> Result<(), ApiError> {
+        self.expect_ok("cart", "DELETE", &format!("/internal/cart/{user_id}"), None).await
+    }
+
     async fn saved_address(&self, user_id: &str) -> Result<Option<Address>, ApiError> {
         let called = self.call("users", "GET", &format!("/internal/users/{user_id}"), None).await?;
         if called.status == 404 {

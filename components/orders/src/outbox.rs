@@ -15,12 +15,12 @@ use crate::store::{self, Change};
 
 pub const CONSUMERS: &[&str] = &["shipping", "notifications"];
 
-/// Who is told an order was placed: the cart too when the order was made
-/// from it, so that the cart gives up what was ordered (`cart`'s
-/// `POST /internal/cart/events`) however the order came to be paid, by its
-/// own request or by recovery, and is told again until it has.
-pub fn placed_consumers(from_cart: bool) -> &'static [&'static str] {
-    if from_cart { &["shipping", "notifications", "cart"] } else { CONSUMERS }
+/// Who is told an order was placed: the cart too for an order made from
+/// it that recovery completed, so that the cart gives up what was ordered
+/// (`cart`'s `POST /internal/cart/events`), told again until it has. (An
+/// order's own request empties the cart itself once it is paid.)
+pub fn placed_consumers(tell_cart: bool) -> &'static [&'static str] {
+    if tell_cart { &["shipping", "notifications", "cart"] } else { CONSUMERS }
 }
 
 pub fn placed(order: &Order) -> Event {

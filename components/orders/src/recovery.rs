@@ -98,7 +98,7 @@ pub async fn recover<D: Db, S: Services>(db: &D, services: &S, id: &str, now: i6
         return unpaid(db, services, id, payment.as_ref(), Undo::RELEASE, &note, Outcome::Unpaid).await;
     };
     match services.commit(id).await {
-        Ok(()) => Ok(if saga::mark_paid(db, &stored.order, approved, stored.from_cart, now).await?.is_some() { Outcome::Paid } else { Outcome::Moved }),
+        Ok(()) => Ok(if saga::mark_paid(db, &stored.order, approved, stored.from_cart, now).await? { Outcome::Paid } else { Outcome::Moved }),
         // The reservation is released (or gone): the order cannot be
         // completed, so its charge is given back.
         Err(e) if e.status == 404 || e.status == 409 => {

@@ -29,7 +29,7 @@
 
 use serde_json::json;
 use shop_common::db::{Db, transaction};
-use shop_common::events::{self, Event};
+use shop_common::events;
 use shop_common::{ApiError, timestamp};
 
 use crate::compensation::{self, Undo};
@@ -267,9 +267,9 @@ async fn place_with_key<D: Db, S: Services>(db: &D, services: &S, user_id: &str,
         abandon(db, services, &id, Some(&payment), true, &format!("the stock could not be committed: {}", e.message)).await;
         return Err(recorded(e, &id));
     }
-    let placed = match mark_paid(db, &order, &payment, from_cart, timestamp::now_unix()).await {
-        Ok(Some(placed)) => placed,
-        Ok(None) => {
+    match mark_paid(db, &order, &payment, false, timestamp::now_unix()).await {
+        Ok(true) => {}
+        Ok(false) => {
             // Settled meanwhile by someone else: recovery (which may have
             // completed it) or a cancel, which undoes what it needs to.
             let status = store::get(db, &id).await.ok().flatten().map(|s| s.order);
@@ -287,18 +287,12 @@ async fn place_with_key<D: Db, S: Services>(db: &D, services: &S, user_id: &str,
             abandon(db, services, &id, Some(&payment), true, &format!("the order could not be marked paid: {}", e.message)).await;
             return Err(recorded(e, &id));
         }
-    };
-    if from_cart {
-        // The cart gives up the ordered lines before the customer is
-        // answered, so their next look at it is right: a relay in another
-        // request may hold the row (then the cart sees it twice and
-        // ignores the second). If the cart cannot be reached, the relay
-        // keeps trying.
-        let send = async |consumer: &str, event: &Event| services.deliver(consumer, event).await;
-        events::deliver_one_now(db, &placed, "cart", timestamp::now_unix(), send).await;
     }
-    // Shipping and notifications are told now; what cannot be delivered
-    // now is retried by the relay.
+    if from_cart {
+        // The order stands even if the cart cannot be emptied now. (A
+        // crash right before this leaves the cart full; see docs/shop.md.)
+        let _ = services.clear_cart(user_id).await;
+    }
     let _ = outbox::deliver_due(db, services).await;
     match store::get(db, &id).await {
         Ok(Some(stored)) => Ok(stored.order),
@@ -307,19 +301,19 @@ async fn place_with_key<D: Db, S: Services>(db: &D, services: &S, user_id: &str,
 }
 
 /// Step 5: the order `pending` → `paid` with its payment, its stock
-/// committed, and `order.placed` in the outbox (for the cart too when the
-/// order was made from it), in one transaction.
-/// The event, or `None` if the order was no longer pending.
-pub async fn mark_paid<D: Db>(db: &D, order: &Order, payment: &PaymentInfo, from_cart: bool, now: i64) -> Result<Option<Event>, ApiError> {
+/// committed, and `order.placed` in the outbox (for the cart too when
+/// `tell_cart`: recovery completing an order made from the cart), in one
+/// transaction. `false` if the order was no longer pending.
+pub async fn mark_paid<D: Db>(db: &D, order: &Order, payment: &PaymentInfo, tell_cart: bool, now: i64) -> Result<bool, ApiError> {
     let paid = Order { status: Status::Paid, payment: Some(payment.clone()), ..order.clone() };
     let event = outbox::placed(&paid);
     transaction(db, async |db| {
         let change = Change { status: Some(Status::Paid), stock: Some(Stock::Committed), payment: Some(payment), note: None };
         let applied = store::update(db, &order.id, Status::Pending, change, now).await?;
         if applied {
-            events::record(db, &event, outbox::placed_consumers(from_cart), now).await?;
+            events::record(db, &event, outbox::placed_consumers(tell_cart), now).await?;
         }
-        Ok(applied.then(|| event.clone()))
+        Ok(applied)
     })
     .await
 }

@@ -66,6 +66,7 @@ pub struct ChargeRequest {
 pub trait Services {
     /// The user's cart lines (`GET /internal/cart/<user_id>`).
     async fn cart(&self, user_id: &str) -> Result<Vec<LineRequest>, ApiError>;
+    async fn clear_cart(&self, user_id: &str) -> Result<(), ApiError>;
     /// The user's saved shipping address, if any (`GET /internal/users/<id>`).
     async fn saved_address(&self, user_id: &str) -> Result<Option<Address>, ApiError>;
     /// The pricing service (a component dependency, so not async).

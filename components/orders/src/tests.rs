@@ -21,6 +21,7 @@ use crate::{cancel, outbox, saga, store};
 #[derive(Default)]
 struct State {
     cart: Vec<LineRequest>,
+    cart_cleared: bool,
     address: Option<Address>,
     products: Vec<Product>,
     /// Available stock per product.
@@ -108,6 +109,12 @@ fn eur(amount: i64) -> Money {
 impl Services for Fake {
     async fn cart(&self, _user_id: &str) -> Result<Vec<LineRequest>, ApiError> {
         Ok(self.0.borrow().cart.clone())
+    }
+    async fn clear_cart(&self, _user_id: &str) -> Result<(), ApiError> {
+        let mut s = self.0.borrow_mut();
+        s.cart.clear();
+        s.cart_cleared = true;
+        Ok(())
     }
     async fn saved_address(&self, _user_id: &str) -> Result<Option<Address>, ApiError> {
         Ok(self.0.borrow().address.clone())
@@ -272,29 +279,12 @@ fn an_approved_order_commits_stock_and_records_order_placed() {
     let s = fake.0.borrow();
     assert_eq!(s.reservations[&order.id].1, "committed");
     assert_eq!((s.stock["mug"], s.stock["tee"]), (8, 0));
-    // The items came from the cart, so the cart is told too (it takes the
-    // ordered lines out), first and once: before the customer is answered.
-    let told: Vec<(&str, &str)> = s.delivered.iter().map(|(c, k)| (c.as_str(), k.as_str())).collect();
-    assert_eq!(told, [("cart", "order.placed"), ("shipping", "order.placed"), ("notifications", "order.placed")]);
+    assert!(s.cart_cleared, "the items came from the cart: the request empties it");
+    assert_eq!(s.delivered, vec![("shipping".to_owned(), "order.placed".to_owned()), ("notifications".to_owned(), "order.placed".to_owned())]);
     drop(s);
-    assert_eq!(count(&db, "SELECT count(*) FROM outbox WHERE payload LIKE '%\"order.placed\"%' AND delivered_at IS NOT NULL"), 3);
+    assert_eq!(count(&db, "SELECT count(*) FROM outbox WHERE payload LIKE '%\"order.placed\"%' AND delivered_at IS NOT NULL"), 2);
     let stored = block_on(store::get(&db, &order.id)).ok().flatten().unwrap_or_else(|| panic!("stored"));
     assert_eq!(stored.order, order);
-}
-
-#[test]
-fn a_cart_that_cannot_be_told_at_once_is_told_by_the_relay() {
-    let (db, fake) = setup();
-    fake.0.borrow_mut().cart = vec![line("mug", 1)];
-    fake.0.borrow_mut().consumers_down = true;
-    let order = block_on(saga::place(&db, &fake, "u1", input(None, OK_CARD))).unwrap_or_else(|f| panic!("{:?}", f.error));
-    assert_eq!(order.status, Status::Paid, "the order stands");
-    assert_eq!(count(&db, "SELECT count(*) FROM outbox WHERE consumer = 'cart' AND delivered_at IS NULL"), 1);
-    fake.0.borrow_mut().consumers_down = false;
-    let later = shop_common::timestamp::now_unix() + 3600;
-    block_on(crate::outbox::relay(&db, &fake, later)).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(count(&db, "SELECT count(*) FROM outbox WHERE delivered_at IS NULL"), 0);
-    assert!(fake.0.borrow().delivered.contains(&("cart".to_owned(), "order.placed".to_owned())));
 }
 
 #[test]
@@ -302,7 +292,7 @@ fn order_placed_carries_the_contracts_data() {
     let (db, fake) = setup();
     fake.0.borrow_mut().consumers_down = true;
     let order = block_on(saga::place(&db, &fake, "u1", input(Some(vec![line("mug", 1)]), OK_CARD))).unwrap_or_else(|f| panic!("{:?}", f.error));
-    assert_eq!(count(&db, "SELECT count(*) FROM outbox WHERE consumer = 'cart'"), 0, "the items came from the body: the cart is not told");
+    assert!(!fake.0.borrow().cart_cleared, "the items came from the body");
     let row = block_on(db.query_one("SELECT payload FROM outbox WHERE consumer = 'shipping'", &[])).ok().flatten().unwrap_or_else(|| panic!("no outbox row"));
     let event: Json = serde_json::from_str(&row.text(0).unwrap_or_default()).unwrap_or_default();
     assert_eq!(event["type"], "order.placed");
@@ -592,6 +582,7 @@ fn an_order_from_the_cart_completed_by_recovery_tells_the_cart_too() {
     // The crash: the order is pending, its cart untouched.
     drop(placing);
     assert_eq!(recover_after(&db, &fake, 61).paid, 1);
+    assert!(!fake.0.borrow().cart_cleared, "recovery does not empty the cart: it tells it what was ordered");
     assert_eq!(placed_events(&db), 3, "order.placed for shipping, notifications and the cart");
     let row = block_on(db.query_one("SELECT payload FROM outbox WHERE consumer = 'cart'", &[]))
         .ok()

@@ -176,27 +176,6 @@ pub async fn deliver_events<D: Db>(
     deliver_claimed(db, claimed, now, deliver).await
 }
 
-/// Delivers `event` to `consumer` now, past the outbox's claims, for a
-/// change whose caller must see the consumer's side done when it is
-/// answered (read your writes); then marks its row delivered. A relay that
-/// took the row meanwhile may deliver it a second time, which the
-/// consumer, deduplicating by event, ignores. If this delivery fails, the
-/// row waits for the relay as any other. `true` if delivered.
-pub async fn deliver_one_now<D: Db>(db: &D, event: &Event, consumer: &str, now: i64, deliver: impl AsyncFn(&str, &Event) -> Result<(), String>) -> bool {
-    if deliver(consumer, event).await.is_err() {
-        return false;
-    }
-    let marked = db
-        .exec(
-            "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE event_id = ? AND consumer = ? AND delivered_at IS NULL",
-            &[now.into(), Value::from(&event.id), Value::from(consumer)],
-        )
-        .await;
-    // Not marked (the store failed): the relay delivers it again, harmlessly.
-    let _ = marked;
-    true
-}
-
 async fn deliver_claimed<D: Db>(
     db: &D,
     claimed: Vec<Claimed>,

@@ -75,6 +75,10 @@ impl Services for FakeShop<'_> {
         Ok(lines)
     }
 
+    async fn clear_cart(&self, _user_id: &str) -> Result<(), ApiError> {
+        Ok(())
+    }
+
     async fn saved_address(&self, _user_id: &str) -> Result<Option<Address>, ApiError> {
         Ok(Some(Address {
             name: "Load Test".into(),
