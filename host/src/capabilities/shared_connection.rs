@@ -86,6 +86,30 @@ impl Budget {
     }
 }
 
+const CLOSED: &str = "the store is closed (the app is shutting down)";
+
+/// Why a statement ran on the blocking pool instead of the calling thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnPool {
+    /// Another thread was using the connection.
+    Busy,
+    /// It could not be cut and run again (a write inside a transaction
+    /// larger than its journal, or a statement of no known kind).
+    NotRestartable,
+    /// It ran past [`INLINE_BUDGET`] and was cut, to run again there.
+    OverBudget,
+}
+
+impl OnPool {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnPool::Busy => "busy",
+            OnPool::NotRestartable => "not_restartable",
+            OnPool::OverBudget => "over_budget",
+        }
+    }
+}
+
 /// Who writes the SQL a connection runs.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Sql {
@@ -170,7 +194,7 @@ impl SharedConnection {
 
     fn with_call<R>(&self, call: u64, cancelled: Option<&AtomicBool>, f: impl FnOnce(&mut Connection) -> rusqlite::Result<R>) -> Result<R, String> {
         let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let conn = guard.as_mut().ok_or_else(|| "the store is closed (the app is shutting down)".to_string())?;
+        let conn = guard.as_mut().ok_or_else(|| CLOSED.to_string())?;
         {
             let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
             if cancelled.is_some_and(|c| c.load(Ordering::Acquire)) {
@@ -198,28 +222,34 @@ impl SharedConnection {
     /// Runs `f` on the calling thread if the connection is free and
     /// `restartable` says `f`'s statement may be cut and run again, for at
     /// most [`INLINE_BUDGET`]; otherwise, or once cut, on the blocking pool
-    /// with [`SharedConnection::run`].
+    /// with [`SharedConnection::run`], saying why.
     pub async fn run_quick<R: Send + 'static>(
         self: &Arc<Self>,
         restartable: impl FnOnce(&mut Connection) -> bool,
         f: impl Fn(&mut Connection) -> rusqlite::Result<R> + Send + Sync + 'static,
-    ) -> Result<R, String> {
-        if let Ok(mut guard) = self.conn.try_lock()
-            && let Some(conn) = guard.as_mut()
-            && restartable(conn)
-        {
-            self.budget.start(INLINE_BUDGET);
-            let result = f(conn);
-            // Only a statement the budget actually cut runs again: one that
-            // finished without being told so must not run twice. (SQLite can
-            // also report a finished statement as cut; `f` settles that:
-            // see `sqlite_cut`.)
-            if !self.budget.stop() || !is_interrupted(&result) {
-                return result.map_err(|e| describe(&e, self.refusals.as_ref()));
+    ) -> (Result<R, String>, Option<OnPool>) {
+        let why = match self.conn.try_lock() {
+            Err(_) => OnPool::Busy,
+            Ok(mut guard) => {
+                let Some(conn) = guard.as_mut() else { return (Err(CLOSED.to_string()), None) };
+                if !restartable(conn) {
+                    OnPool::NotRestartable
+                } else {
+                    self.budget.start(INLINE_BUDGET);
+                    let result = f(conn);
+                    // Only a statement the budget actually cut runs again: one that
+                    // finished without being told so must not run twice. (SQLite can
+                    // also report a finished statement as cut; `f` settles that:
+                    // see `sqlite_cut`.)
+                    if !self.budget.stop() || !is_interrupted(&result) {
+                        return (result.map_err(|e| describe(&e, self.refusals.as_ref())), None);
+                    }
+                    OnPool::OverBudget
+                }
             }
-        }
+        };
         let f = Arc::new(f);
-        self.run(move |c| f(c)).await
+        (self.run(move |c| f(c)).await, Some(why))
     }
 
     /// Closes the connection (flushing the WAL); later calls fail cleanly.
@@ -339,10 +369,14 @@ mod tests {
     async fn a_long_statement_outgrows_the_calling_thread_and_still_answers() {
         let shared = Arc::new(SharedConnection::open(None, Sql::Guest).unwrap());
         let long = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n LIMIT 3000000) SELECT count(*) FROM n";
-        let counted = shared.run_quick(|_| true, move |c| c.query_row(long, [], |r| r.get::<_, i64>(0))).await;
+        let (counted, why) = shared.run_quick(|_| true, move |c| c.query_row(long, [], |r| r.get::<_, i64>(0))).await;
+        assert_eq!(why, Some(OnPool::OverBudget));
         assert_eq!(counted, Ok(3_000_000));
         assert!(!shared.budget.tripped.load(Ordering::Relaxed) || shared.budget.until.load(Ordering::Relaxed) == 0);
-        let quick = shared.run_quick(|_| true, |c| c.query_row("SELECT 6 * 7", [], |r| r.get::<_, i64>(0))).await;
+        let (quick, why) = shared.run_quick(|_| true, |c| c.query_row("SELECT 6 * 7", [], |r| r.get::<_, i64>(0))).await;
+        assert_eq!(why, None, "a short statement stays on the calling thread");
+        let (_, why) = shared.run_quick(|_| false, |c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))).await;
+        assert_eq!(why, Some(OnPool::NotRestartable));
         assert_eq!(quick, Ok(42));
     }
 

@@ -158,7 +158,7 @@ struct Executed {
 /// after it, read while still holding the connection so another instance's
 /// statement cannot interleave.
 async fn execute(target: Target, statement: String, parameters: Vec<Value>) -> Executed {
-    let Target { conn, max_result_bytes, holding, journal, .. } = target;
+    let Target { conn, label, max_result_bytes, holding, journal, .. } = target;
     let refusals = conn.refusals.clone();
     let statement = Arc::new(statement);
     // Shared with the journal, if a transaction is open, rather than copied.
@@ -176,7 +176,7 @@ async fn execute(target: Target, statement: String, parameters: Vec<Value>) -> E
         }
     };
     let (run_statement, run_journal) = (statement.clone(), journal.clone());
-    let ran = conn
+    let (ran, on_pool) = conn
         .run_quick(restartable, move |c| {
             let answer = |c: &mut rusqlite::Connection, statement: &str, parameters: &[Value]| {
                 let changed_before = c.total_changes();
@@ -231,6 +231,9 @@ async fn execute(target: Target, statement: String, parameters: Vec<Value>) -> E
             Ok((outcome, c.last_insert_rowid(), c.changes(), in_transaction))
         })
         .await;
+    if let Some(why) = on_pool {
+        crate::metrics::store_pool_run("sqlite", &label, why.as_str());
+    }
     match ran {
         Ok((outcome, last_insert_rowid, changes, in_transaction)) => {
             Executed { result: outcome.map_err(Error::Io), last_insert_rowid, changes, in_transaction }

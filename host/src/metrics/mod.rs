@@ -79,6 +79,13 @@ pub struct StoreLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StorePoolLabels {
+    pub store: String,
+    pub label: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct FailureLabels {
     pub component: String,
     pub reason: String,
@@ -116,6 +123,7 @@ pub struct Metrics {
     pub store_operations: Family<StoreOperationLabels, Counter>,
     pub store_seconds: Family<StoreTimingLabels, Histogram, fn() -> Histogram>,
     pub store_busy_waits: Family<StoreLabels, Counter>,
+    pub store_pool_runs: Family<StorePoolLabels, Counter>,
     pub guest_failures: Family<FailureLabels, Counter>,
     pub circuit_state: Family<ChainPairLabels, Gauge>,
     pub circuit_refusals: Family<ChainPairLabels, Counter>,
@@ -180,6 +188,14 @@ impl Metrics {
         register(&mut registry, &mut names, "store_operation_duration_seconds", "Time of key-value and SQLite operations", store_seconds.clone());
         let store_busy_waits = Family::default();
         register(&mut registry, &mut names, "store_busy_waits", "SQLite statements that waited for another guest's transaction", store_busy_waits.clone());
+        let store_pool_runs = Family::default();
+        register(
+            &mut registry,
+            &mut names,
+            "store_pool_runs",
+            "SQLite statements run on the blocking pool instead of the calling thread, by reason: busy, not_restartable, over_budget",
+            store_pool_runs.clone(),
+        );
         let guest_failures = Family::default();
         register(&mut registry, &mut names, "guest_failures", "Requests a component failed, by reason: trap, deadline, memory, error", guest_failures.clone());
         let circuit_state = Family::default();
@@ -210,6 +226,7 @@ impl Metrics {
             store_operations,
             store_seconds,
             store_busy_waits,
+            store_pool_runs,
             guest_failures,
             circuit_state,
             circuit_refusals,
@@ -354,6 +371,14 @@ pub fn store_operation(store: &str, label: &str, operation: &str, ok: bool, took
 pub fn store_busy_wait(store: &str, label: &str) {
     if let Some(m) = get() {
         m.store_busy_waits.get_or_create(&StoreLabels { store: store.to_string(), label: label.to_string() }).inc();
+    }
+}
+
+/// A statement that ran on the blocking pool, and why (see
+/// `SharedConnection::run_quick`): many `over_budget` mean slow queries.
+pub fn store_pool_run(store: &str, label: &str, reason: &str) {
+    if let Some(m) = get() {
+        m.store_pool_runs.get_or_create(&StorePoolLabels { store: store.to_string(), label: label.to_string(), reason: reason.to_string() }).inc();
     }
 }
 

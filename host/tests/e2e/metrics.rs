@@ -136,3 +136,21 @@ fn prometheus_scrapes_souk_and_answers_a_components_request_rate() {
         .expect("a latency quantile for `back`");
     assert!(p99 > 0.0, "{p99}");
 }
+
+/// A guest statement past the inline budget moves to the blocking pool, and
+/// the metrics say so (a slow query shows there); a quick one does not.
+#[test]
+fn a_statement_moved_to_the_blocking_pool_is_counted_with_its_reason() {
+    let app = crate::capabilities::stores_app();
+    let souk = app.up_with(&["--metrics-listen", "127.0.0.1:0"], &[]);
+    let address = metrics_address(&souk);
+    let series = r#"souk_store_pool_runs_total{store="sqlite",label="cart-db",reason="over_budget"}"#;
+    let quick = souk.post("/cart/sql/exec?db=cart-db", "SELECT 40 + 2");
+    assert_eq!((quick.status, quick.body.as_str()), (200, "42\n"));
+    assert_eq!(sample(&scrape(&address), series), None, "a quick statement stays on the calling thread");
+    // Millions of steps: far past the 2 ms budget, well within the deadline.
+    let slow = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n LIMIT 3000000) SELECT count(*) FROM n";
+    let answered = souk.post("/cart/sql/exec?db=cart-db", slow);
+    assert_eq!((answered.status, answered.body.as_str()), (200, "3000000\n"), "the slow statement still answers");
+    assert_eq!(sample(&scrape(&address), series), Some(1.0));
+}
