@@ -18,8 +18,15 @@ pub const CHAINING_SUFFIX: &str = ".spin.internal";
 /// Where a chained request (`http://<component>.spin.internal/...`) is
 /// served: the trigger that owns the components provides it.
 pub trait ServiceChain: Send + Sync {
-    /// The response of component `target`, or why there is none.
-    fn send(&self, target: &str, request: http::Request<WasiBody>) -> Pin<Box<dyn Future<Output = Result<http::Response<WasiBody>, String>> + Send + '_>>;
+    /// The response of component `target`, or why there is none. The
+    /// callee's work ends by `deadline` (when the caller stops waiting), or
+    /// by its own request timeout if that comes first.
+    fn send(
+        &self,
+        target: &str,
+        request: http::Request<WasiBody>,
+        deadline: Option<Instant>,
+    ) -> Pin<Box<dyn Future<Output = Result<http::Response<WasiBody>, String>> + Send + '_>>;
 }
 
 /// What one component may reach over HTTP.
@@ -174,7 +181,7 @@ impl WasiHttpHooks for OutboundHooks {
             }
             if let Some(target) = chained {
                 let sent = tokio::select! {
-                    sent = component.chain.send(target, request) => Some(sent),
+                    sent = component.chain.send(target, request, limit.map(|limit| started + limit)) => Some(sent),
                     () = within(limit) => None,
                 };
                 let status = sent.as_ref().and_then(|s| s.as_ref().ok()).map(|r| r.status().as_u16());

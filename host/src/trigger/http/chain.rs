@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock, Weak};
+use std::time::Instant;
 
 use wasmtime_wasi_http::WasiBody;
 
@@ -29,12 +30,17 @@ impl ChainRouter {
 }
 
 impl ServiceChain for ChainRouter {
-    fn send(&self, target: &str, request: http::Request<WasiBody>) -> Pin<Box<dyn Future<Output = Result<http::Response<WasiBody>, String>> + Send + '_>> {
+    fn send(
+        &self,
+        target: &str,
+        request: http::Request<WasiBody>,
+        deadline: Option<Instant>,
+    ) -> Pin<Box<dyn Future<Output = Result<http::Response<WasiBody>, String>> + Send + '_>> {
         let component = self.targets.get().and_then(|targets| targets.get(target)).and_then(Weak::upgrade);
         let target = target.to_string();
         Box::pin(async move {
             let component = component.ok_or_else(|| format!("no component `{target}` with an HTTP trigger in this app"))?;
-            Ok(super::dispatch_to(&component, request).await)
+            Ok(super::dispatch_to(&component, request, deadline).await)
         })
     }
 }

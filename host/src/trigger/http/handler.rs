@@ -73,12 +73,14 @@ impl ComponentHandler {
         &self.handler.state().component
     }
 
-    pub async fn handle(&self, mut request: http::Request<WasiBody>) -> Result<http::Response<WasiBody>, Failure> {
+    /// Serves `request`; its work ends at `--request-timeout` from now, or
+    /// by `inherited` if that comes first (a chained request's caller's deadline).
+    pub async fn handle(&self, mut request: http::Request<WasiBody>, inherited: Option<Instant>) -> Result<http::Response<WasiBody>, Failure> {
         let outcome = Arc::new(RequestOutcome::default());
         // The guest sees its own execution as the parent in `traceparent`.
         let mut span = crate::traces::component_execution(request.headers(), &self.component().id);
         span.inject(request.headers_mut());
-        let scope = RequestScope { outcome: outcome.clone(), trace: span.context() };
+        let scope = RequestScope { outcome: outcome.clone(), trace: span.context(), inherited };
         match self.handler.handle(scope, request).await {
             Ok(response) => Ok(span.until_body_ends(response)),
             Err(error) => {
@@ -93,6 +95,7 @@ impl ComponentHandler {
                 };
                 crate::metrics::guest_failed(id, kind);
                 let (status, reason) = match kind {
+                    "deadline" if inherited.is_some() => (http::StatusCode::SERVICE_UNAVAILABLE, "the calling request's deadline passed".to_string()),
                     "deadline" => (http::StatusCode::SERVICE_UNAVAILABLE, format!("request deadline of {:?} exceeded", limits.request_timeout)),
                     "memory" => (http::StatusCode::INTERNAL_SERVER_ERROR, format!("memory limit of {} MiB reached: {error:#}", limits.max_memory_bytes >> 20)),
                     // The instance's own error (the trap and its cause) is
@@ -112,10 +115,12 @@ impl ComponentHandler {
 }
 
 /// What an instance is told of each request it takes: where its failure
-/// is recorded, and the span its work belongs to.
+/// is recorded, the span its work belongs to, and the deadline it inherits
+/// from its caller, if any.
 pub struct RequestScope {
     outcome: Arc<RequestOutcome>,
     trace: crate::traces::Parent,
+    inherited: Option<Instant>,
 }
 
 fn first_line(s: &str) -> String {
@@ -142,12 +147,13 @@ impl HandlerState for Instantiator {
         // The epoch ticks every 10 ms; at each tick a running guest yields to
         // the executor (so one busy guest cannot starve others on its thread).
         // A single-use instance is also stopped here once its request's
-        // deadline has passed; a reused one outlives any one deadline, so its
-        // requests expire through `on_request_start` and `Expiration`.
-        let deadline = (reuse.max_requests == 1).then(|| Instant::now() + self.limits.request_timeout);
+        // deadline (set by `on_request_start`) has passed; a reused one
+        // outlives any one deadline, so its requests expire through
+        // `on_request_start` and `Expiration`.
+        let single_use = reuse.max_requests == 1;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |ctx: StoreContextMut<'_, InstanceState>| {
-            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            if single_use && ctx.data().hooks.deadline.is_some_and(|deadline| Instant::now() >= deadline) {
                 ctx.data().outcome.record(HostFailure::DeadlineExceeded);
                 return Err(format_err!("request deadline exceeded"));
             }
@@ -172,9 +178,16 @@ impl HandlerState for Instantiator {
     }
 }
 
-/// The outcomes of the requests a worker has taken, so that a deadline cut
-/// by [`Expiration`] (which drops the instance) is told to each as such.
-type Accepted = Arc<std::sync::Mutex<Vec<Arc<RequestOutcome>>>>;
+/// The requests a worker has taken: their outcomes, so that a deadline cut
+/// by [`Expiration`] (which drops the instance) is told to each as such,
+/// and the latest of their deadlines.
+type Accepted = Arc<std::sync::Mutex<Taken>>;
+
+#[derive(Default)]
+struct Taken {
+    outcomes: Vec<Arc<RequestOutcome>>,
+    last_deadline: Option<Instant>,
+}
 
 /// Which requests a worker (one instance) takes: one, unless `reuse` allows more.
 struct Requests {
@@ -207,17 +220,20 @@ impl WorkerState for Requests {
         // A reused instance serving several requests at once records a host
         // failure against the latest (it ends all of them anyway), and its
         // calls and store operations are children of the latest one's span.
-        let RequestScope { outcome, trace } = scope;
+        let RequestScope { outcome, trace, inherited } = scope;
+        let own = Instant::now() + self.timeout;
+        let deadline = inherited.map_or(own, |inherited| inherited.min(own));
         let mut accepted = self.accepted.lock().unwrap_or_else(|p| p.into_inner());
-        accepted.push(outcome.clone());
-        if accepted.len() > 1 {
+        accepted.outcomes.push(outcome.clone());
+        accepted.last_deadline = Some(accepted.last_deadline.map_or(deadline, |last| last.max(deadline)));
+        if accepted.outcomes.len() > 1 {
             crate::metrics::instance_reused(&self.component.id);
         }
         drop(accepted);
         store.data_mut().outcome = outcome;
-        store.data_mut().hooks.deadline = Some(Instant::now() + self.timeout);
+        store.data_mut().hooks.deadline = Some(deadline);
         store.data_mut().hooks.trace = trace;
-        Box::pin(tokio::time::sleep(self.timeout))
+        Box::pin(tokio::time::sleep_until(deadline.into()))
     }
 
     fn drop(&self, store: Store<InstanceState>, result: wasmtime::Result<()>) {
@@ -244,22 +260,25 @@ struct Expiration {
 
 impl WorkerExpiration for Expiration {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>, status: WorkerStatus, start: Instant) -> Poll<()> {
-        let wait = match status {
+        let until = match status {
             WorkerStatus::Idle if self.idle_timeout.is_zero() => return Poll::Ready(()),
-            WorkerStatus::Idle => self.idle_timeout,
-            // A little grace past the request deadline, so the epoch callback
-            // (which records why) normally fires first.
-            _ => self.timeout + Duration::from_millis(200),
+            WorkerStatus::Idle => start + self.idle_timeout,
+            // A little grace past the latest request deadline, so the epoch
+            // callback (which records why) normally fires first.
+            _ => {
+                let last = self.accepted.lock().unwrap_or_else(|p| p.into_inner()).last_deadline;
+                last.unwrap_or(start + self.timeout) + Duration::from_millis(200)
+            }
         };
-        let deadline = tokio::time::Instant::from_std(start + wait);
+        let deadline = tokio::time::Instant::from_std(until);
         if self.sleep.deadline() != deadline {
             self.sleep.as_mut().reset(deadline);
         }
         let expired = self.sleep.as_mut().poll(cx);
         if expired.is_ready() && status != WorkerStatus::Idle {
-            // The most recent request is past its deadline, so every one
-            // still in this instance is (answered ones no longer look).
-            for outcome in self.accepted.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            // The latest deadline has passed, so every request still in
+            // this instance is past its own (answered ones no longer look).
+            for outcome in self.accepted.lock().unwrap_or_else(|p| p.into_inner()).outcomes.iter() {
                 outcome.record(HostFailure::DeadlineExceeded);
             }
         }

@@ -175,7 +175,7 @@ async fn handle_request(
             let component = &app.triggers[&trigger];
             let response = match app.admission.admit(&component.component).await {
                 Ok(slot) => {
-                    let response = dispatch(component, request, route, Some(client)).await;
+                    let response = dispatch(component, request, route, Some(client), None).await;
                     match slot {
                         // The slot is the instance's: it is free once the body is sent.
                         Some(slot) => crate::body_guard::held_until_body_ends(response, slot),
@@ -218,20 +218,28 @@ async fn handle_request(
     Ok(response)
 }
 
-/// Sends a request to a component, with the `spin-*` headers for `route`.
-async fn dispatch(component: &HttpComponent, mut request: http::Request<WasiBody>, route: RouteInfo, client: Option<SocketAddr>) -> http::Response<WasiBody> {
+/// Sends a request to a component, with the `spin-*` headers for `route`;
+/// `deadline` is the calling request's, for a chained one.
+async fn dispatch(
+    component: &HttpComponent,
+    mut request: http::Request<WasiBody>,
+    route: RouteInfo,
+    client: Option<SocketAddr>,
+    deadline: Option<Instant>,
+) -> http::Response<WasiBody> {
     let full_url = full_url(&request);
     headers::set_spin_headers(request.headers_mut(), &route, &full_url, client);
-    match component.handler.handle(request).await {
+    match component.handler.handle(request, deadline).await {
         Ok(response) => response,
         Err(failure) => text_response(failure.status, &format!("{}\n", failure.status.canonical_reason().unwrap_or("Error"))),
     }
 }
 
-/// Serves a chained request (from another component) in-process.
-pub async fn dispatch_to(component: &HttpComponent, request: http::Request<WasiBody>) -> http::Response<WasiBody> {
+/// Serves a chained request (from another component) in-process, its work
+/// ending by the caller's `deadline`.
+pub async fn dispatch_to(component: &HttpComponent, request: http::Request<WasiBody>, deadline: Option<Instant>) -> http::Response<WasiBody> {
     let route = RouteInfo::for_chained(&component.route, request.uri().path());
-    dispatch(component, request, route, None).await
+    dispatch(component, request, route, None, deadline).await
 }
 
 fn full_url<B>(request: &http::Request<B>) -> String {

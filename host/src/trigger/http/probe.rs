@@ -40,7 +40,7 @@ async fn probe(app: &App, authority: &str, path: &str) -> Result<http::StatusCod
         .header(http::header::USER_AGENT, "souk-probe")
         .body(body)
         .map_err(|e| e.to_string())?;
-    let response = super::dispatch(component, request, route, None).await;
+    let response = super::dispatch(component, request, route, None, None).await;
     let status = response.status();
     // Reading the body to its end lets the instance finish.
     let _ = response.into_body().collect().await;
