@@ -40,6 +40,14 @@ struct SetQuantity {
     quantity: i64,
 }
 
+/// What an order took from the cart (orders' placement, before the order
+/// is paid).
+#[derive(Deserialize)]
+struct Ordered {
+    order_id: String,
+    items: Vec<consumer::Line>,
+}
+
 async fn route(inc: Incoming) -> Result<Reply, ApiError> {
     match (inc.method.as_str(), inc.segments().as_slice()) {
         ("GET", ["api", "v1", "cart"]) => {
@@ -100,11 +108,14 @@ async fn route(inc: Incoming) -> Result<Reply, ApiError> {
             Ok(Reply::ok(&json!({ "event_id": event.id, "outcome": outcome.as_str(), "reason": reason })))
         }
         ("GET", ["internal", "cart", user_id]) => Ok(Reply::ok(&json!({ "items": cart::load(&store().await?, user_id).await?.items }))),
-        ("DELETE", ["internal", "cart", user_id]) => {
-            cart::clear(&store().await?, user_id).await?;
-            Ok(Reply::no_content())
-        }
         (_, ["internal", "cart", _]) => Err(inc.method_not_allowed()),
+        ("POST", ["internal", "cart", user_id, "ordered"]) => {
+            let ordered = inc.json::<Ordered>()?;
+            let lines: Vec<(String, u32)> = ordered.items.into_iter().map(|l| (l.product_id, l.quantity)).collect();
+            let taken = cart::take_ordered(&store().await?, user_id, &ordered.order_id, &lines).await?;
+            Ok(Reply::ok(&json!({ "order_id": ordered.order_id, "taken": taken })))
+        }
+        (_, ["internal", "cart", _, "ordered"]) => Err(inc.method_not_allowed()),
         _ => Err(inc.no_route()),
     }
 }

@@ -144,20 +144,26 @@ pub fn not_in_cart(product_id: &str) -> ApiError {
     ApiError::new(404, "not_found", format!("product {product_id} is not in the cart")).with_details(json!({ "product_id": product_id }))
 }
 
-/// Empties the cart, and with it the orders it remembers (a plain write: a
-/// placement from the cart empties it, on every order, so it must be
-/// cheap). It is written empty rather than deleted: Spin's SQLite store
-/// swaps onto a missing key without checking that it is still missing, so
-/// keeping the key makes the next changes safe there too.
+/// Empties the cart, keeping the orders it remembers (so an order told
+/// again later is still known as taken). It is written empty rather than
+/// deleted: Spin's SQLite store swaps onto a missing key without checking
+/// that it is still missing, so keeping the key makes the next changes
+/// safe there too.
 pub async fn clear<K: Kv>(kv: &K, user_id: &str) -> Result<(), ApiError> {
-    kv.set(&key(user_id), &encode(&Cart::default())?).await
+    modify(kv, user_id, |cart| {
+        cart.items.clear();
+        Ok(())
+    })
+    .await
+    .map(drop)
 }
 
-/// Takes the lines of a paid order out of the cart it was made from: each
+/// Takes the lines of an order out of the cart it was made from: each
 /// product's quantity less what was ordered, a line that reaches 0 gone,
 /// so whatever was added since stays. Once per order: `false` (and no
-/// change) if this order's lines were already taken, as the orders outbox
-/// delivers at least once; the cart remembers its last
+/// change) if this order's lines were already taken (the placement takes
+/// them, and recovery or the outbox may tell the cart again); the cart
+/// remembers its last
 /// [`REMEMBERED_ORDERS`] orders for that.
 pub async fn take_ordered<K: Kv>(kv: &K, user_id: &str, order_id: &str, lines: &[(String, u32)]) -> Result<bool, ApiError> {
     kv::update(kv, &key(user_id), |stored| {
@@ -308,6 +314,21 @@ mod tests {
             assert_eq!(ids(&load(&kv, U).await.unwrap()), [("c", 1)]);
             assert!(take_ordered(&kv, "nobody", "order-3", &lines).await.unwrap());
             assert!(load(&kv, "nobody").await.unwrap().items.is_empty());
+        });
+    }
+
+    #[test]
+    fn clearing_the_cart_keeps_the_orders_it_remembers() {
+        block_on(async {
+            let kv = MemoryKv::default();
+            add(&kv, U, "a", 2).await.unwrap();
+            assert!(take_ordered(&kv, U, "order-1", &ordered(&[("a", 2)])).await.unwrap());
+            add(&kv, U, "a", 1).await.unwrap();
+            clear(&kv, U).await.unwrap();
+            add(&kv, U, "a", 2).await.unwrap();
+            // Told again after the clear (recovery, or the outbox): still known.
+            assert!(!take_ordered(&kv, U, "order-1", &ordered(&[("a", 2)])).await.unwrap());
+            assert_eq!(ids(&load(&kv, U).await.unwrap()), [("a", 2)]);
         });
     }
 

@@ -1,8 +1,9 @@
 //! What the cart consumes from the orders outbox: `order.placed` for an
-//! order made from the cart that recovery completed (orders sends it only
-//! then: a placement that completes empties the cart itself), which takes
-//! the ordered lines out of the buyer's cart ([`cart::take_ordered`]), once
-//! however often it is delivered. Never an error for the event's content,
+//! order made from the cart that recovery completed, or whose placement
+//! could not reach the cart (a placement otherwise takes the lines itself,
+//! `POST /internal/cart/{user_id}/ordered`), which takes the ordered lines
+//! out of the buyer's cart ([`cart::take_ordered`]), once however often it
+//! is told. Never an error for the event's content,
 //! so the producer does not retry in vain: what cannot be applied is
 //! ignored, with the reason.
 
@@ -21,10 +22,11 @@ struct Placed {
     items: Vec<Line>,
 }
 
+/// A line of an order: what it takes out of the cart.
 #[derive(Deserialize)]
-struct Line {
-    product_id: String,
-    quantity: u32,
+pub struct Line {
+    pub product_id: String,
+    pub quantity: u32,
 }
 
 /// Applies one event; the reason goes with an ignored one.

@@ -10,7 +10,7 @@ use shop_common::spin::{Called, Incoming, Reply, SpinDb, call, optional_variable
 use shop_common::{ApiError, timestamp};
 
 use crate::input::LineRequest;
-use crate::model::{Address, PaymentInfo, Quote};
+use crate::model::{Address, Order, PaymentInfo, Quote};
 use crate::services::{ChargeRequest, PriceError, Product, QuoteLine, Services};
 use crate::{cancel, idempotency, outbox, recovery, saga, store};
 
@@ -201,8 +201,10 @@ impl Services for SpinServices {
         Ok(cart.items)
     }
 
-    async fn clear_cart(&self, user_id: &str) -> Result<(), ApiError> {
-        self.expect_ok("cart", "DELETE", &format!("/internal/cart/{user_id}"), None).await
+    async fn take_from_cart(&self, order: &Order) -> Result<(), ApiError> {
+        let items: Vec<Json> = order.items.iter().map(|i| json!({ "product_id": i.product_id, "quantity": i.quantity })).collect();
+        let body = json!({ "order_id": order.id, "items": items });
+        self.expect_ok("cart", "POST", &format!("/internal/cart/{}/ordered", order.user_id), Some(&body)).await
     }
 
     async fn saved_address(&self, user_id: &str) -> Result<Option<Address>, ApiError> {

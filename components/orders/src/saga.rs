@@ -2,8 +2,10 @@
 //! 1. reserve stock (the catalog answers with the products) and price it;
 //! 2. record the order `pending`;
 //! 3. charge the card;
-//! 4. commit the stock;
-//! 5. mark it `paid` with `order.placed` in the outbox (one transaction).
+//! 4. commit the stock, and take the order's lines out of the cart it was
+//!    made from (the cart applies each order once);
+//! 5. mark it `paid` with `order.placed` in the outbox (one transaction;
+//!    for the cart too if step 4 could not reach it).
 //!
 //! A step that fails ends the order `payment_failed`, with what must be
 //! undone (release the stock, refund a charge that may have happened) queued
@@ -18,7 +20,8 @@
 //!   charges at payments and settles it by what payments answers: approved
 //!   → steps 4 and 5 (or, if the reservation was released meanwhile, a
 //!   refund); declined or no charge → stock released, `payment_failed`.
-//! - after 4: approved and committed; recovery does step 5.
+//! - after 4: approved and committed; recovery does step 5, and tells the
+//!   cart through the outbox (a no-op if step 4 took the lines already).
 //! - while undoing: the commands are in the outbox, relayed until done.
 //!
 //! A slow request and a recovery (or a cancel) can run at once: every order
@@ -267,7 +270,15 @@ async fn place_with_key<D: Db, S: Services>(db: &D, services: &S, user_id: &str,
         abandon(db, services, &id, Some(&payment), true, &format!("the stock could not be committed: {}", e.message)).await;
         return Err(recorded(e, &id));
     }
-    match mark_paid(db, &order, &payment, false, timestamp::now_unix()).await {
+    // The cart gives up the ordered lines before the order is paid, so a
+    // crash on either side of `paid` leaves nothing to do but what recovery
+    // does for a pending order (which tells the cart again: it applies an
+    // order once). A cart that cannot be reached now is told through the
+    // outbox with `paid`. (Once the lines are taken, the order is only
+    // not paid if the database fails here or a cancel comes first: the
+    // cart then stays without them; see docs/shop.md.)
+    let cart_told = !from_cart || services.take_from_cart(&order).await.is_ok();
+    match mark_paid(db, &order, &payment, !cart_told, timestamp::now_unix()).await {
         Ok(true) => {}
         Ok(false) => {
             // Settled meanwhile by someone else: recovery (which may have
@@ -288,11 +299,6 @@ async fn place_with_key<D: Db, S: Services>(db: &D, services: &S, user_id: &str,
             return Err(recorded(e, &id));
         }
     }
-    if from_cart {
-        // The order stands even if the cart cannot be emptied now. (A
-        // crash right before this leaves the cart full; see docs/shop.md.)
-        let _ = services.clear_cart(user_id).await;
-    }
     let _ = outbox::deliver_due(db, services).await;
     match store::get(db, &id).await {
         Ok(Some(stored)) => Ok(stored.order),
@@ -302,8 +308,9 @@ async fn place_with_key<D: Db, S: Services>(db: &D, services: &S, user_id: &str,
 
 /// Step 5: the order `pending` → `paid` with its payment, its stock
 /// committed, and `order.placed` in the outbox (for the cart too when
-/// `tell_cart`: recovery completing an order made from the cart), in one
-/// transaction. `false` if the order was no longer pending.
+/// `tell_cart`: an order made from the cart that recovery completes, or
+/// whose placement could not reach the cart), in one transaction. `false`
+/// if the order was no longer pending.
 pub async fn mark_paid<D: Db>(db: &D, order: &Order, payment: &PaymentInfo, tell_cart: bool, now: i64) -> Result<bool, ApiError> {
     let paid = Order { status: Status::Paid, payment: Some(payment.clone()), ..order.clone() };
     let event = outbox::placed(&paid);

@@ -9,7 +9,7 @@ use shop_common::events::Event;
 use shop_common::money::Money;
 
 use crate::input::{Card, LineRequest};
-use crate::model::{Address, PaymentInfo, Quote};
+use crate::model::{Address, Order, PaymentInfo, Quote};
 
 /// A catalog product, as far as orders needs it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -66,7 +66,9 @@ pub struct ChargeRequest {
 pub trait Services {
     /// The user's cart lines (`GET /internal/cart/<user_id>`).
     async fn cart(&self, user_id: &str) -> Result<Vec<LineRequest>, ApiError>;
-    async fn clear_cart(&self, user_id: &str) -> Result<(), ApiError>;
+    /// Takes an order's lines out of its buyer's cart, once per order
+    /// (`POST /internal/cart/<user_id>/ordered`).
+    async fn take_from_cart(&self, order: &Order) -> Result<(), ApiError>;
     /// The user's saved shipping address, if any (`GET /internal/users/<id>`).
     async fn saved_address(&self, user_id: &str) -> Result<Option<Address>, ApiError>;
     /// The pricing service (a component dependency, so not async).

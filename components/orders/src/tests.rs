@@ -21,7 +21,9 @@ use crate::{cancel, outbox, saga, store};
 #[derive(Default)]
 struct State {
     cart: Vec<LineRequest>,
-    cart_cleared: bool,
+    /// Orders whose lines were taken out of the cart, as the cart records them.
+    cart_taken: Vec<String>,
+    cart_down: bool,
     address: Option<Address>,
     products: Vec<Product>,
     /// Available stock per product.
@@ -39,7 +41,8 @@ struct State {
     delivered: Vec<(String, String)>,
     /// Where a placement stops, as if its request stalled or its host died:
     /// `charge` (before charging), `charged` (after), `committed` (after
-    /// committing the stock). It goes on once `resume` is set.
+    /// committing the stock), `cart_taken` (after the cart gave up the
+    /// order's lines). It goes on once `resume` is set.
     pause_at: Option<&'static str>,
     paused: bool,
     resume: bool,
@@ -110,10 +113,24 @@ impl Services for Fake {
     async fn cart(&self, _user_id: &str) -> Result<Vec<LineRequest>, ApiError> {
         Ok(self.0.borrow().cart.clone())
     }
-    async fn clear_cart(&self, _user_id: &str) -> Result<(), ApiError> {
-        let mut s = self.0.borrow_mut();
-        s.cart.clear();
-        s.cart_cleared = true;
+    /// As the cart: each order's lines taken out once.
+    async fn take_from_cart(&self, order: &crate::model::Order) -> Result<(), ApiError> {
+        {
+            let mut s = self.0.borrow_mut();
+            if s.cart_down {
+                return Err(ApiError::bad_gateway("cart", "the cart service could not be reached"));
+            }
+            if !s.cart_taken.contains(&order.id) {
+                for item in &order.items {
+                    if let Some(l) = s.cart.iter_mut().find(|l| l.product_id == item.product_id) {
+                        l.quantity = l.quantity.saturating_sub(i64::from(item.quantity));
+                    }
+                }
+                s.cart.retain(|l| l.quantity > 0);
+                s.cart_taken.push(order.id.clone());
+            }
+        }
+        self.pause("cart_taken").await;
         Ok(())
     }
     async fn saved_address(&self, _user_id: &str) -> Result<Option<Address>, ApiError> {
@@ -279,7 +296,8 @@ fn an_approved_order_commits_stock_and_records_order_placed() {
     let s = fake.0.borrow();
     assert_eq!(s.reservations[&order.id].1, "committed");
     assert_eq!((s.stock["mug"], s.stock["tee"]), (8, 0));
-    assert!(s.cart_cleared, "the items came from the cart: the request empties it");
+    assert_eq!(s.cart_taken, vec![order.id.clone()], "the items came from the cart: the request takes them out");
+    assert!(s.cart.is_empty());
     assert_eq!(s.delivered, vec![("shipping".to_owned(), "order.placed".to_owned()), ("notifications".to_owned(), "order.placed".to_owned())]);
     drop(s);
     assert_eq!(count(&db, "SELECT count(*) FROM outbox WHERE payload LIKE '%\"order.placed\"%' AND delivered_at IS NOT NULL"), 2);
@@ -292,7 +310,7 @@ fn order_placed_carries_the_contracts_data() {
     let (db, fake) = setup();
     fake.0.borrow_mut().consumers_down = true;
     let order = block_on(saga::place(&db, &fake, "u1", input(Some(vec![line("mug", 1)]), OK_CARD))).unwrap_or_else(|f| panic!("{:?}", f.error));
-    assert!(!fake.0.borrow().cart_cleared, "the items came from the body");
+    assert!(fake.0.borrow().cart_taken.is_empty(), "the items came from the body");
     let row = block_on(db.query_one("SELECT payload FROM outbox WHERE consumer = 'shipping'", &[])).ok().flatten().unwrap_or_else(|| panic!("no outbox row"));
     let event: Json = serde_json::from_str(&row.text(0).unwrap_or_default()).unwrap_or_default();
     assert_eq!(event["type"], "order.placed");
@@ -582,7 +600,7 @@ fn an_order_from_the_cart_completed_by_recovery_tells_the_cart_too() {
     // The crash: the order is pending, its cart untouched.
     drop(placing);
     assert_eq!(recover_after(&db, &fake, 61).paid, 1);
-    assert!(!fake.0.borrow().cart_cleared, "recovery does not empty the cart: it tells it what was ordered");
+    assert!(fake.0.borrow().cart_taken.is_empty(), "the crash came before the cart was told; recovery tells it through the outbox");
     assert_eq!(placed_events(&db), 3, "order.placed for shipping, notifications and the cart");
     let row = block_on(db.query_one("SELECT payload FROM outbox WHERE consumer = 'cart'", &[]))
         .ok()
@@ -592,6 +610,47 @@ fn an_order_from_the_cart_completed_by_recovery_tells_the_cart_too() {
     assert_eq!((event["type"].as_str(), event["data"]["user_id"].as_str()), (Some("order.placed"), Some("u1")));
     assert_eq!(event["data"]["items"][0]["product_id"], "mug");
     assert_eq!(event["data"]["items"][0]["quantity"], 2);
+}
+
+/// A crash after the cart gave up the order's lines and before the order
+/// was marked paid: recovery completes the order and tells the cart again,
+/// which the cart takes as a duplicate (it applies an order once).
+#[test]
+fn a_crash_between_the_carts_take_and_paid_is_completed_by_recovery() {
+    let (db, fake) = setup();
+    fake.0.borrow_mut().cart = vec![line("mug", 2), line("tee", 1)];
+    fake.0.borrow_mut().pause_at = Some("cart_taken");
+    let mut placing: Placing<'_> = Box::pin(saga::place(&db, &fake, "u1", input(None, OK_CARD)));
+    assert!(futures::FutureExt::now_or_never(placing.as_mut()).is_none(), "the placement ran past `cart_taken`");
+    fake.0.borrow_mut().pause_at = None;
+    drop(placing);
+    let id = fake.0.borrow().cart_taken[0].clone();
+    assert_eq!(stored(&db, &id).order.status, Status::Pending);
+    assert!(fake.0.borrow().cart.is_empty(), "the cart gave up its lines before the crash");
+
+    assert_eq!(recover_after(&db, &fake, 61).paid, 1);
+    assert_eq!(stored(&db, &id).order.status, Status::Paid);
+    assert_eq!(count(&db, "SELECT count(*) FROM outbox WHERE consumer = 'cart'"), 1, "the cart is told again by the outbox");
+    assert_eq!(fake.0.borrow().cart_taken, vec![id], "once");
+}
+
+/// A placement that cannot reach the cart still completes, and hands the
+/// cart's part to the outbox with `paid`, to be told until it has it.
+#[test]
+fn a_cart_that_cannot_be_reached_is_told_through_the_outbox() {
+    let (db, fake) = setup();
+    fake.0.borrow_mut().cart = vec![line("mug", 2)];
+    fake.0.borrow_mut().cart_down = true;
+    fake.0.borrow_mut().consumers_down = true;
+    let order = block_on(saga::place(&db, &fake, "u1", input(None, OK_CARD))).unwrap_or_else(|f| panic!("{:?}", f.error));
+    assert_eq!(order.status, Status::Paid);
+    assert_eq!(fake.0.borrow().cart, vec![line("mug", 2)], "not reached");
+    let row = block_on(db.query_one("SELECT payload FROM outbox WHERE consumer = 'cart' AND delivered_at IS NULL", &[]))
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("no outbox row for the cart"));
+    let event: Json = serde_json::from_str(&row.text(0).unwrap_or_default()).unwrap_or_default();
+    assert_eq!((event["type"].as_str(), event["data"]["order_id"].as_str()), (Some("order.placed"), Some(order.id.as_str())));
 }
 
 #[test]

@@ -2,7 +2,10 @@
 //! state: recovery (driven by the health check) settles every order the
 //! crash left half-placed, the shop's books agree again, and a request the
 //! crash left unanswered, sent again with its `Idempotency-Key`, is
-//! answered from what became of its order.
+//! answered from what became of its order. One buyer orders from the
+//! cart, so the cart's part in a placement is crashed too: after recovery,
+//! what the cart holds and what that buyer's paid orders took add up to what
+//! was put in it.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,11 +23,13 @@ const WORKERS: usize = 4;
 const STOCK: i64 = 10_000;
 
 /// One buyer sending orders back to back; the last one pays with a card
-/// that is declined, so unpaid placements are cut short too.
+/// that is declined, so unpaid placements are cut short too. A buyer
+/// `from_cart` puts 2 units in the cart before each order and orders the cart.
 struct Buyer {
     token: String,
     product: String,
     card: &'static str,
+    from_cart: bool,
 }
 
 /// What the buyers were answered.
@@ -38,6 +43,11 @@ struct Answers {
     unexpected: Vec<String>,
     /// Requests the kill left without an answer: the buyer and the key.
     unanswered: Vec<(usize, String)>,
+    /// Paid orders of the buyer who orders from the cart.
+    from_cart_paid: Vec<String>,
+    /// That buyer's additions to the cart: answered, and left without an
+    /// answer by the kill (made or not).
+    cart_adds: (usize, usize),
 }
 
 /// `POST /api/v1/orders`, or `None` when there was no complete answer (the
@@ -49,7 +59,12 @@ fn order(url: &str, buyer: &Buyer) -> Option<(u16, Value)> {
 /// [`order`] with an `Idempotency-Key`.
 fn order_with_key(url: &str, buyer: &Buyer, key: Option<&str>) -> Option<(u16, Value)> {
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(60))).build().into();
-    let body = json!({ "items": [{ "product_id": buyer.product, "quantity": 2 }], "card": card(buyer.card) }).to_string();
+    let body = if buyer.from_cart {
+        json!({ "card": card(buyer.card) })
+    } else {
+        json!({ "items": [{ "product_id": buyer.product, "quantity": 2 }], "card": card(buyer.card) })
+    }
+    .to_string();
     let mut request = http::Request::builder()
         .method("POST")
         .uri(format!("{url}/api/v1/orders"))
@@ -63,6 +78,29 @@ fn order_with_key(url: &str, buyer: &Buyer, key: Option<&str>) -> Option<(u16, V
     let status = response.status().as_u16();
     let text = response.body_mut().read_to_string().ok()?;
     Some((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+}
+
+/// `POST /api/v1/cart/items` (2 units of the buyer's product): the status,
+/// or `None` when the server died.
+fn add_to_cart(url: &str, buyer: &Buyer) -> Option<u16> {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(60))).build().into();
+    let body = json!({ "product_id": buyer.product, "quantity": 2 }).to_string();
+    let response = agent
+        .post(format!("{url}/api/v1/cart/items"))
+        .header("authorization", format!("Bearer {}", buyer.token))
+        .content_type("application/json")
+        .send(body)
+        .ok()?;
+    Some(response.status().as_u16())
+}
+
+/// The units of the buyer's product in their cart.
+fn cart_quantity(url: &str, buyer: &Buyer) -> i64 {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut response = agent.get(format!("{url}/api/v1/cart")).header("authorization", format!("Bearer {}", buyer.token)).call().unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let cart: Value = serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+    cart["items"].as_array().unwrap().iter().filter(|i| i["product_id"] == buyer.product.as_str()).map(|i| i["quantity"].as_i64().unwrap()).sum()
 }
 
 /// Sends orders from every buyer at once until `kill_after` more were
@@ -79,13 +117,32 @@ fn orders_until_killed(shop: &Shop, buyers: &[Buyer], kill_after: usize, answers
                         break;
                     }
                     let key = format!("crash-{start}-{b}-{n}");
+                    if buyer.from_cart {
+                        match add_to_cart(url, buyer) {
+                            Some(200) => answers.lock().unwrap().cart_adds.0 += 1,
+                            Some(status) => {
+                                answers.lock().unwrap().unexpected.push(format!("adding to the cart: {status}"));
+                                break;
+                            }
+                            None => {
+                                answers.lock().unwrap().cart_adds.1 += 1;
+                                break;
+                            }
+                        }
+                    }
                     let Some((status, body)) = order_with_key(url, buyer, Some(&key)) else {
                         answers.lock().unwrap().unanswered.push((b, key));
                         break;
                     };
                     let mut a = answers.lock().unwrap();
                     match status {
-                        201 => a.paid.push(body["id"].as_str().unwrap().to_owned()),
+                        201 => {
+                            let id = body["id"].as_str().unwrap().to_owned();
+                            if buyer.from_cart {
+                                a.from_cart_paid.push(id.clone());
+                            }
+                            a.paid.push(id);
+                        }
                         402 => a.declined.push(body["error"]["details"]["order_id"].as_str().unwrap().to_owned()),
                         // Recovery settled the order while its placement
                         // ran longer than the short grace period.
@@ -159,6 +216,7 @@ fn orders_cut_short_by_a_kill_are_settled_after_a_restart() {
             token: shop.customer(&format!("crash{i}")).token.unwrap(),
             product: products[i % 2].clone(),
             card: if i == WORKERS - 1 { DECLINED_CARD } else { APPROVED_CARD },
+            from_cart: i == 1,
         })
         .collect();
     let answers = Mutex::new(Answers::default());
@@ -212,6 +270,9 @@ fn orders_cut_short_by_a_kill_are_settled_after_a_restart() {
                     if settled["orders"]["paid_orders"].as_array().unwrap().iter().any(|p| p == id) {
                         from_settled += 1;
                     }
+                    if buyers[*b].from_cart {
+                        a.from_cart_paid.push(id.to_owned());
+                    }
                     a.paid.push(id.to_owned());
                 }
                 (402, _) => a.declined.push(error["details"]["order_id"].as_str().unwrap().to_owned()),
@@ -246,6 +307,40 @@ fn orders_cut_short_by_a_kill_are_settled_after_a_restart() {
             let order = as_admin("GET", &format!("/api/v1/orders/{id}")).json();
             assert_eq!(order["status"], "payment_failed", "order {id} was answered 402");
         }
+
+        // The cart gave each paid order its lines exactly once: what is
+        // still in it and what the paid orders took add up to what was put
+        // in (each addition left unanswered by the kill may or may not
+        // have been made). Recovery tells the cart through the outbox, so
+        // this waits for the relay to have delivered everything.
+        let cart_buyer = buyers.iter().find(|b| b.from_cart).unwrap();
+        let ordered: i64 = a
+            .from_cart_paid
+            .iter()
+            .map(|id| {
+                as_admin("GET", &format!("/api/v1/orders/{id}")).json()["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| i["quantity"].as_i64().unwrap())
+                    .sum::<i64>()
+            })
+            .sum();
+        let (made, maybe) = (2 * a.cart_adds.0 as i64, 2 * a.cart_adds.1 as i64);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let in_cart = cart_quantity(&shop.souk.url, cart_buyer);
+            if (made..=made + maybe).contains(&(in_cart + ordered)) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the cart holds {in_cart} units and the buyer's {} paid orders took {ordered}, but {made} (and up to {maybe} more) were put in (round killed after {kill_after})",
+                a.from_cart_paid.len()
+            );
+            as_admin("GET", "/api/v1/health");
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
     let a = answers.lock().unwrap();
     assert!(a.paid.len() >= 3 + 11 + 6, "{} paid", a.paid.len());
@@ -269,8 +364,9 @@ fn orders_placed_while_calls_fail_fast_leave_nothing_half_done() {
     let shop = Shop::start_with(ENV);
     let products = [shop.product(STOCK as u32), shop.product(STOCK as u32)];
     let admin = shop.admin().token.unwrap();
-    let buyers: Vec<Buyer> =
-        (0..2).map(|i| Buyer { token: shop.customer(&format!("cut{i}")).token.unwrap(), product: products[i].clone(), card: APPROVED_CARD }).collect();
+    let buyers: Vec<Buyer> = (0..2)
+        .map(|i| Buyer { token: shop.customer(&format!("cut{i}")).token.unwrap(), product: products[i].clone(), card: APPROVED_CARD, from_cart: false })
+        .collect();
     let Shop { souk, state } = shop;
     drop(souk);
 
