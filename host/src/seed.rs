@@ -21,7 +21,7 @@ pub fn apply(stores: &mut Stores, config: &RuntimeConfig, key_values: &[(String,
         // Start-up runs on the runtime; a Redis store is reached over the network.
         let runtime = tokio::runtime::Handle::current();
         for (key, value) in key_values {
-            tokio::task::block_in_place(|| runtime.block_on(backend.set(&None, key, value.as_bytes())))
+            tokio::task::block_in_place(|| runtime.block_on(backend.set(&Default::default(), key, value.as_bytes())))
                 .map_err(|e| format_err!("--key-value {key}=...: {e}"))?;
         }
     }

@@ -16,6 +16,15 @@ use super::outbound_redis::RedisClients;
 use super::shared_connection::{SharedConnection, Sql};
 use crate::traces::Parent;
 
+/// The request a store operation is made for: the span it belongs to, and
+/// the deadline past which it does not start (the request is being
+/// answered 503, so nothing it asked for may happen after that).
+#[derive(Clone, Default)]
+pub struct ForRequest {
+    pub trace: Parent,
+    pub deadline: Option<std::time::Instant>,
+}
+
 /// One store: its label (for metrics) and where its keys live.
 pub struct Backend {
     label: String,
@@ -99,16 +108,19 @@ pub(super) fn open_store(grant: &KeyValueGrant, label: &str) -> Result<OpenStore
 }
 
 /// The operations every key-value interface uses, on either backend, each
-/// timed for the metrics and, with tracing on, a span under `trace` (the
-/// request the calling instance serves).
+/// refused once its request's deadline has passed, timed for the metrics
+/// and, with tracing on, a span under the request's.
 impl Backend {
-    async fn timed<R>(&self, trace: &Parent, operation: &str, work: impl std::future::Future<Output = Result<R, String>>) -> Result<R, String> {
+    async fn timed<R>(&self, request: &ForRequest, operation: &str, work: impl std::future::Future<Output = Result<R, String>>) -> Result<R, String> {
         let started = std::time::Instant::now();
+        if request.deadline.is_some_and(|deadline| started >= deadline) {
+            return Err(super::shared_connection::INTERRUPTED.to_string());
+        }
         let system = match self.place {
             Place::Sqlite(_) => "sqlite",
             Place::Redis(_) => "redis",
         };
-        let mut span = crate::traces::store_operation(trace, "key_value", system, &self.label, operation);
+        let mut span = crate::traces::store_operation(&request.trace, "key_value", system, &self.label, operation);
         let result = work.await;
         if let Err(e) = &result {
             span.error("store", e.clone());
@@ -117,8 +129,8 @@ impl Backend {
         result
     }
 
-    pub async fn get(&self, trace: &Parent, key: &str) -> Result<Option<Vec<u8>>, String> {
-        self.timed(trace, "get", async {
+    pub async fn get(&self, request: &ForRequest, key: &str) -> Result<Option<Vec<u8>>, String> {
+        self.timed(request, "get", async {
             match &self.place {
                 Place::Sqlite(conn) => get(conn, key),
                 Place::Redis(redis) => redis.get(key).await,
@@ -127,8 +139,8 @@ impl Backend {
         .await
     }
 
-    pub async fn set(&self, trace: &Parent, key: &str, value: &[u8]) -> Result<(), String> {
-        self.timed(trace, "set", async {
+    pub async fn set(&self, request: &ForRequest, key: &str, value: &[u8]) -> Result<(), String> {
+        self.timed(request, "set", async {
             match &self.place {
                 Place::Sqlite(conn) => set(conn, key, value),
                 Place::Redis(redis) => redis.set(key, value).await,
@@ -137,8 +149,8 @@ impl Backend {
         .await
     }
 
-    pub async fn delete(&self, trace: &Parent, key: &str) -> Result<(), String> {
-        self.timed(trace, "delete", async {
+    pub async fn delete(&self, request: &ForRequest, key: &str) -> Result<(), String> {
+        self.timed(request, "delete", async {
             match &self.place {
                 Place::Sqlite(conn) => delete(conn, key),
                 Place::Redis(redis) => redis.delete(key).await,
@@ -147,8 +159,8 @@ impl Backend {
         .await
     }
 
-    pub async fn exists(&self, trace: &Parent, key: &str) -> Result<bool, String> {
-        self.timed(trace, "exists", async {
+    pub async fn exists(&self, request: &ForRequest, key: &str) -> Result<bool, String> {
+        self.timed(request, "exists", async {
             match &self.place {
                 Place::Sqlite(conn) => exists(conn, key),
                 Place::Redis(redis) => redis.exists(key).await,
@@ -157,8 +169,8 @@ impl Backend {
         .await
     }
 
-    pub async fn keys(&self, trace: &Parent) -> Result<Vec<String>, String> {
-        self.timed(trace, "keys", async {
+    pub async fn keys(&self, request: &ForRequest) -> Result<Vec<String>, String> {
+        self.timed(request, "keys", async {
             match &self.place {
                 Place::Sqlite(conn) => keys(conn),
                 Place::Redis(redis) => redis.keys().await,
@@ -167,8 +179,8 @@ impl Backend {
         .await
     }
 
-    pub async fn increment(&self, trace: &Parent, key: &str, delta: i64) -> Result<i64, String> {
-        self.timed(trace, "increment", async {
+    pub async fn increment(&self, request: &ForRequest, key: &str, delta: i64) -> Result<i64, String> {
+        self.timed(request, "increment", async {
             match &self.place {
                 Place::Sqlite(conn) => increment(conn, key, delta),
                 Place::Redis(redis) => redis.increment(key, delta).await,
@@ -177,8 +189,14 @@ impl Backend {
         .await
     }
 
-    pub async fn compare_and_swap(&self, trace: &Parent, key: &str, expected: Option<&[u8]>, value: &[u8]) -> Result<Result<(), Option<Vec<u8>>>, String> {
-        self.timed(trace, "compare_and_swap", async {
+    pub async fn compare_and_swap(
+        &self,
+        request: &ForRequest,
+        key: &str,
+        expected: Option<&[u8]>,
+        value: &[u8],
+    ) -> Result<Result<(), Option<Vec<u8>>>, String> {
+        self.timed(request, "compare_and_swap", async {
             match &self.place {
                 Place::Sqlite(conn) => compare_and_swap(conn, key, expected, value),
                 Place::Redis(redis) => redis.compare_and_swap(key, expected, value).await,
@@ -288,11 +306,11 @@ fn other(e: String) -> Error {
     Error::Other(e)
 }
 
-/// The store a guest opened, and the span its operations belong to.
-fn store_of<T: Send>(accessor: &Accessor<T, Spin>, store: &Resource<OpenStore>) -> wasmtime::Result<(Arc<Backend>, Parent)> {
+/// The store a guest opened, and the request its operations are made for.
+fn store_of<T: Send>(accessor: &Accessor<T, Spin>, store: &Resource<OpenStore>) -> wasmtime::Result<(Arc<Backend>, ForRequest)> {
     accessor.with(|mut access| {
         let state = access.get();
-        Ok((state.table.get(store)?.backend.clone(), state.hooks.trace.clone()))
+        Ok((state.table.get(store)?.backend.clone(), state.hooks.for_request()))
     })
 }
 
@@ -318,28 +336,28 @@ impl<T: Send> kv::HostStoreWithStore<T> for Spin {
     }
 
     async fn get(accessor: &Accessor<T, Self>, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
-        let (store, trace) = store_of(accessor, &store)?;
-        Ok(store.get(&trace, &key).await.map_err(other))
+        let (store, request) = store_of(accessor, &store)?;
+        Ok(store.get(&request, &key).await.map_err(other))
     }
 
     async fn set(accessor: &Accessor<T, Self>, store: Resource<OpenStore>, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
-        let (store, trace) = store_of(accessor, &store)?;
-        Ok(store.set(&trace, &key, &value).await.map_err(other))
+        let (store, request) = store_of(accessor, &store)?;
+        Ok(store.set(&request, &key, &value).await.map_err(other))
     }
 
     async fn delete(accessor: &Accessor<T, Self>, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<(), Error>> {
-        let (store, trace) = store_of(accessor, &store)?;
-        Ok(store.delete(&trace, &key).await.map_err(other))
+        let (store, request) = store_of(accessor, &store)?;
+        Ok(store.delete(&request, &key).await.map_err(other))
     }
 
     async fn exists(accessor: &Accessor<T, Self>, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<bool, Error>> {
-        let (store, trace) = store_of(accessor, &store)?;
-        Ok(store.exists(&trace, &key).await.map_err(other))
+        let (store, request) = store_of(accessor, &store)?;
+        Ok(store.exists(&request, &key).await.map_err(other))
     }
 
     async fn get_keys(accessor: &Accessor<T, Self>, store: Resource<OpenStore>) -> wasmtime::Result<(StreamReader<String>, FutureReader<Result<(), Error>>)> {
-        let (store, trace) = store_of(accessor, &store)?;
-        let keys = store.keys(&trace).await;
+        let (store, request) = store_of(accessor, &store)?;
+        let keys = store.keys(&request).await;
         let (keys, result) = match keys {
             Ok(keys) => (keys, Ok(())),
             Err(e) => (Vec::new(), Err(Error::Other(e))),
@@ -366,5 +384,18 @@ mod tests {
         delete(&conn, "k").unwrap();
         assert_eq!(compare_and_swap(&conn, "k", Some(b"2"), b"3"), Ok(Err(None)), "deleted meanwhile");
         assert_eq!(get(&conn, "k"), Ok(None));
+    }
+
+    #[tokio::test]
+    async fn no_operation_starts_once_its_requests_deadline_has_passed() {
+        let mut stores = KeyValueStores::default();
+        let config = souk_manifest::StoreConfig { path: None, redis_url: None };
+        let backend = KeyValueStores::open_if_closed("default", &config, &Default::default(), &mut stores).unwrap();
+        let live = ForRequest { deadline: Some(std::time::Instant::now() + std::time::Duration::from_secs(60)), ..Default::default() };
+        backend.set(&live, "k", b"1").await.unwrap();
+        let past = ForRequest { deadline: Some(std::time::Instant::now()), ..Default::default() };
+        let refused = backend.set(&past, "k", b"2").await.unwrap_err();
+        assert!(refused.contains("deadline"), "{refused}");
+        assert_eq!(backend.get(&live, "k").await, Ok(Some(b"1".to_vec())), "the late write did not happen");
     }
 }

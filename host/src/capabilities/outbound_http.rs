@@ -77,6 +77,14 @@ pub struct OutboundHooks {
     pub trace: crate::traces::Parent,
 }
 
+impl OutboundHooks {
+    /// What a store operation of the instance is made for: the latest
+    /// request's span and deadline.
+    pub fn for_request(&self) -> super::key_value::ForRequest {
+        super::key_value::ForRequest { trace: self.trace.clone(), deadline: self.deadline }
+    }
+}
+
 type SendResult = Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), HttpError>> + Send>), HttpError>;
 
 /// The scheme in lower case, without allocating for the usual two.

@@ -25,23 +25,23 @@ impl kv::HostStore for &mut InstanceState {
     }
 
     async fn get(&mut self, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, kv::Error>> {
-        Ok(self.table.get(&store)?.backend.clone().get(&self.hooks.trace, &key).await.map_err(kv::Error::Other))
+        Ok(self.table.get(&store)?.backend.clone().get(&self.hooks.for_request(), &key).await.map_err(kv::Error::Other))
     }
 
     async fn set(&mut self, store: Resource<OpenStore>, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), kv::Error>> {
-        Ok(self.table.get(&store)?.backend.clone().set(&self.hooks.trace, &key, &value).await.map_err(kv::Error::Other))
+        Ok(self.table.get(&store)?.backend.clone().set(&self.hooks.for_request(), &key, &value).await.map_err(kv::Error::Other))
     }
 
     async fn delete(&mut self, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<(), kv::Error>> {
-        Ok(self.table.get(&store)?.backend.clone().delete(&self.hooks.trace, &key).await.map_err(kv::Error::Other))
+        Ok(self.table.get(&store)?.backend.clone().delete(&self.hooks.for_request(), &key).await.map_err(kv::Error::Other))
     }
 
     async fn exists(&mut self, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<bool, kv::Error>> {
-        Ok(self.table.get(&store)?.backend.clone().exists(&self.hooks.trace, &key).await.map_err(kv::Error::Other))
+        Ok(self.table.get(&store)?.backend.clone().exists(&self.hooks.for_request(), &key).await.map_err(kv::Error::Other))
     }
 
     async fn get_keys(&mut self, store: Resource<OpenStore>) -> wasmtime::Result<Result<Vec<String>, kv::Error>> {
-        Ok(self.table.get(&store)?.backend.clone().keys(&self.hooks.trace).await.map_err(kv::Error::Other))
+        Ok(self.table.get(&store)?.backend.clone().keys(&self.hooks.for_request()).await.map_err(kv::Error::Other))
     }
 
     async fn drop(&mut self, store: Resource<OpenStore>) -> wasmtime::Result<()> {

@@ -320,6 +320,8 @@ struct Target {
     journal: Arc<Mutex<Journal>>,
     /// The span of the request the statement is made for.
     trace: crate::traces::Parent,
+    /// When that request is answered 503 if it has not been answered.
+    deadline: Option<std::time::Instant>,
 }
 
 /// The guest's database for one statement (counted for `--stats`).
@@ -333,6 +335,7 @@ fn target(state: &mut InstanceState, conn: &Resource<OpenConnection>) -> wasmtim
         holding: open.lease.is_some(),
         journal: open.journal.clone(),
         trace: state.hooks.trace.clone(),
+        deadline: state.hooks.deadline,
     })
 }
 
@@ -358,7 +361,15 @@ async fn run_leased(target: Target, statement: String, parameters: Vec<Value>) -
             }
         }
     };
-    let executed = execute(target, statement, parameters).await;
+    // A statement whose request's deadline passed (while it waited for
+    // another guest's transaction, say) never starts: the request is being
+    // answered 503, so nothing it asked for may happen after that.
+    let executed = if target.deadline.is_some_and(|deadline| std::time::Instant::now() >= deadline) {
+        let holding = target.holding;
+        Executed { result: Err(Error::Io(shared_connection::INTERRUPTED.to_string())), last_insert_rowid: 0, changes: 0, in_transaction: holding }
+    } else {
+        execute(target, statement, parameters).await
+    };
     if let Err(e) = &executed.result {
         span.error("sqlite", format!("{e:?}"));
     }
@@ -479,6 +490,7 @@ mod tests {
                 holding: true,
                 journal: self.journal.clone(),
                 trace: None,
+                deadline: None,
             };
             let executed = execute(target, statement.to_string(), vec![]).await;
             self.in_transaction = executed.in_transaction;
@@ -574,6 +586,7 @@ mod tests {
                         holding: true,
                         journal: journal.clone(),
                         trace: None,
+                        deadline: None,
                     };
                     execute(target, statement.to_string(), parameters.clone()).await.result.unwrap();
                 }

@@ -37,24 +37,24 @@ impl store::Host for &mut InstanceState {
 
 impl store::HostBucket for &mut InstanceState {
     async fn get(&mut self, bucket: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, store::Error>> {
-        Ok(backend(self, &bucket)?.get(&self.hooks.trace, &key).await.map_err(store::Error::Other))
+        Ok(backend(self, &bucket)?.get(&self.hooks.for_request(), &key).await.map_err(store::Error::Other))
     }
 
     async fn set(&mut self, bucket: Resource<OpenStore>, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), store::Error>> {
-        Ok(backend(self, &bucket)?.set(&self.hooks.trace, &key, &value).await.map_err(store::Error::Other))
+        Ok(backend(self, &bucket)?.set(&self.hooks.for_request(), &key, &value).await.map_err(store::Error::Other))
     }
 
     async fn delete(&mut self, bucket: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<(), store::Error>> {
-        Ok(backend(self, &bucket)?.delete(&self.hooks.trace, &key).await.map_err(store::Error::Other))
+        Ok(backend(self, &bucket)?.delete(&self.hooks.for_request(), &key).await.map_err(store::Error::Other))
     }
 
     async fn exists(&mut self, bucket: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<bool, store::Error>> {
-        Ok(backend(self, &bucket)?.exists(&self.hooks.trace, &key).await.map_err(store::Error::Other))
+        Ok(backend(self, &bucket)?.exists(&self.hooks.for_request(), &key).await.map_err(store::Error::Other))
     }
 
     /// All keys in one page (a Redis store is walked with SCAN meanwhile).
     async fn list_keys(&mut self, bucket: Resource<OpenStore>, _cursor: Option<String>) -> wasmtime::Result<Result<store::KeyResponse, store::Error>> {
-        Ok(backend(self, &bucket)?.keys(&self.hooks.trace).await.map(|keys| store::KeyResponse { keys, cursor: None }).map_err(store::Error::Other))
+        Ok(backend(self, &bucket)?.keys(&self.hooks.for_request()).await.map(|keys| store::KeyResponse { keys, cursor: None }).map_err(store::Error::Other))
     }
 
     async fn drop(&mut self, bucket: Resource<OpenStore>) -> wasmtime::Result<()> {
@@ -65,13 +65,13 @@ impl store::HostBucket for &mut InstanceState {
 
 impl atomics::Host for &mut InstanceState {
     async fn increment(&mut self, bucket: Resource<OpenStore>, key: String, delta: i64) -> wasmtime::Result<Result<i64, store::Error>> {
-        Ok(backend(self, &bucket)?.increment(&self.hooks.trace, &key, delta).await.map_err(store::Error::Other))
+        Ok(backend(self, &bucket)?.increment(&self.hooks.for_request(), &key, delta).await.map_err(store::Error::Other))
     }
 
     async fn swap(&mut self, cas: Resource<Cas>, value: Vec<u8>) -> wasmtime::Result<Result<(), atomics::CasError>> {
         let handle = self.table.get(&cas)?;
         let (backend, key, seen) = (handle.backend.clone(), handle.key.clone(), handle.seen.clone());
-        match backend.compare_and_swap(&self.hooks.trace, &key, seen.as_deref(), &value).await {
+        match backend.compare_and_swap(&self.hooks.for_request(), &key, seen.as_deref(), &value).await {
             Ok(Ok(())) => {
                 self.table.delete(cas)?;
                 Ok(Ok(()))
@@ -94,7 +94,7 @@ impl atomics::Host for &mut InstanceState {
 impl atomics::HostCas for &mut InstanceState {
     async fn new(&mut self, bucket: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<Resource<Cas>, store::Error>> {
         let backend = backend(self, &bucket)?;
-        Ok(match backend.get(&self.hooks.trace, &key).await {
+        Ok(match backend.get(&self.hooks.for_request(), &key).await {
             Ok(seen) => Ok(self.table.push(Cas { backend, key, seen })?),
             Err(e) => Err(store::Error::Other(e)),
         })
@@ -115,7 +115,7 @@ impl batch::Host for &mut InstanceState {
         let backend = backend(self, &bucket)?;
         let mut found = Vec::with_capacity(keys.len());
         for key in keys {
-            match backend.get(&self.hooks.trace, &key).await {
+            match backend.get(&self.hooks.for_request(), &key).await {
                 Ok(value) => found.push((key, value)),
                 Err(e) => return Ok(Err(store::Error::Other(e))),
             }
@@ -126,7 +126,7 @@ impl batch::Host for &mut InstanceState {
     async fn set_many(&mut self, bucket: Resource<OpenStore>, key_values: Vec<(String, Vec<u8>)>) -> wasmtime::Result<Result<(), store::Error>> {
         let backend = backend(self, &bucket)?;
         for (key, value) in &key_values {
-            if let Err(e) = backend.set(&self.hooks.trace, key, value).await {
+            if let Err(e) = backend.set(&self.hooks.for_request(), key, value).await {
                 return Ok(Err(store::Error::Other(e)));
             }
         }
@@ -136,7 +136,7 @@ impl batch::Host for &mut InstanceState {
     async fn delete_many(&mut self, bucket: Resource<OpenStore>, keys: Vec<String>) -> wasmtime::Result<Result<(), store::Error>> {
         let backend = backend(self, &bucket)?;
         for key in &keys {
-            if let Err(e) = backend.delete(&self.hooks.trace, key).await {
+            if let Err(e) = backend.delete(&self.hooks.for_request(), key).await {
                 return Ok(Err(store::Error::Other(e)));
             }
         }

@@ -118,3 +118,26 @@ fn an_oversized_result_is_refused_with_a_clear_error() {
     let small = souk.post("/cart/sql/exec?db=cart-db", &big.replace("LIMIT 10000", "LIMIT 100"));
     assert_eq!((small.status, small.body.lines().count()), (200, 100), "{small:?}");
 }
+
+/// Work a guest goes on with after it has answered is cut at its request's
+/// deadline too: `/linger` answers at once and then holds a write
+/// transaction for 3 s, past its deadline of 1 s, so the transaction is
+/// rolled back rather than committed. With an instance per request and
+/// with reused instances.
+#[test]
+fn work_after_the_answer_ends_at_the_deadline() {
+    for reuse in [&[][..], &["--max-instance-reuse-count", "8"][..]] {
+        let app = app();
+        let souk = app.up_with(&[&["--request-timeout", "1s"][..], reuse].concat(), &[]);
+        assert_eq!(souk.post("/cart/sql/exec?db=cart-db", "CREATE TABLE t (v TEXT)").status, 200);
+        let answered = souk.get("/cart/linger?db=cart-db&ms=3000");
+        assert_eq!((answered.status, answered.body.as_str()), (200, "answered; still working"), "{reuse:?}");
+        // A write waits for the lingering transaction to end, however it
+        // ends; one that waits past its own deadline (1 s too) is answered
+        // 503 and sent again.
+        let inserted = (0..10).map(|_| souk.post("/cart/sql/exec?db=cart-db", "INSERT INTO t (v) VALUES ('after')")).find(|r| r.status != 503);
+        assert_eq!(inserted.map(|r| r.status), Some(200), "{reuse:?}");
+        let rows = souk.post("/cart/sql/exec?db=cart-db", "SELECT v FROM t");
+        assert_eq!(rows.body.trim(), "after", "{reuse:?}: the write made after the answer must have been rolled back at the deadline: {rows:?}");
+    }
+}
