@@ -263,11 +263,13 @@ impl WorkerExpiration for Expiration {
         let until = match status {
             WorkerStatus::Idle if self.idle_timeout.is_zero() => return Poll::Ready(()),
             WorkerStatus::Idle => start + self.idle_timeout,
-            // A little grace past the latest request deadline, so the epoch
-            // callback (which records why) normally fires first.
+            // At the latest request deadline: whatever the instance is still
+            // doing for its requests (a call to a database, work after its
+            // answer) ends with them. Each is told why below, as the epoch
+            // callback would.
             _ => {
                 let last = self.accepted.lock().unwrap_or_else(|p| p.into_inner()).last_deadline;
-                last.unwrap_or(start + self.timeout) + Duration::from_millis(200)
+                last.unwrap_or(start + self.timeout)
             }
         };
         let deadline = tokio::time::Instant::from_std(until);
