@@ -185,6 +185,29 @@ pub async fn take_ordered<K: Kv>(kv: &K, user_id: &str, order_id: &str, lines: &
     .await
 }
 
+/// Gives back the lines an order took out of the cart, when that order
+/// will not be paid: each quantity added again (a line kept within 99, a
+/// new line only while the cart has room), and the order forgotten. Once
+/// per order: `false` (and no change) when the cart does not remember
+/// giving this order its lines (never taken, or given back already).
+pub async fn give_back<K: Kv>(kv: &K, user_id: &str, order_id: &str, lines: &[(String, u32)]) -> Result<bool, ApiError> {
+    kv::update(kv, &key(user_id), |stored| {
+        let mut cart = decode(user_id, stored)?;
+        let Some(at) = cart.ordered.iter().position(|o| o == order_id) else { return Ok((encode(&cart)?, false)) };
+        cart.ordered.remove(at);
+        let most = MAX_LINE_QUANTITY as u32;
+        for (product_id, quantity) in lines {
+            if let Some(line) = cart.items.iter_mut().find(|i| &i.product_id == product_id) {
+                line.quantity = (line.quantity + quantity).min(most);
+            } else if cart.items.len() < MAX_LINES {
+                cart.items.push(CartItem { product_id: product_id.clone(), quantity: (*quantity).min(most) });
+            }
+        }
+        Ok((encode(&cart)?, true))
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,6 +352,23 @@ mod tests {
             // Told again after the clear (recovery, or the outbox): still known.
             assert!(!take_ordered(&kv, U, "order-1", &ordered(&[("a", 2)])).await.unwrap());
             assert_eq!(ids(&load(&kv, U).await.unwrap()), [("a", 2)]);
+        });
+    }
+
+    #[test]
+    fn an_unpaid_order_gives_its_lines_back_once_and_only_if_it_took_them() {
+        block_on(async {
+            let kv = MemoryKv::default();
+            add(&kv, U, "a", 2).await.unwrap();
+            add(&kv, U, "b", 1).await.unwrap();
+            assert!(take_ordered(&kv, U, "order-1", &ordered(&[("a", 2), ("b", 1)])).await.unwrap());
+            add(&kv, U, "b", 1).await.unwrap();
+            assert!(give_back(&kv, U, "order-1", &ordered(&[("a", 2), ("b", 1)])).await.unwrap());
+            assert_eq!(ids(&load(&kv, U).await.unwrap()), [("b", 2), ("a", 2)]);
+            assert!(!give_back(&kv, U, "order-1", &ordered(&[("a", 2), ("b", 1)])).await.unwrap(), "once");
+            assert!(!give_back(&kv, U, "order-2", &ordered(&[("a", 5)])).await.unwrap(), "never taken");
+            assert_eq!(ids(&load(&kv, U).await.unwrap()), [("b", 2), ("a", 2)]);
+            assert!(load(&kv, U).await.unwrap().ordered.is_empty());
         });
     }
 

@@ -3,7 +3,9 @@
 //! could not reach the cart (a placement otherwise takes the lines itself,
 //! `POST /internal/cart/{user_id}/ordered`), which takes the ordered lines
 //! out of the buyer's cart ([`cart::take_ordered`]), once however often it
-//! is told. Never an error for the event's content,
+//! is told. And `cart.return`, orders' command for an order made from the
+//! cart that will not be paid after all: its lines back into the cart if
+//! the cart gave them to it ([`cart::give_back`]), once. Never an error for the event's content,
 //! so the producer does not retry in vain: what cannot be applied is
 //! ignored, with the reason.
 
@@ -31,15 +33,20 @@ pub struct Line {
 
 /// Applies one event; the reason goes with an ignored one.
 pub async fn consume<K: Kv>(kv: &K, event: &Event) -> Result<(Outcome, Option<String>), ApiError> {
-    if event.kind != "order.placed" {
-        return Ok((Outcome::Ignored, Some(format!("the cart does not consume {:?}", event.kind))));
+    let kind = event.kind.as_str();
+    if kind != "order.placed" && kind != "cart.return" {
+        return Ok((Outcome::Ignored, Some(format!("the cart does not consume {kind:?}"))));
     }
     let placed: Placed = match serde_json::from_value(event.data.clone()) {
         Ok(placed) => placed,
-        Err(e) => return Ok((Outcome::Ignored, Some(format!("order.placed without its order_id, user_id and items: {e}")))),
+        Err(e) => return Ok((Outcome::Ignored, Some(format!("{kind} without its order_id, user_id and items: {e}")))),
     };
     let lines: Vec<(String, u32)> = placed.items.into_iter().map(|l| (l.product_id, l.quantity)).collect();
-    let first_time = cart::take_ordered(kv, &placed.user_id, &placed.order_id, &lines).await?;
+    let first_time = if kind == "order.placed" {
+        cart::take_ordered(kv, &placed.user_id, &placed.order_id, &lines).await?
+    } else {
+        cart::give_back(kv, &placed.user_id, &placed.order_id, &lines).await?
+    };
     Ok((if first_time { Outcome::Applied } else { Outcome::Duplicate }, None))
 }
 
@@ -76,6 +83,13 @@ mod tests {
             assert_eq!(outcome, Outcome::Ignored);
             assert!(reason.unwrap().contains("user_id"));
             assert_eq!(cart::load(&kv, "u1").await.unwrap().quantity_of("mug"), Some(1));
+
+            // The order is not paid after all: its lines come back, once.
+            let returned = Event { kind: "cart.return".into(), id: "command-o1".into(), ..event.clone() };
+            assert_eq!(consume(&kv, &returned).await.unwrap(), (Outcome::Applied, None));
+            assert_eq!(cart::load(&kv, "u1").await.unwrap().quantity_of("mug"), Some(3));
+            assert_eq!(consume(&kv, &returned).await.unwrap().0, Outcome::Duplicate);
+            assert_eq!(cart::load(&kv, "u1").await.unwrap().quantity_of("mug"), Some(3));
         });
     }
 }

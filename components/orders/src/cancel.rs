@@ -5,7 +5,9 @@
 //! ones cannot be cancelled. The release and the refund are compensation
 //! commands recorded with the new status and sent at once, retried by the
 //! outbox until done (`compensation`), so the answer shows the payment
-//! `refunded` unless payments was unreachable just then.
+//! `refunded` unless payments was unreachable just then. A `pending` order
+//! made from the cart also gives the cart back the lines its placement may
+//! have taken.
 
 use shop_common::db::Db;
 use shop_common::{ApiError, Identity};
@@ -43,7 +45,10 @@ pub async fn cancel<D: Db, S: Services>(db: &D, services: &S, who: &Identity, id
                 // one. Paid: refunded too, and the consumers are told.
                 let events = if plan == CancelPlan::RefundAndRelease { vec![outbox::cancelled(&stored.order, true)] } else { Vec::new() };
                 let change = Change { status: Some(Status::Cancelled), stock: Some(Stock::Released), ..Change::default() };
-                compensation::settle(db, services, id, from, change, Undo::RELEASE_AND_REFUND, &events).await?
+                // A pending order made from the cart may have taken its
+                // lines already (its placement is still running): they go back.
+                let to_cart = (from == Status::Pending && stored.from_cart).then_some(&stored.order);
+                compensation::settle(db, services, id, from, change, Undo { to_cart, ..Undo::RELEASE_AND_REFUND }, &events).await?
             }
         };
         if done {

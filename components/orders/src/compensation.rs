@@ -1,19 +1,21 @@
 //! Undoing what a placement did once an order will not be paid (or is
-//! cancelled): giving its stock back (catalog) and refunding its charge
-//! (payments). Each undo is a command row in the outbox, addressed to the
+//! cancelled): giving its stock back (catalog), refunding its charge
+//! (payments) and giving the cart back the lines the placement took out of
+//! it (cart). Each undo is a command row in the outbox, addressed to the
 //! service that does it and recorded in the same transaction as the order's
 //! new status ([`settle`]), so a crash never leaves an order settled with
 //! its undo forgotten. The commands are delivered at once and, when that
 //! fails, by later relays with the outbox's back-off until they are done.
-//! Both receivers are idempotent: releasing a released reservation, or
-//! refunding a refunded payment, answers as it is.
+//! The receivers are idempotent: releasing a released reservation,
+//! refunding a refunded payment, or returning lines the cart does not
+//! remember giving (never taken, or given back already), answers as it is.
 
 use serde_json::json;
 use shop_common::db::{Db, transaction};
 use shop_common::events::{self, Event};
 use shop_common::{ApiError, timestamp};
 
-use crate::model::Status;
+use crate::model::{Order, Status};
 use crate::outbox;
 use crate::services::Services;
 use crate::store::{self, Change};
@@ -24,8 +26,14 @@ pub const RELEASE_STOCK: &str = "stock.release";
 /// later charge for it when there was none).
 pub const REFUND_PAYMENT: &str = "payment.refund";
 
+/// `{"order_id", "user_id", "items": [{"product_id", "quantity"}]}` to
+/// cart (an event on its `POST /internal/cart/events`): give back the lines
+/// of an order made from the cart that will not be paid, if the cart gave
+/// them to it.
+pub const RETURN_TO_CART: &str = "cart.return";
+
 /// The services commands are addressed to (outbox `consumer`s).
-pub const RECEIVERS: &[&str] = &["catalog", "payments"];
+pub const RECEIVERS: &[&str] = &["catalog", "payments", "cart"];
 
 /// How long [`settle`] holds the rows it sends at once: enough for the
 /// attempt, short so that after a crash the relay takes them over soon. An
@@ -33,16 +41,35 @@ pub const RECEIVERS: &[&str] = &["catalog", "payments"];
 /// idempotent receivers (and the event consumers' inboxes) absorb.
 pub const SEND_NOW_HOLD_SECONDS: i64 = 5;
 
-/// What to undo.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Undo {
+/// What to undo: `to_cart` is the order whose lines the cart may have given.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Undo<'a> {
     pub release: bool,
     pub refund: bool,
+    pub to_cart: Option<&'a Order>,
 }
 
-impl Undo {
-    pub const RELEASE: Undo = Undo { release: true, refund: false };
-    pub const RELEASE_AND_REFUND: Undo = Undo { release: true, refund: true };
+impl Undo<'_> {
+    pub const RELEASE: Undo<'static> = Undo { release: true, refund: false, to_cart: None };
+    pub const RELEASE_AND_REFUND: Undo<'static> = Undo { release: true, refund: true, to_cart: None };
+}
+
+/// The command giving `order`'s lines back to its buyer's cart.
+pub fn return_to_cart(order: &Order) -> Event {
+    let items: Vec<serde_json::Value> = order.items.iter().map(|i| json!({ "product_id": i.product_id, "quantity": i.quantity })).collect();
+    Event::new(RETURN_TO_CART, json!({ "order_id": order.id, "user_id": order.user_id, "items": items }))
+}
+
+/// Gives `order`'s lines back to the cart on their own, recorded in the
+/// outbox and sent at once (an order settled by someone else while its
+/// placement took the lines).
+pub async fn give_back_to_cart<D: Db, S: Services>(db: &D, services: &S, order: &Order) -> Result<(), ApiError> {
+    let now = timestamp::now_unix();
+    let command = return_to_cart(order);
+    events::record(db, &command, &["cart"], now).await?;
+    let send = async |consumer: &str, event: &Event| outbox::send(db, services, consumer, event).await;
+    let _ = events::deliver_events(db, std::slice::from_ref(&command.id), now, SEND_NOW_HOLD_SECONDS, send).await;
+    Ok(())
 }
 
 /// Moves order `id` from `from` as `change` says, and in the same
@@ -56,7 +83,7 @@ pub async fn settle<D: Db, S: Services>(
     id: &str,
     from: Status,
     change: Change<'_>,
-    undo: Undo,
+    undo: Undo<'_>,
     events: &[Event],
 ) -> Result<bool, ApiError> {
     let now = timestamp::now_unix();
@@ -64,6 +91,7 @@ pub async fn settle<D: Db, S: Services>(
         .into_iter()
         .filter(|(wanted, _, _)| *wanted)
         .map(|(_, kind, receiver)| (Event::new(kind, json!({ "order_id": id })), receiver))
+        .chain(undo.to_cart.map(|order| (return_to_cart(order), "cart")))
         .collect();
     let applied = transaction(db, async |db| {
         if !store::update(db, id, from, change, now).await? {

@@ -16,9 +16,10 @@ use crate::store::{self, Change};
 pub const CONSUMERS: &[&str] = &["shipping", "notifications"];
 
 /// Who is told an order was placed: the cart too for an order made from
-/// it that recovery completed, so that the cart gives up what was ordered
-/// (`cart`'s `POST /internal/cart/events`), told again until it has. (An
-/// order's own request empties the cart itself once it is paid.)
+/// it that recovery completed (or whose placement could not reach the
+/// cart), so that the cart gives up what was ordered (`cart`'s `POST
+/// /internal/cart/events`), told again until it has. (A placement
+/// otherwise takes the lines itself, before the order is paid.)
 pub fn placed_consumers(tell_cart: bool) -> &'static [&'static str] {
     if tell_cart { &["shipping", "notifications", "cart"] } else { CONSUMERS }
 }

@@ -114,7 +114,7 @@ async fn unpaid<D: Db, S: Services>(
     services: &S,
     id: &str,
     payment: Option<&PaymentInfo>,
-    undo: Undo,
+    undo: Undo<'_>,
     note: &str,
     outcome: Outcome,
 ) -> Result<Outcome, ApiError> {

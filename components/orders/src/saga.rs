@@ -256,29 +256,28 @@ async fn place_with_key<D: Db, S: Services>(db: &D, services: &S, user_id: &str,
             // the charge may have happened, so it is refunded if it did.
             let unknown = e.status >= 500;
             let note = format!("the charge failed: {}", e.message);
-            abandon(db, services, &id, None, unknown, &note).await;
+            abandon(db, services, &id, None, unknown, &note, None).await;
             return Err(recorded(e, &id));
         }
     };
     if payment.status != "approved" {
-        abandon(db, services, &id, Some(&payment), false, "the card was declined").await;
+        abandon(db, services, &id, Some(&payment), false, "the card was declined", None).await;
         let e = ApiError::new(402, "payment_declined", "the card was declined").with_details(json!({ "payment_id": payment.id }));
         return Err(recorded(e, &id));
     }
 
     if let Err(e) = services.commit(&id).await {
-        abandon(db, services, &id, Some(&payment), true, &format!("the stock could not be committed: {}", e.message)).await;
+        abandon(db, services, &id, Some(&payment), true, &format!("the stock could not be committed: {}", e.message), None).await;
         return Err(recorded(e, &id));
     }
     // The cart gives up the ordered lines before the order is paid, so a
     // crash on either side of `paid` leaves nothing to do but what recovery
     // does for a pending order (which tells the cart again: it applies an
     // order once). A cart that cannot be reached now is told through the
-    // outbox with `paid`. (Once the lines are taken, the order is only
-    // not paid if the database fails here or a cancel comes first: the
-    // cart then stays without them; see docs/shop.md.)
-    let cart_told = !from_cart || services.take_from_cart(&order).await.is_ok();
-    match mark_paid(db, &order, &payment, !cart_told, timestamp::now_unix()).await {
+    // outbox with `paid`. Should the order still end unpaid (the database
+    // fails here, or a cancel came first), the cart gets the lines back.
+    let cart_took = from_cart && services.take_from_cart(&order).await.is_ok();
+    match mark_paid(db, &order, &payment, from_cart && !cart_took, timestamp::now_unix()).await {
         Ok(true) => {}
         Ok(false) => {
             // Settled meanwhile by someone else: recovery (which may have
@@ -287,6 +286,9 @@ async fn place_with_key<D: Db, S: Services>(db: &D, services: &S, user_id: &str,
             return match status {
                 Some(stored) if stored.status == Status::Paid => Ok(stored),
                 other => {
+                    if cart_took {
+                        let _ = compensation::give_back_to_cart(db, services, &order).await;
+                    }
                     let now = other.map_or("unknown", |o| o.status.as_str());
                     let e = ApiError::conflict("invalid_state", format!("the order was settled while it was being placed; it is {now}"));
                     Err(recorded(e.with_details(json!({ "status": now })), &id))
@@ -295,7 +297,8 @@ async fn place_with_key<D: Db, S: Services>(db: &D, services: &S, user_id: &str,
         }
         Err(e) => {
             // Left `pending` if this fails too: recovery completes it later.
-            abandon(db, services, &id, Some(&payment), true, &format!("the order could not be marked paid: {}", e.message)).await;
+            let note = format!("the order could not be marked paid: {}", e.message);
+            abandon(db, services, &id, Some(&payment), true, &note, cart_took.then_some(&order)).await;
             return Err(recorded(e, &id));
         }
     }
@@ -327,11 +330,12 @@ pub async fn mark_paid<D: Db>(db: &D, order: &Order, payment: &PaymentInfo, tell
 
 /// Ends a placement that will not be paid: `payment_failed` with `note`,
 /// the stock's release (and the charge's refund when `refund`: it may have
-/// been approved) queued with it and sent at once (`compensation::settle`).
+/// been approved; the cart's lines given back when `to_cart` took them)
+/// queued with it and sent at once (`compensation::settle`).
 /// If even that cannot be recorded, the order stays `pending` and recovery
 /// settles it later.
-async fn abandon<D: Db, S: Services>(db: &D, services: &S, id: &str, payment: Option<&PaymentInfo>, refund: bool, note: &str) {
+async fn abandon<D: Db, S: Services>(db: &D, services: &S, id: &str, payment: Option<&PaymentInfo>, refund: bool, note: &str, to_cart: Option<&Order>) {
     let change = Change { status: Some(Status::PaymentFailed), stock: Some(Stock::Released), payment, note: Some(note) };
-    let undo = Undo { release: true, refund };
+    let undo = Undo { release: true, refund, to_cart };
     let _ = compensation::settle(db, services, id, Status::Pending, change, undo, &[]).await;
 }

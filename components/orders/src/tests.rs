@@ -240,6 +240,20 @@ impl Services for Fake {
             return Err("connection refused".into());
         }
         s.delivered.push((consumer.into(), event.kind.clone()));
+        // As the cart: lines it gave an order come back once.
+        if consumer == "cart" && event.kind == crate::compensation::RETURN_TO_CART {
+            let order_id = event.data["order_id"].as_str().unwrap_or_default().to_owned();
+            if let Some(at) = s.cart_taken.iter().position(|o| *o == order_id) {
+                s.cart_taken.remove(at);
+                for item in event.data["items"].as_array().into_iter().flatten() {
+                    let (product_id, quantity) = (item["product_id"].as_str().unwrap_or_default(), item["quantity"].as_i64().unwrap_or_default());
+                    match s.cart.iter_mut().find(|l| l.product_id == product_id) {
+                        Some(l) => l.quantity += quantity,
+                        None => s.cart.push(line(product_id, quantity)),
+                    }
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -632,6 +646,52 @@ fn a_crash_between_the_carts_take_and_paid_is_completed_by_recovery() {
     assert_eq!(stored(&db, &id).order.status, Status::Paid);
     assert_eq!(count(&db, "SELECT count(*) FROM outbox WHERE consumer = 'cart'"), 1, "the cart is told again by the outbox");
     assert_eq!(fake.0.borrow().cart_taken, vec![id], "once");
+}
+
+/// A cancel that lands while the placement has taken the cart's lines and
+/// not yet marked the order paid: the order ends cancelled, and the cart
+/// gets its lines back, once (the cancel's command and the placement's own
+/// both ask for them).
+#[test]
+fn a_cancel_after_the_carts_take_gives_the_lines_back_once() {
+    let (db, fake) = setup();
+    fake.0.borrow_mut().cart = vec![line("mug", 2)];
+    fake.0.borrow_mut().pause_at = Some("cart_taken");
+    let mut placing: Placing<'_> = Box::pin(saga::place(&db, &fake, "u1", input(None, OK_CARD)));
+    assert!(futures::FutureExt::now_or_never(placing.as_mut()).is_none(), "the placement ran past `cart_taken`");
+    let id = fake.0.borrow().cart_taken[0].clone();
+    assert!(fake.0.borrow().cart.is_empty());
+
+    let owner = Identity { user_id: "u1".into(), role: Role::Customer };
+    let cancelled = block_on(cancel::cancel(&db, &fake, &owner, &id)).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(cancelled.status, Status::Cancelled);
+    assert_eq!(fake.0.borrow().cart, vec![line("mug", 2)], "the cancel gave the lines back");
+
+    fake.0.borrow_mut().resume = true;
+    let failed = block_on(placing).expect_err("the order was cancelled meanwhile");
+    assert_eq!(failed.error.code, "invalid_state");
+    assert_eq!(fake.0.borrow().cart, vec![line("mug", 2)], "given back once");
+    assert_eq!(compensations_pending(&db), 0);
+}
+
+/// A cancel of a pending order made from the cart before its placement
+/// reached the cart: the cancel's return finds nothing to give back, the
+/// placement then takes the lines, finds the order cancelled and gives
+/// them back itself. The cart ends as it was.
+#[test]
+fn a_cancel_before_the_carts_take_leaves_the_cart_alone() {
+    let (db, fake) = setup();
+    fake.0.borrow_mut().cart = vec![line("mug", 2)];
+    fake.0.borrow_mut().pause_at = Some("committed");
+    let mut placing: Placing<'_> = Box::pin(saga::place(&db, &fake, "u1", input(None, OK_CARD)));
+    assert!(futures::FutureExt::now_or_never(placing.as_mut()).is_none());
+    let id = block_on(db.query_one("SELECT id FROM orders", &[])).ok().flatten().map(|r| r.text(0).unwrap_or_default()).unwrap_or_default();
+    let owner = Identity { user_id: "u1".into(), role: Role::Customer };
+    block_on(cancel::cancel(&db, &fake, &owner, &id)).unwrap_or_else(|e| panic!("{e:?}"));
+    fake.0.borrow_mut().resume = true;
+    let _ = block_on(placing);
+    assert_eq!(fake.0.borrow().cart, vec![line("mug", 2)]);
+    assert!(fake.0.borrow().delivered.contains(&("cart".to_owned(), "cart.return".to_owned())), "asked, and the cart had nothing to give back");
 }
 
 /// A placement that cannot reach the cart still completes, and hands the
