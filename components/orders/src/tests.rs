@@ -674,6 +674,28 @@ fn a_cancel_after_the_carts_take_gives_the_lines_back_once() {
     assert_eq!(compensations_pending(&db), 0);
 }
 
+/// The database fails as the order is marked paid, after the cart gave
+/// the order its lines: the order ends `payment_failed`, its charge is
+/// refunded, its stock released and the cart gets the lines back.
+#[test]
+fn an_order_that_cannot_be_marked_paid_gives_the_carts_lines_back() {
+    let (db, fake) = setup();
+    fake.0.borrow_mut().cart = vec![line("mug", 2)];
+    let refuse = "CREATE TRIGGER refuse_paid BEFORE UPDATE OF status ON orders WHEN NEW.status = 'paid' BEGIN SELECT RAISE(ABORT, 'the disk is full'); END";
+    block_on(db.exec(refuse, &[])).unwrap_or_else(|e| panic!("{e:?}"));
+    let failed = block_on(saga::place(&db, &fake, "u1", input(None, OK_CARD))).expect_err("the order cannot be marked paid");
+    assert!(failed.recorded);
+    let id = block_on(db.query_one("SELECT id FROM orders", &[])).ok().flatten().map(|r| r.text(0).unwrap_or_default()).unwrap_or_default();
+    let order = stored(&db, &id).order;
+    assert_eq!((order.status, order.payment.map(|p| p.status)), (Status::PaymentFailed, Some("refunded".to_owned())));
+    assert_eq!(stock(&fake, "mug"), 10, "released");
+    let s = fake.0.borrow();
+    assert_eq!(s.cart, vec![line("mug", 2)], "the cart has its lines back");
+    assert!(s.cart_taken.is_empty());
+    drop(s);
+    assert_eq!(compensations_pending(&db), 0);
+}
+
 /// A cancel of a pending order made from the cart before its placement
 /// reached the cart: the cancel's return finds nothing to give back, the
 /// placement then takes the lines, finds the order cancelled and gives
