@@ -511,6 +511,38 @@ mod tests {
         conn
     }
 
+    /// A statement whose request's deadline passed while it waited for the
+    /// lease (another guest's transaction) is refused, not run: its request
+    /// is answered 503.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_statement_does_not_start_once_its_requests_deadline_has_passed() {
+        let conn = database();
+        let target = |deadline| Target {
+            conn: conn.clone(),
+            label: Arc::from("test"),
+            max_result_bytes: DEFAULT_MAX_RESULT_BYTES,
+            holding: false,
+            journal: Default::default(),
+            trace: None,
+            deadline: Some(deadline),
+        };
+        let held = conn.lease().await;
+        let soon = std::time::Instant::now() + std::time::Duration::from_millis(50);
+        let waiting = tokio::spawn(run_leased(target(soon), "INSERT INTO t VALUES (1)".to_string(), vec![]));
+        // The deadline passes while the statement waits for the lease.
+        tokio::time::sleep_until((soon + std::time::Duration::from_millis(50)).into()).await;
+        drop(held);
+        let (executed, _) = waiting.await.unwrap();
+        let Err(Error::Io(message)) = executed.result else { panic!("the late statement ran: {:?}", executed.result) };
+        assert_eq!(message, shared_connection::INTERRUPTED);
+        assert_eq!(Guest::new(&conn).count().await, 0, "nothing was written");
+
+        let later = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let (executed, _) = run_leased(target(later), "INSERT INTO t VALUES (1)".to_string(), vec![]).await;
+        executed.result.unwrap();
+        assert_eq!(Guest::new(&conn).count().await, 1);
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_transaction_whose_write_is_cut_runs_again_and_commits_once() {
         let conn = database();
