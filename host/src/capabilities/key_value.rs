@@ -11,19 +11,10 @@ use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
 
 use super::Spin;
 use super::bindings::spin::key_value::key_value::{self as kv, Error};
+use super::for_request::ForRequest;
 use super::key_value_redis::RedisStore;
 use super::outbound_redis::RedisClients;
 use super::shared_connection::{SharedConnection, Sql};
-use crate::traces::Parent;
-
-/// The request a store operation is made for: the span it belongs to, and
-/// the deadline past which it does not start (the request is being
-/// answered 503, so nothing it asked for may happen after that).
-#[derive(Clone, Default)]
-pub struct ForRequest {
-    pub trace: Parent,
-    pub deadline: Option<std::time::Instant>,
-}
 
 /// One store: its label (for metrics) and where its keys live.
 pub struct Backend {
@@ -112,10 +103,8 @@ pub(super) fn open_store(grant: &KeyValueGrant, label: &str) -> Result<OpenStore
 /// and, with tracing on, a span under the request's.
 impl Backend {
     async fn timed<R>(&self, request: &ForRequest, operation: &str, work: impl std::future::Future<Output = Result<R, String>>) -> Result<R, String> {
+        request.in_time()?;
         let started = std::time::Instant::now();
-        if request.deadline.is_some_and(|deadline| started >= deadline) {
-            return Err(super::shared_connection::INTERRUPTED.to_string());
-        }
         let system = match self.place {
             Place::Sqlite(_) => "sqlite",
             Place::Redis(_) => "redis",

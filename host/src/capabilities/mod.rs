@@ -3,6 +3,7 @@
 
 pub mod circuit_breaker;
 pub mod deny;
+pub mod for_request;
 pub mod key_value;
 pub mod key_value_redis;
 pub mod outbound_http;

@@ -80,8 +80,8 @@ pub struct OutboundHooks {
 impl OutboundHooks {
     /// What a store operation of the instance is made for: the latest
     /// request's span and deadline.
-    pub fn for_request(&self) -> super::key_value::ForRequest {
-        super::key_value::ForRequest { trace: self.trace.clone(), deadline: self.deadline }
+    pub fn for_request(&self) -> super::for_request::ForRequest {
+        super::for_request::ForRequest { trace: self.trace.clone(), deadline: self.deadline }
     }
 }
 

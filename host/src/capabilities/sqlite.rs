@@ -12,6 +12,7 @@ use wasmtime::component::{Access, Accessor, FutureReader, Resource, StreamReader
 
 use super::Spin;
 use super::bindings::spin::sqlite::sqlite::{self as sql, Error, QueryResult, RowResult, Value};
+use super::for_request::ForRequest;
 use super::shared_connection::{self, Lease, SharedConnection, Sql};
 use super::sqlite_cut;
 use super::sqlite_journal::{Answer, Journal};
@@ -318,10 +319,8 @@ struct Target {
     /// The guest already holds the lease (its transaction is open).
     holding: bool,
     journal: Arc<Mutex<Journal>>,
-    /// The span of the request the statement is made for.
-    trace: crate::traces::Parent,
-    /// When that request is answered 503 if it has not been answered.
-    deadline: Option<std::time::Instant>,
+    /// The request the statement is made for.
+    request: ForRequest,
 }
 
 /// The guest's database for one statement (counted for `--stats`).
@@ -334,8 +333,7 @@ fn target(state: &mut InstanceState, conn: &Resource<OpenConnection>) -> wasmtim
         max_result_bytes: open.max_result_bytes,
         holding: open.lease.is_some(),
         journal: open.journal.clone(),
-        trace: state.hooks.trace.clone(),
-        deadline: state.hooks.deadline,
+        request: state.hooks.for_request(),
     })
 }
 
@@ -345,9 +343,9 @@ fn target(state: &mut InstanceState, conn: &Resource<OpenConnection>) -> wasmtim
 async fn run_leased(target: Target, statement: String, parameters: Vec<Value>) -> (Executed, Option<Lease>) {
     let started = std::time::Instant::now();
     let label = target.label.clone();
-    let verb = (crate::metrics::get().is_some() || target.trace.is_some()).then(|| crate::metrics::sql_verb(&statement));
+    let verb = (crate::metrics::get().is_some() || target.request.trace.is_some()).then(|| crate::metrics::sql_verb(&statement));
     let mut span = match verb {
-        Some(verb) => crate::traces::store_operation(&target.trace, "sqlite", "sqlite", &label, verb),
+        Some(verb) => crate::traces::store_operation(&target.request.trace, "sqlite", "sqlite", &label, verb),
         None => Default::default(),
     };
     let lease = if target.holding {
@@ -364,11 +362,9 @@ async fn run_leased(target: Target, statement: String, parameters: Vec<Value>) -
     // A statement whose request's deadline passed (while it waited for
     // another guest's transaction, say) never starts: the request is being
     // answered 503, so nothing it asked for may happen after that.
-    let executed = if target.deadline.is_some_and(|deadline| std::time::Instant::now() >= deadline) {
-        let holding = target.holding;
-        Executed { result: Err(Error::Io(shared_connection::INTERRUPTED.to_string())), last_insert_rowid: 0, changes: 0, in_transaction: holding }
-    } else {
-        execute(target, statement, parameters).await
+    let executed = match target.request.in_time() {
+        Err(late) => Executed { result: Err(Error::Io(late)), last_insert_rowid: 0, changes: 0, in_transaction: target.holding },
+        Ok(()) => execute(target, statement, parameters).await,
     };
     if let Err(e) = &executed.result {
         span.error("sqlite", format!("{e:?}"));
@@ -489,8 +485,7 @@ mod tests {
                 max_result_bytes: DEFAULT_MAX_RESULT_BYTES,
                 holding: true,
                 journal: self.journal.clone(),
-                trace: None,
-                deadline: None,
+                request: Default::default(),
             };
             let executed = execute(target, statement.to_string(), vec![]).await;
             self.in_transaction = executed.in_transaction;
@@ -523,8 +518,7 @@ mod tests {
             max_result_bytes: DEFAULT_MAX_RESULT_BYTES,
             holding: false,
             journal: Default::default(),
-            trace: None,
-            deadline: Some(deadline),
+            request: ForRequest { deadline: Some(deadline), ..Default::default() },
         };
         let held = conn.lease().await;
         let soon = std::time::Instant::now() + std::time::Duration::from_millis(50);
@@ -617,8 +611,7 @@ mod tests {
                         max_result_bytes: DEFAULT_MAX_RESULT_BYTES,
                         holding: true,
                         journal: journal.clone(),
-                        trace: None,
-                        deadline: None,
+                        request: Default::default(),
                     };
                     execute(target, statement.to_string(), parameters.clone()).await.result.unwrap();
                 }
