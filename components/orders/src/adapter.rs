@@ -202,8 +202,7 @@ impl Services for SpinServices {
     }
 
     async fn take_from_cart(&self, order: &Order) -> Result<(), ApiError> {
-        let items: Vec<Json> = order.items.iter().map(|i| json!({ "product_id": i.product_id, "quantity": i.quantity })).collect();
-        let body = json!({ "order_id": order.id, "items": items });
+        let body = json!({ "order_id": order.id, "items": outbox::cart_lines(order) });
         self.expect_ok("cart", "POST", &format!("/internal/cart/{}/ordered", order.user_id), Some(&body)).await
     }
 

@@ -56,8 +56,7 @@ impl Undo<'_> {
 
 /// The command giving `order`'s lines back to its buyer's cart.
 pub fn return_to_cart(order: &Order) -> Event {
-    let items: Vec<serde_json::Value> = order.items.iter().map(|i| json!({ "product_id": i.product_id, "quantity": i.quantity })).collect();
-    Event::new(RETURN_TO_CART, json!({ "order_id": order.id, "user_id": order.user_id, "items": items }))
+    Event::new(RETURN_TO_CART, json!({ "order_id": order.id, "user_id": order.user_id, "items": outbox::cart_lines(order) }))
 }
 
 /// Gives `order`'s lines back to the cart on their own, recorded in the
@@ -67,9 +66,16 @@ pub async fn give_back_to_cart<D: Db, S: Services>(db: &D, services: &S, order: 
     let now = timestamp::now_unix();
     let command = return_to_cart(order);
     events::record(db, &command, &["cart"], now).await?;
-    let send = async |consumer: &str, event: &Event| outbox::send(db, services, consumer, event).await;
-    let _ = events::deliver_events(db, std::slice::from_ref(&command.id), now, SEND_NOW_HOLD_SECONDS, send).await;
+    send_now(db, services, std::slice::from_ref(&command.id), now).await;
     Ok(())
+}
+
+/// Sends the rows `ids` just recorded, held [`SEND_NOW_HOLD_SECONDS`]
+/// against a relay; what fails is the outbox's to retry, and does not undo
+/// what was recorded with them.
+async fn send_now<D: Db, S: Services>(db: &D, services: &S, ids: &[String], now: i64) {
+    let send = async |consumer: &str, event: &Event| outbox::send(db, services, consumer, event).await;
+    let _ = events::deliver_events(db, ids, now, SEND_NOW_HOLD_SECONDS, send).await;
 }
 
 /// Moves order `id` from `from` as `change` says, and in the same
@@ -108,9 +114,7 @@ pub async fn settle<D: Db, S: Services>(
     .await?;
     if applied {
         let ids: Vec<String> = commands.iter().map(|(c, _)| c.id.clone()).chain(events.iter().map(|e| e.id.clone())).collect();
-        // Delivery failures are the outbox's to retry; they do not undo the change.
-        let send = async |consumer: &str, event: &Event| outbox::send(db, services, consumer, event).await;
-        let _ = events::deliver_events(db, &ids, now, SEND_NOW_HOLD_SECONDS, send).await;
+        send_now(db, services, &ids, now).await;
     }
     Ok(applied)
 }

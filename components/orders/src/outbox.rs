@@ -24,6 +24,12 @@ pub fn placed_consumers(tell_cart: bool) -> &'static [&'static str] {
     if tell_cart { &["shipping", "notifications", "cart"] } else { CONSUMERS }
 }
 
+/// An order's lines as the cart counts them: `[{product_id, quantity}]`
+/// (a placement taking them out, a compensation giving them back).
+pub fn cart_lines(order: &Order) -> Vec<Json> {
+    order.items.iter().map(|i| json!({ "product_id": i.product_id, "quantity": i.quantity })).collect()
+}
+
 pub fn placed(order: &Order) -> Event {
     let items: Vec<Json> = order.items.iter().map(|i| json!({ "product_id": i.product_id, "sku": i.sku, "name": i.name, "quantity": i.quantity })).collect();
     Event::new(

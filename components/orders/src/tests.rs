@@ -603,14 +603,22 @@ fn an_order_left_pending_with_an_approved_charge_is_completed_by_recovery() {
     }
 }
 
+/// A placement of `cart` (ordered from the cart) run until the fake holds
+/// it at `point`: resume it (`resume`, then `block_on`) as a slow request,
+/// or drop it as a crash.
+fn stalled_from_cart<'a>(db: &'a MemoryDb, fake: &'a Fake, cart: Vec<LineRequest>, point: &'static str) -> Placing<'a> {
+    fake.0.borrow_mut().cart = cart;
+    fake.0.borrow_mut().pause_at = Some(point);
+    let mut placing: Placing<'a> = Box::pin(saga::place(db, fake, "u1", input(None, OK_CARD)));
+    assert!(futures::FutureExt::now_or_never(placing.as_mut()).is_none(), "the placement ran past `{point}`");
+    fake.0.borrow_mut().pause_at = None;
+    placing
+}
+
 #[test]
 fn an_order_from_the_cart_completed_by_recovery_tells_the_cart_too() {
     let (db, fake) = setup();
-    fake.0.borrow_mut().cart = vec![line("mug", 2)];
-    fake.0.borrow_mut().pause_at = Some("committed");
-    let mut placing: Placing<'_> = Box::pin(saga::place(&db, &fake, "u1", input(None, OK_CARD)));
-    assert!(futures::FutureExt::now_or_never(placing.as_mut()).is_none(), "the placement ran past `committed`");
-    fake.0.borrow_mut().pause_at = None;
+    let placing = stalled_from_cart(&db, &fake, vec![line("mug", 2)], "committed");
     // The crash: the order is pending, its cart untouched.
     drop(placing);
     assert_eq!(recover_after(&db, &fake, 61).paid, 1);
@@ -632,11 +640,7 @@ fn an_order_from_the_cart_completed_by_recovery_tells_the_cart_too() {
 #[test]
 fn a_crash_between_the_carts_take_and_paid_is_completed_by_recovery() {
     let (db, fake) = setup();
-    fake.0.borrow_mut().cart = vec![line("mug", 2), line("tee", 1)];
-    fake.0.borrow_mut().pause_at = Some("cart_taken");
-    let mut placing: Placing<'_> = Box::pin(saga::place(&db, &fake, "u1", input(None, OK_CARD)));
-    assert!(futures::FutureExt::now_or_never(placing.as_mut()).is_none(), "the placement ran past `cart_taken`");
-    fake.0.borrow_mut().pause_at = None;
+    let placing = stalled_from_cart(&db, &fake, vec![line("mug", 2), line("tee", 1)], "cart_taken");
     drop(placing);
     let id = fake.0.borrow().cart_taken[0].clone();
     assert_eq!(stored(&db, &id).order.status, Status::Pending);
@@ -655,10 +659,7 @@ fn a_crash_between_the_carts_take_and_paid_is_completed_by_recovery() {
 #[test]
 fn a_cancel_after_the_carts_take_gives_the_lines_back_once() {
     let (db, fake) = setup();
-    fake.0.borrow_mut().cart = vec![line("mug", 2)];
-    fake.0.borrow_mut().pause_at = Some("cart_taken");
-    let mut placing: Placing<'_> = Box::pin(saga::place(&db, &fake, "u1", input(None, OK_CARD)));
-    assert!(futures::FutureExt::now_or_never(placing.as_mut()).is_none(), "the placement ran past `cart_taken`");
+    let placing = stalled_from_cart(&db, &fake, vec![line("mug", 2)], "cart_taken");
     let id = fake.0.borrow().cart_taken[0].clone();
     assert!(fake.0.borrow().cart.is_empty());
 
@@ -703,10 +704,7 @@ fn an_order_that_cannot_be_marked_paid_gives_the_carts_lines_back() {
 #[test]
 fn a_cancel_before_the_carts_take_leaves_the_cart_alone() {
     let (db, fake) = setup();
-    fake.0.borrow_mut().cart = vec![line("mug", 2)];
-    fake.0.borrow_mut().pause_at = Some("committed");
-    let mut placing: Placing<'_> = Box::pin(saga::place(&db, &fake, "u1", input(None, OK_CARD)));
-    assert!(futures::FutureExt::now_or_never(placing.as_mut()).is_none());
+    let placing = stalled_from_cart(&db, &fake, vec![line("mug", 2)], "committed");
     let id = block_on(db.query_one("SELECT id FROM orders", &[])).ok().flatten().map(|r| r.text(0).unwrap_or_default()).unwrap_or_default();
     let owner = Identity { user_id: "u1".into(), role: Role::Customer };
     block_on(cancel::cancel(&db, &fake, &owner, &id)).unwrap_or_else(|e| panic!("{e:?}"));
