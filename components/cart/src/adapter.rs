@@ -45,7 +45,7 @@ struct SetQuantity {
 #[derive(Deserialize)]
 struct Ordered {
     order_id: String,
-    items: Vec<consumer::Line>,
+    items: Vec<cart::OrderedLine>,
 }
 
 async fn route(inc: Incoming) -> Result<Reply, ApiError> {
@@ -111,8 +111,7 @@ async fn route(inc: Incoming) -> Result<Reply, ApiError> {
         (_, ["internal", "cart", _]) => Err(inc.method_not_allowed()),
         ("POST", ["internal", "cart", user_id, "ordered"]) => {
             let ordered = inc.json::<Ordered>()?;
-            let lines: Vec<(String, u32)> = ordered.items.into_iter().map(|l| (l.product_id, l.quantity)).collect();
-            let taken = cart::take_ordered(&store().await?, user_id, &ordered.order_id, &lines).await?;
+            let taken = cart::take_ordered(&store().await?, user_id, &ordered.order_id, &ordered.items).await?;
             Ok(Reply::ok(&json!({ "order_id": ordered.order_id, "taken": taken })))
         }
         (_, ["internal", "cart", _, "ordered"]) => Err(inc.method_not_allowed()),

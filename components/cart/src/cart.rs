@@ -30,6 +30,13 @@ pub struct CartItem {
     pub quantity: u32,
 }
 
+/// A line of an order made from the cart: what it took out of it (or gives back).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct OrderedLine {
+    pub product_id: String,
+    pub quantity: u32,
+}
+
 impl Cart {
     pub fn quantity_of(&self, product_id: &str) -> Option<u32> {
         self.items.iter().find(|i| i.product_id == product_id).map(|i| i.quantity)
@@ -165,14 +172,14 @@ pub async fn clear<K: Kv>(kv: &K, user_id: &str) -> Result<(), ApiError> {
 /// them, and recovery or the outbox may tell the cart again); the cart
 /// remembers its last
 /// [`REMEMBERED_ORDERS`] orders for that.
-pub async fn take_ordered<K: Kv>(kv: &K, user_id: &str, order_id: &str, lines: &[(String, u32)]) -> Result<bool, ApiError> {
+pub async fn take_ordered<K: Kv>(kv: &K, user_id: &str, order_id: &str, lines: &[OrderedLine]) -> Result<bool, ApiError> {
     kv::update(kv, &key(user_id), |stored| {
         let mut cart = decode(user_id, stored)?;
         let first_time = !cart.ordered.iter().any(|o| o == order_id);
         if first_time {
-            for (product_id, quantity) in lines {
-                if let Some(line) = cart.items.iter_mut().find(|i| &i.product_id == product_id) {
-                    line.quantity = line.quantity.saturating_sub(*quantity);
+            for ordered in lines {
+                if let Some(line) = cart.items.iter_mut().find(|i| i.product_id == ordered.product_id) {
+                    line.quantity = line.quantity.saturating_sub(ordered.quantity);
                 }
             }
             cart.items.retain(|i| i.quantity > 0);
@@ -190,17 +197,17 @@ pub async fn take_ordered<K: Kv>(kv: &K, user_id: &str, order_id: &str, lines: &
 /// new line only while the cart has room), and the order forgotten. Once
 /// per order: `false` (and no change) when the cart does not remember
 /// giving this order its lines (never taken, or given back already).
-pub async fn give_back<K: Kv>(kv: &K, user_id: &str, order_id: &str, lines: &[(String, u32)]) -> Result<bool, ApiError> {
+pub async fn give_back<K: Kv>(kv: &K, user_id: &str, order_id: &str, lines: &[OrderedLine]) -> Result<bool, ApiError> {
     kv::update(kv, &key(user_id), |stored| {
         let mut cart = decode(user_id, stored)?;
         let Some(at) = cart.ordered.iter().position(|o| o == order_id) else { return Ok((encode(&cart)?, false)) };
         cart.ordered.remove(at);
         let most = MAX_LINE_QUANTITY as u32;
-        for (product_id, quantity) in lines {
-            if let Some(line) = cart.items.iter_mut().find(|i| &i.product_id == product_id) {
-                line.quantity = (line.quantity + quantity).min(most);
+        for ordered in lines {
+            if let Some(line) = cart.items.iter_mut().find(|i| i.product_id == ordered.product_id) {
+                line.quantity = (line.quantity + ordered.quantity).min(most);
             } else if cart.items.len() < MAX_LINES {
-                cart.items.push(CartItem { product_id: product_id.clone(), quantity: (*quantity).min(most) });
+                cart.items.push(CartItem { product_id: ordered.product_id.clone(), quantity: ordered.quantity.min(most) });
             }
         }
         Ok((encode(&cart)?, true))
@@ -313,8 +320,8 @@ mod tests {
         });
     }
 
-    fn ordered(lines: &[(&str, u32)]) -> Vec<(String, u32)> {
-        lines.iter().map(|(p, q)| ((*p).to_owned(), *q)).collect()
+    fn ordered(lines: &[(&str, u32)]) -> Vec<OrderedLine> {
+        lines.iter().map(|(p, q)| OrderedLine { product_id: (*p).to_owned(), quantity: *q }).collect()
     }
 
     #[test]

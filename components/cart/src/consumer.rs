@@ -5,30 +5,23 @@
 //! out of the buyer's cart ([`cart::take_ordered`]), once however often it
 //! is told. And `cart.return`, orders' command for an order made from the
 //! cart that will not be paid after all: its lines back into the cart if
-//! the cart gave them to it ([`cart::give_back`]), once. Never an error for the event's content,
-//! so the producer does not retry in vain: what cannot be applied is
-//! ignored, with the reason.
+//! the cart gave them to it ([`cart::give_back`]), once. Never an error
+//! for the event's content, so the producer does not retry in vain: what
+//! cannot be applied is ignored, with the reason.
 
 use serde::Deserialize;
 use shop_common::events::Event;
 pub use shop_common::events::Outcome;
 use shop_common::{ApiError, Kv};
 
-use crate::cart;
+use crate::cart::{self, OrderedLine};
 
-/// The part of `order.placed` the cart needs.
+/// The part of `order.placed` (and of `cart.return`) the cart needs.
 #[derive(Deserialize)]
 struct Placed {
     order_id: String,
     user_id: String,
-    items: Vec<Line>,
-}
-
-/// A line of an order: what it takes out of the cart.
-#[derive(Deserialize)]
-pub struct Line {
-    pub product_id: String,
-    pub quantity: u32,
+    items: Vec<OrderedLine>,
 }
 
 /// Applies one event; the reason goes with an ignored one.
@@ -41,11 +34,10 @@ pub async fn consume<K: Kv>(kv: &K, event: &Event) -> Result<(Outcome, Option<St
         Ok(placed) => placed,
         Err(e) => return Ok((Outcome::Ignored, Some(format!("{kind} without its order_id, user_id and items: {e}")))),
     };
-    let lines: Vec<(String, u32)> = placed.items.into_iter().map(|l| (l.product_id, l.quantity)).collect();
     let first_time = if kind == "order.placed" {
-        cart::take_ordered(kv, &placed.user_id, &placed.order_id, &lines).await?
+        cart::take_ordered(kv, &placed.user_id, &placed.order_id, &placed.items).await?
     } else {
-        cart::give_back(kv, &placed.user_id, &placed.order_id, &lines).await?
+        cart::give_back(kv, &placed.user_id, &placed.order_id, &placed.items).await?
     };
     Ok((if first_time { Outcome::Applied } else { Outcome::Duplicate }, None))
 }
