@@ -55,7 +55,7 @@ pub fn request_hash(body: &[u8]) -> Result<String, ApiError> {
     // serde_json's map is ordered by key (its `preserve_order` feature is
     // off), so this text is the same for equal values.
     let canonical = serde_json::to_vec(&value).map_err(|e| ApiError::internal(format!("re-encoding the body: {e}")))?;
-    Ok(Sha256::digest(&canonical).iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex::encode(Sha256::digest(&canonical)))
 }
 
 /// Takes `key` for `user_id` and the request whose [`request_hash`] is

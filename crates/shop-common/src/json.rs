@@ -14,6 +14,7 @@
 //! ([`Checked`]) walks the value and refuses duplicates. No well-kept crate
 //! does only that check, and the pass is a few lines over serde's visitor.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
@@ -32,7 +33,7 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         return Err(ApiError::invalid_json("expected a JSON body"));
     }
     let mut de = serde_json::Deserializer::from_str(text);
-    Checked::at(String::new()).deserialize(&mut de).and_then(|()| de.end()).map_err(ApiError::from)?;
+    Checked::walk(&mut de).and_then(|()| de.end()).map_err(ApiError::from)?;
 
     // Well-formed by now: what is left is a field missing or of the wrong type.
     let mut de = serde_json::Deserializer::from_str(text);
@@ -59,23 +60,56 @@ fn field_of(path: &str, error: &str) -> String {
     }
 }
 
-/// A JSON value walked for keys given twice; `path` is where it sits
-/// (`""` for the whole body, else `items[0].card`).
-struct Checked {
-    path: String,
+/// A JSON value walked for keys given twice. It runs before every body is
+/// read, so it allocates nothing on the way: keys are borrowed from the
+/// body (unless escaped), one stack of keys serves every object, and where
+/// a value sits ([`Place`]) becomes a path only for an error.
+struct Checked<'p, 'k, 'de> {
+    place: Place<'p>,
+    /// The keys of the objects being walked, outermost first; each object
+    /// pushes its own and takes them off again when it ends.
+    keys: &'k mut Vec<Cow<'de, str>>,
 }
 
-impl Checked {
-    fn at(path: String) -> Checked {
-        Checked { path }
+/// Above this many keys, an object's duplicates are found through a hash
+/// set instead of by comparing each key with those before it.
+const LINEAR_SCAN_KEYS: usize = 32;
+
+impl<'de> Checked<'_, '_, 'de> {
+    /// Walks the whole of `de`'s value.
+    fn walk<D: Deserializer<'de>>(de: D) -> Result<(), D::Error> {
+        Checked { place: Place::Top, keys: &mut Vec::new() }.deserialize(de)
+    }
+}
+
+/// Where a value sits: a chain of keys and indices up to the body's value.
+#[derive(Clone, Copy)]
+enum Place<'a> {
+    Top,
+    Key(&'a Place<'a>, &'a str),
+    Index(&'a Place<'a>, usize),
+}
+
+impl Place<'_> {
+    /// `items[0].card`; empty for the body's value itself.
+    fn path(&self) -> String {
+        match self {
+            Place::Top => String::new(),
+            Place::Key(Place::Top, key) => (*key).to_owned(),
+            Place::Key(parent, key) => format!("{}.{key}", parent.path()),
+            Place::Index(parent, index) => format!("{}[{index}]", parent.path()),
+        }
     }
 
     fn describe(&self) -> String {
-        if self.path.is_empty() { "the top-level object".to_owned() } else { format!("`{}`", self.path) }
+        match self {
+            Place::Top => "the top-level object".to_owned(),
+            _ => format!("`{}`", self.path()),
+        }
     }
 }
 
-impl<'de> DeserializeSeed<'de> for Checked {
+impl<'de> DeserializeSeed<'de> for Checked<'_, '_, 'de> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -83,7 +117,7 @@ impl<'de> DeserializeSeed<'de> for Checked {
     }
 }
 
-impl<'de> Visitor<'de> for Checked {
+impl<'de> Visitor<'de> for Checked<'_, '_, 'de> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -111,25 +145,71 @@ impl<'de> Visitor<'de> for Checked {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut index = 0usize;
-        while seq.next_element_seed(Checked::at(format!("{}[{index}]", self.path)))?.is_some() {
+        while seq.next_element_seed(Checked { place: Place::Index(&self.place, index), keys: &mut *self.keys })?.is_some() {
             index += 1;
         }
         Ok(())
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut seen = HashSet::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if seen.contains(&key) {
-                // The value is read first so the error points past it.
-                map.next_value::<IgnoredAny>()?;
-                return Err(de::Error::custom(format!("duplicate key {key:?} in {}", self.describe())));
+        let start = self.keys.len();
+        // Only for an object with many keys.
+        let mut many: Option<HashSet<Cow<'de, str>>> = None;
+        let result = (|| {
+            while let Some(key) = map.next_key_seed(Key)? {
+                let seen = match &many {
+                    Some(set) => set.contains(&key),
+                    None => self.keys[start..].contains(&key),
+                };
+                if seen {
+                    // The value is read first so the error points past it.
+                    map.next_value::<IgnoredAny>()?;
+                    return Err(de::Error::custom(format!("duplicate key {:?} in {}", &*key, self.place.describe())));
+                }
+                map.next_value_seed(Checked { place: Place::Key(&self.place, &key), keys: &mut *self.keys })?;
+                match &mut many {
+                    Some(set) => {
+                        set.insert(key);
+                    }
+                    None if self.keys.len() - start < LINEAR_SCAN_KEYS => self.keys.push(key),
+                    None => {
+                        let mut set: HashSet<_> = self.keys.drain(start..).collect();
+                        set.insert(key);
+                        many = Some(set);
+                    }
+                }
             }
-            let path = if self.path.is_empty() { key.clone() } else { format!("{}.{key}", self.path) };
-            map.next_value_seed(Checked::at(path))?;
-            seen.insert(key);
-        }
-        Ok(())
+            Ok(())
+        })();
+        self.keys.truncate(start);
+        result
+    }
+}
+
+/// An object's key, borrowed from the body unless it has escapes.
+struct Key;
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_borrowed_str<E>(self, key: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(key))
+    }
+
+    fn visit_str<E>(self, key: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(key.to_owned()))
     }
 }
 
@@ -205,6 +285,27 @@ mod tests {
         refused(br#"{"items": [], "\u0069tems": []}"#);
         // The same key in two objects is no duplicate.
         parse::<Order>(br#"{"items": [{"sku": "A", "quantity": 1}, {"sku": "A", "quantity": 1}]}"#).unwrap();
+    }
+
+    #[test]
+    fn objects_with_many_keys_and_nested_objects_still_find_each_duplicate() {
+        let keys = |n: usize| (0..n).map(|i| format!(r#""k{i}": {i}"#)).collect::<Vec<_>>();
+        for n in [LINEAR_SCAN_KEYS - 1, LINEAR_SCAN_KEYS, LINEAR_SCAN_KEYS + 1, 3 * LINEAR_SCAN_KEYS] {
+            let fine = format!(r#"{{"items": [], "extra": {{{}}}}}"#, keys(n).join(", "));
+            parse::<Order>(fine.as_bytes()).unwrap_or_else(|e| panic!("{n} keys: {}", e.message));
+            for again in [0, n / 2, n - 1] {
+                let twice = format!(r#"{{"items": [], "extra": {{{}, "k{again}": 0}}}}"#, keys(n).join(", "));
+                let err = refused(twice.as_bytes());
+                assert!(err.message.contains(&format!(r#"duplicate key "k{again}" in `extra`"#)), "{n} keys: {}", err.message);
+            }
+        }
+        // An inner object's keys are its own: the outer one's repeat in it
+        // freely, and the outer object still sees its own after it ends.
+        parse::<Order>(br#"{"extra": {"items": 1, "extra": {"items": 2}}, "items": []}"#).unwrap();
+        let err = refused(br#"{"extra": {"a": {"b": 1}, "c": [{"d": 1}]}, "items": [], "extra": 2}"#);
+        assert!(err.message.contains(r#"duplicate key "extra" in the top-level object"#), "{}", err.message);
+        let err = refused(br#"[{"a": [{"b": {"c": 1, "c": 2}}]}]"#);
+        assert!(err.message.contains(r#"duplicate key "c" in `[0].a[0].b`"#), "{}", err.message);
     }
 
     #[test]
