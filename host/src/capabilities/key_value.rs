@@ -101,6 +101,11 @@ pub(super) fn open_store(grant: &KeyValueGrant, label: &str) -> Result<OpenStore
 /// The operations every key-value interface uses, on either backend, each
 /// refused once its request's deadline has passed, timed for the metrics
 /// and, with tracing on, a span under the request's.
+///
+/// A Redis call's future is boxed: held inline, its state (over a kilobyte)
+/// would make every operation's future that large, SQLite's included, and
+/// wasmtime allocates each host call's future on the heap, where glibc
+/// serves a kilobyte or more by its slower path (measured in BENCHMARKS.md).
 impl Backend {
     async fn timed<R>(&self, request: &ForRequest, operation: &str, work: impl std::future::Future<Output = Result<R, String>>) -> Result<R, String> {
         request.in_time()?;
@@ -122,7 +127,7 @@ impl Backend {
         self.timed(request, "get", async {
             match &self.place {
                 Place::Sqlite(conn) => get(conn, key),
-                Place::Redis(redis) => redis.get(key).await,
+                Place::Redis(redis) => Box::pin(redis.get(key)).await,
             }
         })
         .await
@@ -132,7 +137,7 @@ impl Backend {
         self.timed(request, "set", async {
             match &self.place {
                 Place::Sqlite(conn) => set(conn, key, value),
-                Place::Redis(redis) => redis.set(key, value).await,
+                Place::Redis(redis) => Box::pin(redis.set(key, value)).await,
             }
         })
         .await
@@ -142,7 +147,7 @@ impl Backend {
         self.timed(request, "delete", async {
             match &self.place {
                 Place::Sqlite(conn) => delete(conn, key),
-                Place::Redis(redis) => redis.delete(key).await,
+                Place::Redis(redis) => Box::pin(redis.delete(key)).await,
             }
         })
         .await
@@ -152,7 +157,7 @@ impl Backend {
         self.timed(request, "exists", async {
             match &self.place {
                 Place::Sqlite(conn) => exists(conn, key),
-                Place::Redis(redis) => redis.exists(key).await,
+                Place::Redis(redis) => Box::pin(redis.exists(key)).await,
             }
         })
         .await
@@ -162,7 +167,7 @@ impl Backend {
         self.timed(request, "keys", async {
             match &self.place {
                 Place::Sqlite(conn) => keys(conn),
-                Place::Redis(redis) => redis.keys().await,
+                Place::Redis(redis) => Box::pin(redis.keys()).await,
             }
         })
         .await
@@ -172,7 +177,7 @@ impl Backend {
         self.timed(request, "increment", async {
             match &self.place {
                 Place::Sqlite(conn) => increment(conn, key, delta),
-                Place::Redis(redis) => redis.increment(key, delta).await,
+                Place::Redis(redis) => Box::pin(redis.increment(key, delta)).await,
             }
         })
         .await
@@ -188,7 +193,7 @@ impl Backend {
         self.timed(request, "compare_and_swap", async {
             match &self.place {
                 Place::Sqlite(conn) => compare_and_swap(conn, key, expected, value),
-                Place::Redis(redis) => redis.compare_and_swap(key, expected, value).await,
+                Place::Redis(redis) => Box::pin(redis.compare_and_swap(key, expected, value)).await,
             }
         })
         .await
@@ -373,6 +378,26 @@ mod tests {
         delete(&conn, "k").unwrap();
         assert_eq!(compare_and_swap(&conn, "k", Some(b"2"), b"3"), Ok(Err(None)), "deleted meanwhile");
         assert_eq!(get(&conn, "k"), Ok(None));
+    }
+
+    #[test]
+    fn an_operation_on_sqlite_carries_no_redis_state() {
+        let mut stores = KeyValueStores::default();
+        let config = souk_manifest::StoreConfig { path: None, redis_url: None };
+        let backend = KeyValueStores::open_if_closed("default", &config, &Default::default(), &mut stores).unwrap();
+        let request = ForRequest::default();
+        let sizes = [
+            ("get", std::mem::size_of_val(&backend.get(&request, "k"))),
+            ("set", std::mem::size_of_val(&backend.set(&request, "k", b"v"))),
+            ("delete", std::mem::size_of_val(&backend.delete(&request, "k"))),
+            ("exists", std::mem::size_of_val(&backend.exists(&request, "k"))),
+            ("keys", std::mem::size_of_val(&backend.keys(&request))),
+            ("increment", std::mem::size_of_val(&backend.increment(&request, "k", 1))),
+            ("compare_and_swap", std::mem::size_of_val(&backend.compare_and_swap(&request, "k", None, b"v"))),
+        ];
+        for (operation, size) in sizes {
+            assert!(size < 512, "{operation}'s future takes {size} bytes");
+        }
     }
 
     #[tokio::test]

@@ -216,7 +216,10 @@ impl WasiHttpHooks for OutboundHooks {
             }
             use http_body_util::BodyExt;
             let sent = tokio::select! {
-                sent = wasmtime_wasi_http::default_send_request(request, options) => sent,
+                // Boxed: held inline, the client's state would make every
+                // call's future (chained ones included, which wasmtime keeps
+                // on the heap) a few kilobytes larger.
+                sent = Box::pin(wasmtime_wasi_http::default_send_request(request, options)) => sent,
                 () = within(limit) => Err(HttpError::ConnectionReadTimeout),
             };
             let outcome = sent.as_ref().map_or_else(|_| "error".to_string(), |(r, _)| crate::metrics::status_class(r.status().as_u16()));

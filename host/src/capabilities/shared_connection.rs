@@ -249,7 +249,9 @@ impl SharedConnection {
             }
         };
         let f = Arc::new(f);
-        (self.run(move |c| f(c)).await, Some(why))
+        // Boxed: the pool's rare path would otherwise make the future of
+        // every statement (which wasmtime keeps on the heap) over a kilobyte.
+        (Box::pin(self.run(move |c| f(c))).await, Some(why))
     }
 
     /// Closes the connection (flushing the WAL); later calls fail cleanly.

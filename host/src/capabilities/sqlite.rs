@@ -506,6 +506,25 @@ mod tests {
         conn
     }
 
+    /// wasmtime keeps each host call's future on the heap, where glibc
+    /// serves a kilobyte or more by its slower path: a statement's stays
+    /// well under that, with room for the bindings' wrapping (the blocking
+    /// pool's rare path is boxed apart, the request's span shared).
+    #[test]
+    fn a_statements_future_stays_under_a_kilobyte() {
+        let conn = database();
+        let target = Target {
+            conn: conn.clone(),
+            label: Arc::from("test"),
+            max_result_bytes: DEFAULT_MAX_RESULT_BYTES,
+            holding: false,
+            journal: Default::default(),
+            request: Default::default(),
+        };
+        let size = std::mem::size_of_val(&run_leased(target, String::new(), vec![]));
+        assert!(size < 768, "a statement's future takes {size} bytes");
+    }
+
     /// A statement whose request's deadline passed while it waited for the
     /// lease (another guest's transaction) is refused, not run: its request
     /// is answered 503.

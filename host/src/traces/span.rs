@@ -10,8 +10,10 @@ use wasmtime_wasi_http::WasiBody;
 use super::{propagation, tracer};
 
 /// The span an instance's work belongs to while it serves a request: its
-/// component execution's. `None` when tracing is off.
-pub type Parent = Option<SpanContext>;
+/// component execution's. `None` when tracing is off. Shared, not held
+/// inline: every store operation's future carries one (one word, where a
+/// span context takes eight).
+pub type Parent = Option<std::sync::Arc<SpanContext>>;
 
 /// A span being recorded; it ends when dropped. Empty when tracing is off,
 /// and then one word: request futures hold one across their awaits.
@@ -28,7 +30,7 @@ impl Span {
     /// This span's context, for its children.
     pub fn context(&self) -> Parent {
         use opentelemetry::trace::Span as _;
-        self.0.as_ref().map(|r| r.span.span_context().clone())
+        self.0.as_ref().map(|r| std::sync::Arc::new(r.span.span_context().clone()))
     }
 
     /// Makes this span the parent of whoever serves `headers`.
@@ -115,7 +117,7 @@ pub fn component_execution(headers: &http::HeaderMap, component: &str) -> Span {
 fn call(parent: &Parent, describe: impl FnOnce() -> (String, Vec<KeyValue>)) -> Span {
     let (Some(parent), Some(tracer)) = (parent, tracer()) else { return Span::default() };
     let (name, attributes) = describe();
-    let span = tracer.span_builder(name).with_kind(SpanKind::Client).with_attributes(attributes).start_with_context(tracer, &child_of(Some(parent)));
+    let span = tracer.span_builder(name).with_kind(SpanKind::Client).with_attributes(attributes).start_with_context(tracer, &child_of(Some(parent.as_ref())));
     Span(Some(Box::new(Recording { span, client: true })))
 }
 
