@@ -29,6 +29,13 @@ pub trait ServiceChain: Send + Sync {
     ) -> Pin<Box<dyn Future<Output = Result<http::Response<WasiBody>, String>> + Send + '_>>;
 }
 
+/// Marks the answer of a chained callee cut at the deadline its caller
+/// gave it (a response extension): the caller takes it as the call running
+/// out of time, as when its own timer for the call fires first, so the two
+/// racing to the same instant end the same way.
+#[derive(Clone, Copy)]
+pub struct CutAtCallersDeadline;
+
 /// What one component may reach over HTTP.
 pub struct OutboundGrant {
     pub component: String,
@@ -188,9 +195,12 @@ impl WasiHttpHooks for OutboundHooks {
                 };
             }
             if let Some(target) = chained {
-                let sent = tokio::select! {
+                let sent = match tokio::select! {
                     sent = component.chain.send(target, request, limit.map(|limit| started + limit)) => Some(sent),
                     () = within(limit) => None,
+                } {
+                    Some(Ok(response)) if response.extensions().get::<CutAtCallersDeadline>().is_some() => None,
+                    sent => sent,
                 };
                 let status = sent.as_ref().and_then(|s| s.as_ref().ok()).map(|r| r.status().as_u16());
                 crate::metrics::chained(&component.component, target, status, started.elapsed());

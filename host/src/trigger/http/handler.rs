@@ -62,6 +62,8 @@ pub struct ComponentHandler {
 /// A failed request (already logged with its cause): the status to answer with.
 pub struct Failure {
     pub status: http::StatusCode,
+    /// A chained request cut at its caller's deadline (answered 504).
+    pub cut_at_callers_deadline: bool,
 }
 
 impl ComponentHandler {
@@ -77,6 +79,10 @@ impl ComponentHandler {
     /// by `inherited` if that comes first (a chained request's caller's deadline).
     pub async fn handle(&self, mut request: http::Request<WasiBody>, inherited: Option<Instant>) -> Result<http::Response<WasiBody>, Failure> {
         let outcome = Arc::new(RequestOutcome::default());
+        // Cut by its caller's deadline rather than its own, a chained
+        // request answers 504, as the caller's host does when its timer for
+        // the call fires first: the caller sees one status either way.
+        let callers_deadline_first = inherited.is_some_and(|inherited| inherited < Instant::now() + self.handler.state().limits.request_timeout);
         // The guest sees its own execution as the parent in `traceparent`.
         let mut span = crate::traces::component_execution(request.headers(), &self.component().id);
         span.inject(request.headers_mut());
@@ -95,20 +101,20 @@ impl ComponentHandler {
                 };
                 crate::metrics::guest_failed(id, kind);
                 let (status, reason) = match kind {
-                    "deadline" if inherited.is_some() => (http::StatusCode::SERVICE_UNAVAILABLE, "the calling request's deadline passed".to_string()),
+                    "deadline" if callers_deadline_first => (http::StatusCode::GATEWAY_TIMEOUT, "the calling request's deadline passed".to_string()),
                     "deadline" => (http::StatusCode::SERVICE_UNAVAILABLE, format!("request deadline of {:?} exceeded", limits.request_timeout)),
                     "memory" => (http::StatusCode::INTERNAL_SERVER_ERROR, format!("memory limit of {} MiB reached: {error:#}", limits.max_memory_bytes >> 20)),
                     // The instance's own error (the trap and its cause) is
                     // logged when the instance is dropped; see `Requests::drop`.
                     "trap" => {
                         span.error(kind, "the component trapped");
-                        return Err(Failure { status: http::StatusCode::INTERNAL_SERVER_ERROR });
+                        return Err(Failure { status: http::StatusCode::INTERNAL_SERVER_ERROR, cut_at_callers_deadline: false });
                     }
                     _ => (http::StatusCode::INTERNAL_SERVER_ERROR, first_line(&format!("{error:#}"))),
                 };
                 span.error(kind, reason.clone());
                 tracing::error!("component `{}` failed a request: {reason}", self.component().id);
-                Err(Failure { status })
+                Err(Failure { status, cut_at_callers_deadline: kind == "deadline" && callers_deadline_first })
             }
         }
     }

@@ -231,7 +231,13 @@ async fn dispatch(
     headers::set_spin_headers(request.headers_mut(), &route, &full_url, client);
     match component.handler.handle(request, deadline).await {
         Ok(response) => response,
-        Err(failure) => text_response(failure.status, &format!("{}\n", failure.status.canonical_reason().unwrap_or("Error"))),
+        Err(failure) => {
+            let mut response = text_response(failure.status, &format!("{}\n", failure.status.canonical_reason().unwrap_or("Error")));
+            if failure.cut_at_callers_deadline {
+                response.extensions_mut().insert(crate::capabilities::outbound_http::CutAtCallersDeadline);
+            }
+            response
+        }
     }
 }
 
