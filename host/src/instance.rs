@@ -78,6 +78,9 @@ pub struct InstanceState {
 #[derive(Default)]
 pub struct RequestOutcome {
     pub failure: Mutex<Option<HostFailure>>,
+    /// Its deadline is its caller's (a chained request's), not its own
+    /// `--request-timeout`: set when the request starts in its instance.
+    pub callers_deadline: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

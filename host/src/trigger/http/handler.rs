@@ -79,10 +79,6 @@ impl ComponentHandler {
     /// by `inherited` if that comes first (a chained request's caller's deadline).
     pub async fn handle(&self, mut request: http::Request<WasiBody>, inherited: Option<Instant>) -> Result<http::Response<WasiBody>, Failure> {
         let outcome = Arc::new(RequestOutcome::default());
-        // Cut by its caller's deadline rather than its own, a chained
-        // request answers 504, as the caller's host does when its timer for
-        // the call fires first: the caller sees one status either way.
-        let callers_deadline_first = inherited.is_some_and(|inherited| inherited < Instant::now() + self.handler.state().limits.request_timeout);
         // The guest sees its own execution as the parent in `traceparent`.
         let mut span = crate::traces::component_execution(request.headers(), &self.component().id);
         span.inject(request.headers_mut());
@@ -92,6 +88,10 @@ impl ComponentHandler {
             Err(error) => {
                 let limits = &self.handler.state().limits;
                 let id = &self.component().id;
+                // Cut by its caller's deadline rather than its own, a chained
+                // request answers 504, as the caller's host does when its timer for
+                // the call fires first: the caller sees one status either way.
+                let callers_deadline_first = outcome.callers_deadline.load(std::sync::atomic::Ordering::Relaxed);
                 let kind = match outcome.get() {
                     Some(HostFailure::DeadlineExceeded) => "deadline",
                     Some(HostFailure::MemoryLimitReached) => "memory",
@@ -229,6 +229,7 @@ impl WorkerState for Requests {
         let RequestScope { outcome, trace, inherited } = scope;
         let own = Instant::now() + self.timeout;
         let deadline = inherited.map_or(own, |inherited| inherited.min(own));
+        outcome.callers_deadline.store(inherited.is_some_and(|inherited| inherited < own), std::sync::atomic::Ordering::Relaxed);
         let mut accepted = self.accepted.lock().unwrap_or_else(|p| p.into_inner());
         accepted.outcomes.push(outcome.clone());
         accepted.last_deadline = Some(accepted.last_deadline.map_or(deadline, |last| last.max(deadline)));
