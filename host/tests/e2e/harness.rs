@@ -248,6 +248,40 @@ impl Souk {
         self.child.id()
     }
 
+    /// CPU time (user + system) the process has used so far.
+    pub fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap();
+        // Fields after the command name (which may hold spaces) start at ')'.
+        let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        Duration::from_millis(ticks * 10)
+    }
+
+    /// Waits until the process has used `cpu` of CPU time since `before`
+    /// (a [`Souk::cpu_time`] reading), or panics after `limit`.
+    pub fn wait_for_cpu(&self, before: Duration, cpu: Duration, limit: Duration) {
+        let started = std::time::Instant::now();
+        while self.cpu_time() - before < cpu {
+            assert!(started.elapsed() < limit, "souk used under {cpu:?} of CPU in {limit:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until the process uses under a tenth of a core over a half
+    /// second, or panics after `limit`.
+    pub fn wait_until_idle(&self, limit: Duration) {
+        let started = std::time::Instant::now();
+        loop {
+            let before = self.cpu_time();
+            std::thread::sleep(Duration::from_millis(500));
+            let used = self.cpu_time() - before;
+            if used <= Duration::from_millis(50) {
+                return;
+            }
+            assert!(started.elapsed() < limit, "souk is still busy ({used:?} of CPU in 500 ms) {:?} after the deadlines", started.elapsed());
+        }
+    }
+
     /// Sends SIGTERM and waits for the process; returns its exit code.
     pub fn terminate(self) -> Option<i32> {
         self.terminate_with_stderr().0

@@ -3,6 +3,8 @@
 
 // The failure tests' app: the fixture guest is component `modern`, at `/p3/...`.
 use crate::failures::APP;
+use std::time::Duration;
+
 use crate::harness::AppDir;
 
 fn counts(souk: &crate::harness::Souk, n: usize) -> Vec<String> {
@@ -40,4 +42,23 @@ fn a_reused_instance_past_its_deadline_is_cut_with_503() {
     let souk = app.up_with(&["--max-instance-reuse-count", "100", "--request-timeout", "2s"], &[]);
     assert_eq!(souk.get("/p3/loop").status, 503);
     assert_eq!(souk.get("/p3/hello").body, "hello from souk");
+}
+
+/// An instance stuck in a busy loop takes no new request: one sent
+/// meanwhile goes to a fresh instance, and the loop ends at its deadline.
+#[test]
+fn a_request_sent_while_a_reused_instance_loops_gets_a_fresh_instance() {
+    let app = AppDir::new(APP);
+    let souk = std::sync::Arc::new(app.up_with(&["--max-instance-reuse-count", "100", "--request-timeout", "3s", "--idle-instance-timeout", "60s"], &[]));
+    assert_eq!(counts(&souk, 1), ["1"]);
+    let before = souk.cpu_time();
+    let looping = {
+        let souk = souk.clone();
+        std::thread::spawn(move || souk.get("/p3/loop"))
+    };
+    souk.wait_for_cpu(before, Duration::from_millis(500), Duration::from_secs(30));
+    let meanwhile = souk.get("/p3/count");
+    assert_eq!((meanwhile.status, meanwhile.body.as_str()), (200, "1"), "a fresh instance, not the looping one");
+    assert_eq!(looping.join().unwrap().status, 503);
+    souk.wait_until_idle(Duration::from_secs(10));
 }

@@ -3,9 +3,9 @@
 //! result into the host.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::harness::{AppDir, Souk};
+use crate::harness::AppDir;
 
 /// The capability tests' app: components `cart` (database `cart-db`) and
 /// `orders` (`orders-db`, a file at data/orders.db), each on its own route.
@@ -49,35 +49,11 @@ fn sql_cannot_reach_another_components_database() {
     assert_eq!(souk.post("/cart/sql/exec?db=cart-db", "PRAGMA user_version").body, "2\n");
 }
 
-/// CPU time (user + system) the process has used.
-fn cpu_time(souk: &Souk) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", souk.pid())).unwrap();
-    // Fields after the command name (which may hold spaces) start at ')'.
-    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    Duration::from_millis(ticks * 10)
-}
-
-/// Waits until the process uses under a tenth of a core over a half second,
-/// or panics after `limit`.
-fn wait_until_idle(souk: &Souk, limit: Duration) {
-    let started = Instant::now();
-    loop {
-        let before = cpu_time(souk);
-        std::thread::sleep(Duration::from_millis(500));
-        let used = cpu_time(souk) - before;
-        if used <= Duration::from_millis(50) {
-            return;
-        }
-        assert!(started.elapsed() < limit, "souk is still busy ({used:?} of CPU in 500 ms) {:?} after the deadlines", started.elapsed());
-    }
-}
-
 #[test]
 fn runaway_queries_end_at_the_deadline_and_others_are_served_meanwhile() {
     let app = app();
     let souk = Arc::new(app.up_with(&["--request-timeout", "4s"], &[]));
-    let before = cpu_time(&souk);
+    let before = souk.cpu_time();
     // More runaways than the machine has executor threads.
     let runaways: Vec<_> = (0..3)
         .map(|_| {
@@ -87,11 +63,7 @@ fn runaway_queries_end_at_the_deadline_and_others_are_served_meanwhile() {
         .collect();
     // Once they burn CPU, the other component's requests, and a statement
     // on another database, are still answered.
-    let started = Instant::now();
-    while cpu_time(&souk) - before < Duration::from_millis(500) {
-        assert!(started.elapsed() < Duration::from_secs(30), "the runaway queries never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    souk.wait_for_cpu(before, Duration::from_millis(500), Duration::from_secs(30));
     for _ in 0..5 {
         assert_eq!(souk.get("/orders/hello").body, "hello from souk");
         assert_eq!(souk.post("/orders/sql/exec?db=orders-db", "SELECT 1 + 1").body, "2\n");
@@ -101,7 +73,7 @@ fn runaway_queries_end_at_the_deadline_and_others_are_served_meanwhile() {
         let reply = runaway.join().unwrap();
         assert_eq!(reply.status, 503, "{reply:?}");
     }
-    wait_until_idle(&souk, Duration::from_secs(10));
+    souk.wait_until_idle(Duration::from_secs(10));
     // The database the runaways used serves again.
     let again = souk.post("/cart/sql/exec?db=cart-db", "SELECT 40 + 2");
     assert_eq!((again.status, again.body.as_str()), (200, "42\n"));
@@ -117,6 +89,29 @@ fn an_oversized_result_is_refused_with_a_clear_error() {
     assert!(refused.body.contains("larger than 100000 bytes") && refused.body.contains("--sqlite-max-result-bytes"), "{refused:?}");
     let small = souk.post("/cart/sql/exec?db=cart-db", &big.replace("LIMIT 10000", "LIMIT 100"));
     assert_eq!((small.status, small.body.lines().count()), (200, 100), "{small:?}");
+}
+
+/// In a reused instance, other requests keep coming while one request's
+/// work goes on after its answer: the instance takes none of them once that
+/// request's deadline has passed (they go to a fresh instance), so it ends
+/// no later than the deadlines of the requests it already held and the
+/// lingering transaction is rolled back, not committed two seconds late.
+#[test]
+fn work_after_the_answer_ends_near_its_deadline_while_other_requests_keep_coming() {
+    let app = app();
+    let souk = app.up_with(&["--request-timeout", "1s", "--max-instance-reuse-count", "100", "--idle-instance-timeout", "60s"], &[]);
+    assert_eq!(souk.post("/cart/sql/exec?db=cart-db", "CREATE TABLE t (v TEXT)").status, 200);
+    let started = std::time::Instant::now();
+    let answered = souk.get("/cart/linger?db=cart-db&ms=3000");
+    assert_eq!((answered.status, answered.body.as_str()), (200, "answered; still working"));
+    // Traffic for the cart until the lingering transaction would have
+    // committed; none of it touches the database.
+    while started.elapsed() < Duration::from_millis(3500) {
+        assert_eq!(souk.get("/cart/hello").body, "hello from souk");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let read = (0..10).map(|_| souk.post("/cart/sql/exec?db=cart-db", "SELECT v FROM t")).find(|r| r.status != 503).expect("a read answered");
+    assert_eq!((read.status, read.body.trim()), (200, ""), "the lingering write must have been rolled back: {read:?}");
 }
 
 /// Work a guest goes on with after it has answered is cut at its request's

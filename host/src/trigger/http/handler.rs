@@ -186,13 +186,27 @@ impl HandlerState for Instantiator {
 
 /// The requests a worker has taken: their outcomes, so that a deadline cut
 /// by [`Expiration`] (which drops the instance) is told to each as such,
-/// and the latest of their deadlines.
+/// the latest of their deadlines, and the earliest of those taken since the
+/// worker was last idle.
 type Accepted = Arc<std::sync::Mutex<Taken>>;
 
 #[derive(Default)]
 struct Taken {
     outcomes: Vec<Arc<RequestOutcome>>,
     last_deadline: Option<Instant>,
+    /// Once this has passed, a request's work may still be running past its
+    /// deadline (work after its answer, say: wasmtime cannot end one
+    /// request's task alone), so the instance takes no more requests and
+    /// ends by the latest deadline of those it holds, instead of living on
+    /// with every new one. Cleared whenever the worker is idle (all its
+    /// work done).
+    earliest_since_idle: Option<Instant>,
+}
+
+impl Taken {
+    fn retiring(&self, now: Instant) -> bool {
+        self.earliest_since_idle.is_some_and(|earliest| now >= earliest)
+    }
 }
 
 /// Which requests a worker (one instance) takes: one, unless `reuse` allows more.
@@ -212,6 +226,8 @@ impl WorkerState for Requests {
             ShouldAccept::Never
         } else if concurrent >= self.reuse.max_concurrent {
             ShouldAccept::No
+        } else if self.accepted.lock().unwrap_or_else(|p| p.into_inner()).retiring(Instant::now()) {
+            ShouldAccept::Never
         } else {
             ShouldAccept::Yes
         }
@@ -233,6 +249,7 @@ impl WorkerState for Requests {
         let mut accepted = self.accepted.lock().unwrap_or_else(|p| p.into_inner());
         accepted.outcomes.push(outcome.clone());
         accepted.last_deadline = Some(accepted.last_deadline.map_or(deadline, |last| last.max(deadline)));
+        accepted.earliest_since_idle = Some(accepted.earliest_since_idle.map_or(deadline, |earliest| earliest.min(deadline)));
         if accepted.outcomes.len() > 1 {
             crate::metrics::instance_reused(&self.component.id);
         }
@@ -267,30 +284,48 @@ struct Expiration {
 
 impl WorkerExpiration for Expiration {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>, status: WorkerStatus, start: Instant) -> Poll<()> {
-        let until = match status {
+        // `until`, and whether the instance ends then (or is only woken).
+        let (until, ends) = match status {
             WorkerStatus::Idle if self.idle_timeout.is_zero() => return Poll::Ready(()),
-            WorkerStatus::Idle => start + self.idle_timeout,
+            WorkerStatus::Idle => {
+                self.accepted.lock().unwrap_or_else(|p| p.into_inner()).earliest_since_idle = None;
+                (start + self.idle_timeout, true)
+            }
             // At the latest request deadline: whatever the instance is still
             // doing for its requests (a call to a database, work after its
             // answer) ends with them. Each is told why below, as the epoch
-            // callback would.
+            // callback would. Before that, a wake-up when the earliest
+            // deadline since the worker was idle passes, so that it stops
+            // taking requests at once (`should_accept_request`), not when
+            // something else next wakes it.
             _ => {
-                let last = self.accepted.lock().unwrap_or_else(|p| p.into_inner()).last_deadline;
-                last.unwrap_or(start + self.timeout)
+                let taken = self.accepted.lock().unwrap_or_else(|p| p.into_inner());
+                let last = taken.last_deadline.unwrap_or(start + self.timeout);
+                match taken.earliest_since_idle {
+                    Some(earliest) if earliest < last && Instant::now() < earliest => (earliest, false),
+                    _ => (last, true),
+                }
             }
         };
         let deadline = tokio::time::Instant::from_std(until);
         if self.sleep.deadline() != deadline {
             self.sleep.as_mut().reset(deadline);
         }
-        let expired = self.sleep.as_mut().poll(cx);
-        if expired.is_ready() && status != WorkerStatus::Idle {
+        if self.sleep.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        if !ends {
+            // Only the wake-up: poll again, to wait for the latest deadline.
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        if status != WorkerStatus::Idle {
             // The latest deadline has passed, so every request still in
             // this instance is past its own (answered ones no longer look).
             for outcome in self.accepted.lock().unwrap_or_else(|p| p.into_inner()).outcomes.iter() {
                 outcome.record(HostFailure::DeadlineExceeded);
             }
         }
-        expired
+        Poll::Ready(())
     }
 }
