@@ -24,13 +24,15 @@ pub const UPDATE_ATTEMPTS: usize = 16;
 /// Read-modify-write of one key that loses no concurrent write: `change`
 /// gets the stored value and returns the value to store and the caller's
 /// result; if another write lands between the read and the write, it runs
-/// again on the newer value. An error from `change` writes nothing. After
-/// [`UPDATE_ATTEMPTS`] lost races the answer is 409, to retry later.
+/// again on the newer value. An error from `change` writes nothing, and
+/// neither does a change that leaves the value as it was (the answer holds
+/// as of the read). After [`UPDATE_ATTEMPTS`] lost races the answer is 409,
+/// to retry later.
 pub async fn update<K: Kv, T>(kv: &K, key: &str, mut change: impl FnMut(Option<&[u8]>) -> Result<(Vec<u8>, T), ApiError>) -> Result<T, ApiError> {
     for _ in 0..UPDATE_ATTEMPTS {
         let (seen, cas) = kv.watch(key).await?;
         let (value, result) = change(seen.as_deref())?;
-        if kv.swap(cas, &value).await? {
+        if seen.as_deref() == Some(&value[..]) || kv.swap(cas, &value).await? {
             return Ok(result);
         }
     }
@@ -53,6 +55,7 @@ pub mod memory {
         /// Writes made "by another request" right after the next `watch`s,
         /// one per `watch`: how tests stage a lost race.
         interleaved: RefCell<Vec<(String, Vec<u8>)>>,
+        swaps: std::cell::Cell<usize>,
     }
 
     impl MemoryKv {
@@ -60,6 +63,11 @@ pub mod memory {
         /// (in order), as if a concurrent request had made it.
         pub fn interleave(&self, key: &str, values: &[&[u8]]) {
             self.interleaved.borrow_mut().extend(values.iter().map(|v| (key.to_owned(), v.to_vec())));
+        }
+
+        /// How many compare-and-swaps were tried.
+        pub fn swaps(&self) -> usize {
+            self.swaps.get()
         }
     }
 
@@ -89,6 +97,7 @@ pub mod memory {
             Ok((seen.clone(), (key.to_owned(), seen)))
         }
         async fn swap(&self, (key, seen): Self::Cas, value: &[u8]) -> Result<bool, ApiError> {
+            self.swaps.set(self.swaps.get() + 1);
             let mut map = self.map.borrow_mut();
             if map.get(&key) != seen.as_ref() {
                 return Ok(false);
@@ -136,6 +145,21 @@ mod tests {
         let e = block_on(update(&kv, "k", append)).unwrap_err();
         assert_eq!((e.status, e.code), (409, "conflict"));
         assert_eq!(block_on(kv.get("k")).unwrap(), others.last().cloned());
+    }
+
+    #[test]
+    fn a_change_that_leaves_the_value_as_it_was_writes_nothing() {
+        let kv = MemoryKv::default();
+        block_on(kv.set("k", b"a")).unwrap();
+        // Another write right after the read does not make it run again.
+        kv.interleave("k", &[b"b"]);
+        let seen = block_on(update(&kv, "k", |seen| Ok((seen.unwrap_or_default().to_vec(), seen.map(<[u8]>::to_vec))))).unwrap();
+        assert_eq!(seen.as_deref(), Some(&b"a"[..]));
+        assert_eq!(kv.swaps(), 0);
+        assert_eq!(block_on(kv.get("k")).unwrap().as_deref(), Some(&b"b"[..]));
+        // A change that does change the value is written.
+        assert_eq!(block_on(update(&kv, "k", append)).unwrap(), 2);
+        assert_eq!(kv.swaps(), 1);
     }
 
     #[test]
