@@ -11,6 +11,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use crate::capabilities::for_request::ByTask;
 use crate::capabilities::key_value::KeyValueGrant;
 use crate::capabilities::outbound_http::{OutboundGrant, OutboundHooks};
 use crate::capabilities::outbound_mqtt::MqttGrant;
@@ -43,6 +44,7 @@ impl ComponentGrants {
             wasi: self.wasi.context()?,
             http: WasiHttpCtx::new(),
             hooks: OutboundHooks { grant: self.outbound.clone(), deadline: None, trace: None },
+            by_task: Default::default(),
             key_value: self.key_value.clone(),
             sqlite: self.sqlite.clone(),
             variables: self.variables.clone(),
@@ -61,6 +63,8 @@ pub struct InstanceState {
     pub wasi: WasiCtx,
     pub http: WasiHttpCtx,
     pub hooks: OutboundHooks,
+    /// Each request's deadline and span, by the guest task serving it.
+    pub by_task: ByTask,
     pub key_value: Arc<KeyValueGrant>,
     pub sqlite: Arc<SqliteGrant>,
     pub variables: Arc<VariablesGrant>,

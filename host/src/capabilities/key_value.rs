@@ -303,8 +303,8 @@ fn other(e: String) -> Error {
 /// The store a guest opened, and the request its operations are made for.
 fn store_of<T: Send>(accessor: &Accessor<T, Spin>, store: &Resource<OpenStore>) -> wasmtime::Result<(Arc<Backend>, ForRequest)> {
     accessor.with(|mut access| {
-        let state = access.get();
-        Ok((state.table.get(store)?.backend.clone(), state.hooks.for_request()))
+        let request = super::for_request::for_caller(&mut access);
+        Ok((access.get().table.get(store)?.backend.clone(), request))
     })
 }
 

@@ -85,8 +85,8 @@ pub struct OutboundHooks {
 }
 
 impl OutboundHooks {
-    /// What a store operation of the instance is made for: the latest
-    /// request's span and deadline.
+    /// What an operation of the instance is made for when its caller's
+    /// request is not known: the latest request's span and deadline.
     pub fn for_request(&self) -> super::for_request::ForRequest {
         super::for_request::ForRequest { trace: self.trace.clone(), deadline: self.deadline }
     }

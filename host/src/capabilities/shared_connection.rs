@@ -15,8 +15,9 @@
 //! that outlasts it, or cannot be cut, runs on tokio's blocking pool
 //! ([`SharedConnection::run`]). When the caller stops waiting
 //! (its request's deadline dropped the instance), a statement on the pool
-//! is interrupted (SQLite's interrupt handle) or, if it has not started,
-//! never runs.
+//! is interrupted (SQLite's interrupt handle, and the progress handler for
+//! a statement that had not quite started, which SQLite's interrupt
+//! misses) or, if it is still waiting for the connection, never runs.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -56,11 +57,15 @@ struct Budget {
     until: AtomicU64,
     /// The statement was cut for running past `until`.
     tripped: AtomicBool,
+    /// The caller of the call on the pool gave up ([`Call`]'s drop): cut
+    /// its statement. SQLite's interrupt alone is lost if it comes after
+    /// the call took the connection but before the statement started.
+    given_up: AtomicBool,
 }
 
 impl Budget {
     fn new() -> Self {
-        Budget { epoch: Instant::now(), until: AtomicU64::new(0), tripped: AtomicBool::new(false) }
+        Budget { epoch: Instant::now(), until: AtomicU64::new(0), tripped: AtomicBool::new(false), given_up: AtomicBool::new(false) }
     }
 
     fn start(&self, budget: Duration) {
@@ -77,6 +82,9 @@ impl Budget {
 
     /// The progress handler: `true` cuts the statement.
     fn exceeded(&self) -> bool {
+        if self.given_up.load(Ordering::Relaxed) {
+            return true;
+        }
         let until = self.until.load(Ordering::Relaxed);
         if until != 0 && self.epoch.elapsed().as_nanos() as u64 > until {
             self.tripped.store(true, Ordering::Relaxed);
@@ -201,9 +209,14 @@ impl SharedConnection {
                 return Err(INTERRUPTED.to_string());
             }
             *running = call;
+            self.budget.given_up.store(false, Ordering::Relaxed);
         }
         let result = f(conn);
-        *self.running.lock().unwrap_or_else(|p| p.into_inner()) = 0;
+        {
+            let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+            *running = 0;
+            self.budget.given_up.store(false, Ordering::Relaxed);
+        }
         result.map_err(|e| describe(&e, self.refusals.as_ref()))
     }
 
@@ -317,6 +330,7 @@ impl Drop for Call {
         let running = self.conn.running.lock().unwrap_or_else(|p| p.into_inner());
         self.cancelled.store(true, Ordering::Release);
         if *running == self.id {
+            self.conn.budget.given_up.store(true, Ordering::Relaxed);
             self.conn.interrupt.interrupt();
         }
     }
@@ -363,6 +377,29 @@ mod tests {
         // The worker gives the connection back only once the statement has stopped.
         let next = tokio::time::timeout(std::time::Duration::from_secs(20), shared.run(|c| c.query_row("SELECT 41 + 1", [], |r| r.get::<_, i64>(0))));
         assert_eq!(next.await.expect("the connection is still busy with the interrupted statement"), Ok(42));
+    }
+
+    /// The caller may stop waiting after its call holds the connection but
+    /// before SQLite counts its statement as running, when SQLite ignores an
+    /// interrupt: the statement is still cut once it starts.
+    #[test]
+    fn a_call_given_up_just_before_its_statement_starts_is_still_cut() {
+        let shared = Arc::new(SharedConnection::open(None, Sql::Guest).unwrap());
+        let endless = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n";
+        let (tx, rx) = std::sync::mpsc::channel();
+        let worker = shared.clone();
+        std::thread::spawn(move || {
+            let call = Call { conn: worker.clone(), id: 7, cancelled: Arc::new(AtomicBool::new(false)), done: false };
+            let cancelled = call.cancelled.clone();
+            let result = worker.with_call(7, Some(&cancelled), move |c| {
+                drop(call);
+                c.query_row(endless, [], |r| r.get::<_, i64>(0))
+            });
+            let _ = tx.send(result);
+        });
+        let result = rx.recv_timeout(std::time::Duration::from_secs(20)).expect("the statement ran on after its caller gave up");
+        assert_eq!(result, Err(INTERRUPTED.to_string()));
+        assert_eq!(shared.with(|c| c.query_row("SELECT 41 + 1", [], |r| r.get::<_, i64>(0))), Ok(42), "the next statement runs");
     }
 
     /// A long read starts on the calling thread, is cut at the budget and

@@ -324,7 +324,7 @@ struct Target {
 }
 
 /// The guest's database for one statement (counted for `--stats`).
-fn target(state: &mut InstanceState, conn: &Resource<OpenConnection>) -> wasmtime::Result<Target> {
+fn target(state: &mut InstanceState, conn: &Resource<OpenConnection>, request: ForRequest) -> wasmtime::Result<Target> {
     crate::stats::record_sqlite_statement(&state.sqlite.component);
     let open = state.table.get(conn)?;
     Ok(Target {
@@ -333,7 +333,7 @@ fn target(state: &mut InstanceState, conn: &Resource<OpenConnection>) -> wasmtim
         max_result_bytes: open.max_result_bytes,
         holding: open.lease.is_some(),
         journal: open.journal.clone(),
-        request: state.hooks.for_request(),
+        request,
     })
 }
 
@@ -383,7 +383,10 @@ pub(super) async fn run<T: Send>(
     statement: String,
     parameters: Vec<Value>,
 ) -> wasmtime::Result<Result<QueryResult, Error>> {
-    let target = accessor.with(|mut access| target(access.get(), conn))?;
+    let target = accessor.with(|mut access| {
+        let request = super::for_request::for_caller(&mut access);
+        target(access.get(), conn, request)
+    })?;
     let (executed, lease) = run_leased(target, statement, parameters).await;
     accessor.with(|mut access| Ok(access.get().table.get_mut(conn)?.after(executed, lease)))
 }
@@ -397,7 +400,8 @@ pub(super) async fn run_blocking_caller<T: Send>(
     statement: String,
     parameters: Vec<Value>,
 ) -> wasmtime::Result<Result<QueryResult, Error>> {
-    let target = target(access.get(), conn)?;
+    let request = super::for_request::for_caller(&mut access);
+    let target = target(access.get(), conn, request)?;
     let (executed, lease) = run_leased(target, statement, parameters).await;
     Ok(access.get().table.get_mut(conn)?.after(executed, lease))
 }

@@ -91,13 +91,15 @@ fn an_oversized_result_is_refused_with_a_clear_error() {
     assert_eq!((small.status, small.body.lines().count()), (200, 100), "{small:?}");
 }
 
-/// In a reused instance, other requests keep coming while one request's
-/// work goes on after its answer: the instance takes none of them once that
-/// request's deadline has passed (they go to a fresh instance), so it ends
-/// no later than the deadlines of the requests it already held and the
-/// lingering transaction is rolled back, not committed two seconds late.
+/// Requests keep coming while one request's work goes on after its answer
+/// in a reused instance. Whichever instances take them (when the one
+/// serving them reaches its reuse count, the next may be the lingering
+/// one, whose latest deadline then moves past the COMMIT), the lingering
+/// request's statements are held to its own deadline, so its transaction
+/// is rolled back, not committed two seconds late. Before statements were
+/// matched to their request's task, this committed.
 #[test]
-fn work_after_the_answer_ends_near_its_deadline_while_other_requests_keep_coming() {
+fn work_after_the_answer_ends_at_its_deadline_while_other_requests_keep_coming() {
     let app = app();
     let souk = app.up_with(&["--request-timeout", "1s", "--max-instance-reuse-count", "100", "--idle-instance-timeout", "60s"], &[]);
     assert_eq!(souk.post("/cart/sql/exec?db=cart-db", "CREATE TABLE t (v TEXT)").status, 200);

@@ -18,6 +18,7 @@ use wasmtime_wasi_http::handler::{
 };
 use wasmtime_wasi_http::{WasiBody, WasiHttpView};
 
+use crate::capabilities::for_request::ForRequest;
 use crate::instance::{ComponentGrants, HostFailure, InstanceState, RequestOutcome};
 
 #[derive(Clone)]
@@ -186,27 +187,13 @@ impl HandlerState for Instantiator {
 
 /// The requests a worker has taken: their outcomes, so that a deadline cut
 /// by [`Expiration`] (which drops the instance) is told to each as such,
-/// the latest of their deadlines, and the earliest of those taken since the
-/// worker was last idle.
+/// and the latest of their deadlines.
 type Accepted = Arc<std::sync::Mutex<Taken>>;
 
 #[derive(Default)]
 struct Taken {
     outcomes: Vec<Arc<RequestOutcome>>,
     last_deadline: Option<Instant>,
-    /// Once this has passed, a request's work may still be running past its
-    /// deadline (work after its answer, say: wasmtime cannot end one
-    /// request's task alone), so the instance takes no more requests and
-    /// ends by the latest deadline of those it holds, instead of living on
-    /// with every new one. Cleared whenever the worker is idle (all its
-    /// work done).
-    earliest_since_idle: Option<Instant>,
-}
-
-impl Taken {
-    fn retiring(&self, now: Instant) -> bool {
-        self.earliest_since_idle.is_some_and(|earliest| now >= earliest)
-    }
 }
 
 /// Which requests a worker (one instance) takes: one, unless `reuse` allows more.
@@ -226,8 +213,6 @@ impl WorkerState for Requests {
             ShouldAccept::Never
         } else if concurrent >= self.reuse.max_concurrent {
             ShouldAccept::No
-        } else if self.accepted.lock().unwrap_or_else(|p| p.into_inner()).retiring(Instant::now()) {
-            ShouldAccept::Never
         } else {
             ShouldAccept::Yes
         }
@@ -237,11 +222,13 @@ impl WorkerState for Requests {
         &self,
         mut store: StoreContextMut<'_, InstanceState>,
         scope: RequestScope,
-        _task: GuestTaskId,
+        task: GuestTaskId,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + Sync>> {
         // A reused instance serving several requests at once records a host
         // failure against the latest (it ends all of them anyway), and its
-        // calls and store operations are children of the latest one's span.
+        // outbound calls are made for the latest one (deadline and span);
+        // its store operations for the request whose task made them
+        // (`for_request::for_caller`).
         let RequestScope { outcome, trace, inherited } = scope;
         let own = Instant::now() + self.timeout;
         let deadline = inherited.map_or(own, |inherited| inherited.min(own));
@@ -249,14 +236,17 @@ impl WorkerState for Requests {
         let mut accepted = self.accepted.lock().unwrap_or_else(|p| p.into_inner());
         accepted.outcomes.push(outcome.clone());
         accepted.last_deadline = Some(accepted.last_deadline.map_or(deadline, |last| last.max(deadline)));
-        accepted.earliest_since_idle = Some(accepted.earliest_since_idle.map_or(deadline, |earliest| earliest.min(deadline)));
         if accepted.outcomes.len() > 1 {
             crate::metrics::instance_reused(&self.component.id);
         }
         drop(accepted);
-        store.data_mut().outcome = outcome;
-        store.data_mut().hooks.deadline = Some(deadline);
-        store.data_mut().hooks.trace = trace;
+        let state = store.data_mut();
+        state.outcome = outcome;
+        state.hooks.deadline = Some(deadline);
+        state.hooks.trace = trace.clone();
+        if self.reuse.max_requests > 1 {
+            state.by_task.insert(task, ForRequest { trace, deadline: Some(deadline) });
+        }
         Box::pin(tokio::time::sleep_until(deadline.into()))
     }
 
@@ -284,48 +274,30 @@ struct Expiration {
 
 impl WorkerExpiration for Expiration {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>, status: WorkerStatus, start: Instant) -> Poll<()> {
-        // `until`, and whether the instance ends then (or is only woken).
-        let (until, ends) = match status {
+        let until = match status {
             WorkerStatus::Idle if self.idle_timeout.is_zero() => return Poll::Ready(()),
-            WorkerStatus::Idle => {
-                self.accepted.lock().unwrap_or_else(|p| p.into_inner()).earliest_since_idle = None;
-                (start + self.idle_timeout, true)
-            }
+            WorkerStatus::Idle => start + self.idle_timeout,
             // At the latest request deadline: whatever the instance is still
             // doing for its requests (a call to a database, work after its
             // answer) ends with them. Each is told why below, as the epoch
-            // callback would. Before that, a wake-up when the earliest
-            // deadline since the worker was idle passes, so that it stops
-            // taking requests at once (`should_accept_request`), not when
-            // something else next wakes it.
+            // callback would.
             _ => {
-                let taken = self.accepted.lock().unwrap_or_else(|p| p.into_inner());
-                let last = taken.last_deadline.unwrap_or(start + self.timeout);
-                match taken.earliest_since_idle {
-                    Some(earliest) if earliest < last && Instant::now() < earliest => (earliest, false),
-                    _ => (last, true),
-                }
+                let last = self.accepted.lock().unwrap_or_else(|p| p.into_inner()).last_deadline;
+                last.unwrap_or(start + self.timeout)
             }
         };
         let deadline = tokio::time::Instant::from_std(until);
         if self.sleep.deadline() != deadline {
             self.sleep.as_mut().reset(deadline);
         }
-        if self.sleep.as_mut().poll(cx).is_pending() {
-            return Poll::Pending;
-        }
-        if !ends {
-            // Only the wake-up: poll again, to wait for the latest deadline.
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
-        }
-        if status != WorkerStatus::Idle {
+        let expired = self.sleep.as_mut().poll(cx);
+        if expired.is_ready() && status != WorkerStatus::Idle {
             // The latest deadline has passed, so every request still in
             // this instance is past its own (answered ones no longer look).
             for outcome in self.accepted.lock().unwrap_or_else(|p| p.into_inner()).outcomes.iter() {
                 outcome.record(HostFailure::DeadlineExceeded);
             }
         }
-        Poll::Ready(())
+        expired
     }
 }
