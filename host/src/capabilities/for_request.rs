@@ -7,9 +7,9 @@
 //! runs each in its own guest task; an operation that comes with the
 //! store's context is matched to its request through the task it was made
 //! from ([`for_caller`]), so a request past its deadline starts nothing
-//! more while its instance serves others. Operations without the store's
-//! context (the synchronous interfaces of older SDKs, outbound HTTP) are
-//! made for the latest request.
+//! more while its instance serves others. Operations whose host interface
+//! gets no store context (`fermyon:spin/key-value@2.0.0` and
+//! `wasi:keyvalue`, outbound HTTP) are made for the latest request.
 
 use std::time::Instant;
 
