@@ -62,3 +62,15 @@ fn a_request_sent_while_a_reused_instance_loops_gets_a_fresh_instance() {
     assert_eq!(looping.join().unwrap().status, 503);
     souk.wait_until_idle(Duration::from_secs(10));
 }
+
+/// Stopping souk drops the reused instances still waiting for requests:
+/// that is no failure, and the log does not call it a trap.
+#[test]
+fn stopping_with_idle_reused_instances_logs_no_trap() {
+    let app = AppDir::new(APP);
+    let souk = app.up_with(&["--max-instance-reuse-count", "10", "--idle-instance-timeout", "60s"], &[]);
+    assert_eq!(counts(&souk, 2), ["1", "2"]);
+    let (code, stderr) = souk.terminate_with_stderr();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("Stopped") && !stderr.contains("trapped"), "{stderr}");
+}

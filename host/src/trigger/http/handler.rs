@@ -130,6 +130,14 @@ pub struct RequestScope {
     inherited: Option<Instant>,
 }
 
+/// wasmtime-wasi-http reports a worker whose future was dropped before it
+/// finished as "worker panicked", whether a panic unwound through it or
+/// the runtime dropped it at shutdown (every idle reused instance then).
+/// Only the first is a failure worth an error in the log.
+fn unfinished_at_shutdown(error: &wasmtime::Error) -> bool {
+    !std::thread::panicking() && error.to_string() == "worker panicked"
+}
+
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or(s).to_string()
 }
@@ -252,7 +260,9 @@ impl WorkerState for Requests {
 
     fn drop(&self, store: Store<InstanceState>, result: wasmtime::Result<()>) {
         if let Err(error) = result {
-            if store.data().outcome.get().is_none() {
+            if unfinished_at_shutdown(&error) {
+                tracing::debug!("component `{}`: an instance was dropped as the runtime stopped", self.component.id);
+            } else if store.data().outcome.get().is_none() {
                 tracing::error!("component `{}` trapped: {} (its stderr log may say more)", self.component.id, first_line(&error.root_cause().to_string()));
             }
             tracing::debug!("component `{}` instance error in full: {error:?}", self.component.id);
