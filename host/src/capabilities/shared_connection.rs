@@ -209,10 +209,11 @@ impl SharedConnection {
                 return Err(INTERRUPTED.to_string());
             }
             *running = call;
-            self.budget.given_up.store(false, Ordering::Relaxed);
         }
         let result = f(conn);
         {
+            // `Call`'s drop marks the call given up only while it runs, so
+            // the mark ends here.
             let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
             *running = 0;
             self.budget.given_up.store(false, Ordering::Relaxed);

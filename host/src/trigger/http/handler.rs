@@ -89,10 +89,6 @@ impl ComponentHandler {
             Err(error) => {
                 let limits = &self.handler.state().limits;
                 let id = &self.component().id;
-                // Cut by its caller's deadline rather than its own, a chained
-                // request answers 504, as the caller's host does when its timer for
-                // the call fires first: the caller sees one status either way.
-                let callers_deadline_first = outcome.callers_deadline.load(std::sync::atomic::Ordering::Relaxed);
                 let kind = match outcome.get() {
                     Some(HostFailure::DeadlineExceeded) => "deadline",
                     Some(HostFailure::MemoryLimitReached) => "memory",
@@ -100,9 +96,13 @@ impl ComponentHandler {
                     None if error.is::<TrapOrPanicError>() => "trap",
                     None => "error",
                 };
+                // Cut by its caller's deadline rather than its own, a chained
+                // request answers 504, as the caller's host does when its timer for
+                // the call fires first: the caller sees one status either way.
+                let cut_at_callers_deadline = kind == "deadline" && outcome.callers_deadline.load(std::sync::atomic::Ordering::Relaxed);
                 crate::metrics::guest_failed(id, kind);
                 let (status, reason) = match kind {
-                    "deadline" if callers_deadline_first => (http::StatusCode::GATEWAY_TIMEOUT, "the calling request's deadline passed".to_string()),
+                    _ if cut_at_callers_deadline => (http::StatusCode::GATEWAY_TIMEOUT, "the calling request's deadline passed".to_string()),
                     "deadline" => (http::StatusCode::SERVICE_UNAVAILABLE, format!("request deadline of {:?} exceeded", limits.request_timeout)),
                     "memory" => (http::StatusCode::INTERNAL_SERVER_ERROR, format!("memory limit of {} MiB reached: {error:#}", limits.max_memory_bytes >> 20)),
                     // The instance's own error (the trap and its cause) is
@@ -115,7 +115,7 @@ impl ComponentHandler {
                 };
                 span.error(kind, reason.clone());
                 tracing::error!("component `{}` failed a request: {reason}", self.component().id);
-                Err(Failure { status, cut_at_callers_deadline: kind == "deadline" && callers_deadline_first })
+                Err(Failure { status, cut_at_callers_deadline })
             }
         }
     }
