@@ -24,7 +24,8 @@ pub struct Backend {
 
 enum Place {
     Sqlite(Arc<SharedConnection>),
-    Redis(RedisStore),
+    // Boxed: the Redis client (with its TLS settings) is some hundreds of bytes.
+    Redis(Box<RedisStore>),
 }
 
 /// Every configured key-value store, by label.
@@ -39,7 +40,7 @@ impl KeyValueStores {
     /// server reached at first use).
     pub fn open(label: &str, config: &souk_manifest::StoreConfig, clients: &Arc<RedisClients>, stores: &mut Self) -> Result<(), String> {
         let place = match &config.redis_url {
-            Some(url) => Place::Redis(RedisStore::new(url, clients.clone())?),
+            Some(url) => Place::Redis(Box::new(RedisStore::new(url, clients.clone())?)),
             None => {
                 let conn = SharedConnection::open(config.path.as_deref(), Sql::Host)?;
                 conn.with(|c| c.execute_batch("CREATE TABLE IF NOT EXISTS spin_key_value (key TEXT PRIMARY KEY, value BLOB NOT NULL)"))?;

@@ -11,6 +11,7 @@ pub mod outbound_mqtt;
 pub mod outbound_mysql;
 pub mod outbound_pg;
 pub mod outbound_redis;
+pub mod outbound_tls;
 pub mod shared_connection;
 pub mod spin_v2;
 pub mod sql_policy;

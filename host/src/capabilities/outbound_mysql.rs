@@ -9,6 +9,10 @@
 //! until the guest drops it, and the server resets its session before the
 //! pool hands it to anyone else. Never over a Unix socket, even for
 //! `localhost` (the client's habit of switching to one is turned off).
+//! TLS when the address asks for it, with the client's URL options
+//! (`require_ssl=true`, and `verify_ca`, `verify_identity`,
+//! `built_in_roots`): the server's certificate must chain to the web's CAs
+//! or to a root the system trusts ([`super::outbound_tls`]).
 //!
 //! Values follow the column: integers by width and sign, `FLOAT`/`DOUBLE`,
 //! binary strings and blobs as `binary`, and every other type (text,
@@ -51,7 +55,7 @@ impl MysqlPools {
             .or_insert_with(|| {
                 let constraints = PoolConstraints::new(0, MAX_CONNECTIONS_PER_ADDRESS).expect("0 <= max and max > 0");
                 let pool_opts = PoolOpts::default().with_constraints(constraints).with_reset_connection(true);
-                Pool::new(OptsBuilder::from_opts(opts).prefer_socket(false).pool_opts(pool_opts))
+                Pool::new(OptsBuilder::from_opts(with_system_roots(opts)).prefer_socket(false).pool_opts(pool_opts))
             })
             .clone()
     }
@@ -87,6 +91,16 @@ fn parse(address: &str) -> Result<Opts, String> {
         return Err(format!("`{}` names a Unix socket: only TCP hosts are served", redacted(address)));
     }
     Ok(opts)
+}
+
+/// `opts`, trusting the system's roots too when the address asks for TLS
+/// (`require_ssl=true`): the client's own set is the web's CAs only, and a
+/// database's certificate is often from a private CA the system was given.
+fn with_system_roots(opts: Opts) -> Opts {
+    let Some(ssl) = opts.ssl_opts().cloned() else { return opts };
+    let mut roots = ssl.root_certs().to_vec();
+    roots.extend(super::outbound_tls::system_roots().iter().map(|cert| cert.to_vec().into()));
+    OptsBuilder::from_opts(opts).ssl_opts(ssl.with_root_certs(roots)).into()
 }
 
 impl MysqlGrant {

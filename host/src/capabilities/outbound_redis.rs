@@ -2,9 +2,12 @@
 //! and later) and `fermyon:spin/redis@2.0.0` (Spin 2/3 SDKs), on the
 //! `redis` crate (the Rust ecosystem's maintained client).
 //!
-//! An address (`redis://[user:password@]host[:port][/db]`; `rediss://`,
-//! Redis over TLS, is not served yet) is checked against the component's `allowed_outbound_hosts`
-//! before anything connects; a refused or malformed one is
+//! An address (`redis://[user:password@]host[:port][/db]`, or `rediss://`
+//! for Redis over TLS: the server's certificate must chain to a root the
+//! system trusts, see [`super::outbound_tls`], unless the URL ends in
+//! `#insecure`, as Spin allows) is checked against the component's
+//! `allowed_outbound_hosts` (whose entry names the same scheme) before
+//! anything connects; a refused or malformed one is
 //! `invalid-address`, as Spin answers. Connections are shared by the whole
 //! app, one per address: a `ConnectionManager` pipelines every caller's
 //! commands over one socket and reconnects after the server drops it, so a

@@ -33,5 +33,6 @@ mod spin4_sdk;
 mod spin_up_flags;
 mod static_composition;
 mod store_safety;
+mod test_ca;
 mod traces;
 mod transport;

@@ -5,6 +5,7 @@
 
 use crate::harness::AppDir;
 use crate::servers::MariadbServer;
+use crate::test_ca::TestCa;
 
 fn app(server: &MariadbServer) -> AppDir {
     let port = server.port;
@@ -73,4 +74,35 @@ fn addresses_outside_allowed_outbound_hosts_are_refused() {
         (409, format!("connection-failed: address mysql://127.0.0.1:{} is not permitted by allowed_outbound_hosts", server.port).as_str())
     );
     assert_eq!(server.root_sql("SELECT count(*) FROM information_schema.tables WHERE table_name = 'refused'"), "0");
+}
+
+/// TLS when the address asks for it (`require_ssl=true`), the server's
+/// certificate checked against the system's roots (here `SSL_CERT_FILE`):
+/// a server that takes TLS clients only is reached that way, refused when
+/// its certificate is not trusted, and refuses an address without TLS.
+#[test]
+fn require_ssl_connects_over_tls_to_a_server_the_system_trusts() {
+    let ca = TestCa::new();
+    let server = MariadbServer::start_tls(&ca);
+    let app = app(&server);
+    let tls = format!("{}%3Frequire_ssl%3Dtrue", server.url());
+    let root = ca.root().display().to_string();
+    let trusting = app.up_with(&[], &[("SSL_CERT_FILE", &root)]);
+    let reply = trusting.get(&format!("/allowed/mysql?addr={tls}&table=t3"));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.body.starts_with("id:DbDataType::Int32=int32 1\n"), "{}", reply.body);
+    assert_eq!(server.root_sql("SELECT s FROM souk.t3 WHERE id = 1"), "héllo");
+    // Without TLS this server lets no one in (MariaDB answers "access
+    // denied" to the same user and password it took over TLS).
+    let reply = trusting.get(&format!("/allowed/mysql?addr={}&table=plain", server.url()));
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    assert!(reply.body.starts_with("connection-failed: cannot connect to"), "{}", reply.body);
+    drop(trusting);
+
+    let untrusting = app.up();
+    let reply = untrusting.get(&format!("/allowed/mysql?addr={tls}&table=untrusted"));
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    assert!(reply.body.starts_with("connection-failed: cannot connect to"), "{}", reply.body);
+    assert!(reply.body.contains("certificate"), "{}", reply.body);
+    assert_eq!(server.root_sql("SELECT count(*) FROM information_schema.tables WHERE table_name IN ('plain', 'untrusted')"), "0");
 }

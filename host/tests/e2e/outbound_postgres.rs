@@ -6,6 +6,7 @@
 
 use crate::harness::AppDir;
 use crate::servers::PostgresServer;
+use crate::test_ca::TestCa;
 
 fn app(server: &PostgresServer) -> AppDir {
     let port = server.port;
@@ -165,4 +166,68 @@ fn addresses_outside_allowed_outbound_hosts_are_refused() {
     assert_eq!(reply.status, 409);
     assert!(reply.body.starts_with("connection-failed: `not an address` is not a PostgreSQL address"), "{}", reply.body);
     assert_eq!(server.sql("SELECT count(*) FROM pg_tables WHERE tablename = 'refused'"), "0");
+}
+
+/// `addr` as a query parameter's value.
+fn encoded(addr: &str) -> String {
+    addr.replace('%', "%25").replace('?', "%3F").replace('=', "%3D").replace('&', "%26").replace(' ', "%20").replace('#', "%23")
+}
+
+/// TLS as Spin has it: `sslmode=disable` in the clear, `prefer` (the
+/// default) and `require` over TLS when the server offers it, the server's
+/// certificate checked against the system's roots (here `SSL_CERT_FILE`) or
+/// the CA root the guest gives; an untrusted server is refused, never used
+/// unchecked.
+#[test]
+fn tls_connections_trust_the_systems_roots_or_the_guests_ca_root() {
+    let ca = TestCa::new();
+    let server = PostgresServer::start_tls(&ca);
+    let app = AppDir::new(&format!(
+        r#"
+spin_manifest_version = 2
+[application]
+name = "postgres-tls"
+[[trigger.http]]
+route = "/..."
+component = "db"
+[component.db]
+source = "{{guest}}"
+allowed_outbound_hosts = ["postgres://127.0.0.1:{}"]
+files = [{{ source = "certs", destination = "/certs" }}]
+"#,
+        server.port
+    ));
+    app.write("certs/ca.pem", &std::fs::read_to_string(ca.root()).unwrap());
+    app.write("certs/bad.pem", "not a certificate");
+    let url = server.url();
+    let get = |souk: &crate::harness::Souk, addr: &str, ca: &str| souk.get(&format!("/pg-ssl?addr={}&ca={ca}", encoded(addr)));
+
+    // Trusted by the system (SSL_CERT_FILE, as OpenSSL-based hosts read it).
+    let root = ca.root().display().to_string();
+    let trusting = app.up_with(&[], &[("SSL_CERT_FILE", &root)]);
+    for addr in [format!("{url}?sslmode=require"), url.clone()] {
+        let reply = get(&trusting, &addr, "");
+        assert_eq!(reply.status, 200, "{addr}: {}", reply.body);
+        assert!(reply.body.starts_with("ssl true TLSv1."), "{addr}: {}", reply.body);
+    }
+    let reply = get(&trusting, &format!("{url}?sslmode=disable"), "");
+    assert_eq!((reply.status, reply.body.as_str()), (200, "ssl false null"));
+    drop(trusting);
+
+    // Not trusted by the system: refused, naming the certificate, under
+    // `require` and `prefer` alike; trusted through the guest's CA root.
+    let plain = app.up();
+    for addr in [format!("{url}?sslmode=require"), url.clone()] {
+        let reply = get(&plain, &addr, "");
+        assert_eq!(reply.status, 409, "{addr}: {}", reply.body);
+        assert!(reply.body.starts_with("connection-failed: cannot connect to"), "{addr}: {}", reply.body);
+        assert!(reply.body.contains("certificate"), "{addr}: {}", reply.body);
+    }
+    let reply = get(&plain, &format!("{url}?sslmode=require"), "/certs/ca.pem");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.body.starts_with("ssl true TLSv1."), "{}", reply.body);
+    // A CA root that is not a certificate is refused, saying so.
+    let reply = get(&plain, &url, "/certs/bad.pem");
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    assert!(reply.body.contains("the CA root holds no certificate"), "{}", reply.body);
 }

@@ -5,6 +5,7 @@
 
 use crate::harness::AppDir;
 use crate::servers::RedisServer;
+use crate::test_ca::TestCa;
 
 fn app(server: &RedisServer) -> AppDir {
     let port = server.port;
@@ -104,4 +105,54 @@ fn requests_share_one_connection_per_address() {
     }
     // One for souk, one for the count query.
     assert_eq!(server.connections_received(), before + 2);
+}
+
+/// `rediss://`, Redis over TLS: the server's certificate checked against
+/// the system's roots (here `SSL_CERT_FILE`), refused when not trusted,
+/// and taken unchecked only when the address says `#insecure`, as Spin
+/// allows; the allowed host names the `rediss` scheme.
+#[test]
+fn rediss_connects_over_tls_to_a_server_the_system_trusts() {
+    let ca = TestCa::new();
+    let server = RedisServer::start_tls(&ca);
+    let tls_port = server.tls_port.unwrap();
+    let app = AppDir::new(&format!(
+        r#"
+spin_manifest_version = 2
+[application]
+name = "rediss"
+[[trigger.http]]
+route = "/tls/..."
+component = "tls"
+[[trigger.http]]
+route = "/plain/..."
+component = "plain"
+[component.tls]
+source = "{{guest}}"
+allowed_outbound_hosts = ["rediss://127.0.0.1:{tls_port}"]
+[component.plain]
+source = "{{guest}}"
+allowed_outbound_hosts = ["redis://127.0.0.1:{tls_port}"]
+"#
+    ));
+    let url = format!("rediss://127.0.0.1:{tls_port}");
+    let expected =
+        "get=Some(\"v\") incr=(1, 2) incr-text=Err(\"type-error\") sadd=2 smembers=[\"a\", \"b\"] srem=1 append=int:12 get-e=binary:hello, world del=2";
+    let root = ca.root().display().to_string();
+    let trusting = app.up_with(&[], &[("SSL_CERT_FILE", &root)]);
+    let reply = trusting.get(&format!("/tls/redis?addr={url}&prefix=a"));
+    assert_eq!((reply.status, reply.body.as_str()), (200, expected));
+    assert_eq!(redis::cmd("GET").arg("a:e").query::<String>(&mut server.client()).unwrap(), "hello, world");
+    // A `redis://` grant does not cover `rediss://`.
+    let reply = trusting.get(&format!("/plain/redis?addr={url}&prefix=b"));
+    assert_eq!((reply.status, reply.body.as_str()), (409, "invalid-address"));
+    drop(trusting);
+
+    let untrusting = app.up();
+    let reply = untrusting.get(&format!("/tls/redis?addr={url}&prefix=c"));
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    assert!(reply.body.starts_with("other: ") && reply.body.contains("certificate"), "{}", reply.body);
+    assert!(!redis::cmd("EXISTS").arg("c:e").query::<bool>(&mut server.client()).unwrap());
+    let reply = untrusting.get(&format!("/tls/redis?addr={url}/%23insecure&prefix=d"));
+    assert_eq!((reply.status, reply.body.as_str()), (200, expected));
 }

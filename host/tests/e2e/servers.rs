@@ -6,9 +6,13 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::test_ca::TestCa;
+
 pub struct RedisServer {
     child: Child,
     pub port: u16,
+    /// The port served over TLS only, for a server started with a CA.
+    pub tls_port: Option<u16>,
     _dir: tempfile::TempDir,
 }
 
@@ -18,16 +22,30 @@ fn free_port() -> u16 {
 
 impl RedisServer {
     pub fn start() -> RedisServer {
+        Self::start_with(None)
+    }
+
+    /// A server with a second port, served over TLS with a certificate of `ca`.
+    pub fn start_tls(ca: &TestCa) -> RedisServer {
+        Self::start_with(Some(ca))
+    }
+
+    fn start_with(ca: Option<&TestCa>) -> RedisServer {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(dir.path())
+        let mut command = Command::new("redis-server");
+        command.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]).arg("--dir").arg(dir.path());
+        let tls_port = ca.map(|ca| {
+            let tls_port = free_port();
+            command.args(["--tls-port", &tls_port.to_string(), "--tls-auth-clients", "no"]);
+            command.arg("--tls-cert-file").arg(ca.server_cert()).arg("--tls-key-file").arg(ca.server_key()).arg("--tls-ca-cert-file").arg(ca.root());
+            tls_port
+        });
+        let child = command
             .stdout(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start redis-server ({e}): install Debian's redis-server package (.ci/run does)"));
-        let server = RedisServer { child, port, _dir: dir };
+        let server = RedisServer { child, port, tls_port, _dir: dir };
         let deadline = Instant::now() + Duration::from_secs(20);
         while server.ping().is_err() {
             assert!(Instant::now() < deadline, "redis-server did not answer on port {port} within 20 s");
@@ -168,6 +186,15 @@ pub struct PostgresServer {
 
 impl PostgresServer {
     pub fn start() -> PostgresServer {
+        Self::start_with(None)
+    }
+
+    /// A server that also offers TLS (`ssl = on`), with a certificate of `ca`.
+    pub fn start_tls(ca: &TestCa) -> PostgresServer {
+        Self::start_with(Some(ca))
+    }
+
+    fn start_with(ca: Option<&TestCa>) -> PostgresServer {
         use std::os::unix::process::CommandExt;
         // Debian installs the server binaries under a versioned folder.
         let bin = std::fs::read_dir("/usr/lib/postgresql")
@@ -200,6 +227,19 @@ impl PostgresServer {
             .arg(format!("unix_socket_directories={}", dir.path().display()))
             .stdout(Stdio::null())
             .stderr(Stdio::null());
+        if let Some(ca) = ca {
+            // PostgreSQL reads a key only if its own user owns it, unreadable to others.
+            use std::os::unix::fs::PermissionsExt;
+            let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
+            std::fs::copy(ca.server_cert(), &cert).unwrap();
+            std::fs::copy(ca.server_key(), &key).unwrap();
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+            if let Some((uid, gid)) = user {
+                std::os::unix::fs::chown(&cert, Some(uid), Some(gid)).unwrap();
+                std::os::unix::fs::chown(&key, Some(uid), Some(gid)).unwrap();
+            }
+            server.args(["-c", "ssl=on", "-c"]).arg(format!("ssl_cert_file={}", cert.display())).arg("-c").arg(format!("ssl_key_file={}", key.display()));
+        }
         as_user(&mut server);
         let child = server.spawn().expect("cannot start postgres");
         let server = PostgresServer { child, port, _dir: dir };
@@ -248,6 +288,16 @@ pub struct MariadbServer {
 
 impl MariadbServer {
     pub fn start() -> MariadbServer {
+        Self::start_with(None)
+    }
+
+    /// A server that accepts TCP clients over TLS only
+    /// (`require_secure_transport`), with a certificate of `ca`.
+    pub fn start_tls(ca: &TestCa) -> MariadbServer {
+        Self::start_with(Some(ca))
+    }
+
+    fn start_with(ca: Option<&TestCa>) -> MariadbServer {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let port = free_port();
@@ -270,6 +320,10 @@ impl MariadbServer {
             .stderr(Stdio::null());
         if root {
             server.arg("--user=root");
+        }
+        if let Some(ca) = ca {
+            server.arg(format!("--ssl-cert={}", ca.server_cert().display())).arg(format!("--ssl-key={}", ca.server_key().display()));
+            server.arg(format!("--ssl-ca={}", ca.root().display())).arg("--require-secure-transport=ON");
         }
         let child = server.spawn().expect("cannot start mariadbd");
         let server = MariadbServer { child, port, dir };

@@ -15,8 +15,14 @@
 //! state is cleared (deadpool's `Clean` recycling: an abandoned transaction
 //! makes the clearing fail and the client is closed instead).
 //!
-//! TLS is not served yet: `sslmode=require`, or a CA root given to the
-//! connection builder, is `connection-failed` with a message that says so.
+//! TLS as Spin has it: `sslmode=disable` connects in the clear; otherwise
+//! (`prefer`, the default, and `require`) the connection is TLS whenever
+//! the server offers it, and `require` refuses a server that does not. The
+//! server's certificate must chain to a root the system trusts
+//! ([`super::outbound_tls`]) or to the CA root the guest gave the
+//! connection builder (`set-ca-root`), and name the host: an untrusted
+//! server is `connection-failed`, even under `prefer`. Pools are kept by
+//! address and CA root.
 //!
 //! Values: the column's PostgreSQL type decides the value's variant
 //! ([`rows`]); a parameter is encoded for the type the server inferred for
@@ -46,19 +52,26 @@ pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 16;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const POOL_WAIT: Duration = Duration::from_secs(10);
 
-/// The app's PostgreSQL pools, by address.
+/// The app's PostgreSQL pools, by address and the CA root a guest gave.
 #[derive(Default)]
 pub struct PgPools {
-    by_address: Mutex<HashMap<String, Pool>>,
+    by_address: Mutex<HashMap<(String, Option<String>), Pool>>,
 }
 
 impl PgPools {
-    fn pool(&self, address: &str, config: tokio_postgres::Config) -> Result<Pool, String> {
+    fn pool(&self, address: &str, ca_root: Option<&str>, config: tokio_postgres::Config) -> Result<Pool, String> {
+        let key = (address.to_string(), ca_root.map(str::to_string));
         let mut by_address = self.by_address.lock().unwrap();
-        if let Some(pool) = by_address.get(address) {
+        if let Some(pool) = by_address.get(&key) {
             return Ok(pool.clone());
         }
-        let manager = Manager::from_config(config, tokio_postgres::NoTls, ManagerConfig { recycling_method: RecyclingMethod::Clean });
+        let recycling = ManagerConfig { recycling_method: RecyclingMethod::Clean };
+        let manager = if config.get_ssl_mode() == SslMode::Disable {
+            Manager::from_config(config, tokio_postgres::NoTls, recycling)
+        } else {
+            let tls = super::outbound_tls::client_config(ca_root)?;
+            Manager::from_config(config, tokio_postgres_rustls::MakeRustlsConnect::new(tls), recycling)
+        };
         let timeouts = Timeouts { wait: Some(POOL_WAIT), create: Some(CONNECT_TIMEOUT), recycle: Some(CONNECT_TIMEOUT) };
         let pool = Pool::builder(manager)
             .max_size(MAX_CONNECTIONS_PER_ADDRESS)
@@ -66,7 +79,7 @@ impl PgPools {
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|e| format!("cannot make a connection pool: {e}"))?;
-        by_address.insert(address.to_string(), pool.clone());
+        by_address.insert(key, pool.clone());
         Ok(pool)
     }
 }
@@ -105,6 +118,21 @@ fn redacted(address: &str) -> String {
     address.split_whitespace().map(|pair| if pair.to_ascii_lowercase().starts_with("password=") { "password=…" } else { pair }).collect::<Vec<_>>().join(" ")
 }
 
+/// Why connecting failed, with the cause a pool error wraps (a refused
+/// certificate is only named there).
+fn connect_error(e: &deadpool_postgres::PoolError) -> String {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !message.contains(&cause_text) {
+            message = format!("{message}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    message
+}
+
 /// The parsed address and the host:port pairs it would connect to.
 fn targets(address: &str) -> Result<(tokio_postgres::Config, Vec<(String, u16)>), String> {
     let config: tokio_postgres::Config = address.parse().map_err(|e| format!("`{}` is not a PostgreSQL address: {e}", redacted(address)))?;
@@ -141,14 +169,9 @@ impl PgGrant {
                 return Err(PgError::ConnectionFailed(format!("address postgres://{host}:{port} is not permitted by allowed_outbound_hosts")));
             }
         }
-        if ca_root.is_some() || config.get_ssl_mode() == SslMode::Require {
-            return Err(PgError::ConnectionFailed("TLS connections to PostgreSQL are not supported by souk yet".into()));
-        }
-        // `prefer` (the default) falls back to plain TCP.
-        config.ssl_mode(SslMode::Disable);
         config.connect_timeout(CONNECT_TIMEOUT);
-        let pool = self.pools.pool(address, config).map_err(PgError::ConnectionFailed)?;
-        let client = pool.get().await.map_err(|e| PgError::ConnectionFailed(format!("cannot connect to {}: {e}", redacted(address))))?;
+        let pool = self.pools.pool(address, ca_root, config).map_err(PgError::ConnectionFailed)?;
+        let client = pool.get().await.map_err(|e| PgError::ConnectionFailed(format!("cannot connect to {}: {}", redacted(address), connect_error(&e))))?;
         Ok(PgConnection { client: Arc::new(client) })
     }
 }

@@ -1,0 +1,64 @@
+//! The TLS of a guest's connections to its databases (PostgreSQL, MySQL,
+//! Redis): a server is trusted when the system trusts its certificate.
+//! The roots are the system's, read as OpenSSL reads them (the file
+//! `SSL_CERT_FILE` names, the directory `SSL_CERT_DIR` names, or else the
+//! distribution's bundle), once per process, so a private CA is added the
+//! way it is for Spin; a guest may add one of its own where its interface
+//! lets it (PostgreSQL's `set-ca-root`).
+
+use std::sync::{Arc, OnceLock};
+
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use rustls::{ClientConfig, RootCertStore};
+
+/// The system's trusted roots, read at first use.
+pub fn system_roots() -> &'static [CertificateDer<'static>] {
+    static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let found = rustls_native_certs::load_native_certs();
+        for e in &found.errors {
+            tracing::warn!("reading the system's trusted certificates: {e}");
+        }
+        if found.certs.is_empty() {
+            tracing::warn!("no trusted certificates found (SSL_CERT_FILE, SSL_CERT_DIR or the system's bundle): TLS connections to databases will fail");
+        }
+        found.certs
+    })
+}
+
+/// A client configuration that trusts the system's roots and, if given,
+/// the certificates of `ca_root` (PEM text).
+pub fn client_config(ca_root: Option<&str>) -> Result<ClientConfig, String> {
+    let mut roots = RootCertStore::empty();
+    // A system certificate rustls cannot use is skipped, as OpenSSL would.
+    roots.add_parsable_certificates(system_roots().iter().cloned());
+    if let Some(pem) = ca_root {
+        let mut added = 0;
+        for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+            let cert = cert.map_err(|e| format!("the CA root is not a PEM certificate: {e}"))?;
+            roots.add(cert).map_err(|e| format!("the CA root is not a usable certificate: {e}"))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err("the CA root holds no certificate (PEM text starting with -----BEGIN CERTIFICATE-----)".into());
+        }
+    }
+    ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("cannot configure TLS: {e}"))
+        .map(|builder| builder.with_root_certificates(roots).with_no_client_auth())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ca_root_that_is_not_a_certificate_is_refused_with_why() {
+        let none = client_config(Some("not a certificate")).unwrap_err();
+        assert!(none.contains("holds no certificate"), "{none}");
+        let broken = client_config(Some("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")).unwrap_err();
+        assert!(broken.contains("CA root"), "{broken}");
+    }
+}
