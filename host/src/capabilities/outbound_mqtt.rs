@@ -2,9 +2,12 @@
 //! `fermyon:spin/mqtt@2.0.0`, on `rumqttc` (the maintained async MQTT
 //! client for Rust).
 //!
-//! The address (`mqtt://host[:port]?client_id=ID`) is checked against the
-//! component's `allowed_outbound_hosts` before anything connects; a refused
-//! one is `connection-failed("address ... is not permitted")`, Spin's words.
+//! The address (`mqtt://host[:port]?client_id=ID`, or `mqtts://` for MQTT
+//! over TLS, port 8883 by default) is checked against the component's
+//! `allowed_outbound_hosts`, under its own scheme, before anything
+//! connects; a refused one is `connection-failed("address ... is not
+//! permitted")`, Spin's words. Over TLS the broker's certificate must chain
+//! to a root the system trusts ([`super::outbound_tls`]).
 //! Each guest connection is one MQTT session, driven by the guest's own
 //! calls: `publish` returns once the broker has the message as its QoS
 //! promises (sent for at-most-once, acknowledged for at-least-once,
@@ -13,7 +16,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, QoS};
+use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, QoS, TlsConfiguration, Transport};
 use souk_manifest::AllowedHosts;
 use wasmtime::component::{Accessor, Resource};
 
@@ -39,21 +42,48 @@ pub struct MqttConnection {
     events: Arc<tokio::sync::Mutex<EventLoop>>,
 }
 
-fn options(address: &str, username: String, password: String, keep_alive_secs: u64) -> Result<MqttOptions, Error> {
-    let mut options = MqttOptions::parse_url(address).map_err(|_| Error::InvalidAddress)?;
+/// The schemes of MQTT over TLS, and its port when the address names none.
+const TLS_SCHEMES: [&str; 2] = ["mqtts", "ssl"];
+const TLS_PORT: u16 = 8883;
+
+/// `address`'s scheme, and the address rumqttc is given: a TLS one as a
+/// plain `mqtt://` address with its port, so that rumqttc's own TLS set-up
+/// (which panics on a system certificate it cannot read) never runs;
+/// [`options`] puts souk's in its place.
+fn split_tls(address: &str) -> Result<(String, String), Error> {
+    let mut url = url::Url::parse(address).map_err(|_| Error::InvalidAddress)?;
+    let scheme = url.scheme().to_string();
+    if TLS_SCHEMES.contains(&scheme.as_str()) {
+        let port = url.port().unwrap_or(TLS_PORT);
+        url.set_scheme("mqtt").map_err(|()| Error::InvalidAddress)?;
+        url.set_port(Some(port)).map_err(|()| Error::InvalidAddress)?;
+    }
+    Ok((scheme, url.into()))
+}
+
+/// The client's options for `address`, and the scheme its allowed host
+/// must name: `mqtts` over TLS, else `mqtt`.
+fn options(address: &str, username: String, password: String, keep_alive_secs: u64) -> Result<(MqttOptions, &'static str), Error> {
+    let (scheme, plain) = split_tls(address)?;
+    let mut options = MqttOptions::parse_url(plain).map_err(|_| Error::InvalidAddress)?;
+    let tls = TLS_SCHEMES.contains(&scheme.as_str());
+    if tls {
+        let tls = super::outbound_tls::client_config(None).map_err(Error::Other)?;
+        options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(Arc::new(tls))));
+    }
     if !username.is_empty() || !password.is_empty() {
         options.set_credentials(username, password);
     }
     // rumqttc refuses keep-alives under a second, except none at all.
     options.set_keep_alive(Duration::from_secs(keep_alive_secs));
-    Ok(options)
+    Ok((options, if tls { "mqtts" } else { "mqtt" }))
 }
 
 fn open(grant: &MqttGrant, address: &str, username: String, password: String, keep_alive_secs: u64) -> Result<MqttConnection, Error> {
-    let options = options(address, username, password, keep_alive_secs)?;
+    let (options, scheme) = options(address, username, password, keep_alive_secs)?;
     let (host, port) = options.broker_address();
-    if !grant.allowed_hosts.allows("mqtt", &host, port) {
-        tracing::warn!("component `{}`: MQTT connection to mqtt://{host}:{port} refused: not in allowed_outbound_hosts", grant.component);
+    if !grant.allowed_hosts.allows(scheme, &host, port) {
+        tracing::warn!("component `{}`: MQTT connection to {scheme}://{host}:{port} refused: not in allowed_outbound_hosts", grant.component);
         return Err(Error::ConnectionFailed(format!("address {address} is not permitted")));
     }
     let (client, events) = AsyncClient::new(options, QUEUE);
@@ -192,5 +222,18 @@ mod tests {
         assert!(matches!(refused, Error::ConnectionFailed(ref m) if m == "address mqtt://localhost:1883?client_id=spintest is not permitted"), "{refused:?}");
         assert!(matches!(open(&allowed, "mqtt://localhost:1883", String::new(), String::new(), 30), Err(Error::InvalidAddress)), "client_id is required");
         assert!(matches!(open(&allowed, "not a url", String::new(), String::new(), 30), Err(Error::InvalidAddress)));
+    }
+
+    #[tokio::test]
+    async fn a_tls_address_needs_an_mqtts_entry_and_defaults_to_port_8883() {
+        let plain_only = grant(&["mqtt://localhost:8883"]);
+        let refused = open(&plain_only, "mqtts://localhost?client_id=spintest", String::new(), String::new(), 30).err().unwrap();
+        assert!(matches!(refused, Error::ConnectionFailed(_)), "{refused:?}");
+        let tls = grant(&["mqtts://localhost:8883"]);
+        assert!(open(&tls, "mqtts://localhost?client_id=spintest", String::new(), String::new(), 30).is_ok());
+        assert!(open(&tls, "ssl://localhost:8883?client_id=spintest", String::new(), String::new(), 30).is_ok());
+        assert!(open(&tls, "mqtt://localhost:8883?client_id=spintest", String::new(), String::new(), 30).is_err(), "an mqtts entry does not cover mqtt");
+        let (scheme, plain) = split_tls("mqtts://user@broker.example?client_id=a").unwrap();
+        assert_eq!((scheme.as_str(), plain.as_str()), ("mqtts", "mqtt://user@broker.example:8883?client_id=a"));
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::harness::AppDir;
 use crate::servers::MqttBroker;
+use crate::test_ca::TestCa;
 
 fn app(broker: &MqttBroker) -> AppDir {
     let port = broker.port;
@@ -63,4 +64,50 @@ fn a_refused_address_is_spins_connection_failed_and_a_bad_one_invalid() {
     assert_eq!((reply.status, reply.body), (409, format!("connection-failed: address {address} is not permitted")));
     let reply = souk.get(&format!("/allowed/mqtt?addr=mqtt://127.0.0.1:{}&topic=t&msg=x", broker.port));
     assert_eq!((reply.status, reply.body.as_str()), (409, "invalid-address"), "an address without client_id");
+}
+
+/// `mqtts://`, MQTT over TLS: the broker's certificate checked against the
+/// system's roots (here `SSL_CERT_FILE`), refused when not trusted; the
+/// allowed host names the `mqtts` scheme.
+#[test]
+fn mqtts_publishes_over_tls_to_a_broker_the_system_trusts() {
+    let ca = TestCa::new();
+    let broker = MqttBroker::start_tls(&ca);
+    let tls_port = broker.tls_port.unwrap();
+    let app = AppDir::new(&format!(
+        r#"
+spin_manifest_version = 2
+[application]
+name = "mqtts"
+[[trigger.http]]
+route = "/tls/..."
+component = "tls"
+[[trigger.http]]
+route = "/plain/..."
+component = "plain"
+[component.tls]
+source = "{{guest}}"
+allowed_outbound_hosts = ["mqtts://127.0.0.1:{tls_port}"]
+[component.plain]
+source = "{{guest}}"
+allowed_outbound_hosts = ["mqtt://127.0.0.1:{tls_port}"]
+"#
+    ));
+    let received = broker.subscribe("tls/#");
+    let address = |client: &str| format!("mqtts://127.0.0.1:{tls_port}?client_id={client}");
+    let root = ca.root().display().to_string();
+    let trusting = app.up_with(&[], &[("SSL_CERT_FILE", &root)]);
+    let reply = trusting.get(&format!("/tls/mqtt?addr={}&topic=tls/a&msg=secret&qos=1", address("souk-tls")));
+    assert_eq!((reply.status, reply.body.as_str()), (200, "published"));
+    assert_eq!(received.recv_timeout(Duration::from_secs(20)).unwrap(), b"secret");
+    // An `mqtt` grant does not cover `mqtts`.
+    let reply = trusting.get(&format!("/plain/mqtt?addr={}&topic=tls/b&msg=x", address("souk-plain")));
+    assert_eq!((reply.status, reply.body.as_str()), (409, format!("connection-failed: address {} is not permitted", address("souk-plain")).as_str()));
+    drop(trusting);
+
+    let untrusting = app.up();
+    let reply = untrusting.get(&format!("/tls/mqtt?addr={}&topic=tls/c&msg=untrusted&qos=1", address("souk-untrusted")));
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    assert!(reply.body.starts_with("connection-failed: ") && reply.body.contains("certificate"), "{}", reply.body);
+    assert!(received.try_recv().is_err(), "nothing was published through an untrusted broker");
 }

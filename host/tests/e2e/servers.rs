@@ -86,15 +86,34 @@ impl Drop for RedisServer {
 pub struct MqttBroker {
     child: Child,
     pub port: u16,
+    /// A second listener, over TLS only, for a broker started with a CA.
+    pub tls_port: Option<u16>,
     _dir: tempfile::TempDir,
 }
 
 impl MqttBroker {
     pub fn start() -> MqttBroker {
+        Self::start_with(None)
+    }
+
+    /// A broker with a second listener, over TLS with a certificate of `ca`.
+    pub fn start_tls(ca: &TestCa) -> MqttBroker {
+        Self::start_with(Some(ca))
+    }
+
+    fn start_with(ca: Option<&TestCa>) -> MqttBroker {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let config = dir.path().join("mosquitto.conf");
-        std::fs::write(&config, format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")).unwrap();
+        // As root, Mosquitto would become its own user, who cannot read the scratch key.
+        let mut text = format!("user root\nallow_anonymous true\npersistence false\nlistener {port} 127.0.0.1\n");
+        let tls_port = ca.map(|ca| {
+            let tls_port = free_port();
+            let (root, cert, key) = (ca.root(), ca.server_cert(), ca.server_key());
+            text.push_str(&format!("listener {tls_port} 127.0.0.1\ncafile {}\ncertfile {}\nkeyfile {}\n", root.display(), cert.display(), key.display()));
+            tls_port
+        });
+        std::fs::write(&config, text).unwrap();
         // Debian puts it in /usr/sbin, which not every PATH holds.
         let program = if std::path::Path::new("/usr/sbin/mosquitto").exists() { "/usr/sbin/mosquitto" } else { "mosquitto" };
         let child = Command::new(program)
@@ -104,9 +123,9 @@ impl MqttBroker {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start mosquitto ({e}): install Debian's mosquitto package (.ci/run does)"));
-        let broker = MqttBroker { child, port, _dir: dir };
+        let broker = MqttBroker { child, port, tls_port, _dir: dir };
         let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while TcpStream::connect(("127.0.0.1", port)).is_err() || tls_port.is_some_and(|p| TcpStream::connect(("127.0.0.1", p)).is_err()) {
             assert!(Instant::now() < deadline, "mosquitto did not listen on port {port} within 20 s");
             std::thread::sleep(Duration::from_millis(50));
         }
