@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use souk_manifest::{AppManifest, HttpRoute, Router, RuntimeConfig, Variables};
+use souk_manifest::{AppManifest, BlockedNetworks, HttpRoute, Router, RuntimeConfig, Variables};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 use wasmtime::error::Context;
@@ -38,8 +38,13 @@ use crate::variable_providers::VariableSources;
 pub struct Stores {
     pub key_value: KeyValueStores,
     pub sqlite: SqliteDatabases,
-    /// Outbound Redis connections, shared by every component.
+    /// The connections of `type = "redis"` key-value stores.
     pub redis: Arc<RedisClients>,
+    /// Guests' outbound Redis connections, shared by every component and
+    /// held to the blocked networks.
+    pub outbound_redis: Arc<RedisClients>,
+    /// Where no guest may connect (`[outbound_networking] block_networks`).
+    pub blocked_networks: Arc<BlockedNetworks>,
     /// Outbound PostgreSQL pools, shared by every component.
     pub postgres: Arc<PgPools>,
     /// Outbound MySQL pools, shared by every component.
@@ -227,6 +232,8 @@ fn absolute(path: PathBuf) -> wasmtime::Result<PathBuf> {
 fn open_stores(manifest: &AppManifest, config: &RuntimeConfig, config_file: Option<&Path>, max_result_bytes: usize) -> wasmtime::Result<Stores> {
     let mut stores = Stores::default();
     stores.sqlite.max_result_bytes = max_result_bytes;
+    stores.blocked_networks = Arc::new(config.blocked_networks.clone());
+    stores.outbound_redis = Arc::new(RedisClients::holding_to(stores.blocked_networks.clone()));
     let source = config_file.map(|p| p.display().to_string()).unwrap_or_else(|| "runtime config (built-in default)".into());
     let kv_labels: HashSet<&String> = manifest.components.values().flat_map(|c| &c.key_value_stores).collect();
     for label in kv_labels {
@@ -286,11 +293,27 @@ fn component_grants(
     let shared_hosts = Arc::new(allowed_hosts.clone());
     Ok(ComponentGrants {
         id: id.to_string(),
-        wasi: WasiGrant { env, files_dir, logs: ComponentLogs::open(id, &output)?, allowed_hosts: shared_hosts.clone() },
-        redis: Arc::new(RedisGrant { component: id.to_string(), allowed_hosts: shared_hosts.clone(), clients: stores.redis.clone() }),
-        mqtt: Arc::new(MqttGrant { component: id.to_string(), allowed_hosts: shared_hosts.clone() }),
-        postgres: Arc::new(PgGrant { component: id.to_string(), allowed_hosts: shared_hosts.clone(), pools: stores.postgres.clone() }),
-        mysql: Arc::new(MysqlGrant { component: id.to_string(), allowed_hosts: shared_hosts, pools: stores.mysql.clone() }),
+        wasi: WasiGrant {
+            env,
+            files_dir,
+            logs: ComponentLogs::open(id, &output)?,
+            allowed_hosts: shared_hosts.clone(),
+            blocked: stores.blocked_networks.clone(),
+        },
+        redis: Arc::new(RedisGrant { component: id.to_string(), allowed_hosts: shared_hosts.clone(), clients: stores.outbound_redis.clone() }),
+        mqtt: Arc::new(MqttGrant { component: id.to_string(), allowed_hosts: shared_hosts.clone(), blocked: stores.blocked_networks.clone() }),
+        postgres: Arc::new(PgGrant {
+            component: id.to_string(),
+            allowed_hosts: shared_hosts.clone(),
+            blocked: stores.blocked_networks.clone(),
+            pools: stores.postgres.clone(),
+        }),
+        mysql: Arc::new(MysqlGrant {
+            component: id.to_string(),
+            allowed_hosts: shared_hosts,
+            blocked: stores.blocked_networks.clone(),
+            pools: stores.mysql.clone(),
+        }),
         key_value: Arc::new(stores.key_value.grant(&config.key_value_stores)),
         sqlite: Arc::new(stores.sqlite.grant(id, &config.sqlite_databases)),
         variables: Arc::new(VariablesGrant { component: id.to_string(), values: resolved }),
@@ -300,6 +323,7 @@ fn component_grants(
             chain: chain.clone(),
             circuits: circuits.clone(),
             call_timeouts: call_timeouts.clone(),
+            blocked: stores.blocked_networks.clone(),
         }),
     })
 }

@@ -4,6 +4,7 @@
 //! following Spin's rules.
 
 pub mod allowed_hosts;
+pub mod blocked_networks;
 pub mod error;
 pub mod manifest;
 mod names;
@@ -15,6 +16,7 @@ mod toml_source;
 pub mod variables;
 
 pub use allowed_hosts::AllowedHosts;
+pub use blocked_networks::BlockedNetworks;
 pub use error::ConfigError;
 pub use manifest::{
     AppManifest, BuildConfig, ComponentConfig, ConfigKind, Dependency, DependencyName, DependencySource, FileMount, HttpRoute, HttpTrigger, Inherit,

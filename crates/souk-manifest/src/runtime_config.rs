@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::blocked_networks::BlockedNetworks;
 use crate::error::ConfigError;
 use crate::paths::resolve_path;
 use crate::toml_source::{KeyPath, TomlSource};
@@ -21,6 +22,8 @@ pub struct RuntimeConfig {
     /// The configured variables providers, in the order they are asked;
     /// Spin's default environment provider comes after them all.
     pub variables_providers: Vec<EnvProviderConfig>,
+    /// `[outbound_networking] block_networks`: where no guest may connect.
+    pub blocked_networks: BlockedNetworks,
 }
 
 /// A `type = "env"` variables provider: variable `name` is the environment
@@ -56,6 +59,7 @@ struct RawRuntimeConfig {
     variables_provider: Vec<toml::Table>,
     #[serde(default)]
     config_provider: Vec<toml::Table>,
+    outbound_networking: Option<toml::Table>,
 }
 
 /// The kinds of store, with their table name and the `default` label's file.
@@ -78,7 +82,12 @@ impl RuntimeConfig {
     /// `path` is in memory. A relative `path` is resolved against the config
     /// file's folder.
     pub fn load(file: Option<&Path>, state_dir: &Path) -> Result<RuntimeConfig, ConfigError> {
-        let mut config = RuntimeConfig { key_value_stores: BTreeMap::new(), sqlite_databases: BTreeMap::new(), variables_providers: Vec::new() };
+        let mut config = RuntimeConfig {
+            key_value_stores: BTreeMap::new(),
+            sqlite_databases: BTreeMap::new(),
+            variables_providers: Vec::new(),
+            blocked_networks: BlockedNetworks::default(),
+        };
         if let Some(file) = file {
             let file = crate::paths::absolute(file).map_err(|e| ConfigError::new(file, "", format!("cannot resolve path: {e}")))?;
             let source = TomlSource::read(&file)?;
@@ -100,12 +109,41 @@ impl RuntimeConfig {
                 .enumerate()
                 .map(|(i, t)| variables_provider(&source, &KeyPath::root().key(table).index(i), t))
                 .collect::<Result<_, _>>()?;
+            if let Some(table) = raw.outbound_networking {
+                config.blocked_networks = outbound_networking(&source, table)?;
+            }
         }
         for (stores, kind) in [(&mut config.key_value_stores, &KEY_VALUE), (&mut config.sqlite_databases, &SQLITE)] {
             stores.entry("default".to_owned()).or_insert_with(|| StoreConfig { path: Some(state_dir.join(kind.default_file)), redis_url: None });
         }
         Ok(config)
     }
+}
+
+/// `[outbound_networking]`: `block_networks`, a list of CIDR blocks and
+/// `private`. Spin's limits on concurrent outbound connections are refused
+/// by name rather than ignored.
+fn outbound_networking(source: &TomlSource, table: toml::Table) -> Result<BlockedNetworks, ConfigError> {
+    let path = KeyPath::root().key("outbound_networking");
+    if let Some(key) = table.keys().find(|k| k.as_str() != "block_networks") {
+        let message = match key.as_str() {
+            "max_socket_connections" | "max_total_connections" => format!("`{key}` (a limit on concurrent outbound connections) is not supported by souk"),
+            _ => format!("unknown key `{key}`; [outbound_networking] accepts `block_networks`"),
+        };
+        return Err(source.error_at(&path.key(key), message));
+    }
+    let path = path.key("block_networks");
+    let entries = match table.get("block_networks") {
+        None => return Ok(BlockedNetworks::default()),
+        Some(toml::Value::Array(entries)) => entries,
+        Some(_) => return Err(source.error_at(&path, "must be a list of IP networks (\"10.0.0.0/8\") or \"private\"")),
+    };
+    let mut blocked = BlockedNetworks::default();
+    for (i, entry) in entries.iter().enumerate() {
+        let toml::Value::String(entry) = entry else { return Err(source.error_at(&path.index(i), "must be a string")) };
+        blocked.add(entry).map_err(|e| source.error_at(&path.index(i), e))?;
+    }
+    Ok(blocked)
 }
 
 fn stores(source: &TomlSource, config_dir: &Path, kind: &Kind, raw: BTreeMap<String, toml::Table>) -> Result<BTreeMap<String, StoreConfig>, ConfigError> {
@@ -244,6 +282,26 @@ mod tests {
         let e = RuntimeConfig::load(Some(&file), Path::new("/state")).unwrap_err();
         assert_eq!(e.key, "sqlite_database.main.pth");
         assert!(e.message.contains("line 3"), "{e}");
+    }
+
+    #[test]
+    fn outbound_networking_blocks_networks_and_names_a_bad_entry() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = write(tmp.path(), "[outbound_networking]\nblock_networks = [\"10.0.0.0/8\", \"private\"]\n");
+        let rc = RuntimeConfig::load(Some(&file), Path::new("/state")).unwrap();
+        assert!(rc.blocked_networks.is_blocked("10.1.2.3".parse().unwrap()));
+        assert!(rc.blocked_networks.is_blocked("127.0.0.1".parse().unwrap()));
+        assert!(!rc.blocked_networks.is_blocked("1.1.1.1".parse().unwrap()));
+
+        let file = write(tmp.path(), "[outbound_networking]\nblock_networks = [\"10.0.0.0/8\", \"intranet\"]\n");
+        let e = RuntimeConfig::load(Some(&file), Path::new("/state")).unwrap_err();
+        assert_eq!(e.key, "outbound_networking.block_networks[1]");
+        assert!(e.message.contains("`intranet` is not an IP network"), "{e}");
+
+        let file = write(tmp.path(), "[outbound_networking]\nmax_total_connections = 10\n");
+        let e = RuntimeConfig::load(Some(&file), Path::new("/state")).unwrap_err();
+        assert_eq!(e.key, "outbound_networking.max_total_connections");
+        assert!(e.message.contains("not supported by souk"), "{e}");
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! What guests may import. One module per interface family; `link` puts them
 //! all into the one linker every component is instantiated from.
 
+pub mod blocked_networks;
 pub mod circuit_breaker;
 pub mod deny;
 pub mod for_request;
 pub mod key_value;
 pub mod key_value_redis;
 pub mod outbound_http;
+pub mod outbound_http_send;
 pub mod outbound_mqtt;
 pub mod outbound_mysql;
 pub mod outbound_pg;

@@ -46,6 +46,8 @@ pub struct OutboundGrant {
     /// The most one call may take (`--outbound-timeout`), besides the rest
     /// of the calling request's deadline.
     pub call_timeouts: Arc<CallTimeouts>,
+    /// Where no call may connect, whatever `allowed_hosts` say.
+    pub blocked: Arc<souk_manifest::BlockedNetworks>,
 }
 
 /// `--outbound-timeout`: a ceiling for every call, and ceilings for named
@@ -123,6 +125,27 @@ fn answer_instead(status: http::StatusCode, retry_after: Option<Duration>, messa
         response.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(seconds.max(1)));
     }
     response
+}
+
+/// Sends a request to a remote host: wasmtime-wasi-http's own client,
+/// unless the runtime config blocks networks, when souk resolves the name
+/// and picks the address itself (`outbound_http_send`). Boxed: held
+/// inline, the client's state would make every call's future (chained
+/// ones included, which wasmtime keeps on the heap) a few kilobytes larger.
+fn send(
+    request: http::Request<WasiBody>,
+    options: Option<RequestOptions>,
+    grant: &OutboundGrant,
+) -> Pin<Box<dyn Future<Output = Result<super::outbound_http_send::Sent, HttpError>> + Send + '_>> {
+    if grant.blocked.is_empty() {
+        Box::pin(async move {
+            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> = Box::new(io);
+            Ok((response.map(http_body_util::BodyExt::boxed_unsync), io))
+        })
+    } else {
+        Box::pin(super::outbound_http_send::send(request, options, &grant.blocked, &grant.component))
+    }
 }
 
 impl WasiHttpHooks for OutboundHooks {
@@ -224,12 +247,8 @@ impl WasiHttpHooks for OutboundHooks {
                     }
                 };
             }
-            use http_body_util::BodyExt;
             let sent = tokio::select! {
-                // Boxed: held inline, the client's state would make every
-                // call's future (chained ones included, which wasmtime keeps
-                // on the heap) a few kilobytes larger.
-                sent = Box::pin(wasmtime_wasi_http::default_send_request(request, options)) => sent,
+                sent = send(request, options, &component) => sent,
                 () = within(limit) => Err(HttpError::ConnectionReadTimeout),
             };
             let outcome = sent.as_ref().map_or_else(|_| "error".to_string(), |(r, _)| crate::metrics::status_class(r.status().as_u16()));
@@ -239,9 +258,7 @@ impl WasiHttpHooks for OutboundHooks {
                 Ok((response, _)) => span.http_status(response.status().as_u16()),
                 Err(e) => span.error("error", e.to_string()),
             }
-            let (response, io) = sent?;
-            let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> = Box::new(io);
-            Ok((response.map(BodyExt::boxed_unsync), io))
+            sent
         })
     }
 }

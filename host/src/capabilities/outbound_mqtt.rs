@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, QoS, TlsConfiguration, Transport};
-use souk_manifest::AllowedHosts;
+use souk_manifest::{AllowedHosts, BlockedNetworks};
 use wasmtime::component::{Accessor, Resource};
 
 use super::Spin;
@@ -33,13 +33,20 @@ const QUEUE: usize = 16;
 pub struct MqttGrant {
     pub component: String,
     pub allowed_hosts: Arc<AllowedHosts>,
+    /// Where no connection may go, whatever `allowed_hosts` say.
+    pub blocked: Arc<BlockedNetworks>,
 }
 
 /// A connection a guest has opened: its client and the session's event
 /// loop, which `publish` drives.
+#[derive(Clone)]
 pub struct MqttConnection {
     client: AsyncClient,
     events: Arc<tokio::sync::Mutex<EventLoop>>,
+    /// The broker's host and port, checked against the blocked networks
+    /// before each publish (the client connects, and reconnects, then).
+    broker: Arc<(String, u16)>,
+    blocked: Arc<BlockedNetworks>,
 }
 
 /// The schemes of MQTT over TLS, and its port when the address names none.
@@ -87,7 +94,7 @@ fn open(grant: &MqttGrant, address: &str, username: String, password: String, ke
         return Err(Error::ConnectionFailed(format!("address {address} is not permitted")));
     }
     let (client, events) = AsyncClient::new(options, QUEUE);
-    Ok(MqttConnection { client, events: Arc::new(tokio::sync::Mutex::new(events)) })
+    Ok(MqttConnection { client, events: Arc::new(tokio::sync::Mutex::new(events)), broker: Arc::new((host, port)), blocked: grant.blocked.clone() })
 }
 
 impl MqttConnection {
@@ -97,6 +104,8 @@ impl MqttConnection {
             Qos::AtLeastOnce => QoS::AtLeastOnce,
             Qos::ExactlyOnce => QoS::ExactlyOnce,
         };
+        let (host, port) = &*self.broker;
+        super::blocked_networks::refuse_blocked(host, *port, &self.blocked).await.map_err(Error::ConnectionFailed)?;
         // One publish at a time per session, so the acknowledgement seen is this one's.
         let mut events = self.events.lock().await;
         self.client.publish(topic, qos, false, payload).await.map_err(|e| Error::Other(e.to_string()))?;
@@ -116,10 +125,7 @@ impl MqttConnection {
 }
 
 fn connection_of<T: Send>(accessor: &Accessor<T, Spin>, conn: &Resource<MqttConnection>) -> wasmtime::Result<MqttConnection> {
-    accessor.with(|mut access| {
-        let open = access.get().table.get(conn)?;
-        Ok(MqttConnection { client: open.client.clone(), events: open.events.clone() })
-    })
+    accessor.with(|mut access| Ok(access.get().table.get(conn)?.clone()))
 }
 
 impl v3::Host for &mut InstanceState {}
@@ -187,8 +193,7 @@ impl v2::HostConnection for &mut InstanceState {
     }
 
     async fn publish(&mut self, conn: Resource<MqttConnection>, topic: String, payload: Vec<u8>, qos: v2::Qos) -> wasmtime::Result<Result<(), v2::Error>> {
-        let open = self.table.get(&conn)?;
-        let conn = MqttConnection { client: open.client.clone(), events: open.events.clone() };
+        let conn = self.table.get(&conn)?.clone();
         let qos = match qos {
             v2::Qos::AtMostOnce => Qos::AtMostOnce,
             v2::Qos::AtLeastOnce => Qos::AtLeastOnce,
@@ -211,6 +216,7 @@ mod tests {
         MqttGrant {
             component: "test".into(),
             allowed_hosts: Arc::new(AllowedHosts::parse(&entries.iter().map(|e| e.to_string()).collect::<Vec<_>>()).unwrap()),
+            blocked: Default::default(),
         }
     }
 

@@ -25,7 +25,7 @@ use std::time::Duration;
 use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts, Value};
-use souk_manifest::AllowedHosts;
+use souk_manifest::{AllowedHosts, BlockedNetworks};
 use wasmtime::component::{Access, Accessor, FutureReader, Resource, StreamReader};
 
 use super::Spin;
@@ -65,6 +65,8 @@ impl MysqlPools {
 pub struct MysqlGrant {
     pub component: String,
     pub allowed_hosts: Arc<AllowedHosts>,
+    /// Where no connection may go, whatever `allowed_hosts` say.
+    pub blocked: Arc<BlockedNetworks>,
     pub pools: Arc<MysqlPools>,
 }
 
@@ -114,6 +116,10 @@ impl MysqlGrant {
             tracing::warn!("component `{}`: MySQL connection to {host}:{port} refused: not in allowed_outbound_hosts", self.component);
             return Err(Error::ConnectionFailed(format!("address mysql://{host}:{port} is not permitted by allowed_outbound_hosts")));
         }
+        super::blocked_networks::refuse_blocked(&host, port, &self.blocked).await.map_err(|e| {
+            tracing::warn!("component `{}`: MySQL connection refused: {e}", self.component);
+            Error::ConnectionFailed(e)
+        })?;
         let pool = self.pools.pool(address, opts);
         let conn = tokio::time::timeout(CONNECT_TIMEOUT, pool.get_conn())
             .await

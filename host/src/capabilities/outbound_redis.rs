@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ConnectionAddr, IntoConnectionInfo, RedisError, Value as Reply};
-use souk_manifest::AllowedHosts;
+use souk_manifest::{AllowedHosts, BlockedNetworks};
 use wasmtime::component::{Accessor, Resource};
 
 use super::Spin;
@@ -30,17 +30,30 @@ use crate::instance::InstanceState;
 /// How long connecting to a Redis server may take.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// The app's Redis connections, by address (outbound Redis and `type =
-/// "redis"` key-value stores alike).
+/// Redis connections, one per address: the app has one set for guests'
+/// outbound Redis and one for its `type = "redis"` key-value stores.
 #[derive(Default)]
 pub struct RedisClients {
     by_address: tokio::sync::Mutex<HashMap<String, ConnectionManager>>,
+    /// Networks these connections may not reach: the runtime config's, for
+    /// guests' connections; none for the stores the operator configured.
+    blocked: Arc<BlockedNetworks>,
 }
 
 impl RedisClients {
+    /// Connections that reach no address in `blocked`.
+    pub fn holding_to(blocked: Arc<BlockedNetworks>) -> RedisClients {
+        RedisClients { by_address: Default::default(), blocked }
+    }
+
     /// The connection to `address`, connecting on first use. The lock is
     /// held while connecting, so concurrent first uses open one connection.
     pub(crate) async fn connection(&self, address: &str, client: redis::Client) -> Result<ConnectionManager, String> {
+        // Checked at every open, the shared connection included: the
+        // manager resolves the name again when it reconnects.
+        if let redis::ConnectionAddr::Tcp(host, port) | redis::ConnectionAddr::TcpTls { host, port, .. } = client.get_connection_info().addr() {
+            super::blocked_networks::refuse_blocked(host, *port, &self.blocked).await?;
+        }
         let mut by_address = self.by_address.lock().await;
         if let Some(conn) = by_address.get(address) {
             return Ok(conn.clone());

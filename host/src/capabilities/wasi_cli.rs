@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use souk_manifest::AllowedHosts;
+use souk_manifest::{AllowedHosts, BlockedNetworks};
 use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
@@ -19,6 +19,8 @@ pub struct WasiGrant {
     pub logs: ComponentLogs,
     /// Where its sockets may connect (templates already expanded).
     pub allowed_hosts: Arc<AllowedHosts>,
+    /// Where they may not, whatever `allowed_hosts` say.
+    pub blocked: Arc<BlockedNetworks>,
 }
 
 impl WasiGrant {
@@ -35,9 +37,9 @@ impl WasiGrant {
         // Every address is checked before any socket call; with no entry
         // that matches, a connect fails with `access-denied`.
         wasi.allow_tcp(true).allow_udp(true);
-        let allowed = self.allowed_hosts.clone();
+        let (allowed, blocked) = (self.allowed_hosts.clone(), self.blocked.clone());
         wasi.socket_addr_check(move |addr, used_for| {
-            let allowed = socket_use_allowed(&allowed, addr, used_for);
+            let allowed = socket_use_allowed(&allowed, addr, used_for) && !reaches_blocked(&blocked, addr, used_for);
             Box::pin(async move { allowed })
         });
         Ok(wasi.build())
@@ -59,6 +61,13 @@ fn socket_use_allowed(allowed: &AllowedHosts, addr: SocketAddr, used_for: Socket
         SocketAddrUse::TcpListen | SocketAddrUse::TcpAccept => return false,
     };
     allowed.allows(scheme, &addr.ip().to_string(), addr.port())
+}
+
+/// Whether a connection or datagram would go to (or come from) an address
+/// in a blocked network.
+fn reaches_blocked(blocked: &BlockedNetworks, addr: SocketAddr, used_for: SocketAddrUse) -> bool {
+    let outward = matches!(used_for, SocketAddrUse::TcpConnect | SocketAddrUse::UdpSend | SocketAddrUse::UdpReceive);
+    outward && blocked.is_blocked(addr.ip())
 }
 
 #[cfg(test)]
@@ -95,5 +104,14 @@ mod tests {
         assert!(!socket_use_allowed(&hosts, addr("0.0.0.0:8080"), SocketAddrUse::TcpBind));
         assert!(!socket_use_allowed(&hosts, addr("127.0.0.1:0"), SocketAddrUse::TcpBind));
         assert!(!socket_use_allowed(&hosts, addr("0.0.0.0:0"), SocketAddrUse::TcpListen));
+    }
+
+    #[test]
+    fn blocked_networks_stop_connections_and_datagrams_but_not_the_ephemeral_bind() {
+        let blocked = BlockedNetworks::parse(&["private".to_string()]).unwrap();
+        assert!(reaches_blocked(&blocked, addr("127.0.0.1:7"), SocketAddrUse::TcpConnect));
+        assert!(reaches_blocked(&blocked, addr("10.0.0.1:53"), SocketAddrUse::UdpSend));
+        assert!(!reaches_blocked(&blocked, addr("1.1.1.1:53"), SocketAddrUse::UdpSend));
+        assert!(!reaches_blocked(&blocked, addr("0.0.0.0:0"), SocketAddrUse::TcpBind));
     }
 }

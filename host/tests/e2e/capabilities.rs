@@ -211,7 +211,7 @@ fn a_required_variable_without_value_stops_start_up_naming_it() {
 }
 
 /// A one-thread HTTP server on loopback that counts its connections.
-fn counting_server() -> (u16, Arc<AtomicUsize>) {
+pub fn counting_server() -> (u16, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let hits = Arc::new(AtomicUsize::new(0));

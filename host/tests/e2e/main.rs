@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod blocked_networks;
 mod capabilities;
 mod circuit_breakers;
 mod component_output;

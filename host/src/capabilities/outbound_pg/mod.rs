@@ -39,7 +39,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
-use souk_manifest::AllowedHosts;
+use souk_manifest::{AllowedHosts, BlockedNetworks};
 use tokio_postgres::config::{Host, SslMode};
 
 use super::bindings::spin::postgres4_2_0::postgres as v4;
@@ -88,6 +88,8 @@ impl PgPools {
 pub struct PgGrant {
     pub component: String,
     pub allowed_hosts: Arc<AllowedHosts>,
+    /// Where no connection may go, whatever `allowed_hosts` say.
+    pub blocked: Arc<BlockedNetworks>,
     pub pools: Arc<PgPools>,
 }
 
@@ -168,6 +170,12 @@ impl PgGrant {
                 tracing::warn!("component `{}`: PostgreSQL connection to {host}:{port} refused: not in allowed_outbound_hosts", self.component);
                 return Err(PgError::ConnectionFailed(format!("address postgres://{host}:{port} is not permitted by allowed_outbound_hosts")));
             }
+        }
+        for (host, port) in &targets {
+            super::blocked_networks::refuse_blocked(host, *port, &self.blocked).await.map_err(|e| {
+                tracing::warn!("component `{}`: PostgreSQL connection refused: {e}", self.component);
+                PgError::ConnectionFailed(e)
+            })?;
         }
         config.connect_timeout(CONNECT_TIMEOUT);
         let pool = self.pools.pool(address, ca_root, config).map_err(PgError::ConnectionFailed)?;
