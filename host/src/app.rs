@@ -15,6 +15,7 @@ use wasmtime::format_err;
 use wasmtime_wasi_http::handler::ProxyPre;
 
 use crate::capabilities::circuit_breaker::{CircuitSettings, Circuits};
+use crate::capabilities::client_tls::ClientTls;
 use crate::capabilities::key_value::KeyValueStores;
 use crate::capabilities::outbound_http::{CallTimeouts, OutboundGrant};
 use crate::capabilities::outbound_mqtt::MqttGrant;
@@ -45,6 +46,8 @@ pub struct Stores {
     pub outbound_redis: Arc<RedisClients>,
     /// Where no guest may connect (`[outbound_networking] block_networks`).
     pub blocked_networks: Arc<BlockedNetworks>,
+    /// Outbound HTTPS trust and identity by component and host (`[[client_tls]]`).
+    pub client_tls: ClientTls,
     /// Outbound PostgreSQL pools, shared by every component.
     pub postgres: Arc<PgPools>,
     /// Outbound MySQL pools, shared by every component.
@@ -235,6 +238,7 @@ fn open_stores(manifest: &AppManifest, config: &RuntimeConfig, config_file: Opti
     stores.blocked_networks = Arc::new(config.blocked_networks.clone());
     stores.outbound_redis = Arc::new(RedisClients::holding_to(stores.blocked_networks.clone()));
     let source = config_file.map(|p| p.display().to_string()).unwrap_or_else(|| "runtime config (built-in default)".into());
+    stores.client_tls = ClientTls::load(&config.client_tls, &source).map_err(|e| format_err!("{e}"))?;
     let kv_labels: HashSet<&String> = manifest.components.values().flat_map(|c| &c.key_value_stores).collect();
     for label in kv_labels {
         if let Some(store) = config.key_value_stores.get(label) {
@@ -324,6 +328,7 @@ fn component_grants(
             circuits: circuits.clone(),
             call_timeouts: call_timeouts.clone(),
             blocked: stores.blocked_networks.clone(),
+            tls: stores.client_tls.for_component(id),
         }),
     })
 }

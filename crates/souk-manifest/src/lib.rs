@@ -5,6 +5,7 @@
 
 pub mod allowed_hosts;
 pub mod blocked_networks;
+pub mod client_tls;
 pub mod error;
 pub mod manifest;
 mod names;
@@ -17,6 +18,7 @@ pub mod variables;
 
 pub use allowed_hosts::AllowedHosts;
 pub use blocked_networks::BlockedNetworks;
+pub use client_tls::ClientTlsConfig;
 pub use error::ConfigError;
 pub use manifest::{
     AppManifest, BuildConfig, ComponentConfig, ConfigKind, Dependency, DependencyName, DependencySource, FileMount, HttpRoute, HttpTrigger, Inherit,

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::blocked_networks::BlockedNetworks;
+use crate::client_tls::ClientTlsConfig;
 use crate::error::ConfigError;
 use crate::paths::resolve_path;
 use crate::toml_source::{KeyPath, TomlSource};
@@ -24,6 +25,8 @@ pub struct RuntimeConfig {
     pub variables_providers: Vec<EnvProviderConfig>,
     /// `[outbound_networking] block_networks`: where no guest may connect.
     pub blocked_networks: BlockedNetworks,
+    /// `[[client_tls]]`: outbound HTTPS settings by component and host.
+    pub client_tls: Vec<ClientTlsConfig>,
 }
 
 /// A `type = "env"` variables provider: variable `name` is the environment
@@ -60,6 +63,8 @@ struct RawRuntimeConfig {
     #[serde(default)]
     config_provider: Vec<toml::Table>,
     outbound_networking: Option<toml::Table>,
+    #[serde(default)]
+    client_tls: Vec<toml::Table>,
 }
 
 /// The kinds of store, with their table name and the `default` label's file.
@@ -87,6 +92,7 @@ impl RuntimeConfig {
             sqlite_databases: BTreeMap::new(),
             variables_providers: Vec::new(),
             blocked_networks: BlockedNetworks::default(),
+            client_tls: Vec::new(),
         };
         if let Some(file) = file {
             let file = crate::paths::absolute(file).map_err(|e| ConfigError::new(file, "", format!("cannot resolve path: {e}")))?;
@@ -112,6 +118,7 @@ impl RuntimeConfig {
             if let Some(table) = raw.outbound_networking {
                 config.blocked_networks = outbound_networking(&source, table)?;
             }
+            config.client_tls = crate::client_tls::parse(&source, &dir, raw.client_tls)?;
         }
         for (stores, kind) in [(&mut config.key_value_stores, &KEY_VALUE), (&mut config.sqlite_databases, &SQLITE)] {
             stores.entry("default".to_owned()).or_insert_with(|| StoreConfig { path: Some(state_dir.join(kind.default_file)), redis_url: None });
@@ -302,6 +309,36 @@ mod tests {
         let e = RuntimeConfig::load(Some(&file), Path::new("/state")).unwrap_err();
         assert_eq!(e.key, "outbound_networking.max_total_connections");
         assert!(e.message.contains("not supported by souk"), "{e}");
+    }
+
+    #[test]
+    fn client_tls_follows_spins_defaults_and_names_a_bad_entry() {
+        let tmp = tempfile::tempdir().unwrap();
+        let text = "[[client_tls]]\ncomponent_ids = [\"api\"]\nhosts = [\"Internal.Example\"]\n\n[[client_tls]]\ncomponent_ids = [\"api\", \"web\"]\nhosts = [\"10.0.0.5\"]\nca_roots_file = \"certs/ca.pem\"\nclient_cert_file = \"certs/me.pem\"\nclient_private_key_file = \"certs/me.key\"\n";
+        let file = write(tmp.path(), text);
+        let rc = RuntimeConfig::load(Some(&file), Path::new("/state")).unwrap();
+        let (first, second) = (&rc.client_tls[0], &rc.client_tls[1]);
+        assert_eq!((first.hosts.as_slice(), first.use_platform_roots, first.use_webpki_roots), (["internal.example".to_string()].as_slice(), true, false));
+        assert_eq!((second.use_platform_roots, second.use_webpki_roots), (false, false), "a roots file alone is trusted alone");
+        assert_eq!(second.ca_roots_file.as_deref(), Some(tmp.path().join("certs/ca.pem").as_path()));
+        assert_eq!(second.client_cert.as_ref().unwrap().1, tmp.path().join("certs/me.key"));
+        assert_eq!(second.at, "client_tls[1]");
+
+        for (text, key, says) in [
+            ("[[client_tls]]\ncomponent_ids = [\"api\"]\nhosts = [\"example.com:443\"]\n", "client_tls[0].hosts[0]", "ports are not supported"),
+            ("[[client_tls]]\ncomponent_ids = []\nhosts = [\"example.com\"]\n", "client_tls[0].component_ids", "non-empty list"),
+            ("[[client_tls]]\ncomponent_ids = [\"api\"]\nhosts = [\"example.com\"]\nca_use_platform_roots = false\n", "client_tls[0]", "trusts no root"),
+            (
+                "[[client_tls]]\ncomponent_ids = [\"api\"]\nhosts = [\"example.com\"]\nclient_cert_file = \"me.pem\"\n",
+                "client_tls[0].client_cert_file",
+                "client_private_key_file",
+            ),
+        ] {
+            let file = write(tmp.path(), text);
+            let e = RuntimeConfig::load(Some(&file), Path::new("/state")).unwrap_err();
+            assert_eq!(e.key, key, "{e}");
+            assert!(e.message.contains(says), "{e}");
+        }
     }
 
     #[test]

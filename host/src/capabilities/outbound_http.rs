@@ -48,6 +48,8 @@ pub struct OutboundGrant {
     pub call_timeouts: Arc<CallTimeouts>,
     /// Where no call may connect, whatever `allowed_hosts` say.
     pub blocked: Arc<souk_manifest::BlockedNetworks>,
+    /// How its HTTPS calls trust servers and identify it, by host.
+    pub tls: super::client_tls::ComponentTls,
 }
 
 /// `--outbound-timeout`: a ceiling for every call, and ceilings for named
@@ -127,9 +129,7 @@ fn answer_instead(status: http::StatusCode, retry_after: Option<Duration>, messa
     response
 }
 
-/// Sends a request to a remote host: wasmtime-wasi-http's own client,
-/// unless the runtime config blocks networks, when souk resolves the name
-/// and picks the address itself (`outbound_http_send`). Boxed: held
+/// Sends a request to a remote host (`outbound_http_send`). Boxed: held
 /// inline, the client's state would make every call's future (chained
 /// ones included, which wasmtime keeps on the heap) a few kilobytes larger.
 fn send(
@@ -137,15 +137,8 @@ fn send(
     options: Option<RequestOptions>,
     grant: &OutboundGrant,
 ) -> Pin<Box<dyn Future<Output = Result<super::outbound_http_send::Sent, HttpError>> + Send + '_>> {
-    if grant.blocked.is_empty() {
-        Box::pin(async move {
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> = Box::new(io);
-            Ok((response.map(http_body_util::BodyExt::boxed_unsync), io))
-        })
-    } else {
-        Box::pin(super::outbound_http_send::send(request, options, &grant.blocked, &grant.component))
-    }
+    let tls = grant.tls.for_host(request.uri().host().unwrap_or_default());
+    Box::pin(super::outbound_http_send::send(request, options, &grant.blocked, tls, &grant.component))
 }
 
 impl WasiHttpHooks for OutboundHooks {

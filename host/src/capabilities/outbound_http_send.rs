@@ -1,18 +1,19 @@
-//! Sends a guest's outbound HTTP request when the runtime config blocks
-//! networks (`[outbound_networking] block_networks`): the host name is
-//! resolved here and the connection made only to an address outside them
-//! ([`super::blocked_networks`]), so no later lookup can lead elsewhere.
-//! Every address blocked is `destination-ip-prohibited`, as in Spin.
+//! Sends a guest's outbound HTTP request to a remote host (chained calls
+//! never get here). The host name is resolved here and the connection made
+//! only to an address outside the runtime config's blocked networks
+//! ([`super::blocked_networks`]), so no later lookup can lead elsewhere;
+//! every address blocked is `destination-ip-prohibited`, as in Spin. Over
+//! TLS for `https`, with the component's settings for that host
+//! ([`super::client_tls`]: the system's and the web's roots unless
+//! `[[client_tls]]` says otherwise, as in Spin).
 //!
-//! Otherwise it does what wasmtime-wasi-http's `default_send_request` does
-//! (used when nothing is blocked): one HTTP/1.1 connection per request,
-//! over TLS for `https` with the web's root CAs, and the request's
-//! connect, first-byte and between-bytes timeouts (10 minutes when the
-//! guest sets none).
+//! As wasmtime-wasi-http's own client does: one HTTP/1.1 connection per
+//! request, and the request's connect, first-byte and between-bytes
+//! timeouts (10 minutes when the guest sets none).
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -37,28 +38,12 @@ pub type Sent = (http::Response<WasiBody>, Box<dyn Future<Output = Result<(), Ht
 trait Stream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Stream for T {}
 
-/// The TLS client for `https`: the web's root CAs, as wasmtime-wasi-http
-/// trusts them; made once.
-fn tls() -> Arc<rustls::ClientConfig> {
-    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.into() };
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .expect("ring supports the default TLS versions")
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-            Arc::new(config)
-        })
-        .clone()
-}
-
+/// Sends `request`; `tls` is the component's TLS client for its host.
 pub async fn send(
     mut request: http::Request<WasiBody>,
     options: Option<RequestOptions>,
     blocked: &BlockedNetworks,
+    tls: Arc<rustls::ClientConfig>,
     component: &str,
 ) -> Result<Sent, HttpError> {
     let uri = request.uri();
@@ -90,7 +75,7 @@ pub async fn send(
     let _ = tcp.set_nodelay(true);
     let stream: Box<dyn Stream> = if use_tls {
         let name = rustls::pki_types::ServerName::try_from(host.clone())?;
-        Box::new(tokio_rustls::TlsConnector::from(tls()).connect(name, tcp).await.map_err(HttpError::Tls)?)
+        Box::new(tokio_rustls::TlsConnector::from(tls).connect(name, tcp).await.map_err(HttpError::Tls)?)
     } else {
         Box::new(tcp)
     };

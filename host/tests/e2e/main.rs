@@ -6,6 +6,7 @@ mod harness;
 mod blocked_networks;
 mod capabilities;
 mod circuit_breakers;
+mod client_tls;
 mod component_output;
 mod concurrency_limits;
 mod dependencies;
