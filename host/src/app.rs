@@ -18,6 +18,7 @@ use crate::capabilities::circuit_breaker::{CircuitSettings, Circuits};
 use crate::capabilities::client_tls::ClientTls;
 use crate::capabilities::key_value::KeyValueStores;
 use crate::capabilities::outbound_http::{CallTimeouts, OutboundGrant};
+use crate::capabilities::outbound_http_send::OutboundClient;
 use crate::capabilities::outbound_mqtt::MqttGrant;
 use crate::capabilities::outbound_mysql::{MysqlGrant, MysqlPools};
 use crate::capabilities::outbound_pg::{PgGrant, PgPools};
@@ -327,8 +328,7 @@ fn component_grants(
             chain: chain.clone(),
             circuits: circuits.clone(),
             call_timeouts: call_timeouts.clone(),
-            blocked: stores.blocked_networks.clone(),
-            tls: stores.client_tls.for_component(id),
+            client: OutboundClient::new(id, stores.blocked_networks.clone(), stores.client_tls.for_component(id)),
         }),
     })
 }

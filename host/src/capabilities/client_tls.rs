@@ -111,10 +111,13 @@ fn client_config(
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("cannot configure TLS: {e}"))?
         .with_root_certificates(roots);
-    match identity {
-        Some((chain, key)) => builder.with_client_auth_cert(chain, key).map_err(|e| format!("the client certificate and key do not go together: {e}")),
-        None => Ok(builder.with_no_client_auth()),
-    }
+    let mut config = match identity {
+        Some((chain, key)) => builder.with_client_auth_cert(chain, key).map_err(|e| format!("the client certificate and key do not go together: {e}"))?,
+        None => builder.with_no_client_auth(),
+    };
+    // HTTP/2 where the server offers it.
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
 }
 
 #[cfg(test)]

@@ -46,10 +46,9 @@ pub struct OutboundGrant {
     /// The most one call may take (`--outbound-timeout`), besides the rest
     /// of the calling request's deadline.
     pub call_timeouts: Arc<CallTimeouts>,
-    /// Where no call may connect, whatever `allowed_hosts` say.
-    pub blocked: Arc<souk_manifest::BlockedNetworks>,
-    /// How its HTTPS calls trust servers and identify it, by host.
-    pub tls: super::client_tls::ComponentTls,
+    /// Its calls to remote hosts: its own pool of connections, held to the
+    /// blocked networks and its TLS settings.
+    pub client: super::outbound_http_send::OutboundClient,
 }
 
 /// `--outbound-timeout`: a ceiling for every call, and ceilings for named
@@ -137,8 +136,7 @@ fn send(
     options: Option<RequestOptions>,
     grant: &OutboundGrant,
 ) -> Pin<Box<dyn Future<Output = Result<super::outbound_http_send::Sent, HttpError>> + Send + '_>> {
-    let tls = grant.tls.for_host(request.uri().host().unwrap_or_default());
-    Box::pin(super::outbound_http_send::send(request, options, &grant.blocked, tls, &grant.component))
+    Box::pin(grant.client.send(request, options))
 }
 
 impl WasiHttpHooks for OutboundHooks {

@@ -1,15 +1,19 @@
-//! Sends a guest's outbound HTTP request to a remote host (chained calls
-//! never get here). The host name is resolved here and the connection made
-//! only to an address outside the runtime config's blocked networks
-//! ([`super::blocked_networks`]), so no later lookup can lead elsewhere;
-//! every address blocked is `destination-ip-prohibited`, as in Spin. Over
-//! TLS for `https`, with the component's settings for that host
-//! ([`super::client_tls`]: the system's and the web's roots unless
-//! `[[client_tls]]` says otherwise, as in Spin).
+//! Sends a guest's outbound HTTP requests to remote hosts (chained calls
+//! never get here), as Spin's client does: connections are kept and
+//! reused (hyper-util's pooling client), HTTP/2 is used where a TLS server
+//! offers it (ALPN) and HTTP/1.1 otherwise.
 //!
-//! As wasmtime-wasi-http's own client does: one HTTP/1.1 connection per
-//! request, and the request's connect, first-byte and between-bytes
-//! timeouts (10 minutes when the guest sets none).
+//! Each component has its own client and pool ([`OutboundClient`]), so a
+//! connection made with one component's TLS settings (a `[[client_tls]]`
+//! client certificate) is never lent to another. A new connection resolves
+//! the host here and goes only to an address outside the runtime config's
+//! blocked networks ([`super::blocked_networks`]; every address blocked is
+//! `destination-ip-prohibited`), over TLS for `https` with the component's
+//! settings for that host ([`super::client_tls`]).
+//!
+//! Timeouts, as the guest sets them (10 minutes when it sets none):
+//! connecting (DNS, TCP and TLS), then the response head, then each frame
+//! of the body.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -20,90 +24,214 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper_util::rt::TokioIo;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::{Connected, Connection};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use souk_manifest::BlockedNetworks;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody};
 
 use super::blocked_networks::{Unreachable, resolve};
+use super::client_tls::ComponentTls;
 
 /// How long each step may take when the guest set no timeout.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+/// How long a kept connection may stay unused, and how many one host may
+/// keep per component.
+const POOL_IDLE: Duration = Duration::from_secs(90);
+const POOL_MAX_IDLE_PER_HOST: usize = 32;
 
-/// A response, and the connection's end (an error the guest sees on the
-/// request it sent).
+/// A response, and the request's end (an error the guest sees on the
+/// request it sent; this client reports those through the response).
 pub type Sent = (http::Response<WasiBody>, Box<dyn Future<Output = Result<(), HttpError>> + Send>);
+
+tokio::task_local! {
+    /// The connect timeout of the request being sent: the pooling client
+    /// calls the connector with the URI only.
+    static CONNECT_TIMEOUT: Duration;
+}
+
+/// One component's outbound HTTP client.
+#[derive(Clone)]
+pub struct OutboundClient {
+    client: Client<Connector, WasiBody>,
+}
+
+impl OutboundClient {
+    pub fn new(component: &str, blocked: Arc<BlockedNetworks>, tls: ComponentTls) -> OutboundClient {
+        let connector = Connector { component: Arc::from(component), blocked, tls };
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(POOL_IDLE)
+            .pool_max_idle_per_host(POOL_MAX_IDLE_PER_HOST)
+            .build(connector);
+        OutboundClient { client }
+    }
+
+    pub async fn send(&self, request: http::Request<WasiBody>, options: Option<RequestOptions>) -> Result<Sent, HttpError> {
+        let connect_timeout = options.and_then(|o| o.connect_timeout).unwrap_or(DEFAULT_TIMEOUT);
+        let first_byte_timeout = options.and_then(|o| o.first_byte_timeout).unwrap_or(DEFAULT_TIMEOUT);
+        // A zero interval would panic in tokio; a nanosecond is as good as none.
+        let between_bytes_timeout = options.and_then(|o| o.between_bytes_timeout).unwrap_or(DEFAULT_TIMEOUT).max(Duration::from_nanos(1));
+        let sent = CONNECT_TIMEOUT.scope(connect_timeout, tokio::time::timeout(connect_timeout + first_byte_timeout, self.client.request(request)));
+        let response = sent.await.map_err(|_| HttpError::ConnectionReadTimeout)?.map_err(request_error)?;
+        let mut timer = tokio::time::interval(between_bytes_timeout);
+        timer.reset();
+        let response = response.map(|incoming| BetweenBytes { incoming, timer }.boxed_unsync());
+        Ok((response, Box::new(std::future::ready(Ok(())))))
+    }
+}
+
+/// Why a request failed, in wasi:http's terms.
+fn request_error(e: hyper_util::client::legacy::Error) -> HttpError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(cause) = source {
+        if let Some(failed) = cause.downcast_ref::<ConnectError>() {
+            return failed.clone_code();
+        }
+        if let Some(hyper) = cause.downcast_ref::<hyper::Error>() {
+            return hyper_error(hyper);
+        }
+        source = cause.source();
+    }
+    if e.is_connect() { HttpError::ConnectionRefused } else { HttpError::InternalError(Some(e.to_string())) }
+}
+
+fn hyper_error(e: &hyper::Error) -> HttpError {
+    if e.is_timeout() {
+        HttpError::HttpResponseTimeout
+    } else if e.is_incomplete_message() {
+        HttpError::HttpResponseIncomplete
+    } else if e.is_parse() || e.is_user() {
+        HttpError::HttpProtocolError
+    } else if e.is_canceled() || e.is_closed() {
+        HttpError::ConnectionTerminated
+    } else {
+        HttpError::InternalError(Some(e.to_string()))
+    }
+}
+
+/// Makes a component's new connections.
+#[derive(Clone)]
+struct Connector {
+    component: Arc<str>,
+    blocked: Arc<BlockedNetworks>,
+    tls: ComponentTls,
+}
+
+/// A connection that could not be made, with its wasi:http error.
+#[derive(Debug)]
+struct ConnectError(HttpError);
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+impl ConnectError {
+    /// The error again, for the guest (the client keeps the original).
+    fn clone_code(&self) -> HttpError {
+        match &self.0 {
+            HttpError::Connect(e) => HttpError::Connect(std::io::Error::new(e.kind(), e.to_string())),
+            HttpError::Tls(e) => HttpError::Tls(std::io::Error::new(e.kind(), e.to_string())),
+            HttpError::DnsError { rcode, info_code } => HttpError::DnsError { rcode: rcode.clone(), info_code: *info_code },
+            HttpError::DnsTimeout => HttpError::DnsTimeout,
+            HttpError::DestinationIpProhibited => HttpError::DestinationIpProhibited,
+            HttpError::ConnectionTimeout => HttpError::ConnectionTimeout,
+            HttpError::HttpRequestUriInvalid => HttpError::HttpRequestUriInvalid,
+            other => HttpError::InternalError(Some(other.to_string())),
+        }
+    }
+}
 
 trait Stream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Stream for T {}
 
-/// Sends `request`; `tls` is the component's TLS client for its host.
-pub async fn send(
-    mut request: http::Request<WasiBody>,
-    options: Option<RequestOptions>,
-    blocked: &BlockedNetworks,
-    tls: Arc<rustls::ClientConfig>,
-    component: &str,
-) -> Result<Sent, HttpError> {
-    let uri = request.uri();
-    let use_tls = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
-    let host = uri.host().ok_or(HttpError::HttpRequestUriInvalid)?.trim_start_matches('[').trim_end_matches(']').to_string();
-    let port = uri.port_u16().unwrap_or(if use_tls { 443 } else { 80 });
-    let connect_timeout = options.and_then(|o| o.connect_timeout).unwrap_or(DEFAULT_TIMEOUT);
-    let first_byte_timeout = options.and_then(|o| o.first_byte_timeout).unwrap_or(DEFAULT_TIMEOUT);
-    // A zero interval would panic in tokio; a nanosecond is as good as none.
-    let between_bytes_timeout = options.and_then(|o| o.between_bytes_timeout).unwrap_or(DEFAULT_TIMEOUT).max(Duration::from_nanos(1));
+/// A new connection, and whether TLS chose HTTP/2 for it.
+struct Conn {
+    io: TokioIo<Box<dyn Stream>>,
+    h2: bool,
+}
 
-    let addrs = match tokio::time::timeout(connect_timeout, resolve(&host, port, blocked)).await {
-        Err(_) => return Err(HttpError::DnsTimeout),
-        Ok(Err(Unreachable::Dns(e))) => return Err(HttpError::DnsError { rcode: Some(e.to_string()), info_code: None }),
-        Ok(Err(Unreachable::Prohibited(refused))) => {
-            let refused: Vec<String> = refused.iter().map(|a| a.ip().to_string()).collect();
-            tracing::warn!(
-                "component `{component}`: outbound request to {host}:{port} refused: every address ({}) is in a blocked network",
-                refused.join(", ")
-            );
-            return Err(HttpError::DestinationIpProhibited);
-        }
-        Ok(Ok(addrs)) => addrs,
-    };
-    let tcp = match tokio::time::timeout(connect_timeout, TcpStream::connect(&addrs[..])).await {
-        Err(_) => return Err(HttpError::ConnectionTimeout),
-        Ok(connected) => connected.map_err(HttpError::Connect)?,
-    };
-    let _ = tcp.set_nodelay(true);
-    let stream: Box<dyn Stream> = if use_tls {
-        let name = rustls::pki_types::ServerName::try_from(host.clone())?;
-        Box::new(tokio_rustls::TlsConnector::from(tls).connect(name, tcp).await.map_err(HttpError::Tls)?)
-    } else {
-        Box::new(tcp)
-    };
-    let (mut sender, connection) = tokio::time::timeout(connect_timeout, hyper::client::conn::http1::handshake(TokioIo::new(stream)))
-        .await
-        .map_err(|_| HttpError::ConnectionTimeout)??;
-    // The request line carries the path only (the absolute form is for proxies).
-    let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
-    *request.uri_mut() = http::Uri::try_from(path).map_err(|_| HttpError::HttpRequestUriInvalid)?;
+impl Connection for Conn {
+    fn connected(&self) -> Connected {
+        if self.h2 { Connected::new().negotiated_h2() } else { Connected::new() }
+    }
+}
 
-    // The connection runs on its own task, so it moves while the guest
-    // reads the body; its end is reported through the returned future.
-    let (ended_tx, ended) = tokio::sync::oneshot::channel();
-    tokio::spawn(async move {
-        let _ = ended_tx.send(connection.await);
-    });
-    let response = tokio::time::timeout(first_byte_timeout, sender.send_request(request)).await.map_err(|_| HttpError::ConnectionReadTimeout)??;
-    let mut timer = tokio::time::interval(between_bytes_timeout);
-    timer.reset();
-    let response = response.map(|incoming| BetweenBytes { incoming, timer }.boxed_unsync());
-    let io = async move {
-        match ended.await {
-            Ok(Err(e)) if e.is_timeout() => Err(HttpError::HttpResponseTimeout),
-            Ok(Err(e)) => Err(HttpError::from(e)),
-            Ok(Ok(())) | Err(_) => Ok(()),
+impl hyper::rt::Read for Conn {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: hyper::rt::ReadBufCursor<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl hyper::rt::Write for Conn {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+impl tower_service::Service<http::Uri> for Connector {
+    type Response = Conn;
+    type Error = ConnectError;
+    type Future = Pin<Box<dyn Future<Output = Result<Conn, ConnectError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), ConnectError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, uri: http::Uri) -> Self::Future {
+        let timeout = CONNECT_TIMEOUT.try_with(|t| *t).unwrap_or(DEFAULT_TIMEOUT);
+        let connector = self.clone();
+        Box::pin(async move {
+            match tokio::time::timeout(timeout, connector.connect(uri)).await {
+                Ok(connected) => connected.map_err(ConnectError),
+                Err(_) => Err(ConnectError(HttpError::ConnectionTimeout)),
+            }
+        })
+    }
+}
+
+impl Connector {
+    async fn connect(self, uri: http::Uri) -> Result<Conn, HttpError> {
+        let use_tls = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
+        let host = uri.host().ok_or(HttpError::HttpRequestUriInvalid)?.trim_start_matches('[').trim_end_matches(']').to_string();
+        let port = uri.port_u16().unwrap_or(if use_tls { 443 } else { 80 });
+        let addrs = match resolve(&host, port, &self.blocked).await {
+            Ok(addrs) => addrs,
+            Err(Unreachable::Dns(e)) => return Err(HttpError::DnsError { rcode: Some(e.to_string()), info_code: None }),
+            Err(Unreachable::Prohibited(refused)) => {
+                let refused: Vec<String> = refused.iter().map(|a| a.ip().to_string()).collect();
+                tracing::warn!(
+                    "component `{}`: outbound request to {host}:{port} refused: every address ({}) is in a blocked network",
+                    self.component,
+                    refused.join(", ")
+                );
+                return Err(HttpError::DestinationIpProhibited);
+            }
+        };
+        let tcp = TcpStream::connect(&addrs[..]).await.map_err(HttpError::Connect)?;
+        let _ = tcp.set_nodelay(true);
+        if !use_tls {
+            return Ok(Conn { io: TokioIo::new(Box::new(tcp)), h2: false });
         }
-    };
-    Ok((response, Box::new(io)))
+        let name = rustls::pki_types::ServerName::try_from(host.clone()).map_err(|_| HttpError::HttpRequestUriInvalid)?;
+        let tls = tokio_rustls::TlsConnector::from(self.tls.for_host(&host)).connect(name, tcp).await.map_err(HttpError::Tls)?;
+        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+        Ok(Conn { io: TokioIo::new(Box::new(tls)), h2 })
+    }
 }
 
 /// A response body that fails once no frame has come for the request's
@@ -123,7 +251,7 @@ impl Body for BetweenBytes {
                 self.timer.reset();
                 Poll::Ready(Some(Ok(frame)))
             }
-            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(if e.is_timeout() { HttpError::HttpResponseTimeout } else { HttpError::from(e) }))),
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(hyper_error(&e)))),
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => {
                 ready!(self.timer.poll_tick(cx));

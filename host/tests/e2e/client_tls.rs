@@ -29,12 +29,14 @@ allowed_outbound_hosts = ["https://localhost:{port}"]
     ))
 }
 
-const ANSWERED: (u16, &str) = (200, "status=200\nsecret");
+/// Over TLS the server offers HTTP/2, and souk's client takes it.
+const ANSWERED: (u16, &str) = (200, "status=200\nsecret HTTP/2.0");
 
 #[test]
 fn servers_are_trusted_through_the_systems_roots_or_a_client_tls_entry() {
     let ca = TestCa::new();
-    let port = ca.https_server(false);
+    let server = ca.https_server(false);
+    let port = server.port;
     let app = app(port);
     let call = |souk: &crate::harness::Souk, component: &str| souk.get(&format!("/{component}/outbound?url=https://localhost:{port}/"));
 
@@ -65,7 +67,8 @@ fn servers_are_trusted_through_the_systems_roots_or_a_client_tls_entry() {
 #[test]
 fn a_client_tls_entry_presents_its_client_certificate() {
     let ca = TestCa::new();
-    let port = ca.https_server(true);
+    let server = ca.https_server(true);
+    let port = server.port;
     let app = app(port);
     let (cert, key) = ca.client_cert();
     std::fs::copy(ca.root(), app.path().join("ca.pem")).unwrap();

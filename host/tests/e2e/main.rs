@@ -19,6 +19,7 @@ mod manifest_errors;
 mod metrics;
 mod middleware;
 mod otlp_receiver;
+mod outbound_http;
 mod outbound_mqtt;
 mod outbound_mysql;
 mod outbound_postgres;

@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub struct TestCa {
     dir: tempfile::TempDir,
@@ -59,14 +61,13 @@ impl TestCa {
         (self.dir.path().join("client.pem"), self.dir.path().join("client.key"))
     }
 
-    /// A one-thread HTTPS server on loopback with the server certificate,
-    /// answering `secret` to every request; with `client_certificates`, it
-    /// takes only clients whose certificate the root signed.
-    pub fn https_server(&self, client_certificates: bool) -> u16 {
+    /// An HTTPS server on loopback with the server certificate, offering
+    /// HTTP/2 and HTTP/1.1, keeping connections open; with
+    /// `client_certificates`, it takes only clients whose certificate the
+    /// root signed. See [`serve`].
+    pub fn https_server(&self, client_certificates: bool) -> TestServer {
         use rustls::pki_types::pem::PemObject;
         use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-        use std::io::{Read, Write};
-        use std::sync::Arc;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let chain = CertificateDer::pem_file_iter(self.server_cert()).unwrap().collect::<Result<Vec<_>, _>>().unwrap();
         let key = PrivateKeyDer::from_pem_file(self.server_key()).unwrap();
@@ -78,23 +79,52 @@ impl TestCa {
         } else {
             builder.with_no_client_auth()
         };
-        let config = Arc::new(builder.with_single_cert(chain, key).unwrap());
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let mut tls = rustls::StreamOwned::new(rustls::ServerConnection::new(config.clone()).unwrap(), stream);
-                let mut head = [0u8; 4096];
-                // A failed handshake (an untrusted client) ends here.
-                if tls.read(&mut head).is_err() {
-                    continue;
-                }
-                let _ = tls.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\nconnection: close\r\n\r\nsecret");
-                tls.conn.send_close_notify();
-                let _ = tls.flush();
+        let mut config = builder.with_single_cert(chain, key).unwrap();
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        serve(Some(Arc::new(config)))
+    }
+}
+
+/// A test server: its port, and how many connections it has accepted.
+pub struct TestServer {
+    pub port: u16,
+    pub connections: Arc<AtomicUsize>,
+}
+
+/// A server on loopback (over TLS with `tls`) answering every request with
+/// `secret <HTTP version>`, keeping connections open as clients ask.
+pub fn serve(tls: Option<Arc<rustls::ServerConfig>>) -> TestServer {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = connections.clone();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                counted.fetch_add(1, Ordering::SeqCst);
+                let tls = tls.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(|request: hyper::Request<hyper::body::Incoming>| async move {
+                        let body = format!("secret {:?}", request.version());
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(body))))
+                    });
+                    let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+                    match tls {
+                        // A failed handshake (an untrusted client) ends here.
+                        Some(tls) => {
+                            if let Ok(stream) = tokio_rustls::TlsAcceptor::from(tls).accept(stream).await {
+                                let _ = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service).await;
+                            }
+                        }
+                        None => drop(builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service).await),
+                    }
+                });
             }
         });
-        port
-    }
+    });
+    TestServer { port, connections }
 }

@@ -1,0 +1,42 @@
+//! souk's outbound HTTP client: a component's connections to a host are
+//! kept and reused (HTTP/1.1 keep-alive in the clear, HTTP/2 over TLS
+//! where offered), and never lent to another component.
+
+use std::sync::atomic::Ordering;
+
+use crate::harness::AppDir;
+use crate::test_ca::serve;
+
+#[test]
+fn a_components_connections_are_reused_and_never_shared() {
+    let server = serve(None);
+    let port = server.port;
+    let app = AppDir::new(&format!(
+        r#"
+spin_manifest_version = 2
+[application]
+name = "pooling"
+[[trigger.http]]
+route = "/api/..."
+component = "api"
+[[trigger.http]]
+route = "/web/..."
+component = "web"
+[component.api]
+source = "{{guest}}"
+allowed_outbound_hosts = ["http://127.0.0.1:{port}"]
+[component.web]
+source = "{{guest}}"
+allowed_outbound_hosts = ["http://127.0.0.1:{port}"]
+"#
+    ));
+    let souk = app.up();
+    for _ in 0..3 {
+        let reply = souk.get(&format!("/api/outbound?url=http://127.0.0.1:{port}/"));
+        assert_eq!((reply.status, reply.body.as_str()), (200, "status=200\nsecret HTTP/1.1"));
+    }
+    assert_eq!(server.connections.load(Ordering::SeqCst), 1, "one connection served the component's three requests");
+    let reply = souk.get(&format!("/web/outbound?url=http://127.0.0.1:{port}/"));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(server.connections.load(Ordering::SeqCst), 2, "another component opens its own");
+}
