@@ -4,29 +4,12 @@
 //! entry gives the components and hosts it names their own roots and a
 //! client certificate.
 
-use crate::harness::AppDir;
+use crate::harness::{AppDir, two_guests};
 use crate::test_ca::TestCa;
 
 fn app(port: u16) -> AppDir {
-    AppDir::new(&format!(
-        r#"
-spin_manifest_version = 2
-[application]
-name = "client-tls"
-[[trigger.http]]
-route = "/api/..."
-component = "api"
-[[trigger.http]]
-route = "/web/..."
-component = "web"
-[component.api]
-source = "{{guest}}"
-allowed_outbound_hosts = ["https://localhost:{port}"]
-[component.web]
-source = "{{guest}}"
-allowed_outbound_hosts = ["https://localhost:{port}"]
-"#
-    ))
+    let allowed = format!("https://localhost:{port}");
+    two_guests("client-tls", ("api", &allowed), ("web", &allowed))
 }
 
 /// Over TLS the server offers HTTP/2, and souk's client takes it.

@@ -126,6 +126,19 @@ impl AppDir {
     }
 }
 
+/// An app of the fixture guest as two components, each `(id, allowed
+/// outbound host)` served under `/<id>/...`.
+pub fn two_guests(name: &str, first: (&str, &str), second: (&str, &str)) -> AppDir {
+    let mut manifest = format!("spin_manifest_version = 2\n[application]\nname = \"{name}\"\n");
+    for (id, _) in [first, second] {
+        manifest.push_str(&format!("[[trigger.http]]\nroute = \"/{id}/...\"\ncomponent = \"{id}\"\n"));
+    }
+    for (id, allowed) in [first, second] {
+        manifest.push_str(&format!("[component.{id}]\nsource = \"{{guest}}\"\nallowed_outbound_hosts = [\"{allowed}\"]\n"));
+    }
+    AppDir::new(&manifest)
+}
+
 pub fn toml_path(p: &Path) -> String {
     p.display().to_string().replace('\\', "/")
 }

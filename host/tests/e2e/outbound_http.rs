@@ -4,32 +4,15 @@
 
 use std::sync::atomic::Ordering;
 
-use crate::harness::AppDir;
+use crate::harness::two_guests;
 use crate::test_ca::serve;
 
 #[test]
 fn a_components_connections_are_reused_and_never_shared() {
     let server = serve(None);
     let port = server.port;
-    let app = AppDir::new(&format!(
-        r#"
-spin_manifest_version = 2
-[application]
-name = "pooling"
-[[trigger.http]]
-route = "/api/..."
-component = "api"
-[[trigger.http]]
-route = "/web/..."
-component = "web"
-[component.api]
-source = "{{guest}}"
-allowed_outbound_hosts = ["http://127.0.0.1:{port}"]
-[component.web]
-source = "{{guest}}"
-allowed_outbound_hosts = ["http://127.0.0.1:{port}"]
-"#
-    ));
+    let allowed = format!("http://127.0.0.1:{port}");
+    let app = two_guests("pooling", ("api", &allowed), ("web", &allowed));
     let souk = app.up();
     for _ in 0..3 {
         let reply = souk.get(&format!("/api/outbound?url=http://127.0.0.1:{port}/"));

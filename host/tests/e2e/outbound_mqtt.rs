@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::harness::AppDir;
+use crate::harness::{AppDir, two_guests};
 use crate::servers::MqttBroker;
 use crate::test_ca::TestCa;
 
@@ -74,25 +74,7 @@ fn mqtts_publishes_over_tls_to_a_broker_the_system_trusts() {
     let ca = TestCa::new();
     let broker = MqttBroker::start_tls(&ca);
     let tls_port = broker.tls_port.unwrap();
-    let app = AppDir::new(&format!(
-        r#"
-spin_manifest_version = 2
-[application]
-name = "mqtts"
-[[trigger.http]]
-route = "/tls/..."
-component = "tls"
-[[trigger.http]]
-route = "/plain/..."
-component = "plain"
-[component.tls]
-source = "{{guest}}"
-allowed_outbound_hosts = ["mqtts://127.0.0.1:{tls_port}"]
-[component.plain]
-source = "{{guest}}"
-allowed_outbound_hosts = ["mqtt://127.0.0.1:{tls_port}"]
-"#
-    ));
+    let app = two_guests("mqtts", ("tls", &format!("mqtts://127.0.0.1:{tls_port}")), ("plain", &format!("mqtt://127.0.0.1:{tls_port}")));
     let received = broker.subscribe("tls/#");
     let address = |client: &str| format!("mqtts://127.0.0.1:{tls_port}?client_id={client}");
     let root = ca.root().display().to_string();

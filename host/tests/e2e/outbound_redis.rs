@@ -3,7 +3,7 @@
 //! addresses checked against `allowed_outbound_hosts` (templates too)
 //! before anything connects; one shared connection per address.
 
-use crate::harness::AppDir;
+use crate::harness::{AppDir, two_guests};
 use crate::servers::RedisServer;
 use crate::test_ca::TestCa;
 
@@ -116,25 +116,7 @@ fn rediss_connects_over_tls_to_a_server_the_system_trusts() {
     let ca = TestCa::new();
     let server = RedisServer::start_tls(&ca);
     let tls_port = server.tls_port.unwrap();
-    let app = AppDir::new(&format!(
-        r#"
-spin_manifest_version = 2
-[application]
-name = "rediss"
-[[trigger.http]]
-route = "/tls/..."
-component = "tls"
-[[trigger.http]]
-route = "/plain/..."
-component = "plain"
-[component.tls]
-source = "{{guest}}"
-allowed_outbound_hosts = ["rediss://127.0.0.1:{tls_port}"]
-[component.plain]
-source = "{{guest}}"
-allowed_outbound_hosts = ["redis://127.0.0.1:{tls_port}"]
-"#
-    ));
+    let app = two_guests("rediss", ("tls", &format!("rediss://127.0.0.1:{tls_port}")), ("plain", &format!("redis://127.0.0.1:{tls_port}")));
     let url = format!("rediss://127.0.0.1:{tls_port}");
     let expected =
         "get=Some(\"v\") incr=(1, 2) incr-text=Err(\"type-error\") sadd=2 smembers=[\"a\", \"b\"] srem=1 append=int:12 get-e=binary:hello, world del=2";
