@@ -289,6 +289,13 @@ fn method_label(method: &http::Method) -> String {
 /// Counts a request in flight for `component` until dropped.
 pub struct InFlight(Option<Gauge>);
 
+impl InFlight {
+    /// Whether metrics are on, so that this counts a request.
+    pub fn is_counted(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
 impl Drop for InFlight {
     fn drop(&mut self) {
         if let Some(gauge) = &self.0 {

@@ -47,6 +47,45 @@ fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.split(' ').next()?.parse().ok())
 }
 
+/// A request is in flight until its body has been sent, not only its head.
+#[test]
+fn a_request_is_in_flight_until_its_body_has_been_sent() {
+    use std::io::{Read, Write};
+    let app = AppDir::new(
+        r#"
+spin_manifest_version = 2
+[application]
+name = "drip"
+[[trigger.http]]
+route = "/drip/..."
+component = "drip"
+[component.drip]
+source = "{p2}"
+"#,
+    );
+    let souk = app.up_with(&["--metrics-listen", "127.0.0.1:0"], &[]);
+    let address = metrics_address(&souk);
+    let in_flight = || sample(&scrape(&address), r#"souk_http_requests_in_flight{component="drip"}"#);
+    let mut stream = std::net::TcpStream::connect(souk.url.trim_start_matches("http://")).unwrap();
+    stream.write_all(b"GET /drip/drip?ms=2000 HTTP/1.1\r\nhost: souk\r\nconnection: close\r\n\r\n").unwrap();
+    // The head and the first byte of the body have come.
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !String::from_utf8_lossy(&seen).contains("\r\n\r\n1\r\na") {
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "the connection closed early: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(in_flight(), Some(1.0), "the body is still being sent");
+    stream.read_to_end(&mut seen).unwrap();
+    assert!(String::from_utf8_lossy(&seen).contains("\r\nb\r\n"), "{}", String::from_utf8_lossy(&seen));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while in_flight() != Some(0.0) {
+        assert!(Instant::now() < deadline, "still in flight after its body ended");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn metrics_count_requests_instances_chains_stores_and_failures_with_bounded_labels() {
     let app = app();

@@ -199,7 +199,8 @@ async fn handle_request(
     if close_after {
         response.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
     }
-    drop(in_flight);
+    // In flight until the body is sent, as the instance and its slot are.
+    let response = if in_flight.is_counted() { crate::body_guard::held_until_body_ends(response, in_flight) } else { response };
     span.http_status(response.status().as_u16());
     let response = span.until_body_ends(response);
     crate::metrics::request_answered(&component_id, &route_pattern, &method, response.status().as_u16(), started.elapsed());
