@@ -22,4 +22,10 @@ fn a_components_connections_are_reused_and_never_shared() {
     let reply = souk.get(&format!("/web/outbound?url=http://127.0.0.1:{port}/"));
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(server.connections.load(Ordering::SeqCst), 2, "another component opens its own");
+    // A request body goes out whole, on the component's kept connection.
+    let body = "x".repeat(100_000);
+    let reply = souk.post(&format!("/api/post-out?url=http://127.0.0.1:{port}/"), &body);
+    assert_eq!(reply.status, 200, "{}", &reply.body[..reply.body.len().min(200)]);
+    assert!(reply.body == format!("status=200\nsecret HTTP/1.1 {body}"), "the body came back changed");
+    assert_eq!(server.connections.load(Ordering::SeqCst), 2);
 }

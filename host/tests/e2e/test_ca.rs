@@ -92,7 +92,8 @@ pub struct TestServer {
 }
 
 /// A server on loopback (over TLS with `tls`) answering every request with
-/// `secret <HTTP version>`, keeping connections open as clients ask.
+/// `secret <HTTP version>` and the request's body after a space, if any,
+/// keeping connections open as clients ask.
 pub fn serve(tls: Option<Arc<rustls::ServerConfig>>) -> TestServer {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
@@ -109,7 +110,13 @@ pub fn serve(tls: Option<Arc<rustls::ServerConfig>>) -> TestServer {
                 let tls = tls.clone();
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(|request: hyper::Request<hyper::body::Incoming>| async move {
-                        let body = format!("secret {:?}", request.version());
+                        use http_body_util::BodyExt;
+                        let version = request.version();
+                        let sent = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                        let mut body = format!("secret {version:?}");
+                        if !sent.is_empty() {
+                            body.push_str(&format!(" {}", String::from_utf8_lossy(&sent)));
+                        }
                         Ok::<_, std::convert::Infallible>(hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(body))))
                     });
                     let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
