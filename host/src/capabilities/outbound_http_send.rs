@@ -11,7 +11,8 @@
 //! `destination-ip-prohibited`), over TLS for `https` with the component's
 //! settings for that host ([`super::client_tls`]).
 //!
-//! Timeouts, as the guest sets them (10 minutes when it sets none):
+//! Timeouts, as the guest sets them (10 minutes when it sets none, a day
+//! at most):
 //! connecting (DNS, TCP and TLS), then the response head, then each frame
 //! of the body.
 
@@ -35,8 +36,11 @@ use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody};
 use super::blocked_networks::{Unreachable, resolve};
 use super::client_tls::ComponentTls;
 
-/// How long each step may take when the guest set no timeout.
+/// How long each step may take when the guest set no timeout, and at most
+/// (a guest's timeout is a number of nanoseconds up to 584 years, which no
+/// clock adds to).
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 /// How long a kept connection may stay unused, and how many one host may
 /// keep per component.
 const POOL_IDLE: Duration = Duration::from_secs(90);
@@ -70,10 +74,11 @@ impl OutboundClient {
     }
 
     pub async fn send(&self, request: http::Request<WasiBody>, options: Option<RequestOptions>) -> Result<Sent, HttpError> {
-        let connect_timeout = options.and_then(|o| o.connect_timeout).unwrap_or(DEFAULT_TIMEOUT);
-        let first_byte_timeout = options.and_then(|o| o.first_byte_timeout).unwrap_or(DEFAULT_TIMEOUT);
+        let timeout = |set: Option<Duration>| set.unwrap_or(DEFAULT_TIMEOUT).min(MAX_TIMEOUT);
+        let connect_timeout = timeout(options.and_then(|o| o.connect_timeout));
+        let first_byte_timeout = timeout(options.and_then(|o| o.first_byte_timeout));
         // A zero interval would panic in tokio; a nanosecond is as good as none.
-        let between_bytes_timeout = options.and_then(|o| o.between_bytes_timeout).unwrap_or(DEFAULT_TIMEOUT).max(Duration::from_nanos(1));
+        let between_bytes_timeout = timeout(options.and_then(|o| o.between_bytes_timeout)).max(Duration::from_nanos(1));
         let sent = CONNECT_TIMEOUT.scope(connect_timeout, tokio::time::timeout(connect_timeout + first_byte_timeout, self.client.request(request)));
         let response = sent.await.map_err(|_| HttpError::ConnectionReadTimeout)?.map_err(request_error)?;
         let mut timer = tokio::time::interval(between_bytes_timeout);
