@@ -64,3 +64,26 @@ fn a_redis_store_that_cannot_be_reached_is_an_error_not_a_hang() {
     assert_eq!(reply.status, 409, "{reply:?}");
     assert!(reply.body.contains("cannot connect"), "{reply:?}");
 }
+
+/// A store at a `rediss://` URL is reached over TLS, trusting the system's
+/// roots (here `SSL_CERT_FILE`); the runtime config's blocked networks are
+/// for guests' own connections, not for the operator's stores.
+#[test]
+fn a_rediss_store_is_reached_over_tls_and_is_not_held_to_blocked_networks() {
+    let ca = crate::test_ca::TestCa::new();
+    let server = RedisServer::start_tls(&ca);
+    let app = AppDir::new(APP);
+    app.write(
+        "runtime-config.toml",
+        &format!(
+            "[key_value_store.cart]\ntype = \"redis\"\nurl = \"rediss://127.0.0.1:{}\"\n\n[outbound_networking]\nblock_networks = [\"private\"]\n",
+            server.tls_port.unwrap()
+        ),
+    );
+    let root = ca.root().display().to_string();
+    let souk = app.up_with(&[], &[("SSL_CERT_FILE", &root)]);
+    assert_eq!(souk.post("/new/kv/set?store=cart&key=basket", "kettle").status, 200);
+    assert_eq!(redis::cmd("GET").arg("basket").query::<String>(&mut server.client()).unwrap(), "kettle");
+    let read = souk.get("/new/kv/get?store=cart&key=basket");
+    assert_eq!((read.status, read.body.as_str()), (200, "kettle"));
+}
