@@ -75,8 +75,8 @@ fn options(address: &str, username: String, password: String, keep_alive_secs: u
     let mut options = MqttOptions::parse_url(plain).map_err(|_| Error::InvalidAddress)?;
     let tls = TLS_SCHEMES.contains(&scheme.as_str());
     if tls {
-        let tls = super::outbound_tls::client_config(None).map_err(Error::Other)?;
-        options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(Arc::new(tls))));
+        let tls = super::outbound_tls::system_client_config().map_err(Error::Other)?;
+        options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls)));
     }
     if !username.is_empty() || !password.is_empty() {
         options.set_credentials(username, password);

@@ -27,6 +27,12 @@ pub fn system_roots() -> &'static [CertificateDer<'static>] {
     })
 }
 
+/// The client configuration that trusts the system's roots, made once.
+pub fn system_client_config() -> Result<Arc<ClientConfig>, String> {
+    static CONFIG: OnceLock<Result<Arc<ClientConfig>, String>> = OnceLock::new();
+    CONFIG.get_or_init(|| client_config(None).map(Arc::new)).clone()
+}
+
 /// A client configuration that trusts the system's roots and, if given,
 /// the certificates of `ca_root` (PEM text).
 pub fn client_config(ca_root: Option<&str>) -> Result<ClientConfig, String> {
