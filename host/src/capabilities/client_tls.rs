@@ -1,5 +1,5 @@
 //! How a component's outbound HTTPS trusts servers and identifies itself,
-//! as Spin has it: by default the system's roots ([`super::outbound_tls`])
+//! as Spin has it: by default the system's roots ([`outbound_tls`])
 //! and the web's root CAs; for the components and hosts of a runtime
 //! config `[[client_tls]]` entry, the roots it names (the system's, the
 //! web's, a file of CA certificates) and the client certificate it gives.
@@ -14,6 +14,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ClientConfig, RootCertStore};
 use souk_manifest::ClientTlsConfig;
+
+use super::outbound_tls;
 
 /// Every component's outbound HTTPS settings.
 #[derive(Clone)]
@@ -81,14 +83,8 @@ impl Default for ClientTls {
 
 /// The certificates of a PEM file, at least one.
 fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let found = CertificateDer::pem_file_iter(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("{} is not a PEM certificate file: {e}", path.display()))?;
-    if found.is_empty() {
-        return Err(format!("{} holds no certificate (PEM text starting with -----BEGIN CERTIFICATE-----)", path.display()));
-    }
-    Ok(found)
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    outbound_tls::pem_certificates(&pem).map_err(|e| format!("{} {e}", path.display()))
 }
 
 fn client_config(
@@ -99,7 +95,7 @@ fn client_config(
 ) -> Result<ClientConfig, String> {
     let mut roots = RootCertStore::empty();
     if platform {
-        roots.add_parsable_certificates(super::outbound_tls::system_roots().iter().cloned());
+        roots.add_parsable_certificates(outbound_tls::system_roots().iter().cloned());
     }
     if webpki {
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -107,14 +103,7 @@ fn client_config(
     for cert in extra {
         roots.add(cert).map_err(|e| format!("a CA certificate rustls cannot use: {e}"))?;
     }
-    let builder = ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("cannot configure TLS: {e}"))?
-        .with_root_certificates(roots);
-    let mut config = match identity {
-        Some((chain, key)) => builder.with_client_auth_cert(chain, key).map_err(|e| format!("the client certificate and key do not go together: {e}"))?,
-        None => builder.with_no_client_auth(),
-    };
+    let mut config = outbound_tls::configure(roots, identity)?;
     // HTTP/2 where the server offers it.
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)

@@ -8,8 +8,8 @@
 
 use std::sync::{Arc, OnceLock};
 
-use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ClientConfig, RootCertStore};
 
 /// The system's trusted roots, read at first use.
@@ -40,20 +40,35 @@ pub fn client_config(ca_root: Option<&str>) -> Result<ClientConfig, String> {
     // A system certificate rustls cannot use is skipped, as OpenSSL would.
     roots.add_parsable_certificates(system_roots().iter().cloned());
     if let Some(pem) = ca_root {
-        let mut added = 0;
-        for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
-            let cert = cert.map_err(|e| format!("the CA root is not a PEM certificate: {e}"))?;
+        for cert in pem_certificates(pem.as_bytes()).map_err(|e| format!("the CA root {e}"))? {
             roots.add(cert).map_err(|e| format!("the CA root is not a usable certificate: {e}"))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err("the CA root holds no certificate (PEM text starting with -----BEGIN CERTIFICATE-----)".into());
         }
     }
-    ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+    configure(roots, None)
+}
+
+/// The one way souk builds a TLS client configuration: ring's crypto, the
+/// safe protocol versions, `roots` trusted, and `identity` (a certificate
+/// chain and its key) presented when given.
+pub fn configure(roots: RootCertStore, identity: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>) -> Result<ClientConfig, String> {
+    let builder = ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("cannot configure TLS: {e}"))
-        .map(|builder| builder.with_root_certificates(roots).with_no_client_auth())
+        .map_err(|e| format!("cannot configure TLS: {e}"))?
+        .with_root_certificates(roots);
+    match identity {
+        Some((chain, key)) => builder.with_client_auth_cert(chain, key).map_err(|e| format!("the client certificate and key do not go together: {e}")),
+        None => Ok(builder.with_no_client_auth()),
+    }
+}
+
+/// The certificates of PEM text, at least one; an error reads after the
+/// name of what was given ("the CA root …", "<file> …").
+pub fn pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+    let found = CertificateDer::pem_slice_iter(pem).collect::<Result<Vec<_>, _>>().map_err(|e| format!("is not PEM certificate text: {e}"))?;
+    if found.is_empty() {
+        return Err("holds no certificate (PEM text starting with -----BEGIN CERTIFICATE-----)".into());
+    }
+    Ok(found)
 }
 
 #[cfg(test)]
