@@ -11,6 +11,8 @@
 //! `destination-ip-prohibited`), over TLS for `https` with the component's
 //! settings for that host ([`super::client_tls`]).
 //!
+//! The Host header is the URI's authority (HTTP/1.1) or absent (HTTP/2).
+//!
 //! Timeouts, as the guest sets them (10 minutes when it sets none, a day
 //! at most):
 //! connecting (DNS, TCP and TLS), then the response head, then each frame
@@ -73,7 +75,11 @@ impl OutboundClient {
         OutboundClient { client }
     }
 
-    pub async fn send(&self, request: http::Request<WasiBody>, options: Option<RequestOptions>) -> Result<Sent, HttpError> {
+    pub async fn send(&self, mut request: http::Request<WasiBody>, options: Option<RequestOptions>) -> Result<Sent, HttpError> {
+        // The Host header comes from the URI: the client writes it for
+        // HTTP/1.1, and HTTP/2 carries the authority instead (some servers,
+        // nginx among them, refuse an HTTP/2 request that has both).
+        request.headers_mut().remove(http::header::HOST);
         let timeout = |set: Option<Duration>| set.unwrap_or(DEFAULT_TIMEOUT).min(MAX_TIMEOUT);
         let connect_timeout = timeout(options.and_then(|o| o.connect_timeout));
         let first_byte_timeout = timeout(options.and_then(|o| o.first_byte_timeout));

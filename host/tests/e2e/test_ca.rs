@@ -93,7 +93,8 @@ pub struct TestServer {
 
 /// A server on loopback (over TLS with `tls`) answering every request with
 /// `secret <HTTP version>` and the request's body after a space, if any,
-/// keeping connections open as clients ask.
+/// keeping connections open as clients ask; a request with a Host header
+/// over HTTP/2, or without one over HTTP/1.1, is answered 400.
 pub fn serve(tls: Option<Arc<rustls::ServerConfig>>) -> TestServer {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
@@ -112,6 +113,16 @@ pub fn serve(tls: Option<Arc<rustls::ServerConfig>>) -> TestServer {
                     let service = hyper::service::service_fn(|request: hyper::Request<hyper::body::Incoming>| async move {
                         use http_body_util::BodyExt;
                         let version = request.version();
+                        // Strict about Host, as nginx is: HTTP/1.1 needs one,
+                        // HTTP/2 carries the authority instead and is refused
+                        // with both.
+                        let host = request.headers().contains_key(hyper::header::HOST);
+                        if host == (version == hyper::Version::HTTP_2) {
+                            let why = format!("{version:?} request with{} a Host header", if host { "" } else { "out" });
+                            let mut refused = hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(why)));
+                            *refused.status_mut() = hyper::StatusCode::BAD_REQUEST;
+                            return Ok(refused);
+                        }
                         let sent = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
                         let mut body = format!("secret {version:?}");
                         if !sent.is_empty() {
