@@ -33,6 +33,8 @@ use crate::logs::{ComponentLogs, OutputSettings};
 use crate::trigger::http::admission::Admission;
 use crate::trigger::http::chain::ChainRouter;
 use crate::trigger::http::handler::{ComponentHandler, Limits, Reuse};
+use crate::trigger::redis::Subscription;
+use crate::trigger::redis::handler::RedisHandler;
 use crate::variable_providers::VariableSources;
 
 /// The stores of the whole app, opened at start-up and closed at shutdown.
@@ -81,6 +83,8 @@ pub struct App {
     pub engine: Engine,
     /// `--max-concurrent-requests`: slots per component for requests from the listener.
     pub admission: Admission,
+    /// The Redis triggers' subscriptions, by server, until they are started.
+    pub redis: std::sync::Mutex<Vec<Subscription>>,
 }
 
 /// What loading found, for the start-up message.
@@ -207,6 +211,50 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
         );
     }
 
+    let mut subscriptions: Vec<Subscription> = Vec::new();
+    for trigger in &manifest.redis_triggers {
+        let id = &trigger.component;
+        let config = &manifest.components[id];
+        let at = |key: &str| format!("{}: {key}", manifest.file.display());
+        let component = match loaded.get(id) {
+            Some(component) => Component::clone(component),
+            None => {
+                let (component, cached) = match composer.for_component(id)? {
+                    Some(composed) => cache.load_bytes(&engine, &composed, &format!("component `{id}` composed with its dependencies"))?,
+                    None => cache.load(&engine, &config.source).with_context(|| at(&format!("component.{id}.source")))?,
+                };
+                if cached {
+                    report.from_cache += 1
+                } else {
+                    report.compiled += 1
+                }
+                loaded.insert(id.clone(), component.clone());
+                component
+            }
+        };
+        let pre = linker.instantiate_pre(&component).map_err(|e| format_err!("component `{id}` ({}) cannot be linked: {e:#}", config.source.display()))?;
+        let context = match contexts.get(id) {
+            Some(context) => context.clone(),
+            None => {
+                let context = Arc::new(component_grants(&manifest, id, &variables, &stores, (&chain, &circuits, &call_timeouts), &state_dir, args)?);
+                contexts.insert(id.clone(), context.clone());
+                context
+            }
+        };
+        let handler = RedisHandler::new(engine.clone(), pre, context, limits.clone())
+            .map_err(|e| format_err!("{}: component `{id}` ({}) {e}", at(&format!("trigger.redis[{}].component", trigger.index)), config.source.display()))?;
+        let address = variables.expand(&trigger.address).map_err(|e| format_err!("{}: {e}", at(&trigger.address_key)))?;
+        let channel = variables.expand(&trigger.channel).map_err(|e| format_err!("{}: {e}", at(&format!("trigger.redis[{}].channel", trigger.index))))?;
+        let position = match subscriptions.iter().position(|s| s.address == address) {
+            Some(position) => position,
+            None => {
+                subscriptions.push(Subscription { address: address.clone(), address_at: at(&trigger.address_key), channels: Default::default() });
+                subscriptions.len() - 1
+            }
+        };
+        subscriptions[position].channels.entry(channel).or_default().push(Arc::new(handler));
+    }
+
     let public_routes: Vec<(String, String)> = manifest
         .http_triggers
         .iter()
@@ -222,7 +270,7 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
     let chain_targets: HashMap<String, Arc<HttpComponent>> =
         chain_targets.into_iter().map(|(component, trigger)| (component, triggers[&trigger].clone())).collect();
     chain.connect(&chain_targets);
-    let app = Arc::new(App { router, triggers, stores, engine, admission });
+    let app = Arc::new(App { router, triggers, stores, engine, admission, redis: std::sync::Mutex::new(subscriptions) });
     Ok((app, report))
 }
 

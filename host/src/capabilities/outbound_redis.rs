@@ -81,7 +81,7 @@ pub struct RedisConnection {
 }
 
 /// `address` without its password, for messages.
-fn redacted(address: &str) -> String {
+pub(crate) fn redacted(address: &str) -> String {
     match (address.split_once("://"), address.rfind('@')) {
         (Some((scheme, _)), Some(at)) => format!("{scheme}://…{}", &address[at..]),
         _ => address.to_string(),

@@ -45,6 +45,15 @@ impl<'a> Composer<'a> {
         middleware::chain(self, trigger, component).map(Some)
     }
 
+    /// Component `id` composed with its dependencies (for a trigger that
+    /// has no middleware), or `None` when it has none and is used as it is.
+    pub fn for_component(&mut self, id: &str) -> wasmtime::Result<Option<Vec<u8>>> {
+        if self.manifest.components[id].dependencies.is_empty() {
+            return Ok(None);
+        }
+        self.component(id).map(Some)
+    }
+
     /// Component `id`'s bytes, composed with its own dependencies if it has any.
     fn component(&mut self, id: &str) -> wasmtime::Result<Vec<u8>> {
         if let Some(bytes) = self.composed.get(id) {

@@ -23,7 +23,7 @@ impl Fixtures {
 }
 
 /// Fixture crates: (package, placeholder in test manifests, wasm target).
-const FIXTURE_CRATES: [(&str, &str, &str); 12] = [
+const FIXTURE_CRATES: [(&str, &str, &str); 13] = [
     ("souk-fixture-guest", "{guest}", WASIP2),
     ("souk-fixture-p2-guest", "{p2}", WASIP2),
     ("souk-fixture-greeter", "{greeter}", WASIP2),
@@ -34,6 +34,7 @@ const FIXTURE_CRATES: [(&str, &str, &str); 12] = [
     ("souk-fixture-mw-auth", "{mw-auth}", WASIP2),
     ("souk-fixture-mw-raw", "{mw-raw}", WASIP2),
     ("souk-fixture-pricing-probe", "{pricing-probe}", WASIP2),
+    ("souk-fixture-redis-subscriber", "{redis-subscriber}", WASIP2),
     // As Spin 4.0's template builds: spin-sdk 6, the WASIp3 release candidate.
     ("souk-fixture-spin4-guest", "{spin4}", WASIP2),
     // As Spin 2/3 SDKs build: a core module the host componentizes.

@@ -25,6 +25,7 @@ mod outbound_mysql;
 mod outbound_postgres;
 mod outbound_redis;
 mod pricing;
+mod redis_trigger;
 mod routing;
 mod servers;
 mod service_chaining;

@@ -22,7 +22,7 @@ pub(super) fn manifest(src: &TomlSource, file: &Path, dir: &Path, raw: RawManife
     if app.name.trim().is_empty() {
         return Err(src.error_at(&root.key("application").key("name"), "must not be empty"));
     }
-    if let Some(base) = app.trigger.http.and_then(|h| h.base)
+    if let Some(base) = app.trigger.http.as_ref().and_then(|h| h.base.clone())
         && base != "/"
     {
         return Err(src.error_at(&root.key("application").key("trigger").key("http").key("base"), format!("base {base:?} is not supported; only \"/\" is")));
@@ -37,6 +37,7 @@ pub(super) fn manifest(src: &TomlSource, file: &Path, dir: &Path, raw: RawManife
         components.insert(id, converted);
     }
     let http_triggers = triggers(src, dir, &variables, &mut components, raw.trigger.http)?;
+    let redis_triggers = super::redis_triggers::convert(src, &components, &variables, app.trigger.redis.map(|r| r.address), raw.trigger.redis)?;
     super::dependencies::check_references(src, &components, &http_triggers)?;
 
     Ok(AppManifest {
@@ -48,6 +49,7 @@ pub(super) fn manifest(src: &TomlSource, file: &Path, dir: &Path, raw: RawManife
         variables,
         components,
         http_triggers,
+        redis_triggers,
     })
 }
 
@@ -149,7 +151,7 @@ fn component(
 }
 
 /// Every `{{ name }}` in `text` must name a declared application variable.
-fn check_references(text: &str, app_variables: &BTreeMap<String, VariableDecl>) -> std::result::Result<(), String> {
+pub(super) fn check_references(text: &str, app_variables: &BTreeMap<String, VariableDecl>) -> std::result::Result<(), String> {
     for name in template::references(text)? {
         if !app_variables.contains_key(name) {
             return Err(format!("undefined variable `{name}`; declare it in [variables]"));

@@ -4,6 +4,7 @@
 mod convert;
 mod dependencies;
 mod files;
+mod redis_triggers;
 mod schema;
 
 pub use dependencies::{ConfigKind, Dependency, DependencyName, DependencySource, Inherit, Middleware};
@@ -29,6 +30,7 @@ pub struct AppManifest {
     /// All components by id, including inline trigger components.
     pub components: BTreeMap<String, ComponentConfig>,
     pub http_triggers: Vec<HttpTrigger>,
+    pub redis_triggers: Vec<RedisTrigger>,
 }
 
 /// An application variable from `[variables]`.
@@ -112,6 +114,22 @@ pub struct HttpTrigger {
     /// `dependencies.middleware`: the components a request passes through,
     /// first to last, before reaching `component`.
     pub middleware: Vec<Middleware>,
+}
+
+/// One `[[trigger.redis]]` entry: `component` is called with every
+/// message published on `channel` of the Redis server at `address` (the
+/// trigger's own, or `[application.trigger.redis]`'s). Both may hold
+/// `{{ variable }}` templates, expanded with the app's variables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisTrigger {
+    /// Position in the `[[trigger.redis]]` array.
+    pub index: usize,
+    pub component: String,
+    pub channel: String,
+    pub address: String,
+    /// Where `address` was given (`trigger.redis[N].address` or
+    /// `application.trigger.redis.address`), for messages.
+    pub address_key: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -47,6 +47,15 @@ pub(super) struct RawApplication {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawAppTriggers {
     pub http: Option<RawAppHttp>,
+    pub redis: Option<RawAppRedis>,
+}
+
+/// `[application.trigger.redis]`: the server every Redis trigger
+/// subscribes on unless it names its own.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAppRedis {
+    pub address: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -71,6 +80,20 @@ pub(super) struct RawVariable {
 pub(super) struct RawTriggers {
     #[serde(default)]
     pub http: Vec<RawHttpTrigger>,
+    #[serde(default)]
+    pub redis: Vec<RawRedisTrigger>,
+}
+
+/// `[[trigger.redis]]`: a component called with each message published on
+/// `channel`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRedisTrigger {
+    #[allow(dead_code)] // Spin's trigger id: names nothing souk reports
+    pub id: Option<String>,
+    pub component: String,
+    pub channel: String,
+    pub address: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

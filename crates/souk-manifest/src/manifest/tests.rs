@@ -219,7 +219,33 @@ fn unknown_trigger_key_names_the_key() {
 
 #[test]
 fn unsupported_trigger_type_names_the_key() {
-    expect_error(&with_header("\n[[trigger.redis]]\nchannel = \"x\"\ncomponent = \"web\"\n"), "trigger.redis", "unknown field `redis`");
+    expect_error(&with_header("\n[[trigger.cron]]\ncron_expression = \"x\"\ncomponent = \"web\"\n"), "trigger.cron", "unknown field `cron`");
+}
+
+#[test]
+fn redis_triggers_take_their_own_address_or_the_applications() {
+    let text = format!(
+        "spin_manifest_version = 2\n[application]\nname = \"x\"\n[application.trigger.redis]\naddress = \"redis://{{{{ host }}}}:6379\"\n\
+         [variables]\nhost = {{ default = \"localhost\" }}\n{WEB}\n\
+         [[trigger.redis]]\nchannel = \"orders\"\ncomponent = \"web\"\n\
+         [[trigger.redis]]\nchannel = \"audit\"\ncomponent = \"web\"\naddress = \"redis://other:6380\"\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("spin.toml"), text).unwrap();
+    let m = AppManifest::load(dir.path()).unwrap();
+    let found: Vec<(&str, &str, &str)> = m.redis_triggers.iter().map(|t| (t.channel.as_str(), t.address.as_str(), t.address_key.as_str())).collect();
+    assert_eq!(
+        found,
+        [("orders", "redis://{{ host }}:6379", "application.trigger.redis.address"), ("audit", "redis://other:6380", "trigger.redis[1].address")]
+    );
+}
+
+#[test]
+fn a_redis_trigger_without_a_server_or_component_names_the_key() {
+    let redis = |rest: &str| with_header(&format!("{WEB}\n[[trigger.redis]]\nchannel = \"orders\"\n{rest}"));
+    expect_error(&redis("component = \"web\"\n"), "trigger.redis[0]", "names no Redis server");
+    expect_error(&redis("component = \"nope\"\naddress = \"redis://h\"\n"), "trigger.redis[0].component", "no component named `nope`");
+    expect_error(&redis("component = \"web\"\naddress = \"redis://{{ missing }}\"\n"), "trigger.redis[0].address", "undefined variable `missing`");
 }
 
 #[test]

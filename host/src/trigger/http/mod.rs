@@ -56,6 +56,8 @@ pub async fn serve(args: UpArgs) -> wasmtime::Result<()> {
     if let Some(traces) = traces {
         println!("{traces}");
     }
+    let subscriptions = std::mem::take(&mut *app.redis.lock().unwrap_or_else(|p| p.into_inner()));
+    crate::trigger::redis::start(subscriptions).await?;
     let listener = listen::bind(args.listen, args.find_free_port).await?;
     let addr = listener.local_addr()?;
     // Handlers go in before anyone can learn the address: a SIGTERM that

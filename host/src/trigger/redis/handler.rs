@@ -1,0 +1,79 @@
+//! Calls a component with one Redis message: a fresh instance per message
+//! (the component's grants, as for an HTTP request), its work bounded by
+//! `--request-timeout` and `--max-instance-memory-mb`, then dropped.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use wasmtime::component::InstancePre;
+use wasmtime::{Engine, Store, StoreContextMut, UpdateDeadline, format_err};
+
+use crate::instance::{ComponentGrants, HostFailure, InstanceState};
+use crate::trigger::http::handler::Limits;
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "souk:host/redis-trigger",
+        exports: { default: async },
+    });
+}
+
+use bindings::RedisTriggerPre;
+use bindings::spin::redis::redis::Error as GuestError;
+
+/// One component's handler for the messages of its channels.
+pub struct RedisHandler {
+    engine: Engine,
+    pre: RedisTriggerPre<InstanceState>,
+    component: Arc<ComponentGrants>,
+    limits: Limits,
+}
+
+impl RedisHandler {
+    /// The handler for `pre`, or an error naming what the component lacks.
+    pub fn new(engine: Engine, pre: InstancePre<InstanceState>, component: Arc<ComponentGrants>, limits: Limits) -> wasmtime::Result<RedisHandler> {
+        let pre = RedisTriggerPre::new(pre).map_err(|_| format_err!("exports no `spin:redis/inbound-redis@3.0.0` (a spin-sdk `#[redis_component]`)"))?;
+        Ok(RedisHandler { engine, pre, component, limits })
+    }
+
+    pub fn component(&self) -> &str {
+        &self.component.id
+    }
+
+    /// Runs the component on `payload`: `Err` says why it did not take the
+    /// message (its own error, a trap, the deadline, the memory limit).
+    pub async fn handle(&self, payload: Vec<u8>) -> Result<(), String> {
+        let mut store = Store::new(&self.engine, self.component.instance_state(self.limits.max_memory_bytes).map_err(|e| format!("{e:#}"))?);
+        store.limiter(|state| state);
+        let deadline = Instant::now() + self.limits.request_timeout;
+        store.data_mut().hooks.deadline = Some(deadline);
+        // As for a single-use HTTP instance: the epoch ticks every 10 ms, the
+        // guest yields at each tick and is stopped once the deadline passes.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |ctx: StoreContextMut<'_, InstanceState>| {
+            if Instant::now() >= deadline {
+                ctx.data().outcome.record(HostFailure::DeadlineExceeded);
+                return Err(format_err!("deadline exceeded"));
+            }
+            Ok(UpdateDeadline::Yield(1))
+        });
+        let outcome = store.data().outcome.clone();
+        let run = async {
+            let guest = self.pre.instantiate_async(&mut store).await?;
+            store.run_concurrent(async |accessor| guest.spin_redis_inbound_redis().call_handle_message(accessor, payload).await).await?
+        };
+        // A guest blocked in a host call never reaches the epoch callback.
+        let finished = tokio::time::timeout_at(deadline.into(), run).await;
+        match (finished, outcome.get()) {
+            (Err(_), _) | (_, Some(HostFailure::DeadlineExceeded)) => Err(format!("deadline of {:?} exceeded", self.limits.request_timeout)),
+            (_, Some(HostFailure::MemoryLimitReached)) => Err(format!("memory limit of {} MiB reached", self.limits.max_memory_bytes >> 20)),
+            (Ok(Ok(Ok(()))), None) => Ok(()),
+            (Ok(Ok(Err(GuestError::InvalidAddress))), None) => Err("the component answered `invalid-address`".into()),
+            (Ok(Ok(Err(GuestError::TooManyConnections))), None) => Err("the component answered `too-many-connections`".into()),
+            (Ok(Ok(Err(GuestError::TypeError))), None) => Err("the component answered `type-error`".into()),
+            (Ok(Ok(Err(GuestError::Other(why)))), None) => Err(format!("the component answered an error: {why}")),
+            (Ok(Err(trap)), None) => Err(format!("the component trapped: {}", trap.root_cause())),
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! The Redis trigger on a real Redis server: messages published on a
+//! channel call the components subscribed to it, in order; a component's
+//! failure or runaway work ends at its deadline without stopping the
+//! channel; a lost connection is made again; a server that cannot be
+//! reached, or a component without the handler, stops start-up naming the key.
+
+use std::time::{Duration, Instant};
+
+use crate::harness::AppDir;
+use crate::servers::RedisServer;
+
+/// Two subscribers (`first` on `orders`; `second` on `orders` and
+/// `audit`) and an HTTP component, on `redis`.
+fn app(redis: &RedisServer) -> AppDir {
+    let url = redis.url();
+    AppDir::new(&format!(
+        r#"spin_manifest_version = 2
+[application]
+name = "redis-trigger"
+[application.trigger.redis]
+address = "{url}"
+
+[[trigger.http]]
+route = "/..."
+component = "web"
+
+[[trigger.redis]]
+channel = "orders"
+component = "first"
+
+[[trigger.redis]]
+channel = "orders"
+component = "second"
+
+[[trigger.redis]]
+channel = "{{{{ audit_channel }}}}"
+component = "second"
+
+[variables]
+audit_channel = {{ default = "audit" }}
+
+[component.web]
+source = "{{guest}}"
+
+[component.first]
+source = "{{redis-subscriber}}"
+allowed_outbound_hosts = ["{url}"]
+environment = {{ REDIS_ADDRESS = "{url}", TAG = "first" }}
+
+[component.second]
+source = "{{redis-subscriber}}"
+allowed_outbound_hosts = ["{url}"]
+environment = {{ REDIS_ADDRESS = "{url}", TAG = "second" }}
+"#
+    ))
+}
+
+fn publish(redis: &RedisServer, channel: &str, message: &str) -> i64 {
+    redis::cmd("PUBLISH").arg(channel).arg(message).query(&mut redis.client()).unwrap()
+}
+
+fn seen(redis: &RedisServer, tag: &str) -> Option<String> {
+    redis::cmd("GET").arg(format!("seen:{tag}")).query(&mut redis.client()).unwrap()
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}: not within 60 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn messages_call_each_subscribed_component_in_order_and_survive_failures() {
+    let redis = RedisServer::start();
+    let souk = app(&redis).up_with(&["--request-timeout", "1s"], &[]);
+    let channels = souk.startup.join("\n");
+    assert!(channels.contains("/orders → first, second") && channels.contains("/audit → second"), "{channels}");
+
+    assert_eq!(publish(&redis, "orders", "hello"), 1, "souk holds one subscription for the server");
+    wait_for("both components took `hello`", || seen(&redis, "first").as_deref() == Some("hello") && seen(&redis, "second").as_deref() == Some("hello"));
+    publish(&redis, "audit", "a1");
+    wait_for("`second` took `a1`", || seen(&redis, "second").as_deref() == Some("a1"));
+    assert_eq!(seen(&redis, "first").as_deref(), Some("hello"), "`first` is not subscribed to audit");
+
+    // A runaway handler is stopped at its deadline, and a failing one
+    // answers an error; the messages after them are still handled, in order.
+    publish(&redis, "orders", "loop");
+    publish(&redis, "orders", "fail");
+    publish(&redis, "orders", "after");
+    wait_for("`after` taken once `loop` was cut", || seen(&redis, "first").as_deref() == Some("after"));
+
+    // The subscription's connection is cut: souk connects again. What is
+    // published while it is away is lost (Redis keeps nothing), so publish
+    // until a message is taken.
+    let killed: i64 = redis::cmd("CLIENT").arg("KILL").arg("TYPE").arg("pubsub").query(&mut redis.client()).unwrap();
+    assert_eq!(killed, 1);
+    let mut n = 0;
+    wait_for("a message taken after reconnecting", || {
+        n += 1;
+        publish(&redis, "orders", &format!("again-{n}"));
+        std::thread::sleep(Duration::from_millis(100));
+        seen(&redis, "first").is_some_and(|s| s.starts_with("again-"))
+    });
+    // HTTP is served beside the trigger.
+    assert_eq!(souk.get("/hello").status, 200);
+
+    let (_, stderr) = souk.terminate_with_stderr();
+    assert!(stderr.contains("component `first` failed a message from redis://127.0.0.1") && stderr.contains("deadline of 1s exceeded"), "{stderr}");
+    assert!(stderr.contains("refused the message `fail`"), "{stderr}");
+    assert!(stderr.contains("the connection to redis://127.0.0.1"), "{stderr}");
+}
+
+#[test]
+fn a_server_that_cannot_be_reached_or_a_component_without_the_handler_stops_start_up() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    drop(redis);
+    let unreachable = AppDir::new(&format!(
+        "spin_manifest_version = 2\n[application]\nname = \"x\"\n\n[[trigger.redis]]\nchannel = \"c\"\ncomponent = \"sub\"\naddress = \"{url}\"\n\n\
+         [component.sub]\nsource = \"{{redis-subscriber}}\"\n"
+    ));
+    let output = unreachable.up_fails(&[], &[]);
+    assert!(output.contains("spin.toml: trigger.redis[0].address: cannot subscribe on redis://127.0.0.1"), "{output}");
+
+    let redis = RedisServer::start();
+    let no_handler = AppDir::new(&format!(
+        "spin_manifest_version = 2\n[application]\nname = \"x\"\n[application.trigger.redis]\naddress = \"{}\"\n\n\
+         [[trigger.redis]]\nchannel = \"c\"\ncomponent = \"web\"\n\n[component.web]\nsource = \"{{guest}}\"\n",
+        redis.url()
+    ));
+    let output = no_handler.up_fails(&[], &[]);
+    assert!(output.contains("trigger.redis[0].component: component `web`") && output.contains("exports no `spin:redis/inbound-redis@3.0.0`"), "{output}");
+}
