@@ -130,6 +130,9 @@ pub fn link(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
     bindings::wasi::keyvalue::atomics::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::wasi::keyvalue::batch::add_to_linker::<_, Spin>(linker, |s| s)?;
     bindings::wasi::config::store::add_to_linker::<_, Spin>(linker, |s| s)?;
+    // The types a Spin 1-3 SDK Redis handler's export uses, imported as an
+    // instance of types only (the Redis trigger calls the export).
+    linker.instance("fermyon:spin/redis-types")?;
     deny::link(linker)?;
     Ok(())
 }

@@ -23,7 +23,7 @@ impl Fixtures {
 }
 
 /// Fixture crates: (package, placeholder in test manifests, wasm target).
-const FIXTURE_CRATES: [(&str, &str, &str); 13] = [
+const FIXTURE_CRATES: [(&str, &str, &str); 14] = [
     ("souk-fixture-guest", "{guest}", WASIP2),
     ("souk-fixture-p2-guest", "{p2}", WASIP2),
     ("souk-fixture-greeter", "{greeter}", WASIP2),
@@ -39,6 +39,7 @@ const FIXTURE_CRATES: [(&str, &str, &str); 13] = [
     ("souk-fixture-spin4-guest", "{spin4}", WASIP2),
     // As Spin 2/3 SDKs build: a core module the host componentizes.
     ("souk-fixture-spin3-guest", "{spin3}", "wasm32-wasip1"),
+    ("souk-fixture-spin3-redis-subscriber", "{spin3-redis-subscriber}", "wasm32-wasip1"),
 ];
 const WASIP2: &str = "wasm32-wasip2";
 

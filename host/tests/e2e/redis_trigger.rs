@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use crate::harness::AppDir;
 use crate::servers::RedisServer;
 
-/// Two subscribers (`first` on `orders`; `second` on `orders` and
-/// `audit`) and an HTTP component, on `redis`.
+/// Three subscribers (`first` on `orders`; `second` on `orders` and
+/// `audit`; `third`, built with the Spin 3 SDK, on `orders`) and an HTTP
+/// component, on `redis`.
 fn app(redis: &RedisServer) -> AppDir {
     let url = redis.url();
     AppDir::new(&format!(
@@ -36,6 +37,10 @@ component = "second"
 channel = "{{{{ audit_channel }}}}"
 component = "second"
 
+[[trigger.redis]]
+channel = "orders"
+component = "third"
+
 [variables]
 audit_channel = {{ default = "audit" }}
 
@@ -51,6 +56,11 @@ environment = {{ REDIS_ADDRESS = "{url}", TAG = "first" }}
 source = "{{redis-subscriber}}"
 allowed_outbound_hosts = ["{url}"]
 environment = {{ REDIS_ADDRESS = "{url}", TAG = "second" }}
+
+[component.third]
+source = "{{spin3-redis-subscriber}}"
+allowed_outbound_hosts = ["{url}"]
+environment = {{ REDIS_ADDRESS = "{url}", TAG = "third" }}
 "#
     ))
 }
@@ -76,10 +86,10 @@ fn messages_call_each_subscribed_component_in_order_and_survive_failures() {
     let redis = RedisServer::start();
     let souk = app(&redis).up_with(&["--request-timeout", "1s"], &[]);
     let channels = souk.startup.join("\n");
-    assert!(channels.contains("/orders → first, second") && channels.contains("/audit → second"), "{channels}");
+    assert!(channels.contains("/orders → first, second, third") && channels.contains("/audit → second"), "{channels}");
 
     assert_eq!(publish(&redis, "orders", "hello"), 1, "souk holds one subscription for the server");
-    wait_for("both components took `hello`", || seen(&redis, "first").as_deref() == Some("hello") && seen(&redis, "second").as_deref() == Some("hello"));
+    wait_for("every component took `hello`", || ["first", "second", "third"].iter().all(|tag| seen(&redis, tag).as_deref() == Some("hello")));
     publish(&redis, "audit", "a1");
     wait_for("`second` took `a1`", || seen(&redis, "second").as_deref() == Some("a1"));
     assert_eq!(seen(&redis, "first").as_deref(), Some("hello"), "`first` is not subscribed to audit");
@@ -89,7 +99,7 @@ fn messages_call_each_subscribed_component_in_order_and_survive_failures() {
     publish(&redis, "orders", "loop");
     publish(&redis, "orders", "fail");
     publish(&redis, "orders", "after");
-    wait_for("`after` taken once `loop` was cut", || seen(&redis, "first").as_deref() == Some("after"));
+    wait_for("`after` taken once `loop` was cut", || seen(&redis, "first").as_deref() == Some("after") && seen(&redis, "third").as_deref() == Some("after"));
 
     // The subscription's connection is cut: souk connects again. What is
     // published while it is away is lost (Redis keeps nothing), so publish
@@ -109,6 +119,7 @@ fn messages_call_each_subscribed_component_in_order_and_survive_failures() {
     let (_, stderr) = souk.terminate_with_stderr();
     assert!(stderr.contains("component `first` failed a message from redis://127.0.0.1") && stderr.contains("deadline of 1s exceeded"), "{stderr}");
     assert!(stderr.contains("refused the message `fail`"), "{stderr}");
+    assert!(stderr.contains("component `third` failed a message from redis://127.0.0.1"), "{stderr}");
     assert!(stderr.contains("the connection to redis://127.0.0.1"), "{stderr}");
 }
 
@@ -131,5 +142,9 @@ fn a_server_that_cannot_be_reached_or_a_component_without_the_handler_stops_star
         redis.url()
     ));
     let output = no_handler.up_fails(&[], &[]);
-    assert!(output.contains("trigger.redis[0].component: component `web`") && output.contains("exports no `spin:redis/inbound-redis@3.0.0`"), "{output}");
+    assert!(
+        output.contains("trigger.redis[0].component: component `web`")
+            && output.contains("exports neither `spin:redis/inbound-redis@3.0.0` nor `fermyon:spin/inbound-redis`"),
+        "{output}"
+    );
 }

@@ -19,13 +19,28 @@ mod bindings {
     });
 }
 
-use bindings::RedisTriggerPre;
+mod bindings_spin2 {
+    wasmtime::component::bindgen!({
+        path: "../wit/spin-v1",
+        world: "fermyon:spin/redis-trigger",
+        exports: { default: async },
+    });
+}
+
 use bindings::spin::redis::redis::Error as GuestError;
+
+/// The handler a component exports.
+enum Guest {
+    /// `spin:redis/inbound-redis@3.0.0` (spin-sdk 7's `#[redis_subscriber]`; async).
+    Spin3(bindings::RedisTriggerPre<InstanceState>),
+    /// `fermyon:spin/inbound-redis` (Spin 1 to 3 SDKs).
+    Spin2(bindings_spin2::RedisTriggerPre<InstanceState>),
+}
 
 /// One component's handler for the messages of its channels.
 pub struct RedisHandler {
     engine: Engine,
-    pre: RedisTriggerPre<InstanceState>,
+    guest: Guest,
     component: Arc<ComponentGrants>,
     limits: Limits,
 }
@@ -33,8 +48,14 @@ pub struct RedisHandler {
 impl RedisHandler {
     /// The handler for `pre`, or an error naming what the component lacks.
     pub fn new(engine: Engine, pre: InstancePre<InstanceState>, component: Arc<ComponentGrants>, limits: Limits) -> wasmtime::Result<RedisHandler> {
-        let pre = RedisTriggerPre::new(pre).map_err(|_| format_err!("exports no `spin:redis/inbound-redis@3.0.0` (a spin-sdk `#[redis_component]`)"))?;
-        Ok(RedisHandler { engine, pre, component, limits })
+        let guest =
+            match bindings::RedisTriggerPre::new(pre.clone()) {
+                Ok(spin3) => Guest::Spin3(spin3),
+                Err(_) => Guest::Spin2(bindings_spin2::RedisTriggerPre::new(pre).map_err(|_| {
+                    format_err!("exports neither `spin:redis/inbound-redis@3.0.0` nor `fermyon:spin/inbound-redis` (a Spin SDK's Redis handler)")
+                })?),
+            };
+        Ok(RedisHandler { engine, guest, component, limits })
     }
 
     pub fn component(&self) -> &str {
@@ -60,8 +81,18 @@ impl RedisHandler {
         });
         let outcome = store.data().outcome.clone();
         let run = async {
-            let guest = self.pre.instantiate_async(&mut store).await?;
-            store.run_concurrent(async |accessor| guest.spin_redis_inbound_redis().call_handle_message(accessor, payload).await).await?
+            match &self.guest {
+                Guest::Spin3(pre) => {
+                    let guest = pre.instantiate_async(&mut store).await?;
+                    store.run_concurrent(async |accessor| guest.spin_redis_inbound_redis().call_handle_message(accessor, payload).await).await?
+                }
+                Guest::Spin2(pre) => {
+                    let guest = pre.instantiate_async(&mut store).await?;
+                    // The SDKs answer only `error`, having written why to stderr.
+                    let answer = guest.fermyon_spin_inbound_redis().call_handle_message(&mut store, &payload).await?;
+                    Ok(answer.map_err(|_| GuestError::Other("`error` (its stderr log may say why)".into())))
+                }
+            }
         };
         // A guest blocked in a host call never reaches the epoch callback.
         let finished = tokio::time::timeout_at(deadline.into(), run).await;
