@@ -86,6 +86,13 @@ pub struct StorePoolLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RedisMessageLabels {
+    pub component: String,
+    pub channel: String,
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct FailureLabels {
     pub component: String,
     pub reason: String,
@@ -125,6 +132,8 @@ pub struct Metrics {
     pub store_busy_waits: Family<StoreLabels, Counter>,
     pub store_pool_runs: Family<StorePoolLabels, Counter>,
     pub guest_failures: Family<FailureLabels, Counter>,
+    pub redis_messages: Family<RedisMessageLabels, Counter>,
+    pub redis_message_seconds: Family<ComponentLabels, Histogram, fn() -> Histogram>,
     pub circuit_state: Family<ChainPairLabels, Gauge>,
     pub circuit_refusals: Family<ChainPairLabels, Counter>,
     outbound_hosts: Mutex<HashSet<String>>,
@@ -198,6 +207,16 @@ impl Metrics {
         );
         let guest_failures = Family::default();
         register(&mut registry, &mut names, "guest_failures", "Requests a component failed, by reason: trap, deadline, memory, error", guest_failures.clone());
+        let redis_messages = Family::default();
+        register(
+            &mut registry,
+            &mut names,
+            "redis_messages",
+            "Redis trigger messages handled, by component, channel and outcome (ok, error)",
+            redis_messages.clone(),
+        );
+        let redis_message_seconds = Family::new_with_constructor(seconds as fn() -> Histogram);
+        register(&mut registry, &mut names, "redis_message_duration_seconds", "Time a component took over a Redis message", redis_message_seconds.clone());
         let circuit_state = Family::default();
         register(
             &mut registry,
@@ -228,6 +247,8 @@ impl Metrics {
             store_busy_waits,
             store_pool_runs,
             guest_failures,
+            redis_messages,
+            redis_message_seconds,
             circuit_state,
             circuit_refusals,
             outbound_hosts: Mutex::new(HashSet::new()),
@@ -393,6 +414,16 @@ pub fn store_pool_run(store: &str, label: &str, reason: &str) {
 pub fn guest_failed(component_id: &str, reason: &str) {
     if let Some(m) = get() {
         m.guest_failures.get_or_create(&FailureLabels { component: component_id.to_string(), reason: reason.to_string() }).inc();
+    }
+}
+
+/// A Redis message a component handled (`ok`) or failed (`error`).
+pub fn redis_message(component_id: &str, channel: &str, ok: bool, took: Duration) {
+    if let Some(m) = get() {
+        let outcome = if ok { "ok" } else { "error" };
+        let labels = RedisMessageLabels { component: component_id.to_string(), channel: channel.to_string(), outcome: outcome.to_string() };
+        m.redis_messages.get_or_create(&labels).inc();
+        m.redis_message_seconds.get_or_create(&component(component_id)).observe(took.as_secs_f64());
     }
 }
 

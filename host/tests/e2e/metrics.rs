@@ -31,19 +31,19 @@ source = "{guest}"
 }
 
 /// The metrics listener's address, as souk printed it at start-up.
-fn metrics_address(souk: &Souk) -> String {
+pub(crate) fn metrics_address(souk: &Souk) -> String {
     let line = souk.startup.iter().find_map(|l| l.strip_prefix("Metrics at http://")).expect("souk printed where its metrics are");
     line.trim_end_matches("/metrics").to_string()
 }
 
-fn scrape(address: &str) -> String {
+pub(crate) fn scrape(address: &str) -> String {
     let mut response = ureq::get(&format!("http://{address}/metrics")).call().expect("GET /metrics");
     assert!(response.headers().get("content-type").unwrap().to_str().unwrap().starts_with("application/openmetrics-text"));
     response.body_mut().read_to_string().unwrap()
 }
 
 /// The value of the sample named exactly `series` (name and labels).
-fn sample(text: &str, series: &str) -> Option<f64> {
+pub(crate) fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.split(' ').next()?.parse().ok())
 }
 

@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use crate::harness::AppDir;
+use crate::metrics::{metrics_address, sample, scrape};
 use crate::servers::RedisServer;
 
 /// Three subscribers (`first` on `orders`; `second` on `orders` and
@@ -84,7 +85,7 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 #[test]
 fn messages_call_each_subscribed_component_in_order_and_survive_failures() {
     let redis = RedisServer::start();
-    let souk = app(&redis).up_with(&["--request-timeout", "1s"], &[]);
+    let souk = app(&redis).up_with(&["--request-timeout", "1s", "--metrics-listen", "127.0.0.1:0"], &[]);
     let channels = souk.startup.join("\n");
     assert!(channels.contains("/orders → first, second, third") && channels.contains("/audit → second"), "{channels}");
 
@@ -115,6 +116,12 @@ fn messages_call_each_subscribed_component_in_order_and_survive_failures() {
     });
     // HTTP is served beside the trigger.
     assert_eq!(souk.get("/hello").status, 200);
+    let metrics = scrape(&metrics_address(&souk));
+    let count = |series: &str| sample(&metrics, series).unwrap_or_else(|| panic!("no {series} in:\n{metrics}"));
+    assert_eq!(count(r#"souk_redis_messages_total{component="first",channel="orders",outcome="error"}"#), 2.0, "`loop` and `fail`");
+    assert!(count(r#"souk_redis_messages_total{component="first",channel="orders",outcome="ok"}"#) >= 3.0);
+    assert_eq!(count(r#"souk_guest_failures_total{component="first",reason="deadline"}"#), 1.0);
+    assert_eq!(count(r#"souk_redis_messages_total{component="second",channel="audit",outcome="ok"}"#), 1.0);
 
     let (_, stderr) = souk.terminate_with_stderr();
     assert!(stderr.contains("component `first` failed a message from redis://127.0.0.1") && stderr.contains("deadline of 1s exceeded"), "{stderr}");

@@ -62,12 +62,15 @@ impl RedisHandler {
         &self.component.id
     }
 
-    /// Runs the component on `payload`: `Err` says why it did not take the
-    /// message (its own error, a trap, the deadline, the memory limit).
-    pub async fn handle(&self, payload: Vec<u8>) -> Result<(), String> {
-        let mut store = Store::new(&self.engine, self.component.instance_state(self.limits.max_memory_bytes).map_err(|e| format!("{e:#}"))?);
+    /// Runs the component on `payload`. A failure says why the component
+    /// did not take the message, and its kind for the metrics (`deadline`,
+    /// `memory`, `trap`, `error`: as for an HTTP request).
+    pub async fn handle(&self, payload: Vec<u8>) -> Result<(), Failure> {
+        let started = Instant::now();
+        let state = self.component.instance_state(self.limits.max_memory_bytes).map_err(|e| Failure { kind: "error", why: format!("{e:#}") })?;
+        let mut store = Store::new(&self.engine, state);
         store.limiter(|state| state);
-        let deadline = Instant::now() + self.limits.request_timeout;
+        let deadline = started + self.limits.request_timeout;
         store.data_mut().hooks.deadline = Some(deadline);
         // As for a single-use HTTP instance: the epoch ticks every 10 ms, the
         // guest yields at each tick and is stopped once the deadline passes.
@@ -80,14 +83,17 @@ impl RedisHandler {
             Ok(UpdateDeadline::Yield(1))
         });
         let outcome = store.data().outcome.clone();
+        let id = &self.component.id;
         let run = async {
             match &self.guest {
                 Guest::Spin3(pre) => {
                     let guest = pre.instantiate_async(&mut store).await?;
+                    crate::metrics::instance_created(id, started.elapsed());
                     store.run_concurrent(async |accessor| guest.spin_redis_inbound_redis().call_handle_message(accessor, payload).await).await?
                 }
                 Guest::Spin2(pre) => {
                     let guest = pre.instantiate_async(&mut store).await?;
+                    crate::metrics::instance_created(id, started.elapsed());
                     // The SDKs answer only `error`, having written why to stderr.
                     let answer = guest.fermyon_spin_inbound_redis().call_handle_message(&mut store, &payload).await?;
                     Ok(answer.map_err(|_| GuestError::Other("`error` (its stderr log may say why)".into())))
@@ -96,15 +102,28 @@ impl RedisHandler {
         };
         // A guest blocked in a host call never reaches the epoch callback.
         let finished = tokio::time::timeout_at(deadline.into(), run).await;
+        let failed = |kind, why| Err(Failure { kind, why });
         match (finished, outcome.get()) {
-            (Err(_), _) | (_, Some(HostFailure::DeadlineExceeded)) => Err(format!("deadline of {:?} exceeded", self.limits.request_timeout)),
-            (_, Some(HostFailure::MemoryLimitReached)) => Err(format!("memory limit of {} MiB reached", self.limits.max_memory_bytes >> 20)),
+            (Err(_), _) | (_, Some(HostFailure::DeadlineExceeded)) => failed("deadline", format!("deadline of {:?} exceeded", self.limits.request_timeout)),
+            (_, Some(HostFailure::MemoryLimitReached)) => failed("memory", format!("memory limit of {} MiB reached", self.limits.max_memory_bytes >> 20)),
             (Ok(Ok(Ok(()))), None) => Ok(()),
-            (Ok(Ok(Err(GuestError::InvalidAddress))), None) => Err("the component answered `invalid-address`".into()),
-            (Ok(Ok(Err(GuestError::TooManyConnections))), None) => Err("the component answered `too-many-connections`".into()),
-            (Ok(Ok(Err(GuestError::TypeError))), None) => Err("the component answered `type-error`".into()),
-            (Ok(Ok(Err(GuestError::Other(why)))), None) => Err(format!("the component answered an error: {why}")),
-            (Ok(Err(trap)), None) => Err(format!("the component trapped: {}", trap.root_cause())),
+            (Ok(Ok(Err(error))), None) => failed("error", format!("the component answered {}", answer(error))),
+            (Ok(Err(trap)), None) => failed("trap", format!("the component trapped: {}", trap.root_cause())),
         }
+    }
+}
+
+/// Why a component did not take a message.
+pub struct Failure {
+    pub kind: &'static str,
+    pub why: String,
+}
+
+fn answer(error: GuestError) -> String {
+    match error {
+        GuestError::InvalidAddress => "`invalid-address`".into(),
+        GuestError::TooManyConnections => "`too-many-connections`".into(),
+        GuestError::TypeError => "`type-error`".into(),
+        GuestError::Other(why) => format!("an error: {why}"),
     }
 }

@@ -77,8 +77,12 @@ async fn serve(client: redis::Client, mut pubsub: redis::aio::PubSub, subscripti
             let payload = message.get_payload_bytes();
             let (server, channel) = (&server, &channel);
             let calls = handlers.iter().map(|handler| async move {
-                if let Err(why) = handler.handle(payload.to_vec()).await {
-                    tracing::error!("component `{}` failed a message from {server}/{channel}: {why}", handler.component());
+                let started = std::time::Instant::now();
+                let handled = handler.handle(payload.to_vec()).await;
+                crate::metrics::redis_message(handler.component(), channel, handled.is_ok(), started.elapsed());
+                if let Err(failure) = handled {
+                    crate::metrics::guest_failed(handler.component(), failure.kind);
+                    tracing::error!("component `{}` failed a message from {server}/{channel}: {}", handler.component(), failure.why);
                 }
             });
             futures::future::join_all(calls).await;
