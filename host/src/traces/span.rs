@@ -112,6 +112,23 @@ pub fn component_execution(headers: &http::HeaderMap, component: &str) -> Span {
     Span(Some(Box::new(Recording { span, client: false })))
 }
 
+/// The span of one component handling one Redis message (a root: a
+/// published message carries no trace context).
+pub fn redis_message(channel: &str, component: &str) -> Span {
+    let Some(tracer) = tracer() else { return Span::default() };
+    let span = tracer
+        .span_builder(format!("{channel} receive"))
+        .with_kind(SpanKind::Consumer)
+        .with_attributes([
+            KeyValue::new("messaging.system", "redis"),
+            KeyValue::new("messaging.operation.type", "receive"),
+            KeyValue::new("messaging.destination.name", channel.to_string()),
+            KeyValue::new("souk.component", component.to_string()),
+        ])
+        .start_with_context(tracer, &Context::new());
+    Span(Some(Box::new(Recording { span, client: false })))
+}
+
 /// A client span under `parent`; `describe` (its name and attributes) is
 /// only called when there is a parent, so nothing is built when tracing is off.
 fn call(parent: &Parent, describe: impl FnOnce() -> (String, Vec<KeyValue>)) -> Span {

@@ -155,3 +155,25 @@ fn a_server_that_cannot_be_reached_or_a_component_without_the_handler_stops_star
         "{output}"
     );
 }
+
+#[test]
+fn each_message_is_a_consumer_span_marked_when_the_component_fails() {
+    let receiver = crate::otlp_receiver::OtlpReceiver::start();
+    let redis = RedisServer::start();
+    let souk = app(&redis).up_with(&[], &[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.endpoint), ("OTEL_BSP_SCHEDULE_DELAY", "100")]);
+    publish(&redis, "audit", "a1");
+    publish(&redis, "audit", "fail");
+    let spans = receiver.wait_for("two spans of `second` on audit", |spans| spans.iter().filter(|s| s.name == "audit receive").count() == 2);
+    let received: Vec<_> = spans.iter().filter(|s| s.name == "audit receive").collect();
+    for span in &received {
+        // The protocol's SpanKind 5: consumer. A root: a message has no trace context.
+        assert_eq!((span.kind, span.parent_span_id.as_str()), (5, ""), "{span:?}");
+        assert_eq!(span.attribute("messaging.system"), Some("redis"));
+        assert_eq!(span.attribute("messaging.destination.name"), Some("audit"));
+        assert_eq!(span.attribute("souk.component"), Some("second"));
+    }
+    let failed: Vec<_> = received.iter().filter(|s| s.status == 2).collect();
+    assert_eq!(failed.len(), 1, "{}", crate::otlp_receiver::describe(&spans));
+    assert_eq!(failed[0].attribute("error.type"), Some("error"));
+    souk.terminate();
+}

@@ -65,13 +65,24 @@ impl RedisHandler {
     /// Runs the component on `payload`. A failure says why the component
     /// did not take the message, and its kind for the metrics (`deadline`,
     /// `memory`, `trap`, `error`: as for an HTTP request).
-    pub async fn handle(&self, payload: Vec<u8>) -> Result<(), Failure> {
+    pub async fn handle(&self, channel: &str, payload: Vec<u8>) -> Result<(), Failure> {
+        let mut span = crate::traces::redis_message(channel, &self.component.id);
+        let handled = self.run(&span, payload).await;
+        if let Err(failure) = &handled {
+            span.error(failure.kind, failure.why.clone());
+        }
+        handled
+    }
+
+    async fn run(&self, span: &crate::traces::Span, payload: Vec<u8>) -> Result<(), Failure> {
         let started = Instant::now();
         let state = self.component.instance_state(self.limits.max_memory_bytes).map_err(|e| Failure { kind: "error", why: format!("{e:#}") })?;
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| state);
         let deadline = started + self.limits.request_timeout;
         store.data_mut().hooks.deadline = Some(deadline);
+        // The component's calls and store operations are children of the message's span.
+        store.data_mut().hooks.trace = span.context();
         // As for a single-use HTTP instance: the epoch ticks every 10 ms, the
         // guest yields at each tick and is stopped once the deadline passes.
         store.set_epoch_deadline(1);

@@ -78,7 +78,7 @@ async fn serve(client: redis::Client, mut pubsub: redis::aio::PubSub, subscripti
             let (server, channel) = (&server, &channel);
             let calls = handlers.iter().map(|handler| async move {
                 let started = std::time::Instant::now();
-                let handled = handler.handle(payload.to_vec()).await;
+                let handled = handler.handle(channel, payload.to_vec()).await;
                 crate::metrics::redis_message(handler.component(), channel, handled.is_ok(), started.elapsed());
                 if let Err(failure) = handled {
                     crate::metrics::guest_failed(handler.component(), failure.kind);
