@@ -142,15 +142,28 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
         },
     };
 
-    let mut composer = crate::compose::Composer::new(&manifest);
-    let mut report = LoadReport { compiled: 0, from_cache: 0 };
+    let mut components = Compiled {
+        engine: &engine,
+        cache,
+        composer: crate::compose::Composer::new(&manifest),
+        loaded: HashMap::new(),
+        report: LoadReport { compiled: 0, from_cache: 0 },
+    };
     let mut triggers = HashMap::new();
     let mut chain_targets: HashMap<String, String> = HashMap::new();
     let mut contexts: HashMap<String, Arc<ComponentGrants>> = HashMap::new();
     let chain = Arc::new(ChainRouter::default());
     let call_timeouts = Arc::new(CallTimeouts::new(&args.outbound_timeout));
     let circuits = Arc::new(Circuits::new(CircuitSettings { failures: args.circuit_failures, window: args.circuit_window, cooldown: args.circuit_cooldown }));
-    let mut loaded: HashMap<String, Component> = HashMap::new();
+    // Each component's grants, made once for all its triggers.
+    let mut grants = |id: &String| -> wasmtime::Result<Arc<ComponentGrants>> {
+        if let Some(context) = contexts.get(id) {
+            return Ok(context.clone());
+        }
+        let context = Arc::new(component_grants(&manifest, id, &variables, &stores, (&chain, &circuits, &call_timeouts), &state_dir, args)?);
+        contexts.insert(id.clone(), context.clone());
+        Ok(context)
+    };
     for trigger in &manifest.http_triggers {
         let id = &trigger.component;
         let config = &manifest.components[id];
@@ -159,22 +172,7 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
         // with several routes) share one composition and one compiled copy.
         let shape =
             std::iter::once(id.clone()).chain(trigger.middleware.iter().map(|m| format!("{}:{:?}", m.component, m.inherit))).collect::<Vec<_>>().join("|");
-        let component = match loaded.get(&shape) {
-            Some(component) => Component::clone(component),
-            None => {
-                let (component, cached) = match composer.for_trigger(trigger)? {
-                    Some(composed) => cache.load_bytes(&engine, &composed, &format!("component `{id}` composed with its dependencies"))?,
-                    None => cache.load(&engine, &config.source).with_context(|| format!("{}: component.{id}.source", manifest.file.display()))?,
-                };
-                if cached {
-                    report.from_cache += 1
-                } else {
-                    report.compiled += 1
-                }
-                loaded.insert(shape, component.clone());
-                component
-            }
-        };
+        let component = components.get(shape, id, |composer| composer.for_trigger(trigger))?;
         tracing::debug!("component `{id}` ready in {:?}", started.elapsed());
         if tracing::enabled!(tracing::Level::DEBUG) {
             let imports: Vec<String> = component.component_type().imports(&engine).map(|(name, _)| name.to_string()).collect();
@@ -187,14 +185,7 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
                 format_err!("component `{id}` ({}) exports neither `wasi:http/handler@0.3.0` nor `wasi:http/incoming-handler@0.2.x`", config.source.display())
             })?),
         };
-        let context = match contexts.get(id) {
-            Some(context) => context.clone(),
-            None => {
-                let context = Arc::new(component_grants(&manifest, id, &variables, &stores, (&chain, &circuits, &call_timeouts), &state_dir, args)?);
-                contexts.insert(id.clone(), context.clone());
-                context
-            }
-        };
+        let context = grants(id)?;
         let handler = ComponentHandler::new(engine.clone(), proxy, context, limits.clone());
         // Service chaining to a component goes to its first trigger without
         // middleware (its internal face), or else to its first trigger.
@@ -216,31 +207,9 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
         let id = &trigger.component;
         let config = &manifest.components[id];
         let at = |key: &str| format!("{}: {key}", manifest.file.display());
-        let component = match loaded.get(id) {
-            Some(component) => Component::clone(component),
-            None => {
-                let (component, cached) = match composer.for_component(id)? {
-                    Some(composed) => cache.load_bytes(&engine, &composed, &format!("component `{id}` composed with its dependencies"))?,
-                    None => cache.load(&engine, &config.source).with_context(|| at(&format!("component.{id}.source")))?,
-                };
-                if cached {
-                    report.from_cache += 1
-                } else {
-                    report.compiled += 1
-                }
-                loaded.insert(id.clone(), component.clone());
-                component
-            }
-        };
+        let component = components.get(id.clone(), id, |composer| composer.for_component(id))?;
         let pre = linker.instantiate_pre(&component).map_err(|e| format_err!("component `{id}` ({}) cannot be linked: {e:#}", config.source.display()))?;
-        let context = match contexts.get(id) {
-            Some(context) => context.clone(),
-            None => {
-                let context = Arc::new(component_grants(&manifest, id, &variables, &stores, (&chain, &circuits, &call_timeouts), &state_dir, args)?);
-                contexts.insert(id.clone(), context.clone());
-                context
-            }
-        };
+        let context = grants(id)?;
         let handler = RedisHandler::new(engine.clone(), pre, context, limits.clone())
             .map_err(|e| format_err!("{}: component `{id}` ({}) {e}", at(&format!("trigger.redis[{}].component", trigger.index)), config.source.display()))?;
         let address = variables.expand(&trigger.address).map_err(|e| format_err!("{}: {e}", at(&trigger.address_key)))?;
@@ -270,8 +239,49 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
     let chain_targets: HashMap<String, Arc<HttpComponent>> =
         chain_targets.into_iter().map(|(component, trigger)| (component, triggers[&trigger].clone())).collect();
     chain.connect(&chain_targets);
+    let report = components.report;
     let app = Arc::new(App { router, triggers, stores, engine, admission, redis: std::sync::Mutex::new(subscriptions) });
     Ok((app, report))
+}
+
+/// The app's components compiled (or taken from the cache) once per shape:
+/// a component, or a component composed with its dependencies and a
+/// trigger's middleware.
+struct Compiled<'a> {
+    engine: &'a Engine,
+    cache: CompileCache,
+    composer: crate::compose::Composer<'a>,
+    loaded: HashMap<String, Component>,
+    report: LoadReport,
+}
+
+impl Compiled<'_> {
+    /// Component `id` in the shape named `shape`; `compose` gives its
+    /// composed bytes, or `None` for its own file as it is.
+    fn get(
+        &mut self,
+        shape: String,
+        id: &str,
+        compose: impl FnOnce(&mut crate::compose::Composer<'_>) -> wasmtime::Result<Option<Vec<u8>>>,
+    ) -> wasmtime::Result<Component> {
+        if let Some(component) = self.loaded.get(&shape) {
+            return Ok(component.clone());
+        }
+        let (component, cached) = match compose(&mut self.composer)? {
+            Some(composed) => self.cache.load_bytes(self.engine, &composed, &format!("component `{id}` composed with its dependencies"))?,
+            None => {
+                let manifest = self.composer.manifest();
+                self.cache.load(self.engine, &manifest.components[id].source).with_context(|| format!("{}: component.{id}.source", manifest.file.display()))?
+            }
+        };
+        if cached {
+            self.report.from_cache += 1
+        } else {
+            self.report.compiled += 1
+        }
+        self.loaded.insert(shape, component.clone());
+        Ok(component)
+    }
 }
 
 fn absolute(path: PathBuf) -> wasmtime::Result<PathBuf> {

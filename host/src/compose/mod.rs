@@ -45,6 +45,10 @@ impl<'a> Composer<'a> {
         middleware::chain(self, trigger, component).map(Some)
     }
 
+    pub fn manifest(&self) -> &'a AppManifest {
+        self.manifest
+    }
+
     /// Component `id` composed with its dependencies (for a trigger that
     /// has no middleware), or `None` when it has none and is used as it is.
     pub fn for_component(&mut self, id: &str) -> wasmtime::Result<Option<Vec<u8>>> {
