@@ -37,7 +37,7 @@ pub(super) fn manifest(src: &TomlSource, file: &Path, dir: &Path, raw: RawManife
         components.insert(id, converted);
     }
     let http_triggers = triggers(src, dir, &variables, &mut components, raw.trigger.http)?;
-    let redis_triggers = super::redis_triggers::convert(src, &components, &variables, app.trigger.redis.map(|r| r.address), raw.trigger.redis)?;
+    let redis_triggers = super::redis_triggers::convert(src, dir, &mut components, &variables, app.trigger.redis.map(|r| r.address), raw.trigger.redis)?;
     super::dependencies::check_references(src, &components, &http_triggers)?;
 
     Ok(AppManifest {
@@ -66,7 +66,7 @@ fn variables(src: &TomlSource, raw: BTreeMap<String, super::schema::RawVariable>
     Ok(out)
 }
 
-fn component(
+pub(super) fn component(
     src: &TomlSource,
     dir: &Path,
     app_variables: &BTreeMap<String, VariableDecl>,

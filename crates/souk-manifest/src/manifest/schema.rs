@@ -91,7 +91,7 @@ pub(super) struct RawTriggers {
 pub(super) struct RawRedisTrigger {
     #[allow(dead_code)] // Spin's trigger id: names nothing souk reports
     pub id: Option<String>,
-    pub component: String,
+    pub component: StrOr<RawComponent>,
     pub channel: String,
     pub address: Option<String>,
 }

@@ -241,6 +241,20 @@ fn redis_triggers_take_their_own_address_or_the_applications() {
 }
 
 #[test]
+fn a_redis_trigger_may_define_its_component_inline() {
+    let text = with_header(&format!(
+        "{WEB}\n[[trigger.redis]]\nchannel = \"orders\"\naddress = \"redis://h\"\ncomponent = {{ source = \"sub.wasm\", key_value_stores = [\"default\"] }}\n"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("spin.toml"), text).unwrap();
+    let m = AppManifest::load(dir.path()).unwrap();
+    let id = &m.redis_triggers[0].component;
+    assert_eq!(id, "redis-trigger1-component");
+    assert_eq!(m.components[id].key_value_stores, ["default"]);
+    assert_eq!(m.components[id].source, dir.path().join("sub.wasm"));
+}
+
+#[test]
 fn a_redis_trigger_without_a_server_or_component_names_the_key() {
     let redis = |rest: &str| with_header(&format!("{WEB}\n[[trigger.redis]]\nchannel = \"orders\"\n{rest}"));
     expect_error(&redis("component = \"web\"\n"), "trigger.redis[0]", "names no Redis server");
