@@ -177,3 +177,26 @@ fn each_message_is_a_consumer_span_marked_when_the_component_fails() {
     assert_eq!(failed[0].attribute("error.type"), Some("error"));
     souk.terminate();
 }
+
+#[test]
+fn a_rediss_server_is_subscribed_over_tls_when_the_system_trusts_it() {
+    let ca = crate::test_ca::TestCa::new();
+    let redis = RedisServer::start_tls(&ca);
+    let (plain, tls) = (redis.url(), format!("rediss://127.0.0.1:{}", redis.tls_port.unwrap()));
+    let app = AppDir::new(&format!(
+        "spin_manifest_version = 2\n[application]\nname = \"x\"\n[application.trigger.redis]\naddress = \"{tls}\"\n\n\
+         [[trigger.redis]]\nchannel = \"orders\"\ncomponent = {{ source = \"{{redis-subscriber}}\", allowed_outbound_hosts = [\"{plain}\"], \
+         environment = {{ REDIS_ADDRESS = \"{plain}\", TAG = \"tls\" }} }}\n"
+    ));
+    // A server the system does not trust stops start-up.
+    let output = app.up_fails(&[], &[]);
+    assert!(output.contains("application.trigger.redis.address: cannot subscribe on rediss://127.0.0.1"), "{output}");
+
+    let root = ca.root().display().to_string();
+    let souk = app.up_with(&[], &[("SSL_CERT_FILE", &root)]);
+    wait_for("a message over TLS taken", || {
+        publish(&redis, "orders", "secure");
+        seen(&redis, "tls").as_deref() == Some("secure")
+    });
+    souk.terminate();
+}
