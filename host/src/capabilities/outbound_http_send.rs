@@ -12,6 +12,9 @@
 //! settings for that host ([`super::client_tls`]).
 //!
 //! The Host header is the URI's authority (HTTP/1.1) or absent (HTTP/2).
+//! Cleartext is HTTP/1.1, but for the one `host:port` the
+//! `SPIN_OUTBOUND_H2C_PRIOR_KNOWLEDGE` variable names (HTTP/2 with prior
+//! knowledge, for development, as in Spin).
 //!
 //! Timeouts, as the guest sets them (10 minutes when it sets none, a day
 //! at most):
@@ -58,21 +61,31 @@ tokio::task_local! {
     static CONNECT_TIMEOUT: Duration;
 }
 
+/// The variable naming one `host:port` spoken to in cleartext HTTP/2 (h2c
+/// with prior knowledge), for development, as in Spin.
+const H2C_PRIOR_KNOWLEDGE: &str = "SPIN_OUTBOUND_H2C_PRIOR_KNOWLEDGE";
+
 /// One component's outbound HTTP client.
 #[derive(Clone)]
 pub struct OutboundClient {
     client: Client<Connector, WasiBody>,
+    /// For the authority `SPIN_OUTBOUND_H2C_PRIOR_KNOWLEDGE` names, if set.
+    h2c: Option<(String, Client<Connector, WasiBody>)>,
 }
 
 impl OutboundClient {
     pub fn new(component: &str, blocked: Arc<BlockedNetworks>, tls: ComponentTls) -> OutboundClient {
         let connector = Connector { component: Arc::from(component), blocked, tls };
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(POOL_IDLE)
-            .pool_max_idle_per_host(POOL_MAX_IDLE_PER_HOST)
-            .build(connector);
-        OutboundClient { client }
+        let builder = || {
+            let mut builder = Client::builder(TokioExecutor::new());
+            builder.pool_timer(TokioTimer::new()).pool_idle_timeout(POOL_IDLE).pool_max_idle_per_host(POOL_MAX_IDLE_PER_HOST);
+            builder
+        };
+        let h2c = std::env::var(H2C_PRIOR_KNOWLEDGE)
+            .ok()
+            .filter(|authority| !authority.is_empty())
+            .map(|authority| (authority, builder().http2_only(true).build(connector.clone())));
+        OutboundClient { client: builder().build(connector), h2c }
     }
 
     pub async fn send(&self, mut request: http::Request<WasiBody>, options: Option<RequestOptions>) -> Result<Sent, HttpError> {
@@ -85,7 +98,15 @@ impl OutboundClient {
         let first_byte_timeout = timeout(options.and_then(|o| o.first_byte_timeout));
         // A zero interval would panic in tokio; a nanosecond is as good as none.
         let between_bytes_timeout = timeout(options.and_then(|o| o.between_bytes_timeout)).max(Duration::from_nanos(1));
-        let sent = CONNECT_TIMEOUT.scope(connect_timeout, tokio::time::timeout(connect_timeout + first_byte_timeout, self.client.request(request)));
+        let client = match &self.h2c {
+            Some((authority, h2c))
+                if request.uri().scheme() == Some(&http::uri::Scheme::HTTP) && request.uri().authority().is_some_and(|a| a == authority.as_str()) =>
+            {
+                h2c
+            }
+            _ => &self.client,
+        };
+        let sent = CONNECT_TIMEOUT.scope(connect_timeout, tokio::time::timeout(connect_timeout + first_byte_timeout, client.request(request)));
         let response = sent.await.map_err(|_| HttpError::ConnectionReadTimeout)?.map_err(request_error)?;
         let mut timer = tokio::time::interval(between_bytes_timeout);
         timer.reset();

@@ -29,3 +29,19 @@ fn a_components_connections_are_reused_and_never_shared() {
     assert!(reply.body == format!("status=200\nsecret HTTP/1.1 {body}"), "the body came back changed");
     assert_eq!(server.connections.load(Ordering::SeqCst), 2);
 }
+
+#[test]
+fn the_authority_spin_outbound_h2c_prior_knowledge_names_is_spoken_to_in_cleartext_http2() {
+    let (h2c, other) = (serve(None), serve(None));
+    let allowed = format!("http://127.0.0.1:{}", h2c.port);
+    let also = format!("http://127.0.0.1:{}", other.port);
+    let app = two_guests("h2c", ("api", &allowed), ("web", &also));
+    let souk = app.up_with(&[], &[("SPIN_OUTBOUND_H2C_PRIOR_KNOWLEDGE", &format!("127.0.0.1:{}", h2c.port))]);
+    for _ in 0..2 {
+        let reply = souk.get(&format!("/api/outbound?url=http://127.0.0.1:{}/", h2c.port));
+        assert_eq!((reply.status, reply.body.as_str()), (200, "status=200\nsecret HTTP/2.0"));
+    }
+    assert_eq!(h2c.connections.load(Ordering::SeqCst), 1, "one HTTP/2 connection carried both");
+    let reply = souk.get(&format!("/web/outbound?url=http://127.0.0.1:{}/", other.port));
+    assert_eq!((reply.status, reply.body.as_str()), (200, "status=200\nsecret HTTP/1.1"), "any other authority stays HTTP/1.1");
+}
