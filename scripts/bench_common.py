@@ -46,6 +46,12 @@ def wait_ok(port, path="/hello", timeout=120.0, proc=None):
     raise RuntimeError(f"no 200 from {path} on port {port} within {timeout}s")
 
 
+def cpu_seconds(pid):
+    """User and system CPU time `pid` has used, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mib(pid):
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
