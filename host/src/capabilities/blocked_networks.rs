@@ -11,9 +11,11 @@
 //! - The Redis, PostgreSQL, MySQL and MQTT clients resolve names
 //!   themselves, so souk checks the name first and refuses the connection
 //!   when any of its addresses is blocked ([`refuse_blocked`]): at each
-//!   open (Redis, PostgreSQL, MySQL) or publish (MQTT). A name whose records
+//!   open (Redis, PostgreSQL, MySQL) or publish (MQTT). PostgreSQL pools
+//!   then connect only to addresses checked as each connection is made
+//!   (`outbound_pg::checked_connect`). For the others, a name whose records
 //!   change between that check and the client's own lookup (or a
-//!   reconnection of the shared Redis connection) is not caught there.
+//!   reconnection of the shared Redis connection) is not caught.
 //!
 //! Stores the operator configures (a `type = "redis"` key-value store) are
 //! not guests' connections and are not held to it.

@@ -70,6 +70,7 @@ allowed_outbound_hosts = ["http://127.0.0.1:{port}", "http://localhost:{port}", 
         assert_eq!((reply.status, reply.body.as_str()), (200, "status=200\nupstream"), "{url}");
     }
     assert_eq!(hits.load(Ordering::SeqCst), before + 2);
+    assert_eq!(elsewhere.get(&pg_route).body, "ssl false null", "PostgreSQL through souk's checked connection");
 }
 
 #[test]

@@ -214,6 +214,19 @@ files = [{{ source = "certs", destination = "/certs" }}]
     assert_eq!((reply.status, reply.body.as_str()), (200, "ssl false null"));
     drop(trusting);
 
+    // With blocked networks souk makes each connection itself, to an
+    // address it checked: TLS and the name check are the same.
+    app.write("elsewhere.toml", "[outbound_networking]\nblock_networks = [\"192.0.2.0/24\"]\n");
+    let config = app.path().join("elsewhere.toml").display().to_string();
+    let checked = app.up_with(&["--runtime-config-file", &config], &[("SSL_CERT_FILE", &root)]);
+    for (addr, answer) in
+        [(format!("{url}?sslmode=require"), "ssl true TLSv1."), (url.clone(), "ssl true TLSv1."), (format!("{url}?sslmode=disable"), "ssl false null")]
+    {
+        let reply = get(&checked, &addr, "");
+        assert!(reply.status == 200 && reply.body.starts_with(answer), "{addr}: {} {}", reply.status, reply.body);
+    }
+    drop(checked);
+
     // Not trusted by the system: refused, naming the certificate, under
     // `require` and `prefer` alike; trusted through the guest's CA root.
     let plain = app.up();

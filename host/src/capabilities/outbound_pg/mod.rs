@@ -13,7 +13,9 @@
 //! client until the guest drops it, so its session (a transaction, `SET`)
 //! stays its own. A client goes back to the pool only after its session
 //! state is cleared (deadpool's `Clean` recycling: an abandoned transaction
-//! makes the clearing fail and the client is closed instead).
+//! makes the clearing fail and the client is closed instead). Under the
+//! runtime config's blocked networks a pool's connections are made by
+//! [`checked_connect`], to addresses checked as each is made.
 //!
 //! TLS as Spin has it: `sslmode=disable` connects in the clear; otherwise
 //! (`prefer`, the default, and `require`) the connection is TLS whenever
@@ -30,6 +32,7 @@
 //! versions get the same values, with the variants they lack as
 //! `unsupported` ([`interfaces`]).
 
+mod checked_connect;
 mod interfaces;
 mod params;
 mod rows;
@@ -49,7 +52,7 @@ use params::Param;
 /// asking for one more waits up to [`POOL_WAIT`].
 pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 16;
 /// How long connecting (or waiting for a free pooled connection) may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const POOL_WAIT: Duration = Duration::from_secs(10);
 
 /// The app's PostgreSQL pools, by address and the CA root a guest gave.
@@ -59,18 +62,26 @@ pub struct PgPools {
 }
 
 impl PgPools {
-    fn pool(&self, address: &str, ca_root: Option<&str>, config: tokio_postgres::Config) -> Result<Pool, String> {
+    /// The pool for `address`; with blocked networks, its connections are
+    /// made by [`checked_connect`].
+    fn pool(&self, address: &str, ca_root: Option<&str>, config: tokio_postgres::Config, blocked: &Arc<BlockedNetworks>) -> Result<Pool, String> {
         let key = (address.to_string(), ca_root.map(str::to_string));
         let mut by_address = self.by_address.lock().unwrap();
         if let Some(pool) = by_address.get(&key) {
             return Ok(pool.clone());
         }
         let recycling = ManagerConfig { recycling_method: RecyclingMethod::Clean };
-        let manager = if config.get_ssl_mode() == SslMode::Disable {
-            Manager::from_config(config, tokio_postgres::NoTls, recycling)
-        } else {
-            let tls = super::outbound_tls::client_config(ca_root)?;
-            Manager::from_config(config, tokio_postgres_rustls::MakeRustlsConnect::new(tls), recycling)
+        let manager = match (config.get_ssl_mode() == SslMode::Disable, blocked.is_empty()) {
+            (true, true) => Manager::from_config(config, tokio_postgres::NoTls, recycling),
+            (true, false) => Manager::from_connect(config, checked_connect::CheckedConnect { tls: tokio_postgres::NoTls, blocked: blocked.clone() }, recycling),
+            (false, clear_to_all) => {
+                let tls = tokio_postgres_rustls::MakeRustlsConnect::new(super::outbound_tls::client_config(ca_root)?);
+                if clear_to_all {
+                    Manager::from_config(config, tls, recycling)
+                } else {
+                    Manager::from_connect(config, checked_connect::CheckedConnect { tls, blocked: blocked.clone() }, recycling)
+                }
+            }
         };
         let timeouts = Timeouts { wait: Some(POOL_WAIT), create: Some(CONNECT_TIMEOUT), recycle: Some(CONNECT_TIMEOUT) };
         let pool = Pool::builder(manager)
@@ -178,7 +189,7 @@ impl PgGrant {
             })?;
         }
         config.connect_timeout(CONNECT_TIMEOUT);
-        let pool = self.pools.pool(address, ca_root, config).map_err(PgError::ConnectionFailed)?;
+        let pool = self.pools.pool(address, ca_root, config, &self.blocked).map_err(PgError::ConnectionFailed)?;
         let client = pool.get().await.map_err(|e| PgError::ConnectionFailed(format!("cannot connect to {}: {}", redacted(address), connect_error(&e))))?;
         Ok(PgConnection { client: Arc::new(client) })
     }
