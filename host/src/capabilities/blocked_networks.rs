@@ -13,9 +13,11 @@
 //!   when any of its addresses is blocked ([`refuse_blocked`]): at each
 //!   open (Redis, PostgreSQL, MySQL) or publish (MQTT). PostgreSQL pools
 //!   then connect only to addresses checked as each connection is made
-//!   (`outbound_pg::checked_connect`). For the others, a name whose records
-//!   change between that check and the client's own lookup (or a
-//!   reconnection of the shared Redis connection) is not caught.
+//!   (`outbound_pg::checked_connect`); MySQL's only to the addresses
+//!   checked at the open that made the pool ([`checked_addresses`]; the
+//!   name's new addresses get a pool of their own). For Redis and MQTT, a
+//!   name whose records change between that check and the client's own
+//!   lookup (or a reconnection of the shared Redis connection) is not caught.
 //!
 //! Stores the operator configures (a `type = "redis"` key-value store) are
 //! not guests' connections and are not held to it.
@@ -47,13 +49,21 @@ pub async fn resolve(host: &str, port: u16, blocked: &BlockedNetworks) -> Result
 /// address when any address of `host` is in a blocked network. A name that
 /// does not resolve is left to the client, which reports it in its terms.
 pub async fn refuse_blocked(host: &str, port: u16, blocked: &BlockedNetworks) -> Result<(), String> {
+    checked_addresses(host, port, blocked).await.map(drop)
+}
+
+/// As [`refuse_blocked`], also giving the addresses it checked, for a
+/// client that can be told where to connect (none when nothing is
+/// blocked, or the name does not resolve).
+pub async fn checked_addresses(host: &str, port: u16, blocked: &BlockedNetworks) -> Result<Option<Vec<std::net::IpAddr>>, String> {
     if blocked.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
-    let Ok(found) = tokio::net::lookup_host((host, port)).await else { return Ok(()) };
-    match found.into_iter().find(|addr| blocked.is_blocked(addr.ip())) {
-        Some(addr) => Err(prohibited(host, addr)),
-        None => Ok(()),
+    let Ok(found) = tokio::net::lookup_host((host, port)).await else { return Ok(None) };
+    let found: Vec<SocketAddr> = found.collect();
+    match found.iter().find(|addr| blocked.is_blocked(addr.ip())) {
+        Some(addr) => Err(prohibited(host, *addr)),
+        None => Ok(Some(found.iter().map(SocketAddr::ip).collect())),
     }
 }
 

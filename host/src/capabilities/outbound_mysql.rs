@@ -19,6 +19,7 @@
 //! decimals, dates and times, JSON) as `str`, as the server writes it.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -44,14 +45,23 @@ const BINARY_CHARSET: u16 = 63;
 /// The app's MySQL pools, by address.
 #[derive(Default)]
 pub struct MysqlPools {
-    by_address: Mutex<HashMap<String, Pool>>,
+    by_address: Mutex<HashMap<PoolKey, Pool>>,
 }
 
+/// A guest's address, and the addresses checked against the blocked
+/// networks (when there are any): a pool connects only to those.
+type PoolKey = (String, Option<Vec<IpAddr>>);
+
 impl MysqlPools {
-    fn pool(&self, address: &str, opts: Opts) -> Pool {
+    fn pool(&self, address: &str, opts: Opts, checked: Option<Vec<IpAddr>>) -> Pool {
         let mut by_address = self.by_address.lock().unwrap();
+        let opts: Opts = match &checked {
+            // The client then connects to these, and checks the name only for TLS.
+            Some(ips) => OptsBuilder::from_opts(opts).resolved_ips(Some(ips.clone())).into(),
+            None => opts,
+        };
         by_address
-            .entry(address.to_string())
+            .entry((address.to_string(), checked))
             .or_insert_with(|| {
                 let constraints = PoolConstraints::new(0, MAX_CONNECTIONS_PER_ADDRESS).expect("0 <= max and max > 0");
                 let pool_opts = PoolOpts::default().with_constraints(constraints).with_reset_connection(true);
@@ -116,11 +126,11 @@ impl MysqlGrant {
             tracing::warn!("component `{}`: MySQL connection to {host}:{port} refused: not in allowed_outbound_hosts", self.component);
             return Err(Error::ConnectionFailed(format!("address mysql://{host}:{port} is not permitted by allowed_outbound_hosts")));
         }
-        super::blocked_networks::refuse_blocked(&host, port, &self.blocked).await.map_err(|e| {
+        let checked = super::blocked_networks::checked_addresses(&host, port, &self.blocked).await.map_err(|e| {
             tracing::warn!("component `{}`: MySQL connection refused: {e}", self.component);
             Error::ConnectionFailed(e)
         })?;
-        let pool = self.pools.pool(address, opts);
+        let pool = self.pools.pool(address, opts, checked);
         let conn = tokio::time::timeout(CONNECT_TIMEOUT, pool.get_conn())
             .await
             .map_err(|_| Error::ConnectionFailed(format!("cannot connect to {} within {CONNECT_TIMEOUT:?}", redacted(address))))?

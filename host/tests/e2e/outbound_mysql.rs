@@ -99,6 +99,23 @@ fn require_ssl_connects_over_tls_to_a_server_the_system_trusts() {
     assert!(reply.body.starts_with("connection-failed: cannot connect to"), "{}", reply.body);
     drop(trusting);
 
+    // With blocked networks the pool connects only to the addresses souk
+    // checked (TLS still checks the name); a blocked one is refused.
+    app.write("elsewhere.toml", "[outbound_networking]\nblock_networks = [\"192.0.2.0/24\"]\n");
+    let config = app.path().join("elsewhere.toml").display().to_string();
+    let checked = app.up_with(&["--runtime-config-file", &config], &[("SSL_CERT_FILE", &root)]);
+    let reply = checked.get(&format!("/allowed/mysql?addr={tls}&table=t4"));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    drop(checked);
+    app.write("private.toml", "[outbound_networking]\nblock_networks = [\"private\"]\n");
+    let config = app.path().join("private.toml").display().to_string();
+    let blocked = app.up_with(&["--runtime-config-file", &config], &[("SSL_CERT_FILE", &root)]);
+    let reply = blocked.get(&format!("/allowed/mysql?addr={tls}&table=t5"));
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    assert!(reply.body.contains("in a network the runtime config blocks"), "{}", reply.body);
+    drop(blocked);
+    assert_eq!(server.root_sql("SELECT count(*) FROM information_schema.tables WHERE table_name IN ('t4', 't5')"), "1");
+
     let untrusting = app.up();
     let reply = untrusting.get(&format!("/allowed/mysql?addr={tls}&table=untrusted"));
     assert_eq!(reply.status, 409, "{}", reply.body);
