@@ -15,9 +15,10 @@
 //!   then connect only to addresses checked as each connection is made
 //!   (`outbound_pg::checked_connect`); MySQL's only to the addresses
 //!   checked at the open that made the pool ([`checked_addresses`]; the
-//!   name's new addresses get a pool of their own). For Redis and MQTT, a
-//!   name whose records change between that check and the client's own
-//!   lookup (or a reconnection of the shared Redis connection) is not caught.
+//!   name's new addresses get a pool of their own), and so does a shared
+//!   `redis://` connection. For `rediss://` (whose TLS needs the name) and
+//!   MQTT, a name whose records change between that check and the
+//!   client's own lookup is not caught.
 //!
 //! Stores the operator configures (a `type = "redis"` key-value store) are
 //! not guests' connections and are not held to it.

@@ -48,24 +48,51 @@ impl RedisClients {
 
     /// The connection to `address`, connecting on first use. The lock is
     /// held while connecting, so concurrent first uses open one connection.
+    /// Under blocked networks a `redis://` connection goes to an address
+    /// checked here, and reconnects to that address; a `rediss://` one,
+    /// which needs the name for TLS, is checked here and resolves the name
+    /// again itself.
     pub(crate) async fn connection(&self, address: &str, client: redis::Client) -> Result<ConnectionManager, String> {
-        // Checked at every open, the shared connection included: the
-        // manager resolves the name again when it reconnects.
-        if let redis::ConnectionAddr::Tcp(host, port) | redis::ConnectionAddr::TcpTls { host, port, .. } = client.get_connection_info().addr() {
-            super::blocked_networks::refuse_blocked(host, *port, &self.blocked).await?;
-        }
+        let (checked, plain) = match client.get_connection_info().addr() {
+            redis::ConnectionAddr::Tcp(host, port) => (super::blocked_networks::checked_addresses(host, *port, &self.blocked).await?, true),
+            redis::ConnectionAddr::TcpTls { host, port, .. } => (super::blocked_networks::checked_addresses(host, *port, &self.blocked).await?, false),
+            _ => (None, false),
+        };
+        let key = match (&checked, plain) {
+            (Some(ips), true) => format!("{address} at {ips:?}"),
+            _ => address.to_string(),
+        };
         let mut by_address = self.by_address.lock().await;
-        if let Some(conn) = by_address.get(address) {
+        if let Some(conn) = by_address.get(&key) {
             return Ok(conn.clone());
         }
         // A server that is down is an error soon, not after the manager's
         // default six retries; after the first connection it reconnects on
         // its own.
         let config = ConnectionManagerConfig::new().set_number_of_retries(1).set_connection_timeout(Some(CONNECT_TIMEOUT));
-        let conn = ConnectionManager::new_with_config(client, config).await.map_err(|e| format!("cannot connect to {}: {e}", redacted(address)))?;
-        by_address.insert(address.to_string(), conn.clone());
-        Ok(conn)
+        let candidates = match (checked, plain) {
+            (Some(ips), true) => ips.into_iter().map(|ip| at_address(&client, ip)).collect::<Result<Vec<_>, _>>()?,
+            _ => vec![client],
+        };
+        let mut failure = String::from("no address to connect to");
+        for candidate in candidates {
+            match ConnectionManager::new_with_config(candidate, config.clone()).await {
+                Ok(conn) => {
+                    by_address.insert(key, conn.clone());
+                    return Ok(conn);
+                }
+                Err(e) => failure = e.to_string(),
+            }
+        }
+        Err(format!("cannot connect to {}: {failure}", redacted(address)))
     }
+}
+
+/// `client`'s connection settings, but connecting to `ip`.
+fn at_address(client: &redis::Client, ip: std::net::IpAddr) -> Result<redis::Client, String> {
+    let info = client.get_connection_info().clone();
+    let redis::ConnectionAddr::Tcp(_, port) = *info.addr() else { return Err("not a plain TCP address".into()) };
+    redis::Client::open(info.set_addr(redis::ConnectionAddr::Tcp(ip.to_string(), port))).map_err(|e| e.to_string())
 }
 
 /// What one component may reach over Redis.

@@ -71,6 +71,8 @@ allowed_outbound_hosts = ["http://127.0.0.1:{port}", "http://localhost:{port}", 
     }
     assert_eq!(hits.load(Ordering::SeqCst), before + 2);
     assert_eq!(elsewhere.get(&pg_route).body, "ssl false null", "PostgreSQL through souk's checked connection");
+    let reply = elsewhere.get(&redis_route("c"));
+    assert_eq!(reply.status, 200, "Redis at the address souk checked: {}", reply.body);
 }
 
 #[test]
