@@ -200,3 +200,14 @@ fn a_rediss_server_is_subscribed_over_tls_when_the_system_trusts_it() {
     });
     souk.terminate();
 }
+
+#[test]
+fn at_shutdown_the_message_in_hand_is_finished_first() {
+    let redis = RedisServer::start();
+    let souk = app(&redis).up();
+    publish(&redis, "audit", "slow");
+    souk.wait_for_line(|line| line.contains("handling slow"));
+    let (code, stderr) = souk.terminate_with_stderr();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(seen(&redis, "second").as_deref(), Some("slow"), "the message was finished before souk stopped");
+}

@@ -57,7 +57,7 @@ pub async fn serve(args: UpArgs) -> wasmtime::Result<()> {
         println!("{traces}");
     }
     let subscriptions = std::mem::take(&mut *app.redis.lock().unwrap_or_else(|p| p.into_inner()));
-    crate::trigger::redis::start(subscriptions).await?;
+    let subscribers = crate::trigger::redis::start(subscriptions).await?;
     let listener = listen::bind(args.listen, args.find_free_port).await?;
     let addr = listener.local_addr()?;
     // Handlers go in before anyone can learn the address: a SIGTERM that
@@ -92,6 +92,8 @@ pub async fn serve(args: UpArgs) -> wasmtime::Result<()> {
     if tokio::time::timeout(Duration::from_secs(30), graceful.shutdown()).await.is_err() {
         tracing::warn!("some connections were still open after 30 s; closing them");
     }
+    // Each message in hand ends by its deadline at the latest.
+    subscribers.stop().await;
     app.stores.close();
     crate::traces::shutdown().await;
     if let Some(summary) = crate::stats::summary() {

@@ -5,7 +5,8 @@
 //! channel's messages are handled in the order they were published.
 //!
 //! A server that cannot be reached at start-up stops it, naming the key
-//! that gave its address. A connection lost later is made again (with a
+//! that gave its address. At shutdown the messages in hand are finished
+//! first. A connection lost later is made again (with a
 //! growing pause, at most 30 s) and the channels subscribed again; what
 //! was published meanwhile is lost, as Redis pub/sub does not keep it.
 
@@ -34,9 +35,27 @@ pub struct Subscription {
     pub channels: BTreeMap<String, Vec<Arc<RedisHandler>>>,
 }
 
+/// The running subscriptions.
+pub struct Subscribers {
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Subscribers {
+    /// Takes no more messages, and waits for the ones in hand to be done.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
 /// Connects to every server and subscribes its channels, then serves their
 /// messages on tasks of their own.
-pub async fn start(subscriptions: Vec<Subscription>) -> wasmtime::Result<()> {
+pub async fn start(subscriptions: Vec<Subscription>) -> wasmtime::Result<Subscribers> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut tasks = Vec::new();
     for subscription in subscriptions {
         let client = redis::Client::open(subscription.address.as_str())
             .map_err(|e| format_err!("{}: `{}` is not a Redis address: {e}", subscription.address_at, redacted(&subscription.address)))?;
@@ -47,9 +66,9 @@ pub async fn start(subscriptions: Vec<Subscription>) -> wasmtime::Result<()> {
             let components: Vec<&str> = handlers.iter().map(|h| h.component()).collect();
             println!("Redis trigger: {}/{channel} → {}", redacted(&subscription.address), components.join(", "));
         }
-        tokio::spawn(serve(client, pubsub, subscription));
+        tasks.push(tokio::spawn(serve(client, pubsub, subscription, stopped.clone())));
     }
-    Ok(())
+    Ok(Subscribers { stop, tasks })
 }
 
 async fn subscribe(client: &redis::Client, subscription: &Subscription) -> Result<redis::aio::PubSub, String> {
@@ -66,12 +85,18 @@ async fn subscribe(client: &redis::Client, subscription: &Subscription) -> Resul
     }
 }
 
-/// Handles the messages of one server's channels for as long as souk runs.
-async fn serve(client: redis::Client, mut pubsub: redis::aio::PubSub, subscription: Subscription) {
+/// Handles the messages of one server's channels until `stopped` says so;
+/// a message in hand is handled first.
+async fn serve(client: redis::Client, mut pubsub: redis::aio::PubSub, subscription: Subscription, mut stopped: tokio::sync::watch::Receiver<bool>) {
     let server = redacted(&subscription.address);
     loop {
         let mut messages = pubsub.into_on_message();
-        while let Some(message) = messages.next().await {
+        loop {
+            let message = tokio::select! {
+                _ = stopped.wait_for(|stop| *stop) => return,
+                message = messages.next() => message,
+            };
+            let Some(message) = message else { break };
             let channel = message.get_channel_name().to_string();
             let Some(handlers) = subscription.channels.get(&channel) else { continue };
             let payload = message.get_payload_bytes();
@@ -94,7 +119,10 @@ async fn serve(client: redis::Client, mut pubsub: redis::aio::PubSub, subscripti
                 Ok(pubsub) => break pubsub,
                 Err(e) => {
                     tracing::warn!("Redis trigger: cannot subscribe on {server} ({e}); trying again in {pause:?}");
-                    tokio::time::sleep(pause).await;
+                    tokio::select! {
+                        _ = stopped.wait_for(|stop| *stop) => return,
+                        _ = tokio::time::sleep(pause) => {}
+                    }
                     pause = (pause * 2).min(MAX_RECONNECT_PAUSE);
                 }
             }
