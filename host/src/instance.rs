@@ -129,3 +129,20 @@ impl ResourceLimiter for InstanceState {
         Ok(desired <= 1_000_000)
     }
 }
+
+/// The epoch ticks every 10 ms; at each tick a running guest yields to the
+/// executor (so one busy guest cannot starve others on its thread). With
+/// `stop_at_deadline`, an instance serving one request or message is also
+/// stopped at the first tick past its deadline (`hooks.deadline`), its
+/// failure recorded; an instance reused by several requests outlives any one
+/// deadline and is not.
+pub fn tick_with_deadline(store: &mut wasmtime::Store<InstanceState>, stop_at_deadline: bool) {
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |ctx: wasmtime::StoreContextMut<'_, InstanceState>| {
+        if stop_at_deadline && ctx.data().hooks.deadline.is_some_and(|deadline| std::time::Instant::now() >= deadline) {
+            ctx.data().outcome.record(HostFailure::DeadlineExceeded);
+            return Err(wasmtime::format_err!("request deadline exceeded"));
+        }
+        Ok(wasmtime::UpdateDeadline::Yield(1))
+    });
+}

@@ -53,10 +53,14 @@ impl RedisClients {
     /// which needs the name for TLS, is checked here and resolves the name
     /// again itself.
     pub(crate) async fn connection(&self, address: &str, client: redis::Client) -> Result<ConnectionManager, String> {
-        let (checked, plain) = match client.get_connection_info().addr() {
-            redis::ConnectionAddr::Tcp(host, port) => (super::blocked_networks::checked_addresses(host, *port, &self.blocked).await?, true),
-            redis::ConnectionAddr::TcpTls { host, port, .. } => (super::blocked_networks::checked_addresses(host, *port, &self.blocked).await?, false),
+        let (target, plain) = match client.get_connection_info().addr() {
+            redis::ConnectionAddr::Tcp(host, port) => (Some((host, *port)), true),
+            redis::ConnectionAddr::TcpTls { host, port, .. } => (Some((host, *port)), false),
             _ => (None, false),
+        };
+        let checked = match target {
+            Some((host, port)) => super::blocked_networks::checked_addresses(host, port, &self.blocked).await?,
+            None => None,
         };
         let key = match (&checked, plain) {
             (Some(ips), true) => format!("{address} at {ips:?}"),

@@ -56,11 +56,8 @@ where
     for (i, host) in config.get_hosts().iter().enumerate() {
         // `open` refuses Unix sockets before any pool is made.
         let Host::Tcp(name) = host else { continue };
-        let port = match ports.len() {
-            0 => 5432,
-            1 => ports[0],
-            _ => ports.get(i).copied().unwrap_or(5432),
-        };
+        // `open` refuses an address with fewer ports than hosts.
+        let Some(port) = super::port_of(ports, i) else { continue };
         let found: Vec<_> = match tokio::net::lookup_host((name.as_str(), port)).await {
             Ok(found) => found.collect(),
             Err(e) => {

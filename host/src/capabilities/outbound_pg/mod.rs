@@ -146,6 +146,16 @@ fn connect_error(e: &deadpool_postgres::PoolError) -> String {
     message
 }
 
+/// The port of the `i`th host: one port for every host, one per host, or
+/// the default; `None` when there are fewer ports than hosts.
+fn port_of(ports: &[u16], i: usize) -> Option<u16> {
+    match ports.len() {
+        0 => Some(5432),
+        1 => Some(ports[0]),
+        _ => ports.get(i).copied(),
+    }
+}
+
 /// The parsed address and the host:port pairs it would connect to.
 fn targets(address: &str) -> Result<(tokio_postgres::Config, Vec<(String, u16)>), String> {
     let config: tokio_postgres::Config = address.parse().map_err(|e| format!("`{}` is not a PostgreSQL address: {e}", redacted(address)))?;
@@ -158,12 +168,7 @@ fn targets(address: &str) -> Result<(tokio_postgres::Config, Vec<(String, u16)>)
         let Host::Tcp(name) = host else {
             return Err(format!("`{}` names a Unix socket: only TCP hosts are served", redacted(address)));
         };
-        // One port for every host, one per host, or the default.
-        let port = match ports.len() {
-            0 => 5432,
-            1 => ports[0],
-            _ => *ports.get(i).ok_or_else(|| format!("`{}` names more hosts than ports", redacted(address)))?,
-        };
+        let port = port_of(ports, i).ok_or_else(|| format!("`{}` names more hosts than ports", redacted(address)))?;
         targets.push((name.clone(), port));
     }
     Ok((config, targets))

@@ -11,8 +11,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::GuestTaskId;
-use wasmtime::format_err;
-use wasmtime::{Engine, Store, StoreContextMut, UpdateDeadline};
+use wasmtime::{Engine, Store, StoreContextMut};
 use wasmtime_wasi_http::handler::{
     ExpirationError, HandlerState, Instance, ProxyHandler, ProxyPre, ShouldAccept, TrapOrPanicError, WorkerExpiration, WorkerState, WorkerStatus,
 };
@@ -159,21 +158,10 @@ impl HandlerState for Instantiator {
         let mut store = Store::new(&self.engine, self.component.instance_state(self.limits.max_memory_bytes)?);
         store.limiter(|state| state);
         let reuse = self.limits.reuse.for_guest(&self.pre);
-        // The epoch ticks every 10 ms; at each tick a running guest yields to
-        // the executor (so one busy guest cannot starve others on its thread).
-        // A single-use instance is also stopped here once its request's
-        // deadline (set by `on_request_start`) has passed; a reused one
-        // outlives any one deadline, so its requests expire through
-        // `on_request_start` and `Expiration`.
-        let single_use = reuse.max_requests == 1;
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |ctx: StoreContextMut<'_, InstanceState>| {
-            if single_use && ctx.data().hooks.deadline.is_some_and(|deadline| Instant::now() >= deadline) {
-                ctx.data().outcome.record(HostFailure::DeadlineExceeded);
-                return Err(format_err!("request deadline exceeded"));
-            }
-            Ok(UpdateDeadline::Yield(1))
-        });
+        // A single-use instance is stopped once its request's deadline (set
+        // by `on_request_start`) has passed; a reused one's requests expire
+        // through `on_request_start` and `Expiration`.
+        crate::instance::tick_with_deadline(&mut store, reuse.max_requests == 1);
         let proxy = self.pre.instantiate_async(&mut store).await?;
         let accepted = Accepted::default();
         crate::stats::record_instantiation(&self.component.id, started.elapsed());

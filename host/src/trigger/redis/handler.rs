@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use wasmtime::component::InstancePre;
-use wasmtime::{Engine, Store, StoreContextMut, UpdateDeadline, format_err};
+use wasmtime::{Engine, Store, format_err};
 
 use crate::instance::{ComponentGrants, HostFailure, InstanceState};
 use crate::trigger::http::handler::Limits;
@@ -83,16 +83,7 @@ impl RedisHandler {
         store.data_mut().hooks.deadline = Some(deadline);
         // The component's calls and store operations are children of the message's span.
         store.data_mut().hooks.trace = span.context();
-        // As for a single-use HTTP instance: the epoch ticks every 10 ms, the
-        // guest yields at each tick and is stopped once the deadline passes.
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |ctx: StoreContextMut<'_, InstanceState>| {
-            if Instant::now() >= deadline {
-                ctx.data().outcome.record(HostFailure::DeadlineExceeded);
-                return Err(format_err!("deadline exceeded"));
-            }
-            Ok(UpdateDeadline::Yield(1))
-        });
+        crate::instance::tick_with_deadline(&mut store, true);
         let outcome = store.data().outcome.clone();
         let id = &self.component.id;
         let run = async {
