@@ -14,6 +14,7 @@ use wasmtime::error::Context;
 use wasmtime::format_err;
 use wasmtime_wasi_http::handler::ProxyPre;
 
+use crate::cache_config::CacheChoice;
 use crate::capabilities::circuit_breaker::{CircuitSettings, Circuits};
 use crate::capabilities::client_tls::ClientTls;
 use crate::capabilities::key_value::KeyValueStores;
@@ -30,6 +31,8 @@ use crate::cli::UpArgs;
 use crate::engine::{CompileCache, EngineSettings};
 use crate::instance::{ComponentGrants, InstanceState};
 use crate::logs::{ComponentLogs, OutputSettings};
+use crate::trigger::cron::Schedule;
+use crate::trigger::cron::handler::CronHandler;
 use crate::trigger::http::admission::Admission;
 use crate::trigger::http::chain::ChainRouter;
 use crate::trigger::http::handler::{ComponentHandler, Limits, Reuse};
@@ -83,8 +86,6 @@ pub struct App {
     pub engine: Engine,
     /// `--max-concurrent-requests`: slots per component for requests from the listener.
     pub admission: Admission,
-    /// The Redis triggers' subscriptions, by server, until they are started.
-    pub redis: std::sync::Mutex<Vec<Subscription>>,
 }
 
 /// What loading found, for the start-up message.
@@ -93,7 +94,18 @@ pub struct LoadReport {
     pub from_cache: usize,
 }
 
-pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
+/// A loaded app: what the HTTP trigger serves, and the other triggers,
+/// ready to start.
+pub struct Loaded {
+    pub app: Arc<App>,
+    pub report: LoadReport,
+    /// The Redis triggers' subscriptions, by server.
+    pub subscriptions: Vec<Subscription>,
+    /// The cron triggers' schedules.
+    pub schedules: Vec<Schedule>,
+}
+
+pub fn load(args: &UpArgs) -> wasmtime::Result<Loaded> {
     let manifest_file = crate::cli::manifest_path(&args.from);
     let manifest = AppManifest::load(&manifest_file)?;
     manifest.check_sources()?;
@@ -124,12 +136,19 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
         max_instances: args.max_instances,
         max_instance_memory_bytes: (args.max_instance_memory_mb as usize) << 20,
         profiler: args.profile.unwrap_or(wasmtime::ProfilingStrategy::None),
+        pooling: !args.disable_pooling,
     })?;
     let mut linker = Linker::<InstanceState>::new(&engine);
     crate::capabilities::link(&mut linker)?;
-    let cache_dir = match &args.cache_dir {
-        Some(dir) => absolute(dir.clone())?,
-        None => state_dir.join("cache"),
+    let configured = match &args.cache {
+        Some(file) => crate::cache_config::read(file).map_err(|e| format_err!(e))?,
+        None => CacheChoice::Keep(None),
+    };
+    let cache_dir = match (args.cache_dir.clone(), configured) {
+        _ if args.disable_cache => None,
+        (_, CacheChoice::Disabled) => None,
+        (Some(dir), _) | (None, CacheChoice::Keep(Some(dir))) => Some(absolute(dir)?),
+        (None, CacheChoice::Keep(None)) => Some(state_dir.join("cache")),
     };
     let cache = CompileCache::new(&engine, cache_dir);
     let limits = Limits {
@@ -224,6 +243,19 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
         subscriptions[position].channels.entry(channel).or_default().push(Arc::new(handler));
     }
 
+    let mut schedules = Vec::new();
+    for trigger in &manifest.cron_triggers {
+        let id = &trigger.component;
+        let config = &manifest.components[id];
+        let key = |field: &str| format!("{}: trigger.cron[{}].{field}", manifest.file.display(), trigger.index);
+        let component = components.get(id.clone(), id, |composer| composer.for_component(id))?;
+        let pre = linker.instantiate_pre(&component).map_err(|e| format_err!("component `{id}` ({}) cannot be linked: {e:#}", config.source.display()))?;
+        let handler = CronHandler::new(engine.clone(), pre, grants(id)?, limits.clone())
+            .map_err(|e| format_err!("{}: component `{id}` ({}) {e}", key("component"), config.source.display()))?;
+        let cron = souk_manifest::cron_schedule(&trigger.expression).map_err(|e| format_err!("{}: {e}", key("cron_expression")))?;
+        schedules.push(Schedule { expression: trigger.expression.clone(), cron, handler: Arc::new(handler) });
+    }
+
     let public_routes: Vec<(String, String)> = manifest
         .http_triggers
         .iter()
@@ -240,8 +272,8 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<(Arc<App>, LoadReport)> {
         chain_targets.into_iter().map(|(component, trigger)| (component, triggers[&trigger].clone())).collect();
     chain.connect(&chain_targets);
     let report = components.report;
-    let app = Arc::new(App { router, triggers, stores, engine, admission, redis: std::sync::Mutex::new(subscriptions) });
-    Ok((app, report))
+    let app = Arc::new(App { router, triggers, stores, engine, admission });
+    Ok(Loaded { app, report, subscriptions, schedules })
 }
 
 /// The app's components compiled (or taken from the cache) once per shape:

@@ -57,8 +57,21 @@ pub struct UpArgs {
     pub state_dir: Option<PathBuf>,
     /// Folder for compiled components (default: cache/ in the state dir). Apps
     /// and test runs that share it compile each component once.
-    #[arg(long = "cache-dir")]
+    #[arg(long = "cache-dir", conflicts_with_all = ["disable_cache", "cache"])]
     pub cache_dir: Option<PathBuf>,
+    /// Compile every component at start-up and keep nothing compiled on
+    /// disk, as `spin up --disable-cache`.
+    #[arg(long = "disable-cache", env = "DISABLE_WASMTIME_CACHE", value_parser = clap::builder::BoolishValueParser::new(), conflicts_with = "cache", action = clap::ArgAction::SetTrue)]
+    pub disable_cache: bool,
+    /// A wasmtime cache configuration file, as `spin up --cache`: its
+    /// `[cache] directory` is where compiled components are kept, and
+    /// `enabled = false` keeps none.
+    #[arg(long = "cache", env = "WASMTIME_CACHE_FILE", value_name = "FILE")]
+    pub cache: Option<PathBuf>,
+    /// Give each instance its memory when it starts instead of from slots
+    /// reserved at start-up (`--max-instances`), as `spin up --disable-pooling`.
+    #[arg(long = "disable-pooling")]
+    pub disable_pooling: bool,
     /// Environment variables passed to every component, as KEY=VALUE.
     #[arg(short = 'e', long = "env", value_parser = parse_key_value)]
     pub env: Vec<(String, String)>,
@@ -258,7 +271,7 @@ fn run_up(args: UpArgs) -> wasmtime::Result<()> {
         crate::build::run_builds(&manifest_path(&args.from))?;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(crate::trigger::http::serve(args))
+    runtime.block_on(crate::up::run(args))
 }
 
 #[cfg(test)]

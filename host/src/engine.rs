@@ -21,6 +21,9 @@ pub struct EngineSettings {
     pub max_instance_memory_bytes: usize,
     /// How compiled code is announced to profilers (`--profile`).
     pub profiler: ProfilingStrategy,
+    /// Slots reserved at start-up (the default), or memory given to each
+    /// instance when it starts (`--disable-pooling`).
+    pub pooling: bool,
 }
 
 pub fn new_engine(settings: &EngineSettings) -> wasmtime::Result<Engine> {
@@ -29,6 +32,9 @@ pub fn new_engine(settings: &EngineSettings) -> wasmtime::Result<Engine> {
     config.wasm_component_model_async(true);
     config.epoch_interruption(true);
     config.profiler(settings.profiler);
+    if !settings.pooling {
+        return Engine::new(&config).context("cannot configure the wasmtime engine");
+    }
 
     // A fresh instance per request is only cheap with pre-reserved slots and
     // copy-on-write memory images: instantiation then costs a few page-table
@@ -70,16 +76,18 @@ pub fn spawn_epoch_ticker(engine: Engine) {
         .expect("spawning the epoch thread");
 }
 
-/// Compiled components stored under `<state-dir>/cache`, keyed by the
-/// component's content hash and the engine's compatibility hash, so a restart
-/// with the same files and settings skips compilation entirely.
+/// Compiled components stored under `<state-dir>/cache` (or `--cache-dir`,
+/// or a `--cache` file's folder), keyed by the component's content hash and
+/// the engine's compatibility hash, so a restart with the same files and
+/// settings skips compilation entirely. Without a folder
+/// (`--disable-cache`), every component is compiled and nothing is kept.
 pub struct CompileCache {
-    dir: PathBuf,
+    dir: Option<PathBuf>,
     engine_key: String,
 }
 
 impl CompileCache {
-    pub fn new(engine: &Engine, dir: PathBuf) -> Self {
+    pub fn new(engine: &Engine, dir: Option<PathBuf>) -> Self {
         let mut hasher = std::hash::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         env!("CARGO_PKG_VERSION").hash(&mut hasher);
@@ -96,8 +104,13 @@ impl CompileCache {
     /// As [`CompileCache::load`], for a component in memory (such as one
     /// composed at start-up); `what` names it in errors.
     pub fn load_bytes(&self, engine: &Engine, bytes: &[u8], what: &str) -> wasmtime::Result<(Component, bool)> {
+        let Some(dir) = &self.dir else {
+            let bytes = crate::componentize::componentize(bytes.to_vec(), what)?;
+            let component = Component::new(engine, &bytes).with_context(|| format!("{what} is not a valid WebAssembly component"))?;
+            return Ok((component, false));
+        };
         let digest = hex::encode(Sha256::digest(bytes));
-        let cached = self.dir.join(format!("{digest}-{}.cwasm", self.engine_key));
+        let cached = dir.join(format!("{digest}-{}.cwasm", self.engine_key));
         if cached.exists() {
             // SAFETY: the file was written by `precompile_component` of an engine
             // with the same compatibility hash (it is part of the file name) and
@@ -109,7 +122,7 @@ impl CompileCache {
         }
         let bytes = crate::componentize::componentize(bytes.to_vec(), what)?;
         let compiled = engine.precompile_component(&bytes).with_context(|| format!("{what} is not a valid WebAssembly component"))?;
-        std::fs::create_dir_all(&self.dir)?;
+        std::fs::create_dir_all(dir)?;
         // Write then rename, so a crash never leaves a truncated cache entry.
         let tmp = cached.with_extension(format!("tmp{}", std::process::id()));
         std::fs::write(&tmp, &compiled)?;

@@ -21,8 +21,8 @@ pub use blocked_networks::BlockedNetworks;
 pub use client_tls::ClientTlsConfig;
 pub use error::ConfigError;
 pub use manifest::{
-    AppManifest, BuildConfig, ComponentConfig, ConfigKind, Dependency, DependencyName, DependencySource, FileMount, HttpRoute, HttpTrigger, Inherit,
-    Middleware, VariableDecl, file_glob,
+    AppManifest, BuildConfig, ComponentConfig, ConfigKind, CronTrigger, Dependency, DependencyName, DependencySource, FileMount, HttpRoute, HttpTrigger,
+    Inherit, Middleware, VariableDecl, cron_schedule, file_glob,
 };
 pub use routes::{RouteMatch, Router};
 pub use runtime_config::{EnvProviderConfig, RuntimeConfig, StoreConfig};

@@ -133,6 +133,8 @@ pub fn link(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
     // The types a Spin 1-3 SDK Redis handler's export uses, imported as an
     // instance of types only (the Redis trigger calls the export).
     linker.instance("fermyon:spin/redis-types")?;
+    // Likewise for a cron component's (`#[cron_component]`) export.
+    linker.instance("fermyon:spin-cron/cron-types@2.0.0")?;
     deny::link(linker)?;
     Ok(())
 }

@@ -93,6 +93,13 @@ pub struct RedisMessageLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CronRunLabels {
+    pub component: String,
+    pub schedule: String,
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct FailureLabels {
     pub component: String,
     pub reason: String,
@@ -134,6 +141,8 @@ pub struct Metrics {
     pub guest_failures: Family<FailureLabels, Counter>,
     pub redis_messages: Family<RedisMessageLabels, Counter>,
     pub redis_message_seconds: Family<ComponentLabels, Histogram, fn() -> Histogram>,
+    pub cron_runs: Family<CronRunLabels, Counter>,
+    pub cron_run_seconds: Family<ComponentLabels, Histogram, fn() -> Histogram>,
     pub circuit_state: Family<ChainPairLabels, Gauge>,
     pub circuit_refusals: Family<ChainPairLabels, Counter>,
     outbound_hosts: Mutex<HashSet<String>>,
@@ -217,6 +226,10 @@ impl Metrics {
         );
         let redis_message_seconds = Family::new_with_constructor(seconds as fn() -> Histogram);
         register(&mut registry, &mut names, "redis_message_duration_seconds", "Time a component took over a Redis message", redis_message_seconds.clone());
+        let cron_runs = Family::default();
+        register(&mut registry, &mut names, "cron_runs", "Cron trigger runs, by component, schedule and outcome (ok, error)", cron_runs.clone());
+        let cron_run_seconds = Family::new_with_constructor(seconds as fn() -> Histogram);
+        register(&mut registry, &mut names, "cron_run_duration_seconds", "Time a component took over a cron run", cron_run_seconds.clone());
         let circuit_state = Family::default();
         register(
             &mut registry,
@@ -249,6 +262,8 @@ impl Metrics {
             guest_failures,
             redis_messages,
             redis_message_seconds,
+            cron_runs,
+            cron_run_seconds,
             circuit_state,
             circuit_refusals,
             outbound_hosts: Mutex::new(HashSet::new()),
@@ -424,6 +439,16 @@ pub fn redis_message(component_id: &str, channel: &str, ok: bool, took: Duration
         let labels = RedisMessageLabels { component: component_id.to_string(), channel: channel.to_string(), outcome: outcome.to_string() };
         m.redis_messages.get_or_create(&labels).inc();
         m.redis_message_seconds.get_or_create(&component(component_id)).observe(took.as_secs_f64());
+    }
+}
+
+/// A cron run a component finished (`ok`) or failed (`error`).
+pub fn cron_run(component_id: &str, schedule: &str, ok: bool, took: Duration) {
+    if let Some(m) = get() {
+        let outcome = if ok { "ok" } else { "error" };
+        let labels = CronRunLabels { component: component_id.to_string(), schedule: schedule.to_string(), outcome: outcome.to_string() };
+        m.cron_runs.get_or_create(&labels).inc();
+        m.cron_run_seconds.get_or_create(&component(component_id)).observe(took.as_secs_f64());
     }
 }
 

@@ -21,7 +21,7 @@ use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor;
 
-pub use span::{Parent, Span, chained_call, component_execution, inbound_request, outbound_call, redis_message, store_operation};
+pub use span::{Parent, Span, chained_call, component_execution, cron_run, inbound_request, outbound_call, redis_message, store_operation};
 
 struct Tracing {
     provider: SdkTracerProvider,

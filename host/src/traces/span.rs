@@ -129,6 +129,17 @@ pub fn redis_message(channel: &str, component: &str) -> Span {
     Span(Some(Box::new(Recording { span, client: false })))
 }
 
+/// The span of one cron run of a component (a root).
+pub fn cron_run(schedule: &str, component: &str) -> Span {
+    let Some(tracer) = tracer() else { return Span::default() };
+    let span = tracer
+        .span_builder(format!("cron {component}"))
+        .with_kind(SpanKind::Internal)
+        .with_attributes([KeyValue::new("souk.cron.schedule", schedule.to_string()), KeyValue::new("souk.component", component.to_string())])
+        .start_with_context(tracer, &Context::new());
+    Span(Some(Box::new(Recording { span, client: false })))
+}
+
 /// A client span under `parent`; `describe` (its name and attributes) is
 /// only called when there is a parent, so nothing is built when tracing is off.
 fn call(parent: &Parent, describe: impl FnOnce() -> (String, Vec<KeyValue>)) -> Span {

@@ -23,7 +23,7 @@ impl Fixtures {
 }
 
 /// Fixture crates: (package, placeholder in test manifests, wasm target).
-const FIXTURE_CRATES: [(&str, &str, &str); 14] = [
+const FIXTURE_CRATES: [(&str, &str, &str); 15] = [
     ("souk-fixture-guest", "{guest}", WASIP2),
     ("souk-fixture-p2-guest", "{p2}", WASIP2),
     ("souk-fixture-greeter", "{greeter}", WASIP2),
@@ -35,6 +35,7 @@ const FIXTURE_CRATES: [(&str, &str, &str); 14] = [
     ("souk-fixture-mw-raw", "{mw-raw}", WASIP2),
     ("souk-fixture-pricing-probe", "{pricing-probe}", WASIP2),
     ("souk-fixture-redis-subscriber", "{redis-subscriber}", WASIP2),
+    ("souk-fixture-cron-guest", "{cron-guest}", WASIP2),
     // As Spin 4.0's template builds: spin-sdk 6, the WASIp3 release candidate.
     ("souk-fixture-spin4-guest", "{spin4}", WASIP2),
     // As Spin 2/3 SDKs build: a core module the host componentizes.
@@ -150,7 +151,8 @@ pub struct Souk {
     child: Child,
     pub url: String,
     pub stdout: std::sync::Mutex<mpsc::Receiver<String>>,
-    /// What it printed before `Serving ...`.
+    /// What it printed before `Serving ...` (or, for an app without HTTP
+    /// triggers, before `Ready (...)`; `url` is then empty).
     pub startup: Vec<String>,
 }
 
@@ -183,6 +185,10 @@ impl Souk {
                 Ok(line) => {
                     if let Some(url) = line.strip_prefix("Serving ") {
                         return Ok(Souk { child, url: url.trim().to_string(), stdout: std::sync::Mutex::new(rx), startup: seen });
+                    }
+                    // An app without HTTP triggers: nothing to send requests to.
+                    if line.starts_with("Ready (") {
+                        return Ok(Souk { child, url: String::new(), stdout: std::sync::Mutex::new(rx), startup: seen });
                     }
                     seen.push(line);
                 }
@@ -303,7 +309,14 @@ impl Souk {
     }
 
     /// As [`Souk::terminate`], also returning what it wrote to stderr.
-    pub fn terminate_with_stderr(mut self) -> (Option<i32>, String) {
+    pub fn terminate_with_stderr(self) -> (Option<i32>, String) {
+        let (code, stderr, _) = self.terminate_with_output();
+        (code, stderr)
+    }
+
+    /// As [`Souk::terminate`], also returning what it wrote to stderr, and
+    /// to stdout since the last line a test waited for.
+    pub fn terminate_with_output(mut self) -> (Option<i32>, String, Vec<String>) {
         unsafe_kill(self.child.id(), "TERM");
         let mut err = String::new();
         if let Some(mut stderr) = self.child.stderr.take() {
@@ -314,7 +327,9 @@ impl Souk {
             use std::os::unix::process::ExitStatusExt;
             eprintln!("souk ended with {status:?} (signal {:?}); its stderr:\n{err}", status.signal());
         }
-        (status.code(), err)
+        // The reader thread ends at the pipe's end, after the last line.
+        let stdout = self.stdout.lock().unwrap().iter().collect();
+        (status.code(), err, stdout)
     }
 
     /// Sends SIGKILL: the process stops at once, wherever it is, as in a

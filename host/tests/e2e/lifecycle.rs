@@ -52,6 +52,39 @@ fn a_second_start_uses_the_compile_cache() {
     assert_eq!(cache.len(), 1, "one compiled component in the cache");
 }
 
+/// `spin up`'s cache flags: `--disable-cache` compiles every time and
+/// keeps nothing; `--cache FILE` keeps compiled components in the file's
+/// `[cache] directory`; `--disable-pooling` still serves.
+#[test]
+fn the_cache_and_pooling_flags_of_spin_up_are_honoured() {
+    let app = AppDir::new(APP);
+    app.write("assets/a.txt", "x");
+    app.write("notes.txt", "x");
+    for _ in 0..2 {
+        let souk = app.up_with(&["--disable-cache"], &[]);
+        assert!(souk.startup.iter().any(|l| l.contains("(1 compiled, 0 from cache)")), "{:?}", souk.startup);
+    }
+    assert!(!app.path().join(".spin/cache").exists(), "--disable-cache keeps nothing compiled");
+    let souk = app.up_with(&[], &[("DISABLE_WASMTIME_CACHE", "true")]);
+    assert!(souk.startup.iter().any(|l| l.contains("(1 compiled, 0 from cache)")), "{:?}", souk.startup);
+    drop(souk);
+
+    app.write("wasmtime-cache.toml", "[cache]\nenabled = true\ndirectory = 'compiled'\ncleanup-interval = '1h'\n");
+    let config = app.path().join("wasmtime-cache.toml");
+    let config = config.to_str().unwrap();
+    let first = app.up_with(&["--cache", config, "--disable-pooling"], &[]);
+    assert!(first.startup.iter().any(|l| l.contains("(1 compiled, 0 from cache)")), "{:?}", first.startup);
+    assert_eq!(first.get("/hello").status, 200, "served without the pooling allocator");
+    drop(first);
+    let second = app.up_with(&[], &[("WASMTIME_CACHE_FILE", config)]);
+    assert!(second.startup.iter().any(|l| l.contains("(0 compiled, 1 from cache)")), "{:?}", second.startup);
+    assert_eq!(std::fs::read_dir(app.path().join("compiled")).unwrap().count(), 1, "compiled into the file's directory");
+
+    app.write("wasmtime-cache.toml", "[cache]\ndirectroy = 'compiled'\n");
+    let bad = app.up_fails(&["--cache", config], &[]);
+    assert!(bad.contains("wasmtime-cache.toml: cache.directroy: unknown key"), "{bad}");
+}
+
 #[test]
 fn souk_build_runs_each_build_command_in_its_workdir_and_names_a_failure() {
     let app = AppDir::new(

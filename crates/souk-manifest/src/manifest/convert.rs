@@ -38,6 +38,7 @@ pub(super) fn manifest(src: &TomlSource, file: &Path, dir: &Path, raw: RawManife
     }
     let http_triggers = triggers(src, dir, &variables, &mut components, raw.trigger.http)?;
     let redis_triggers = super::redis_triggers::convert(src, dir, &mut components, &variables, app.trigger.redis.map(|r| r.address), raw.trigger.redis)?;
+    let cron_triggers = super::cron_triggers::convert(src, dir, &mut components, &variables, raw.trigger.cron)?;
     super::dependencies::check_references(src, &components, &http_triggers)?;
 
     Ok(AppManifest {
@@ -50,6 +51,7 @@ pub(super) fn manifest(src: &TomlSource, file: &Path, dir: &Path, raw: RawManife
         components,
         http_triggers,
         redis_triggers,
+        cron_triggers,
     })
 }
 

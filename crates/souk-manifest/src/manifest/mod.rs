@@ -2,11 +2,14 @@
 //! version 2) into [`AppManifest`].
 
 mod convert;
+mod cron_triggers;
 mod dependencies;
 mod files;
 mod redis_triggers;
 mod schema;
+mod trigger_component;
 
+pub use cron_triggers::cron_schedule;
 pub use dependencies::{ConfigKind, Dependency, DependencyName, DependencySource, Inherit, Middleware};
 
 use std::collections::BTreeMap;
@@ -31,6 +34,7 @@ pub struct AppManifest {
     pub components: BTreeMap<String, ComponentConfig>,
     pub http_triggers: Vec<HttpTrigger>,
     pub redis_triggers: Vec<RedisTrigger>,
+    pub cron_triggers: Vec<CronTrigger>,
 }
 
 /// An application variable from `[variables]`.
@@ -130,6 +134,16 @@ pub struct RedisTrigger {
     /// Where `address` was given (`trigger.redis[N].address` or
     /// `application.trigger.redis.address`), for messages.
     pub address_key: String,
+}
+
+/// One `[[trigger.cron]]` entry: `component` runs whenever the schedule
+/// `expression` gives comes round (see [`cron_schedule`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CronTrigger {
+    /// Position in the `[[trigger.cron]]` array.
+    pub index: usize,
+    pub component: String,
+    pub expression: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

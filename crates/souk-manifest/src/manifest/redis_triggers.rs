@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::schema::{RawRedisTrigger, StrOr};
+use super::schema::RawRedisTrigger;
 use super::{ComponentConfig, RedisTrigger, VariableDecl};
 use crate::error::ConfigError;
 use crate::toml_source::{KeyPath, TomlSource};
@@ -21,21 +21,7 @@ pub(super) fn convert(
     let mut out = Vec::with_capacity(raw.len());
     for (index, trigger) in raw.into_iter().enumerate() {
         let path = KeyPath::root().key("trigger").key("redis").index(index);
-        let component = match trigger.component {
-            StrOr::Str(id) if components.contains_key(&id) => id,
-            StrOr::Str(id) => return Err(src.error_at(&path.key("component"), format!("no component named `{id}`; define it as [component.{id}]"))),
-            // An inline component gets an id of its own, as on an HTTP trigger.
-            StrOr::Table(raw) => {
-                let natural = format!("redis-trigger{}-component", index + 1);
-                let id = std::iter::once(natural.clone())
-                    .chain((2..).map(|n| format!("{natural}{n}")))
-                    .find(|id| !components.contains_key(id))
-                    .expect("an unused id");
-                let converted = super::convert::component(src, dir, app_variables, &id, &path.key("component"), raw)?;
-                components.insert(id.clone(), converted);
-                id
-            }
-        };
+        let component = super::trigger_component::resolve(src, dir, components, app_variables, ("redis", index), trigger.component)?;
         if trigger.channel.is_empty() {
             return Err(src.error_at(&path.key("channel"), "must name a channel"));
         }

@@ -82,6 +82,19 @@ pub(super) struct RawTriggers {
     pub http: Vec<RawHttpTrigger>,
     #[serde(default)]
     pub redis: Vec<RawRedisTrigger>,
+    #[serde(default)]
+    pub cron: Vec<RawCronTrigger>,
+}
+
+/// `[[trigger.cron]]` (Spin's cron trigger plugin): a component run on the
+/// schedule `cron_expression` gives.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCronTrigger {
+    #[allow(dead_code)] // Spin's trigger id: names nothing souk reports
+    pub id: Option<String>,
+    pub component: StrOr<RawComponent>,
+    pub cron_expression: String,
 }
 
 /// `[[trigger.redis]]`: a component called with each message published on

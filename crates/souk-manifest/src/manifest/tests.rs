@@ -219,7 +219,39 @@ fn unknown_trigger_key_names_the_key() {
 
 #[test]
 fn unsupported_trigger_type_names_the_key() {
-    expect_error(&with_header("\n[[trigger.cron]]\ncron_expression = \"x\"\ncomponent = \"web\"\n"), "trigger.cron", "unknown field `cron`");
+    expect_error(&with_header("\n[[trigger.sqs]]\nqueue_url = \"x\"\ncomponent = \"web\"\n"), "trigger.sqs", "unknown field `sqs`");
+}
+
+#[test]
+fn cron_triggers_keep_their_schedule_and_may_define_their_component_inline() {
+    let text = with_header(&format!(
+        "{WEB}\n[[trigger.cron]]\ncomponent = \"web\"\ncron_expression = \"1/2 * * * * *\"\n\
+         [[trigger.cron]]\ncron_expression = \"0 30 9 * * Mon-Fri\"\ncomponent = {{ source = \"job.wasm\", key_value_stores = [\"default\"] }}\n"
+    ));
+    let (dir, m) = load_str(&text);
+    let found: Vec<(usize, &str, &str)> = m.cron_triggers.iter().map(|t| (t.index, t.component.as_str(), t.expression.as_str())).collect();
+    assert_eq!(found, [(0, "web", "1/2 * * * * *"), (1, "cron-trigger2-component", "0 30 9 * * Mon-Fri")]);
+    assert_eq!(m.components["cron-trigger2-component"].source, dir.path().join("job.wasm"));
+}
+
+#[test]
+fn a_cron_schedule_is_read_as_spins_cron_trigger_reads_it() {
+    let at = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap().and_utc();
+    let next = |expression: &str, after: &str| cron_schedule(expression).unwrap().find_next_occurrence(&at(after), false).unwrap();
+    // Seconds come first; `1/2` is every odd second.
+    assert_eq!(next("1/2 * * * * *", "2026-12-04 10:00:00"), at("2026-12-04 10:00:01"));
+    assert_eq!(next("1/2 * * * * *", "2026-12-04 10:00:01"), at("2026-12-04 10:00:03"));
+    // A day must match both day fields: the first Friday the 13th after 2026-12-04.
+    assert_eq!(next("0 0 12 13 * Fri", "2026-12-04 00:00:00"), at("2027-08-13 12:00:00"));
+}
+
+#[test]
+fn a_bad_cron_trigger_names_the_key() {
+    let cron = |rest: &str| with_header(&format!("{WEB}\n[[trigger.cron]]\n{rest}"));
+    expect_error(&cron("component = \"web\"\ncron_expression = \"*/5 * * * *\"\n"), "trigger.cron[0].cron_expression", "six fields");
+    expect_error(&cron("component = \"web\"\ncron_expression = \"61 * * * * *\"\n"), "trigger.cron[0].cron_expression", "not a cron expression");
+    expect_error(&cron("component = \"nope\"\ncron_expression = \"* * * * * *\"\n"), "trigger.cron[0].component", "no component named `nope`");
+    expect_error(&cron("component = \"web\"\n"), "trigger.cron[0]", "missing field `cron_expression`");
 }
 
 #[test]

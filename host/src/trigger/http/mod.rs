@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::server::graceful::GracefulShutdown;
-use wasmtime::error::Context;
 use wasmtime_wasi_http::WasiBody;
 
 use crate::app::{App, HttpComponent};
@@ -34,36 +33,26 @@ struct ListenerLimits {
     max_body_bytes: u64,
 }
 
-pub async fn serve(args: UpArgs) -> wasmtime::Result<()> {
-    if args.stats {
-        crate::stats::enable();
-    }
+/// The listener's transport `--tls-cert` and `--tls-key` ask for (their
+/// files are read now, so that a bad one stops start-up before the app loads).
+pub fn transport(args: &UpArgs) -> wasmtime::Result<Transport> {
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(tls::acceptor(cert, key).map_err(wasmtime::Error::msg)?),
         (None, None) => None,
         (Some(_), None) => wasmtime::bail!("--tls-cert needs --tls-key (the certificate's private key)"),
         (None, Some(_)) => wasmtime::bail!("--tls-key needs --tls-cert (the certificate chain)"),
     };
-    let transport = Arc::new(Transport::new(tls, args.header_read_timeout));
-    let traces = crate::traces::start_from_env()?;
-    let (app, report) = crate::app::load(&args)?;
-    crate::engine::spawn_epoch_ticker(app.engine.clone());
+    Ok(Transport::new(tls, args.header_read_timeout))
+}
 
-    if let Some(addr) = args.metrics_listen {
-        let bound = crate::metrics::server::spawn(addr).await?;
-        println!("Metrics at http://{bound}/metrics");
-    }
-    if let Some(traces) = traces {
-        println!("{traces}");
-    }
-    let subscriptions = std::mem::take(&mut *app.redis.lock().unwrap_or_else(|p| p.into_inner()));
-    let subscribers = crate::trigger::redis::start(subscriptions).await?;
+/// Listens on `--listen` and serves the app's HTTP triggers until
+/// `shutdown` resolves, then stops accepting and finishes the requests in
+/// flight (for 30 s at most).
+pub async fn serve(app: Arc<App>, args: &UpArgs, transport: Transport, shutdown: impl Future<Output = ()>) -> wasmtime::Result<()> {
+    let transport = Arc::new(transport);
     let listener = listen::bind(args.listen, args.find_free_port).await?;
     let addr = listener.local_addr()?;
-    // Handlers go in before anyone can learn the address: a SIGTERM that
-    // arrives once `Serving` is printed must shut down gracefully, not kill.
-    let mut shutdown = Box::pin(shutdown_signal()?);
-    print_routes(&app, addr, &report, transport.scheme());
+    print_routes(&app, addr, transport.scheme());
 
     if let Some(path) = &args.probe {
         probe::spawn(app.clone(), addr.to_string(), path.clone(), args.probe_interval);
@@ -71,6 +60,7 @@ pub async fn serve(args: UpArgs) -> wasmtime::Result<()> {
 
     let graceful = GracefulShutdown::new();
     let limits = ListenerLimits { quiet: args.quiet, max_body_bytes: args.max_request_body_bytes };
+    let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, client) = tokio::select! {
             _ = &mut shutdown => break,
@@ -92,35 +82,12 @@ pub async fn serve(args: UpArgs) -> wasmtime::Result<()> {
     if tokio::time::timeout(Duration::from_secs(30), graceful.shutdown()).await.is_err() {
         tracing::warn!("some connections were still open after 30 s; closing them");
     }
-    // Each message in hand ends by its deadline at the latest.
-    subscribers.stop().await;
-    app.stores.close();
-    crate::traces::shutdown().await;
-    if let Some(summary) = crate::stats::summary() {
-        eprintln!("{summary}");
-    }
-    eprintln!("Stopped");
     Ok(())
 }
 
-/// Installs the SIGTERM and SIGINT handlers now (not when first polled, as
-/// `tokio::signal::ctrl_c` would) and resolves when either signal arrives.
-fn shutdown_signal() -> wasmtime::Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    Ok(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = term.recv() => {}
-        }
-    })
-}
-
-fn print_routes(app: &App, addr: SocketAddr, report: &crate::app::LoadReport, scheme: &str) {
+fn print_routes(app: &App, addr: SocketAddr, scheme: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "Loaded {} component(s) ({} compiled, {} from cache)", report.compiled + report.from_cache, report.compiled, report.from_cache);
     let _ = writeln!(out, "Serving {scheme}://{addr}");
     let _ = writeln!(out, "Available Routes:");
     for (route, trigger) in app.router.routes() {

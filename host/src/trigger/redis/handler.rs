@@ -1,15 +1,15 @@
-//! Calls a component with one Redis message: a fresh instance per message
-//! (the component's grants, as for an HTTP request), its work bounded by
-//! `--request-timeout` and `--max-instance-memory-mb`, then dropped.
+//! Calls a component with one Redis message, on an instance of its own
+//! (see [`one_shot`]).
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use wasmtime::component::InstancePre;
-use wasmtime::{Engine, Store, format_err};
+use wasmtime::{Engine, format_err};
 
-use crate::instance::{ComponentGrants, HostFailure, InstanceState};
+use crate::instance::{ComponentGrants, InstanceState};
 use crate::trigger::http::handler::Limits;
+use crate::trigger::one_shot::{self, Failure};
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -76,52 +76,32 @@ impl RedisHandler {
 
     async fn run(&self, span: &crate::traces::Span, payload: Vec<u8>) -> Result<(), Failure> {
         let started = Instant::now();
-        let state = self.component.instance_state(self.limits.max_memory_bytes).map_err(|e| Failure { kind: "error", why: format!("{e:#}") })?;
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|state| state);
-        let deadline = started + self.limits.request_timeout;
-        store.data_mut().hooks.deadline = Some(deadline);
-        // The component's calls and store operations are children of the message's span.
-        store.data_mut().hooks.trace = span.context();
-        crate::instance::tick_with_deadline(&mut store, true);
-        let outcome = store.data().outcome.clone();
+        let mut call = one_shot::store(&self.engine, &self.component, &self.limits, span)?;
         let id = &self.component.id;
+        let store = &mut call.store;
         let run = async {
             match &self.guest {
                 Guest::Spin3(pre) => {
-                    let guest = pre.instantiate_async(&mut store).await?;
+                    let guest = pre.instantiate_async(&mut *store).await?;
                     crate::metrics::instance_created(id, started.elapsed());
-                    store.run_concurrent(async |accessor| guest.spin_redis_inbound_redis().call_handle_message(accessor, payload).await).await?
+                    let answer = store.run_concurrent(async |accessor| guest.spin_redis_inbound_redis().call_handle_message(accessor, payload).await).await??;
+                    Ok(answer.map_err(answer_text))
                 }
                 Guest::Spin2(pre) => {
-                    let guest = pre.instantiate_async(&mut store).await?;
+                    let guest = pre.instantiate_async(&mut *store).await?;
                     crate::metrics::instance_created(id, started.elapsed());
                     // The SDKs answer only `error`, having written why to stderr.
-                    let answer = guest.fermyon_spin_inbound_redis().call_handle_message(&mut store, &payload).await?;
-                    Ok(answer.map_err(|_| GuestError::Other("`error` (its stderr log may say why)".into())))
+                    let answer = guest.fermyon_spin_inbound_redis().call_handle_message(&mut *store, &payload).await?;
+                    Ok(answer.map_err(|_| "`error` (its stderr log may say why)".to_string()))
                 }
             }
         };
-        // A guest blocked in a host call never reaches the epoch callback.
-        let finished = tokio::time::timeout_at(deadline.into(), run).await;
-        let failed = |kind, why| Err(Failure { kind, why });
-        match (finished, outcome.get()) {
-            (Err(_), _) | (_, Some(HostFailure::DeadlineExceeded)) => failed("deadline", format!("deadline of {:?} exceeded", self.limits.request_timeout)),
-            (_, Some(HostFailure::MemoryLimitReached)) => failed("memory", format!("memory limit of {} MiB reached", self.limits.max_memory_bytes >> 20)),
-            (Ok(Ok(Ok(()))), None) => Ok(()),
-            (Ok(Ok(Err(error))), None) => failed("error", format!("the component answered {}", answer(error))),
-            (Ok(Err(trap)), None) => failed("trap", format!("the component trapped: {}", trap.root_cause())),
-        }
+        let finished = one_shot::until(call.deadline, run).await;
+        call.outcome(finished)
     }
 }
 
-/// Why a component did not take a message.
-pub struct Failure {
-    pub kind: &'static str,
-    pub why: String,
-}
-
-fn answer(error: GuestError) -> String {
+fn answer_text(error: GuestError) -> String {
     match error {
         GuestError::InvalidAddress => "`invalid-address`".into(),
         GuestError::TooManyConnections => "`too-many-connections`".into(),

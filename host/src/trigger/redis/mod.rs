@@ -20,6 +20,7 @@ use futures::StreamExt;
 use wasmtime::format_err;
 
 use crate::capabilities::outbound_redis::redacted;
+use crate::trigger::Running;
 use handler::RedisHandler;
 
 /// How long connecting and subscribing may take.
@@ -35,27 +36,10 @@ pub struct Subscription {
     pub channels: BTreeMap<String, Vec<Arc<RedisHandler>>>,
 }
 
-/// The running subscriptions.
-pub struct Subscribers {
-    stop: tokio::sync::watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-}
-
-impl Subscribers {
-    /// Takes no more messages, and waits for the ones in hand to be done.
-    pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        for task in self.tasks {
-            let _ = task.await;
-        }
-    }
-}
-
 /// Connects to every server and subscribes its channels, then serves their
 /// messages on tasks of their own.
-pub async fn start(subscriptions: Vec<Subscription>) -> wasmtime::Result<Subscribers> {
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut tasks = Vec::new();
+pub async fn start(subscriptions: Vec<Subscription>) -> wasmtime::Result<Running> {
+    let mut running = Running::default();
     for subscription in subscriptions {
         let client = redis::Client::open(subscription.address.as_str())
             .map_err(|e| format_err!("{}: `{}` is not a Redis address: {e}", subscription.address_at, redacted(&subscription.address)))?;
@@ -66,9 +50,10 @@ pub async fn start(subscriptions: Vec<Subscription>) -> wasmtime::Result<Subscri
             let components: Vec<&str> = handlers.iter().map(|h| h.component()).collect();
             println!("Redis trigger: {}/{channel} → {}", redacted(&subscription.address), components.join(", "));
         }
-        tasks.push(tokio::spawn(serve(client, pubsub, subscription, stopped.clone())));
+        let stopped = running.stopped();
+        running.spawn(serve(client, pubsub, subscription, stopped));
     }
-    Ok(Subscribers { stop, tasks })
+    Ok(running)
 }
 
 async fn subscribe(client: &redis::Client, subscription: &Subscription) -> Result<redis::aio::PubSub, String> {

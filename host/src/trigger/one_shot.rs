@@ -1,0 +1,67 @@
+//! A component called once per event (a Redis message, a cron run): a
+//! fresh instance with the component's grants, its work bounded by
+//! `--request-timeout` and `--max-instance-memory-mb`, then dropped. The
+//! trigger instantiates and calls it on the store [`store`] makes, under
+//! [`tokio::time::timeout_at`] of the deadline, and [`outcome`] says how
+//! the call ended.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use wasmtime::{Engine, Store};
+
+use crate::instance::{ComponentGrants, HostFailure, InstanceState, RequestOutcome};
+use crate::trigger::http::handler::Limits;
+
+/// Why a component did not finish an event.
+pub struct Failure {
+    /// For the metrics: `deadline`, `memory`, `trap` or `error` (as for an
+    /// HTTP request).
+    pub kind: &'static str,
+    pub why: String,
+}
+
+/// A store for one call, with its deadline (`--request-timeout` from now)
+/// and the host's record of how it ended.
+pub struct OneShot {
+    pub store: Store<InstanceState>,
+    pub deadline: Instant,
+    outcome: Arc<RequestOutcome>,
+    limits: Limits,
+}
+
+/// A fresh store for `component`; the component's calls and store
+/// operations are children of `span`.
+pub fn store(engine: &Engine, component: &ComponentGrants, limits: &Limits, span: &crate::traces::Span) -> Result<OneShot, Failure> {
+    let state = component.instance_state(limits.max_memory_bytes).map_err(|e| Failure { kind: "error", why: format!("{e:#}") })?;
+    let mut store = Store::new(engine, state);
+    store.limiter(|state| state);
+    let deadline = Instant::now() + limits.request_timeout;
+    store.data_mut().hooks.deadline = Some(deadline);
+    store.data_mut().hooks.trace = span.context();
+    crate::instance::tick_with_deadline(&mut store, true);
+    let outcome = store.data().outcome.clone();
+    Ok(OneShot { store, deadline, outcome, limits: limits.clone() })
+}
+
+impl OneShot {
+    /// How the call ended: `finished` is `None` when the deadline came
+    /// first (a guest blocked in a host call never reaches the epoch
+    /// callback), or else what the call gave: a trap, or the guest's own
+    /// answer, its error described.
+    pub fn outcome(&self, finished: Option<wasmtime::Result<Result<(), String>>>) -> Result<(), Failure> {
+        let failed = |kind, why| Err(Failure { kind, why });
+        match (finished, self.outcome.get()) {
+            (None, _) | (_, Some(HostFailure::DeadlineExceeded)) => failed("deadline", format!("deadline of {:?} exceeded", self.limits.request_timeout)),
+            (_, Some(HostFailure::MemoryLimitReached)) => failed("memory", format!("memory limit of {} MiB reached", self.limits.max_memory_bytes >> 20)),
+            (Some(Ok(Ok(()))), None) => Ok(()),
+            (Some(Ok(Err(error))), None) => failed("error", format!("the component answered {error}")),
+            (Some(Err(trap)), None) => failed("trap", format!("the component trapped: {}", trap.root_cause())),
+        }
+    }
+}
+
+/// Runs `call` until it ends or `deadline` passes (`None`).
+pub async fn until<T>(deadline: Instant, call: impl Future<Output = T>) -> Option<T> {
+    tokio::time::timeout_at(deadline.into(), call).await.ok()
+}
