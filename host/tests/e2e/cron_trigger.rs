@@ -4,18 +4,10 @@
 //! does not listen, and at shutdown finishes the run in hand; a bad
 //! schedule or a component without the handler stops start-up, naming the key.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::SystemTime;
 
-use crate::harness::AppDir;
+use crate::harness::{AppDir, wait_until};
 use crate::metrics::{metrics_address, sample, scrape};
-
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done() {
-        assert!(Instant::now() < deadline, "{what}: not within 60 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 fn now() -> u64 {
     SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs()
@@ -77,19 +69,20 @@ environment = { MODE = "fail", TAG = "failing" }
     };
 
     // Every second, with its grant of the store; told when the run was due.
-    wait_for("three runs of `every`", || read("runs:every").is_some_and(|n| n >= 3));
+    wait_until("three runs of `every`", || read("runs:every").is_some_and(|n| n >= 3));
     let due = read("due:every").unwrap();
     assert!(due.abs_diff(now()) <= 5, "due {due}, now {}", now());
     // Runs go on while the runaway runs are cut at their deadline.
     let metrics_at = metrics_address(&souk);
-    wait_for("a runaway run cut at its deadline", || {
+    wait_until("a runaway run cut at its deadline", || {
         sample(&scrape(&metrics_at), r#"souk_guest_failures_total{component="cron-trigger4-component",reason="deadline"}"#).is_some()
     });
     let before = read("runs:every").unwrap();
-    wait_for("`every` still running", || read("runs:every").unwrap() >= before + 2);
+    wait_until("`every` still running", || read("runs:every").unwrap() >= before + 2);
     // `0/2`: on even seconds only.
-    wait_for("two runs of `even`", || read("runs:even").is_some_and(|n| n >= 2));
+    wait_until("two runs of `even`", || read("runs:even").is_some_and(|n| n >= 2));
     assert_eq!(read("due:even").unwrap() % 2, 0, "`0/2` is due on even seconds");
+    assert_eq!(read("repeated:every"), None, "a time that came round once ran once");
 
     let metrics = scrape(&metrics_at);
     let count = |series: &str| sample(&metrics, series).unwrap_or_else(|| panic!("no {series} in:\n{metrics}"));

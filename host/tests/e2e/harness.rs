@@ -9,6 +9,15 @@ use std::sync::OnceLock;
 use std::sync::mpsc;
 use std::time::Duration;
 
+/// Waits until `done` holds, or fails naming `what` after 60 s.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "{what}: not within 60 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 pub struct Fixtures {
     /// Every fixture by the placeholder test manifests name it with.
     pub by_placeholder: Vec<(&'static str, PathBuf)>,

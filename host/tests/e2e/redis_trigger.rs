@@ -4,9 +4,9 @@
 //! channel; a lost connection is made again; a server that cannot be
 //! reached, or a component without the handler, stops start-up naming the key.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::harness::AppDir;
+use crate::harness::{AppDir, wait_until};
 use crate::metrics::{metrics_address, sample, scrape};
 use crate::servers::RedisServer;
 
@@ -74,14 +74,6 @@ fn seen(redis: &RedisServer, tag: &str) -> Option<String> {
     redis::cmd("GET").arg(format!("seen:{tag}")).query(&mut redis.client()).unwrap()
 }
 
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done() {
-        assert!(Instant::now() < deadline, "{what}: not within 60 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn messages_call_each_subscribed_component_in_order_and_survive_failures() {
     let redis = RedisServer::start();
@@ -90,9 +82,9 @@ fn messages_call_each_subscribed_component_in_order_and_survive_failures() {
     assert!(channels.contains("/orders → first, second, third") && channels.contains("/audit → second"), "{channels}");
 
     assert_eq!(publish(&redis, "orders", "hello"), 1, "souk holds one subscription for the server");
-    wait_for("every component took `hello`", || ["first", "second", "third"].iter().all(|tag| seen(&redis, tag).as_deref() == Some("hello")));
+    wait_until("every component took `hello`", || ["first", "second", "third"].iter().all(|tag| seen(&redis, tag).as_deref() == Some("hello")));
     publish(&redis, "audit", "a1");
-    wait_for("`second` took `a1`", || seen(&redis, "second").as_deref() == Some("a1"));
+    wait_until("`second` took `a1`", || seen(&redis, "second").as_deref() == Some("a1"));
     assert_eq!(seen(&redis, "first").as_deref(), Some("hello"), "`first` is not subscribed to audit");
 
     // A runaway handler is stopped at its deadline, and a failing one
@@ -100,7 +92,7 @@ fn messages_call_each_subscribed_component_in_order_and_survive_failures() {
     publish(&redis, "orders", "loop");
     publish(&redis, "orders", "fail");
     publish(&redis, "orders", "after");
-    wait_for("`after` taken once `loop` was cut", || seen(&redis, "first").as_deref() == Some("after") && seen(&redis, "third").as_deref() == Some("after"));
+    wait_until("`after` taken once `loop` was cut", || seen(&redis, "first").as_deref() == Some("after") && seen(&redis, "third").as_deref() == Some("after"));
 
     // The subscription's connection is cut: souk connects again. What is
     // published while it is away is lost (Redis keeps nothing), so publish
@@ -108,7 +100,7 @@ fn messages_call_each_subscribed_component_in_order_and_survive_failures() {
     let killed: i64 = redis::cmd("CLIENT").arg("KILL").arg("TYPE").arg("pubsub").query(&mut redis.client()).unwrap();
     assert_eq!(killed, 1);
     let mut n = 0;
-    wait_for("a message taken after reconnecting", || {
+    wait_until("a message taken after reconnecting", || {
         n += 1;
         publish(&redis, "orders", &format!("again-{n}"));
         std::thread::sleep(Duration::from_millis(100));
@@ -194,7 +186,7 @@ fn a_rediss_server_is_subscribed_over_tls_when_the_system_trusts_it() {
 
     let root = ca.root().display().to_string();
     let souk = app.up_with(&[], &[("SSL_CERT_FILE", &root)]);
-    wait_for("a message over TLS taken", || {
+    wait_until("a message over TLS taken", || {
         publish(&redis, "orders", "secure");
         seen(&redis, "tls").as_deref() == Some("secure")
     });

@@ -6,6 +6,7 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::harness::wait_until;
 use crate::test_ca::TestCa;
 
 pub struct RedisServer {
@@ -170,15 +171,6 @@ impl Drop for MqttBroker {
     }
 }
 
-/// Waits until `ready` holds, or fails naming `what`.
-fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !ready() {
-        assert!(Instant::now() < deadline, "{what} within 60 s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// Whether the tests run as root, where database servers refuse to: they
 /// then run as the server's own system user.
 fn running_as_root() -> bool {
@@ -262,7 +254,7 @@ impl PostgresServer {
         as_user(&mut server);
         let child = server.spawn().expect("cannot start postgres");
         let server = PostgresServer { child, port, _dir: dir };
-        wait_until(&format!("PostgreSQL did not answer on port {port}"), || server.try_sql("SELECT 1").is_ok());
+        wait_until(&format!("PostgreSQL answering on port {port}"), || server.try_sql("SELECT 1").is_ok());
         server
     }
 
@@ -346,7 +338,7 @@ impl MariadbServer {
         }
         let child = server.spawn().expect("cannot start mariadbd");
         let server = MariadbServer { child, port, dir };
-        wait_until(&format!("MariaDB did not answer on port {port}"), || server.try_root_sql("SELECT 1").is_ok());
+        wait_until(&format!("MariaDB answering on port {port}"), || server.try_root_sql("SELECT 1").is_ok());
         server.root_sql("CREATE DATABASE souk; CREATE USER 'souk'@'%' IDENTIFIED BY 'souk'; GRANT ALL ON souk.* TO 'souk'@'%';");
         server
     }
@@ -470,7 +462,7 @@ impl PrometheusServer {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start prometheus ({e}): install Debian's prometheus package (.ci/run does)"));
         let server = PrometheusServer { child, port, _dir: dir };
-        wait_until(&format!("Prometheus was not ready on port {port}"), || {
+        wait_until(&format!("Prometheus ready on port {port}"), || {
             ureq::get(&format!("http://127.0.0.1:{port}/-/ready")).call().is_ok_and(|r| r.status() == 200)
         });
         server
