@@ -1,6 +1,7 @@
 //! Loads and validates a Spin application manifest (`spin.toml`, manifest
 //! version 2) into [`AppManifest`].
 
+mod component;
 mod convert;
 mod cron_triggers;
 mod dependencies;

@@ -35,8 +35,8 @@ pub(super) fn convert(
         if address.is_empty() {
             return Err(src.error_at(&address_key, "must be a Redis address (redis://host:port)"));
         }
-        super::convert::check_references(&address, app_variables).map_err(|e| src.error_at(&address_key, e))?;
-        super::convert::check_references(&trigger.channel, app_variables).map_err(|e| src.error_at(&path.key("channel"), e))?;
+        super::component::check_references(&address, app_variables).map_err(|e| src.error_at(&address_key, e))?;
+        super::component::check_references(&trigger.channel, app_variables).map_err(|e| src.error_at(&path.key("channel"), e))?;
         out.push(RedisTrigger { index, component, channel: trigger.channel, address, address_key: address_key.to_string() });
     }
     Ok(out)

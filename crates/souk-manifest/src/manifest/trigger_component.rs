@@ -29,7 +29,7 @@ pub(super) fn resolve(
             let natural = format!("{kind}-trigger{}-component", index + 1);
             let id =
                 std::iter::once(natural.clone()).chain((2..).map(|n| format!("{natural}{n}"))).find(|id| !components.contains_key(id)).expect("an unused id");
-            let converted = super::convert::component(src, dir, app_variables, &id, &path, raw)?;
+            let converted = super::component::component(src, dir, app_variables, &id, &path, raw)?;
             components.insert(id.clone(), converted);
             Ok(id)
         }
