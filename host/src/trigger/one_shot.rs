@@ -1,9 +1,8 @@
 //! A component called once per event (a Redis message, a cron run): a
 //! fresh instance with the component's grants, its work bounded by
 //! `--request-timeout` and `--max-instance-memory-mb`, then dropped. The
-//! trigger instantiates and calls it on the store [`store`] makes, under
-//! [`tokio::time::timeout_at`] of the deadline, and [`outcome`] says how
-//! the call ended.
+//! trigger instantiates and calls it on the store [`store`] makes, cut by
+//! [`until`] at its deadline; [`OneShot::outcome`] says how the call ended.
 
 use std::sync::Arc;
 use std::time::Instant;
