@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use souk_manifest::{AppManifest, BlockedNetworks, HttpRoute, Router, RuntimeConfig, Variables};
+use souk_manifest::{AppManifest, BlockedNetworks, ComponentConfig, HttpRoute, Router, RuntimeConfig, Variables};
 use wasmtime::Engine;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::error::Context;
 use wasmtime::format_err;
 use wasmtime_wasi_http::handler::ProxyPre;
@@ -197,7 +197,7 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<Loaded> {
             let imports: Vec<String> = component.component_type().imports(&engine).map(|(name, _)| name.to_string()).collect();
             tracing::debug!("component `{id}` imports: {}", imports.join(", "));
         }
-        let pre = linker.instantiate_pre(&component).map_err(|e| format_err!("component `{id}` ({}) cannot be linked: {e:#}", config.source.display()))?;
+        let pre = link(&linker, &component, id, config)?;
         let proxy = match wasmtime_wasi_http::p3::bindings::ServicePre::new(pre.clone()) {
             Ok(p3) => ProxyPre::P3(p3),
             Err(_) => ProxyPre::P2(wasmtime_wasi_http::p2::bindings::ProxyPre::new(pre).map_err(|_| {
@@ -226,8 +226,8 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<Loaded> {
         let id = &trigger.component;
         let config = &manifest.components[id];
         let at = |key: &str| format!("{}: {key}", manifest.file.display());
-        let component = components.get(id.clone(), id, |composer| composer.for_component(id))?;
-        let pre = linker.instantiate_pre(&component).map_err(|e| format_err!("component `{id}` ({}) cannot be linked: {e:#}", config.source.display()))?;
+        let component = components.alone(id)?;
+        let pre = link(&linker, &component, id, config)?;
         let context = grants(id)?;
         let handler = RedisHandler::new(engine.clone(), pre, context, limits.clone())
             .map_err(|e| format_err!("{}: component `{id}` ({}) {e}", at(&format!("trigger.redis[{}].component", trigger.index)), config.source.display()))?;
@@ -248,8 +248,8 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<Loaded> {
         let id = &trigger.component;
         let config = &manifest.components[id];
         let key = |field: &str| format!("{}: trigger.cron[{}].{field}", manifest.file.display(), trigger.index);
-        let component = components.get(id.clone(), id, |composer| composer.for_component(id))?;
-        let pre = linker.instantiate_pre(&component).map_err(|e| format_err!("component `{id}` ({}) cannot be linked: {e:#}", config.source.display()))?;
+        let component = components.alone(id)?;
+        let pre = link(&linker, &component, id, config)?;
         let handler = CronHandler::new(engine.clone(), pre, grants(id)?, limits.clone())
             .map_err(|e| format_err!("{}: component `{id}` ({}) {e}", key("component"), config.source.display()))?;
         let cron = souk_manifest::cron_schedule(&trigger.expression).map_err(|e| format_err!("{}: {e}", key("cron_expression")))?;
@@ -314,6 +314,18 @@ impl Compiled<'_> {
         self.loaded.insert(shape, component.clone());
         Ok(component)
     }
+
+    /// Component `id` composed with its own dependencies only (the shape a
+    /// Redis or cron trigger runs).
+    fn alone(&mut self, id: &str) -> wasmtime::Result<Component> {
+        self.get(id.to_string(), id, |composer| composer.for_component(id))
+    }
+}
+
+/// `component` pre-linked against every capability; an import souk does
+/// not provide fails here, naming the component and its file.
+fn link(linker: &Linker<InstanceState>, component: &Component, id: &str, config: &ComponentConfig) -> wasmtime::Result<InstancePre<InstanceState>> {
+    linker.instantiate_pre(component).map_err(|e| format_err!("component `{id}` ({}) cannot be linked: {e:#}", config.source.display()))
 }
 
 fn absolute(path: PathBuf) -> wasmtime::Result<PathBuf> {
