@@ -8,17 +8,19 @@
 //!   blocked the guest gets `destination-ip-prohibited`, as in Spin.
 //! - `wasi:sockets` connect to an address the guest names: a blocked one is
 //!   `access-denied` (`wasi_cli`).
-//! - The Redis, PostgreSQL, MySQL and MQTT clients resolve names
-//!   themselves, so souk checks the name first and refuses the connection
-//!   when any of its addresses is blocked ([`refuse_blocked`]): at each
-//!   open (Redis, PostgreSQL, MySQL) or publish (MQTT). PostgreSQL pools
-//!   then connect only to addresses checked as each connection is made
+//! - Redis connections take souk's resolver, which refuses a name with any
+//!   address in a blocked network each time a socket is opened, including
+//!   reconnections (`redis_link`), for `redis://` and `rediss://` alike.
+//! - The PostgreSQL, MySQL and MQTT clients resolve names themselves, so
+//!   souk checks the name first and refuses the connection when any of its
+//!   addresses is blocked ([`refuse_blocked`]): at each open (PostgreSQL,
+//!   MySQL) or publish (MQTT). PostgreSQL pools then connect only to
+//!   addresses checked as each connection is made
 //!   (`outbound_pg::checked_connect`); MySQL's only to the addresses
 //!   checked at the open that made the pool ([`checked_addresses`]; the
-//!   name's new addresses get a pool of their own), and so does a shared
-//!   `redis://` connection. For `rediss://` (whose TLS needs the name) and
-//!   MQTT, a name whose records change between that check and the
-//!   client's own lookup is not caught.
+//!   name's new addresses get a pool of their own). For MQTT, a name whose
+//!   records change between that check and the client's own lookup is not
+//!   caught.
 //!
 //! Stores the operator configures (a `type = "redis"` key-value store) are
 //! not guests' connections and are not held to it.

@@ -11,10 +11,10 @@
 
 use std::sync::Arc;
 
-use redis::aio::ConnectionManager;
 use redis::{IntoConnectionInfo, Value};
 
 use super::outbound_redis::RedisClients;
+use super::redis_link::RedisLink;
 
 pub struct RedisStore {
     url: String,
@@ -43,12 +43,12 @@ impl RedisStore {
         Ok(RedisStore { url: url.to_string(), client, clients })
     }
 
-    async fn conn(&self) -> Result<ConnectionManager, String> {
+    async fn link(&self) -> Result<Arc<RedisLink>, String> {
         self.clients.connection(&self.url, self.client.clone()).await
     }
 
     async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, String> {
-        cmd.query_async(&mut self.conn().await?).await.map_err(|e| e.to_string())
+        self.link().await?.query(cmd).await.map_err(|e| e.to_string())
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {

@@ -9,14 +9,15 @@
 //! `allowed_outbound_hosts` (whose entry names the same scheme) before
 //! anything connects; a refused or malformed one is
 //! `invalid-address`, as Spin answers. Connections are shared by the whole
-//! app, one per address: a `ConnectionManager` pipelines every caller's
-//! commands over one socket and reconnects after the server drops it, so a
+//! app, one per address ([`RedisLink`]): every caller's commands are
+//! pipelined over one socket, opened again after the server drops it, so a
 //! burst of requests opens one connection per server, not one per request.
+//! Each time a socket is opened, the name is resolved and checked against
+//! the runtime config's blocked networks.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ConnectionAddr, IntoConnectionInfo, RedisError, Value as Reply};
 use souk_manifest::{AllowedHosts, BlockedNetworks};
 use wasmtime::component::{Accessor, Resource};
@@ -25,6 +26,7 @@ use super::Spin;
 use super::bindings::fermyon::spin::redis as v2;
 use super::bindings::spin::redis::redis as v3;
 use super::bindings::spin::redis::redis::{Error, RedisParameter, RedisResult};
+use super::redis_link::RedisLink;
 use crate::instance::InstanceState;
 
 /// How long connecting to a Redis server may take.
@@ -34,7 +36,7 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// outbound Redis and one for its `type = "redis"` key-value stores.
 #[derive(Default)]
 pub struct RedisClients {
-    by_address: tokio::sync::Mutex<HashMap<String, ConnectionManager>>,
+    by_address: std::sync::Mutex<HashMap<String, Arc<RedisLink>>>,
     /// Networks these connections may not reach: the runtime config's, for
     /// guests' connections; none for the stores the operator configured.
     blocked: Arc<BlockedNetworks>,
@@ -46,57 +48,19 @@ impl RedisClients {
         RedisClients { by_address: Default::default(), blocked }
     }
 
-    /// The connection to `address`, connecting on first use. The lock is
-    /// held while connecting, so concurrent first uses open one connection.
-    /// Under blocked networks a `redis://` connection goes to an address
-    /// checked here, and reconnects to that address; a `rediss://` one,
-    /// which needs the name for TLS, is checked here and resolves the name
-    /// again itself.
-    pub(crate) async fn connection(&self, address: &str, client: redis::Client) -> Result<ConnectionManager, String> {
-        let (target, plain) = match client.get_connection_info().addr() {
-            redis::ConnectionAddr::Tcp(host, port) => (Some((host, *port)), true),
-            redis::ConnectionAddr::TcpTls { host, port, .. } => (Some((host, *port)), false),
-            _ => (None, false),
+    /// The connection to `address`, connected: at first use, or again if
+    /// the server dropped it. A name that resolves into a blocked network
+    /// is refused with a message that says so.
+    pub(crate) async fn connection(&self, address: &str, client: redis::Client) -> Result<Arc<RedisLink>, String> {
+        let link = {
+            let mut by_address = self.by_address.lock().unwrap_or_else(|e| e.into_inner());
+            by_address.entry(address.to_string()).or_insert_with(|| Arc::new(RedisLink::new(client, self.blocked.clone(), CONNECT_TIMEOUT))).clone()
         };
-        let checked = match target {
-            Some((host, port)) => super::blocked_networks::checked_addresses(host, port, &self.blocked).await?,
-            None => None,
-        };
-        let key = match (&checked, plain) {
-            (Some(ips), true) => format!("{address} at {ips:?}"),
-            _ => address.to_string(),
-        };
-        let mut by_address = self.by_address.lock().await;
-        if let Some(conn) = by_address.get(&key) {
-            return Ok(conn.clone());
+        match link.connection().await {
+            Ok(_) => Ok(link),
+            Err(e) => Err(format!("cannot connect to {}: {e}", redacted(address))),
         }
-        // A server that is down is an error soon, not after the manager's
-        // default six retries; after the first connection it reconnects on
-        // its own.
-        let config = ConnectionManagerConfig::new().set_number_of_retries(1).set_connection_timeout(Some(CONNECT_TIMEOUT));
-        let candidates = match (checked, plain) {
-            (Some(ips), true) => ips.into_iter().map(|ip| at_address(&client, ip)).collect::<Result<Vec<_>, _>>()?,
-            _ => vec![client],
-        };
-        let mut failure = String::from("no address to connect to");
-        for candidate in candidates {
-            match ConnectionManager::new_with_config(candidate, config.clone()).await {
-                Ok(conn) => {
-                    by_address.insert(key, conn.clone());
-                    return Ok(conn);
-                }
-                Err(e) => failure = e.to_string(),
-            }
-        }
-        Err(format!("cannot connect to {}: {failure}", redacted(address)))
     }
-}
-
-/// `client`'s connection settings, but connecting to `ip`.
-fn at_address(client: &redis::Client, ip: std::net::IpAddr) -> Result<redis::Client, String> {
-    let info = client.get_connection_info().clone();
-    let redis::ConnectionAddr::Tcp(_, port) = *info.addr() else { return Err("not a plain TCP address".into()) };
-    redis::Client::open(info.set_addr(redis::ConnectionAddr::Tcp(ip.to_string(), port))).map_err(|e| e.to_string())
 }
 
 /// What one component may reach over Redis.
@@ -108,7 +72,7 @@ pub struct RedisGrant {
 
 /// A connection a guest has opened.
 pub struct RedisConnection {
-    conn: ConnectionManager,
+    link: Arc<RedisLink>,
 }
 
 /// `address` without its password, for messages.
@@ -139,7 +103,7 @@ async fn open(grant: &RedisGrant, address: &str) -> Result<RedisConnection, Erro
         tracing::warn!("component `{}`: Redis connection to {scheme}://{host}:{port} refused: not in allowed_outbound_hosts", grant.component);
         return Err(Error::InvalidAddress);
     }
-    Ok(RedisConnection { conn: grant.clients.connection(address, client).await.map_err(Error::Other)? })
+    Ok(RedisConnection { link: grant.clients.connection(address, client).await.map_err(Error::Other)? })
 }
 
 fn error(e: RedisError) -> Error {
@@ -174,7 +138,7 @@ fn flatten(reply: Reply, out: &mut Vec<RedisResult>) -> Result<(), Error> {
 /// The operations, shared by both interface versions.
 impl RedisConnection {
     async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, Error> {
-        cmd.query_async(&mut self.conn.clone()).await.map_err(error)
+        self.link.query(cmd).await.map_err(error)
     }
 
     async fn publish(&self, channel: String, payload: Vec<u8>) -> Result<(), Error> {
@@ -224,7 +188,7 @@ impl RedisConnection {
 }
 
 fn connection_of<T: Send>(accessor: &Accessor<T, Spin>, conn: &Resource<RedisConnection>) -> wasmtime::Result<RedisConnection> {
-    accessor.with(|mut access| Ok(RedisConnection { conn: access.get().table.get(conn)?.conn.clone() }))
+    accessor.with(|mut access| Ok(RedisConnection { link: access.get().table.get(conn)?.link.clone() }))
 }
 
 impl v3::Host for &mut InstanceState {}
@@ -318,7 +282,7 @@ fn parameter_v3(p: v2::RedisParameter) -> RedisParameter {
 
 impl InstanceState {
     fn redis_connection(&self, conn: &Resource<RedisConnection>) -> wasmtime::Result<RedisConnection> {
-        Ok(RedisConnection { conn: self.table.get(conn)?.conn.clone() })
+        Ok(RedisConnection { link: self.table.get(conn)?.link.clone() })
     }
 }
 

@@ -53,7 +53,7 @@ allowed_outbound_hosts = ["http://127.0.0.1:{port}", "http://localhost:{port}", 
     assert_eq!(reply.status, 409, "{}", reply.body);
     let why = "127.0.0.1 resolves to 127.0.0.1, in a network the runtime config blocks ([outbound_networking] block_networks)";
     let reply = blocked.get(&redis_route("b"));
-    assert_eq!((reply.status, reply.body), (409, format!("other: {why}")));
+    assert_eq!((reply.status, reply.body), (409, format!("other: cannot connect to {}: {why}", redis.url())));
     let reply = blocked.get(&pg_route);
     assert_eq!((reply.status, reply.body), (409, format!("connection-failed: {why}")));
     assert_eq!(hits.load(Ordering::SeqCst), before, "nothing reached the blocked server");
@@ -72,7 +72,7 @@ allowed_outbound_hosts = ["http://127.0.0.1:{port}", "http://localhost:{port}", 
     assert_eq!(hits.load(Ordering::SeqCst), before + 2);
     assert_eq!(elsewhere.get(&pg_route).body, "ssl false null", "PostgreSQL through souk's checked connection");
     let reply = elsewhere.get(&redis_route("c"));
-    assert_eq!(reply.status, 200, "Redis at the address souk checked: {}", reply.body);
+    assert_eq!(reply.status, 200, "Redis through souk's checking resolver: {}", reply.body);
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Outbound Redis on a real redis-server: `spin:redis@3.0.0` (spin-sdk 7)
 //! and `fermyon:spin/redis@2.0.0` (a Spin 3 SDK module), every operation;
 //! addresses checked against `allowed_outbound_hosts` (templates too)
-//! before anything connects; one shared connection per address.
+//! before anything connects; one shared connection per address, opened
+//! again after the server drops it.
 
 use crate::harness::{AppDir, two_guests};
 use crate::servers::RedisServer;
@@ -105,6 +106,21 @@ fn requests_share_one_connection_per_address() {
     }
     // One for souk, one for the count query.
     assert_eq!(server.connections_received(), before + 2);
+
+    // The server drops every client: the shared connection is opened
+    // again. The command that finds it gone fails (it may have reached the
+    // server, so it is not sent twice); the ones after it succeed.
+    let killed: i64 = redis::cmd("CLIENT").arg("KILL").arg("TYPE").arg("normal").arg("SKIPME").arg("yes").query(&mut server.client()).unwrap();
+    assert_eq!(killed, 1, "souk's shared connection");
+    let mut failed = 0;
+    crate::harness::wait_until("the shared connection is opened again", || {
+        let reply = souk.get(&format!("/allowed/redis?addr={}&prefix=r", server.url()));
+        failed += usize::from(reply.status != 200);
+        reply.status == 200
+    });
+    assert!(failed <= 1, "{failed} requests failed after the server dropped the connection");
+    let reply = souk.get(&format!("/allowed/redis?addr={}&prefix=s", server.url()));
+    assert_eq!(reply.status, 200, "{reply:?}");
 }
 
 /// `rediss://`, Redis over TLS: the server's certificate checked against
