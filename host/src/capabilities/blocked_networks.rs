@@ -14,13 +14,12 @@
 //! - The PostgreSQL, MySQL and MQTT clients resolve names themselves, so
 //!   souk checks the name first and refuses the connection when any of its
 //!   addresses is blocked ([`refuse_blocked`]): at each open (PostgreSQL,
-//!   MySQL) or publish (MQTT). PostgreSQL pools then connect only to
+//!   MySQL) or before a session connects (MQTT). PostgreSQL pools then connect only to
 //!   addresses checked as each connection is made
 //!   (`outbound_pg::checked_connect`); MySQL's only to the addresses
 //!   checked at the open that made the pool ([`checked_addresses`]; the
-//!   name's new addresses get a pool of their own). For MQTT, a name whose
-//!   records change between that check and the client's own lookup is not
-//!   caught.
+//!   name's new addresses get a pool of their own). An MQTT session is
+//!   pointed at a checked address before it connects (`outbound_mqtt`).
 //!
 //! Stores the operator configures (a `type = "redis"` key-value store) are
 //! not guests' connections and are not held to it.

@@ -7,7 +7,11 @@
 //! `allowed_outbound_hosts`, under its own scheme, before anything
 //! connects; a refused one is `connection-failed("address ... is not
 //! permitted")`, Spin's words. Over TLS the broker's certificate must chain
-//! to a root the system trusts ([`super::outbound_tls`]).
+//! to a root the system trusts ([`super::outbound_tls`]). Under the
+//! runtime config's blocked networks, the broker's name is resolved and
+//! checked by souk before the session connects, and the session connects
+//! to a checked address (over TLS, the certificate is still checked for
+//! the name; no SNI is sent then).
 //! Each guest connection is one MQTT session, driven by the guest's own
 //! calls: `publish` returns once the broker has the message as its QoS
 //! promises (sent for at-most-once, acknowledged for at-least-once,
@@ -29,6 +33,9 @@ use crate::instance::InstanceState;
 /// Messages a connection may have queued before the broker takes them.
 const QUEUE: usize = 16;
 
+/// How long reaching a broker's address may take (rumqttc's own default).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// What one component may reach over MQTT.
 pub struct MqttGrant {
     pub component: String,
@@ -43,10 +50,19 @@ pub struct MqttGrant {
 pub struct MqttConnection {
     client: AsyncClient,
     events: Arc<tokio::sync::Mutex<EventLoop>>,
-    /// The broker's host and port, checked against the blocked networks
-    /// before each publish (the client connects, and reconnects, then).
-    broker: Arc<(String, u16)>,
+    /// How the session was asked for, to point it at a checked address.
+    asked: Arc<Asked>,
     blocked: Arc<BlockedNetworks>,
+}
+
+/// A guest's `open`: the address and the session's settings.
+struct Asked {
+    address: String,
+    username: String,
+    password: String,
+    keep_alive_secs: u64,
+    /// The broker's host and port.
+    broker: (String, u16),
 }
 
 /// The schemes of MQTT over TLS, and its port when the address names none.
@@ -69,32 +85,47 @@ fn split_tls(address: &str) -> Result<(String, String), Error> {
 }
 
 /// The client's options for `address`, and the scheme its allowed host
-/// must name: `mqtts` over TLS, else `mqtt`.
-fn options(address: &str, username: String, password: String, keep_alive_secs: u64) -> Result<(MqttOptions, &'static str), Error> {
-    let (scheme, plain) = split_tls(address)?;
+/// must name: `mqtts` over TLS, else `mqtt`. With `at`, the session
+/// connects to that address instead of resolving the broker's name, and
+/// over TLS still checks the certificate for that name.
+fn options(asked: &Asked, at: Option<std::net::IpAddr>) -> Result<(MqttOptions, &'static str), Error> {
+    let (scheme, plain) = split_tls(&asked.address)?;
+    let plain = match at {
+        Some(ip) => {
+            let mut url = url::Url::parse(&plain).map_err(|_| Error::InvalidAddress)?;
+            url.set_ip_host(ip).map_err(|()| Error::InvalidAddress)?;
+            url.into()
+        }
+        None => plain,
+    };
     let mut options = MqttOptions::parse_url(plain).map_err(|_| Error::InvalidAddress)?;
     let tls = TLS_SCHEMES.contains(&scheme.as_str());
     if tls {
-        let tls = super::outbound_tls::system_client_config().map_err(Error::Other)?;
-        options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls)));
+        let tls = match at {
+            Some(_) => super::outbound_tls::system_client_config_naming(&asked.broker.0),
+            None => super::outbound_tls::system_client_config(),
+        };
+        options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls.map_err(Error::Other)?)));
     }
-    if !username.is_empty() || !password.is_empty() {
-        options.set_credentials(username, password);
+    if !asked.username.is_empty() || !asked.password.is_empty() {
+        options.set_credentials(asked.username.clone(), asked.password.clone());
     }
     // rumqttc refuses keep-alives under a second, except none at all.
-    options.set_keep_alive(Duration::from_secs(keep_alive_secs));
+    options.set_keep_alive(Duration::from_secs(asked.keep_alive_secs));
     Ok((options, if tls { "mqtts" } else { "mqtt" }))
 }
 
 fn open(grant: &MqttGrant, address: &str, username: String, password: String, keep_alive_secs: u64) -> Result<MqttConnection, Error> {
-    let (options, scheme) = options(address, username, password, keep_alive_secs)?;
+    let mut asked = Asked { address: address.to_string(), username, password, keep_alive_secs, broker: Default::default() };
+    let (options, scheme) = options(&asked, None)?;
     let (host, port) = options.broker_address();
     if !grant.allowed_hosts.allows(scheme, &host, port) {
         tracing::warn!("component `{}`: MQTT connection to {scheme}://{host}:{port} refused: not in allowed_outbound_hosts", grant.component);
         return Err(Error::ConnectionFailed(format!("address {address} is not permitted")));
     }
+    asked.broker = (host, port);
     let (client, events) = AsyncClient::new(options, QUEUE);
-    Ok(MqttConnection { client, events: Arc::new(tokio::sync::Mutex::new(events)), broker: Arc::new((host, port)), blocked: grant.blocked.clone() })
+    Ok(MqttConnection { client, events: Arc::new(tokio::sync::Mutex::new(events)), asked: Arc::new(asked), blocked: grant.blocked.clone() })
 }
 
 impl MqttConnection {
@@ -104,10 +135,9 @@ impl MqttConnection {
             Qos::AtLeastOnce => QoS::AtLeastOnce,
             Qos::ExactlyOnce => QoS::ExactlyOnce,
         };
-        let (host, port) = &*self.broker;
-        super::blocked_networks::refuse_blocked(host, *port, &self.blocked).await.map_err(Error::ConnectionFailed)?;
         // One publish at a time per session, so the acknowledgement seen is this one's.
         let mut events = self.events.lock().await;
+        self.check_broker(&mut events).await?;
         self.client.publish(topic, qos, false, payload).await.map_err(|e| Error::Other(e.to_string()))?;
         loop {
             let event = events.poll().await.map_err(|e| Error::ConnectionFailed(e.to_string()))?;
@@ -122,6 +152,43 @@ impl MqttConnection {
             }
         }
     }
+}
+
+impl MqttConnection {
+    /// Under blocked networks, before the session connects (or connects
+    /// again): resolves the broker's name and checks every address, then
+    /// points the session at a checked one, so that no later lookup of the
+    /// name (rumqttc's own) can lead into a blocked network.
+    async fn check_broker(&self, events: &mut EventLoop) -> Result<(), Error> {
+        if self.blocked.is_empty() || events.network.is_some() {
+            return Ok(());
+        }
+        let (host, port) = &self.asked.broker;
+        let checked = super::blocked_networks::checked_addresses(host, *port, &self.blocked).await.map_err(Error::ConnectionFailed)?;
+        let Some(ips) = checked.filter(|ips| !ips.is_empty()) else {
+            return Err(Error::ConnectionFailed(format!("{host} does not resolve to an address")));
+        };
+        let ip = if let [only] = ips[..] { Ok(only) } else { first_listening(&ips, *port).await };
+        let ip = ip.map_err(|e| Error::ConnectionFailed(format!("cannot connect to {host}:{port}: {e}")))?;
+        events.mqtt_options = options(&self.asked, Some(ip))?.0;
+        Ok(())
+    }
+}
+
+/// The first of `ips` that accepts a connection on `port`. rumqttc takes
+/// one address, where its own lookup would have tried each in turn (a
+/// name such as `localhost` often gives `::1` first, where the broker may
+/// not listen).
+async fn first_listening(ips: &[std::net::IpAddr], port: u16) -> std::io::Result<std::net::IpAddr> {
+    let mut failure = std::io::Error::other("no address");
+    for &ip in ips {
+        match tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect((ip, port))).await {
+            Ok(Ok(_)) => return Ok(ip),
+            Ok(Err(e)) => failure = e,
+            Err(_) => failure = std::io::Error::new(std::io::ErrorKind::TimedOut, format!("no answer within {CONNECT_TIMEOUT:?}")),
+        }
+    }
+    Err(failure)
 }
 
 fn connection_of<T: Send>(accessor: &Accessor<T, Spin>, conn: &Resource<MqttConnection>) -> wasmtime::Result<MqttConnection> {
@@ -228,6 +295,16 @@ mod tests {
         assert!(matches!(refused, Error::ConnectionFailed(ref m) if m == "address mqtt://localhost:1883?client_id=spintest is not permitted"), "{refused:?}");
         assert!(matches!(open(&allowed, "mqtt://localhost:1883", String::new(), String::new(), 30), Err(Error::InvalidAddress)), "client_id is required");
         assert!(matches!(open(&allowed, "not a url", String::new(), String::new(), 30), Err(Error::InvalidAddress)));
+    }
+
+    #[tokio::test]
+    async fn a_checked_name_is_reached_at_its_first_address_that_answers() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (quiet, listening) = ("127.0.0.2".parse().unwrap(), "127.0.0.1".parse().unwrap());
+        assert_eq!(first_listening(&[quiet, listening], port).await.unwrap(), listening);
+        let e = first_listening(&[quiet], port).await.unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused, "{e}");
     }
 
     #[tokio::test]

@@ -1,5 +1,5 @@
-//! The TLS of a guest's connections to its databases (PostgreSQL, MySQL,
-//! Redis): a server is trusted when the system trusts its certificate.
+//! The TLS of a guest's connections to its databases and brokers
+//! (PostgreSQL, MySQL, Redis, MQTT): a server is trusted when the system trusts its certificate.
 //! The roots are the system's, read as OpenSSL reads them (the file
 //! `SSL_CERT_FILE` names, the directory `SSL_CERT_DIR` names, or else the
 //! distribution's bundle), once per process, so a private CA is added the
@@ -8,9 +8,11 @@
 
 use std::sync::{Arc, OnceLock};
 
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::{ClientConfig, RootCertStore};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 /// The system's trusted roots, read at first use.
 pub fn system_roots() -> &'static [CertificateDer<'static>] {
@@ -58,6 +60,57 @@ pub fn configure(roots: RootCertStore, identity: Option<(Vec<CertificateDer<'sta
     match identity {
         Some((chain, key)) => builder.with_client_auth_cert(chain, key).map_err(|e| format!("the client certificate and key do not go together: {e}")),
         None => Ok(builder.with_no_client_auth()),
+    }
+}
+
+/// As [`system_client_config`], for a client that connects to an address
+/// souk resolved and checked, but whose certificate must still be the
+/// one of `name`: the certificate is verified for `name`, whatever server
+/// name the client passes (an IP address, for which rustls sends no SNI).
+pub fn system_client_config_naming(name: &str) -> Result<Arc<ClientConfig>, String> {
+    let name = ServerName::try_from(name.to_string()).map_err(|e| format!("{name} is not a server name TLS can check: {e}"))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = RootCertStore::empty();
+    roots.add_parsable_certificates(system_roots().iter().cloned());
+    let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build().map_err(|e| format!("cannot configure TLS: {e}"))?;
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("cannot configure TLS: {e}"))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(ForName { name, inner }))
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// Verifies a server's certificate for `name`, with the usual checks.
+#[derive(Debug)]
+struct ForName {
+    name: ServerName<'static>,
+    inner: Arc<WebPkiServerVerifier>,
+}
+
+impl ServerCertVerifier for ForName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        self.inner.verify_server_cert(end_entity, intermediates, &self.name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
     }
 }
 

@@ -93,3 +93,52 @@ fn mqtts_publishes_over_tls_to_a_broker_the_system_trusts() {
     assert!(reply.body.starts_with("connection-failed: ") && reply.body.contains("certificate"), "{}", reply.body);
     assert!(received.try_recv().is_err(), "nothing was published through an untrusted broker");
 }
+
+/// Under `[outbound_networking] block_networks`, souk resolves the broker's
+/// name itself, checks every address, and connects the session to one that
+/// answers (here `localhost`'s 127.0.0.1, where Mosquitto listens, and not
+/// `::1`); over TLS the certificate is still checked, for the name. A name
+/// with an address in a blocked network is refused before anything
+/// connects.
+#[test]
+fn under_blocked_networks_the_broker_is_reached_at_an_address_souk_checked() {
+    let ca = TestCa::new();
+    let broker = MqttBroker::start_tls(&ca);
+    let tls_port = broker.tls_port.unwrap();
+    let app = two_guests("mqtt-blocked", ("tls", &format!("mqtts://localhost:{tls_port}")), ("plain", &format!("mqtt://localhost:{}", broker.port)));
+    app.write("elsewhere.toml", "[outbound_networking]\nblock_networks = [\"192.0.2.0/24\"]\n");
+    app.write("loopback.toml", "[outbound_networking]\nblock_networks = [\"127.0.0.0/8\", \"::1/128\"]\n");
+    let config = |file: &str| app.path().join(file).display().to_string();
+    let received = broker.subscribe("checked/#");
+    let tls = |client: &str, msg: &str| format!("/tls/mqtt?addr=mqtts://localhost:{tls_port}?client_id={client}&topic=checked/tls&msg={msg}&qos=1");
+    let plain = format!("/plain/mqtt?addr=mqtt://localhost:{}?client_id=plain&topic=checked/plain&msg=plain&qos=1", broker.port);
+    let root = ca.root().display().to_string();
+
+    let elsewhere = app.up_with(&["--runtime-config-file", &config("elsewhere.toml")], &[("SSL_CERT_FILE", &root)]);
+    let reply = elsewhere.get(&tls("tls", "over-tls"));
+    assert_eq!((reply.status, reply.body.as_str()), (200, "published"));
+    assert_eq!(received.recv_timeout(Duration::from_secs(20)).unwrap(), b"over-tls");
+    let reply = elsewhere.get(&plain);
+    assert_eq!((reply.status, reply.body.as_str()), (200, "published"));
+    assert_eq!(received.recv_timeout(Duration::from_secs(20)).unwrap(), b"plain");
+    drop(elsewhere);
+
+    // The checked address does not make an untrusted certificate good.
+    let untrusting = app.up_with(&["--runtime-config-file", &config("elsewhere.toml")], &[]);
+    let reply = untrusting.get(&tls("untrusted", "untrusted"));
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    assert!(reply.body.starts_with("connection-failed: ") && reply.body.contains("certificate"), "{}", reply.body);
+    drop(untrusting);
+
+    let blocked = app.up_with(&["--runtime-config-file", &config("loopback.toml")], &[("SSL_CERT_FILE", &root)]);
+    for route in [tls("blocked", "blocked"), plain.replace("client_id=plain", "client_id=blocked")] {
+        let reply = blocked.get(&route);
+        assert_eq!(reply.status, 409, "{}", reply.body);
+        assert!(
+            reply.body.starts_with("connection-failed: localhost resolves to ") && reply.body.contains("in a network the runtime config blocks"),
+            "{}",
+            reply.body
+        );
+    }
+    assert!(received.try_recv().is_err(), "nothing was published past the blocked networks");
+}
