@@ -15,6 +15,7 @@ pub mod outbound_mysql;
 pub mod outbound_pg;
 pub mod outbound_redis;
 pub mod outbound_tls;
+pub mod redis_commands;
 pub mod redis_link;
 pub mod shared_connection;
 pub mod spin_v2;

@@ -13,11 +13,15 @@
 //! pipelined over one socket, opened again after the server drops it, so a
 //! burst of requests opens one connection per server, not one per request.
 //! Each time a socket is opened, the name is resolved and checked against
-//! the runtime config's blocked networks.
+//! the runtime config's blocked networks. A command that would change or
+//! hold the shared connection (`SELECT`, `MULTI`, `BLPOP`, ...; see
+//! [`super::redis_commands`]) moves the guest's connection to a socket of
+//! its own.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use redis::aio::MultiplexedConnection;
 use redis::{ConnectionAddr, IntoConnectionInfo, RedisError, Value as Reply};
 use souk_manifest::{AllowedHosts, BlockedNetworks};
 use wasmtime::component::{Accessor, Resource};
@@ -70,9 +74,14 @@ pub struct RedisGrant {
     pub clients: Arc<RedisClients>,
 }
 
-/// A connection a guest has opened.
+/// A connection a guest has opened: the app's shared one to the server
+/// and, once the guest sends a command that cannot share it
+/// (`redis_commands`), one of its own, which every later command uses and
+/// which closes when the guest drops the connection.
+#[derive(Clone)]
 pub struct RedisConnection {
     link: Arc<RedisLink>,
+    own: Arc<tokio::sync::OnceCell<MultiplexedConnection>>,
 }
 
 /// `address` without its password, for messages.
@@ -103,7 +112,7 @@ async fn open(grant: &RedisGrant, address: &str) -> Result<RedisConnection, Erro
         tracing::warn!("component `{}`: Redis connection to {scheme}://{host}:{port} refused: not in allowed_outbound_hosts", grant.component);
         return Err(Error::InvalidAddress);
     }
-    Ok(RedisConnection { link: grant.clients.connection(address, client).await.map_err(Error::Other)? })
+    Ok(RedisConnection { link: grant.clients.connection(address, client).await.map_err(Error::Other)?, own: Default::default() })
 }
 
 fn error(e: RedisError) -> Error {
@@ -137,8 +146,17 @@ fn flatten(reply: Reply, out: &mut Vec<RedisResult>) -> Result<(), Error> {
 
 /// The operations, shared by both interface versions.
 impl RedisConnection {
+    /// Runs one of the typed operations, which can all share.
     async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, Error> {
-        self.link.query(cmd).await.map_err(error)
+        self.run(cmd, true).await
+    }
+
+    async fn run<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd, shareable: bool) -> Result<T, Error> {
+        if self.own.get().is_none() && shareable {
+            return self.link.query(cmd).await.map_err(error);
+        }
+        let own = self.own.get_or_try_init(|| self.link.dedicated()).await.map_err(|e| Error::Other(format!("cannot connect: {e}")))?;
+        cmd.query_async(&mut own.clone()).await.map_err(error)
     }
 
     async fn publish(&self, channel: String, payload: Vec<u8>) -> Result<(), Error> {
@@ -182,13 +200,13 @@ impl RedisConnection {
             };
         }
         let mut out = Vec::new();
-        flatten(self.query::<Reply>(&cmd).await?, &mut out)?;
+        flatten(self.run::<Reply>(&cmd, super::redis_commands::shareable(&command)).await?, &mut out)?;
         Ok(out)
     }
 }
 
 fn connection_of<T: Send>(accessor: &Accessor<T, Spin>, conn: &Resource<RedisConnection>) -> wasmtime::Result<RedisConnection> {
-    accessor.with(|mut access| Ok(RedisConnection { link: access.get().table.get(conn)?.link.clone() }))
+    accessor.with(|mut access| Ok(access.get().table.get(conn)?.clone()))
 }
 
 impl v3::Host for &mut InstanceState {}
@@ -282,7 +300,7 @@ fn parameter_v3(p: v2::RedisParameter) -> RedisParameter {
 
 impl InstanceState {
     fn redis_connection(&self, conn: &Resource<RedisConnection>) -> wasmtime::Result<RedisConnection> {
-        Ok(RedisConnection { link: self.table.get(conn)?.link.clone() })
+        Ok(self.table.get(conn)?.clone())
     }
 }
 

@@ -63,6 +63,12 @@ impl RedisLink {
         Ok(current)
     }
 
+    /// A connection of its own to the same server, opened now, with the
+    /// same checks, not shared (see `redis_commands`).
+    pub async fn dedicated(&self) -> RedisResult<MultiplexedConnection> {
+        self.client.get_multiplexed_async_connection_with_config(&self.config).await
+    }
+
     fn current(&self) -> Option<(u64, MultiplexedConnection)> {
         self.current.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }

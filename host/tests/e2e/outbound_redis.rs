@@ -2,7 +2,8 @@
 //! and `fermyon:spin/redis@2.0.0` (a Spin 3 SDK module), every operation;
 //! addresses checked against `allowed_outbound_hosts` (templates too)
 //! before anything connects; one shared connection per address, opened
-//! again after the server drops it.
+//! again after the server drops it; a command that would change or hold
+//! that connection goes over the guest's own.
 
 use crate::harness::{AppDir, two_guests};
 use crate::servers::RedisServer;
@@ -153,4 +154,55 @@ fn rediss_connects_over_tls_to_a_server_the_system_trusts() {
     assert!(!redis::cmd("EXISTS").arg("c:e").query::<bool>(&mut server.client()).unwrap());
     let reply = untrusting.get(&format!("/tls/redis?addr={url}/%23insecure&prefix=d"));
     assert_eq!((reply.status, reply.body.as_str()), (200, expected));
+}
+
+/// Redis keeps state per connection and serves a connection's commands in
+/// turn. A command that changes or holds a connection (`SELECT`, `MULTI`,
+/// `BLPOP`) moves the guest's connection to a socket of its own, so guests
+/// sharing the server's connection, another component's included, never
+/// run in another database, inside someone's transaction, or behind a
+/// blocked command.
+#[test]
+fn a_command_that_changes_or_holds_the_connection_gets_a_socket_of_its_own() {
+    let server = RedisServer::start();
+    let app = app(&server);
+    let souk = std::sync::Arc::new(app.up_with(&["--request-timeout", "2s"], &[]));
+    let url = server.url();
+    let exec = move |souk: &crate::harness::Souk, component: &str, cmds: &str| souk.get(&format!("/{component}/redis-exec?addr={url}&cmds={cmds}"));
+    let in_db = |db: i64, key: &str| -> Option<String> {
+        let mut own = server.client();
+        redis::cmd("SELECT").arg(db).query::<()>(&mut own).unwrap();
+        redis::cmd("GET").arg(key).query(&mut own).unwrap()
+    };
+
+    // SELECT holds for the rest of its own connection, and for no one else.
+    let reply = exec(&souk, "allowed", "SELECT,1;SET,sel:k,one;GET,sel:k");
+    assert_eq!((reply.status, reply.body.as_str()), (200, "OK;OK;one"));
+    let reply = exec(&souk, "templated", "SET,other:k,zero");
+    assert_eq!((reply.status, reply.body.as_str()), (200, "OK"));
+    assert_eq!(in_db(0, "other:k").as_deref(), Some("zero"), "another component's write stays in database 0");
+    assert_eq!((in_db(1, "sel:k").as_deref(), in_db(0, "sel:k")), (Some("one"), None));
+
+    // A transaction left open does not swallow anyone's commands.
+    let reply = exec(&souk, "allowed", "MULTI;SET,multi:k,queued");
+    assert_eq!((reply.status, reply.body.as_str()), (200, "OK;QUEUED"));
+    let reply = exec(&souk, "templated", "SET,after:k,v;GET,after:k");
+    assert_eq!((reply.status, reply.body.as_str()), (200, "OK;v"));
+    assert_eq!(in_db(0, "multi:k"), None, "never executed");
+
+    // A blocking command waits on its own socket until its request's
+    // deadline, while others are served; then that socket is closed.
+    let blocking = std::thread::spawn({
+        let (souk, exec) = (souk.clone(), exec.clone());
+        move || exec(&souk, "allowed", "BLPOP,never,0")
+    });
+    let blocked_clients = || -> usize {
+        let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut server.client()).unwrap();
+        list.lines().filter(|l| l.contains("cmd=blpop")).count()
+    };
+    crate::harness::wait_until("the guest's BLPOP reaches the server", || blocked_clients() == 1);
+    let reply = exec(&souk, "templated", "SET,during:k,v;GET,during:k");
+    assert_eq!((reply.status, reply.body.as_str()), (200, "OK;v"), "served while the BLPOP waits");
+    assert_eq!(blocking.join().unwrap().status, 503, "the BLPOP ends at its request's deadline");
+    crate::harness::wait_until("the BLPOP's socket is closed", || blocked_clients() == 0);
 }
