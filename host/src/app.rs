@@ -17,6 +17,7 @@ use wasmtime_wasi_http::handler::ProxyPre;
 use crate::cache_config::CacheChoice;
 use crate::capabilities::circuit_breaker::{CircuitSettings, Circuits};
 use crate::capabilities::client_tls::ClientTls;
+use crate::capabilities::connection_limits::ConnectionLimits;
 use crate::capabilities::key_value::KeyValueStores;
 use crate::capabilities::outbound_http::{CallTimeouts, OutboundGrant};
 use crate::capabilities::outbound_http_send::OutboundClient;
@@ -58,6 +59,8 @@ pub struct Stores {
     pub postgres: Arc<PgPools>,
     /// Outbound MySQL pools, shared by every component.
     pub mysql: Arc<MysqlPools>,
+    /// How many outbound connections guests may hold at once.
+    pub connection_limits: Arc<ConnectionLimits>,
 }
 
 impl Stores {
@@ -340,6 +343,7 @@ fn open_stores(manifest: &AppManifest, config: &RuntimeConfig, config_file: Opti
     stores.sqlite.max_result_bytes = max_result_bytes;
     stores.blocked_networks = Arc::new(config.blocked_networks.clone());
     stores.outbound_redis = Arc::new(RedisClients::holding_to(stores.blocked_networks.clone()));
+    stores.connection_limits = Arc::new(ConnectionLimits::new(&config.connection_limits));
     let source = config_file.map(|p| p.display().to_string()).unwrap_or_else(|| "runtime config (built-in default)".into());
     stores.client_tls = ClientTls::load(&config.client_tls, &source).map_err(|e| format_err!("{e}"))?;
     let kv_labels: HashSet<&String> = manifest.components.values().flat_map(|c| &c.key_value_stores).collect();
@@ -407,19 +411,31 @@ fn component_grants(
             allowed_hosts: shared_hosts.clone(),
             blocked: stores.blocked_networks.clone(),
         },
-        redis: Arc::new(RedisGrant { component: id.to_string(), allowed_hosts: shared_hosts.clone(), clients: stores.outbound_redis.clone() }),
-        mqtt: Arc::new(MqttGrant { component: id.to_string(), allowed_hosts: shared_hosts.clone(), blocked: stores.blocked_networks.clone() }),
+        redis: Arc::new(RedisGrant {
+            component: id.to_string(),
+            allowed_hosts: shared_hosts.clone(),
+            clients: stores.outbound_redis.clone(),
+            limits: stores.connection_limits.clone(),
+        }),
+        mqtt: Arc::new(MqttGrant {
+            component: id.to_string(),
+            allowed_hosts: shared_hosts.clone(),
+            blocked: stores.blocked_networks.clone(),
+            limits: stores.connection_limits.clone(),
+        }),
         postgres: Arc::new(PgGrant {
             component: id.to_string(),
             allowed_hosts: shared_hosts.clone(),
             blocked: stores.blocked_networks.clone(),
             pools: stores.postgres.clone(),
+            limits: stores.connection_limits.clone(),
         }),
         mysql: Arc::new(MysqlGrant {
             component: id.to_string(),
             allowed_hosts: shared_hosts,
             blocked: stores.blocked_networks.clone(),
             pools: stores.mysql.clone(),
+            limits: stores.connection_limits.clone(),
         }),
         key_value: Arc::new(stores.key_value.grant(&config.key_value_stores)),
         sqlite: Arc::new(stores.sqlite.grant(id, &config.sqlite_databases)),
@@ -430,7 +446,7 @@ fn component_grants(
             chain: chain.clone(),
             circuits: circuits.clone(),
             call_timeouts: call_timeouts.clone(),
-            client: OutboundClient::new(id, stores.blocked_networks.clone(), stores.client_tls.for_component(id)),
+            client: OutboundClient::new(id, stores.blocked_networks.clone(), stores.client_tls.for_component(id), stores.connection_limits.clone()),
         }),
     })
 }

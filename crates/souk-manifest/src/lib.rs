@@ -6,6 +6,7 @@
 pub mod allowed_hosts;
 pub mod blocked_networks;
 pub mod client_tls;
+pub mod connection_limits;
 pub mod error;
 pub mod manifest;
 mod names;
@@ -19,6 +20,7 @@ pub mod variables;
 pub use allowed_hosts::AllowedHosts;
 pub use blocked_networks::BlockedNetworks;
 pub use client_tls::ClientTlsConfig;
+pub use connection_limits::ConnectionLimits;
 pub use error::ConfigError;
 pub use manifest::{
     AppManifest, BuildConfig, ComponentConfig, ConfigKind, CronTrigger, Dependency, DependencyName, DependencySource, FileMount, HttpRoute, HttpTrigger,

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::blocked_networks::BlockedNetworks;
 use crate::client_tls::ClientTlsConfig;
+use crate::connection_limits::ConnectionLimits;
 use crate::error::ConfigError;
 use crate::paths::resolve_path;
 use crate::toml_source::{KeyPath, TomlSource};
@@ -27,6 +28,8 @@ pub struct RuntimeConfig {
     pub blocked_networks: BlockedNetworks,
     /// `[[client_tls]]`: outbound HTTPS settings by component and host.
     pub client_tls: Vec<ClientTlsConfig>,
+    /// How many outbound connections guests may hold at once.
+    pub connection_limits: ConnectionLimits,
 }
 
 /// A `type = "env"` variables provider: variable `name` is the environment
@@ -65,6 +68,12 @@ struct RawRuntimeConfig {
     outbound_networking: Option<toml::Table>,
     #[serde(default)]
     client_tls: Vec<toml::Table>,
+    // Each kind's connection limit (`connection_limits.rs`).
+    outbound_http: Option<toml::Value>,
+    outbound_redis: Option<toml::Value>,
+    outbound_pg: Option<toml::Value>,
+    outbound_mysql: Option<toml::Value>,
+    outbound_mqtt: Option<toml::Value>,
 }
 
 /// The kinds of store, with their table name and the `default` label's file.
@@ -93,6 +102,7 @@ impl RuntimeConfig {
             variables_providers: Vec::new(),
             blocked_networks: BlockedNetworks::default(),
             client_tls: Vec::new(),
+            connection_limits: ConnectionLimits::default(),
         };
         if let Some(file) = file {
             let file = crate::paths::absolute(file).map_err(|e| ConfigError::new(file, "", format!("cannot resolve path: {e}")))?;
@@ -116,8 +126,17 @@ impl RuntimeConfig {
                 .map(|(i, t)| variables_provider(&source, &KeyPath::root().key(table).index(i), t))
                 .collect::<Result<_, _>>()?;
             if let Some(table) = raw.outbound_networking {
-                config.blocked_networks = outbound_networking(&source, table)?;
+                config.blocked_networks = outbound_networking(&source, table, &mut config.connection_limits)?;
             }
+            let kinds = [
+                ("outbound_http", raw.outbound_http),
+                ("outbound_redis", raw.outbound_redis),
+                ("outbound_pg", raw.outbound_pg),
+                ("outbound_mysql", raw.outbound_mysql),
+                ("outbound_mqtt", raw.outbound_mqtt),
+            ];
+            let kinds: toml::Table = kinds.into_iter().filter_map(|(name, value)| Some((name.to_string(), value?))).collect();
+            config.connection_limits.read_kinds(&source, &kinds)?;
             config.client_tls = crate::client_tls::parse(&source, &dir, raw.client_tls)?;
         }
         for (stores, kind) in [(&mut config.key_value_stores, &KEY_VALUE), (&mut config.sqlite_databases, &SQLITE)] {
@@ -128,16 +147,20 @@ impl RuntimeConfig {
 }
 
 /// `[outbound_networking]`: `block_networks`, a list of CIDR blocks and
-/// `private`. Spin's limits on concurrent outbound connections are refused
-/// by name rather than ignored.
-fn outbound_networking(source: &TomlSource, table: toml::Table) -> Result<BlockedNetworks, ConfigError> {
+/// `private`, and `max_total_connections`. Spin's limit on `wasi:sockets`
+/// connections is refused by name rather than ignored: souk cannot count
+/// them.
+fn outbound_networking(source: &TomlSource, table: toml::Table, limits: &mut ConnectionLimits) -> Result<BlockedNetworks, ConfigError> {
     let path = KeyPath::root().key("outbound_networking");
-    if let Some(key) = table.keys().find(|k| k.as_str() != "block_networks") {
+    if let Some(key) = table.keys().find(|k| !["block_networks", "max_total_connections"].contains(&k.as_str())) {
         let message = match key.as_str() {
-            "max_socket_connections" | "max_total_connections" => format!("`{key}` (a limit on concurrent outbound connections) is not supported by souk"),
-            _ => format!("unknown key `{key}`; [outbound_networking] accepts `block_networks`"),
+            "max_socket_connections" => format!("`{key}` (a limit on concurrent wasi:sockets connections) is not supported by souk"),
+            _ => format!("unknown key `{key}`; [outbound_networking] accepts `block_networks` and `max_total_connections`"),
         };
         return Err(source.error_at(&path.key(key), message));
+    }
+    if let Some(total) = table.get("max_total_connections") {
+        limits.read_total(source, &path.key("max_total_connections"), total)?;
     }
     let path = path.key("block_networks");
     let entries = match table.get("block_networks") {
@@ -305,10 +328,37 @@ mod tests {
         assert_eq!(e.key, "outbound_networking.block_networks[1]");
         assert!(e.message.contains("`intranet` is not an IP network"), "{e}");
 
-        let file = write(tmp.path(), "[outbound_networking]\nmax_total_connections = 10\n");
+        let file = write(tmp.path(), "[outbound_networking]\nmax_socket_connections = 10\n");
         let e = RuntimeConfig::load(Some(&file), Path::new("/state")).unwrap_err();
-        assert_eq!(e.key, "outbound_networking.max_total_connections");
+        assert_eq!(e.key, "outbound_networking.max_socket_connections");
         assert!(e.message.contains("not supported by souk"), "{e}");
+    }
+
+    #[test]
+    fn connection_limits_are_read_for_every_kind_and_a_bad_one_is_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let text = "[outbound_networking]\nmax_total_connections = 10\n[outbound_http]\nmax_connections = 0\n[outbound_redis]\nmax_connections = 2\n\
+                    [outbound_pg]\nmax_connections = 3\n[outbound_mysql]\nmax_connections = 4\n[outbound_mqtt]\nmax_connections = 5\n";
+        let rc = RuntimeConfig::load(Some(&write(tmp.path(), text)), Path::new("/state")).unwrap();
+        let expected = ConnectionLimits { total: Some(10), http: Some(0), redis: Some(2), postgres: Some(3), mysql: Some(4), mqtt: Some(5) };
+        assert_eq!(rc.connection_limits, expected);
+        let rc = RuntimeConfig::load(Some(&write(tmp.path(), "[outbound_http]\nmax_concurrent_requests = 0\n")), Path::new("/state")).unwrap();
+        assert_eq!(rc.connection_limits, ConnectionLimits { http: Some(1), ..Default::default() }, "the older key's 0 allowed one");
+        let rc = RuntimeConfig::load(Some(&write(tmp.path(), "[key_value_store.default]\ntype = \"spin\"\n")), Path::new("/state")).unwrap();
+        assert_eq!(rc.connection_limits, ConnectionLimits::default(), "no limit unless set");
+
+        for (text, key, says) in [
+            ("[outbound_redis]\nmax_connections = -1\n", "outbound_redis.max_connections", "0 or more"),
+            ("[outbound_pg]\nmax_connections = \"ten\"\n", "outbound_pg.max_connections", "whole number"),
+            ("[outbound_mqtt]\nmax_conections = 1\n", "outbound_mqtt.max_conections", "unknown key"),
+            ("[outbound_http]\nmax_connections = 1\nmax_concurrent_requests = 1\n", "outbound_http", "not both"),
+            ("[outbound_networking]\nmax_total_connections = 1.5\n", "outbound_networking.max_total_connections", "whole number"),
+            ("outbound_mysql = 3\n", "outbound_mysql", "must be a table"),
+        ] {
+            let e = RuntimeConfig::load(Some(&write(tmp.path(), text)), Path::new("/state")).unwrap_err();
+            assert_eq!(e.key, key, "{text}");
+            assert!(e.message.contains(says), "{text}: {e}");
+        }
     }
 
     #[test]

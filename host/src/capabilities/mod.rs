@@ -4,6 +4,7 @@
 pub mod blocked_networks;
 pub mod circuit_breaker;
 pub mod client_tls;
+pub mod connection_limits;
 pub mod deny;
 pub mod for_request;
 pub mod key_value;

@@ -40,6 +40,7 @@ use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody};
 
 use super::blocked_networks::{Unreachable, resolve};
 use super::client_tls::ComponentTls;
+use super::connection_limits::{ConnectionLimits, Kind, Permit};
 
 /// How long each step may take when the guest set no timeout, and at most
 /// (a guest's timeout is a number of nanoseconds up to 584 years, which no
@@ -74,8 +75,8 @@ pub struct OutboundClient {
 }
 
 impl OutboundClient {
-    pub fn new(component: &str, blocked: Arc<BlockedNetworks>, tls: ComponentTls) -> OutboundClient {
-        let connector = Connector { component: Arc::from(component), blocked, tls };
+    pub fn new(component: &str, blocked: Arc<BlockedNetworks>, tls: ComponentTls, limits: Arc<ConnectionLimits>) -> OutboundClient {
+        let connector = Connector { component: Arc::from(component), blocked, tls, limits };
         let builder = || {
             let mut builder = Client::builder(TokioExecutor::new());
             builder.pool_timer(TokioTimer::new()).pool_idle_timeout(POOL_IDLE).pool_max_idle_per_host(POOL_MAX_IDLE_PER_HOST);
@@ -150,6 +151,7 @@ struct Connector {
     component: Arc<str>,
     blocked: Arc<BlockedNetworks>,
     tls: ComponentTls,
+    limits: Arc<ConnectionLimits>,
 }
 
 /// A connection that could not be made, with its wasi:http error.
@@ -174,6 +176,7 @@ impl ConnectError {
             HttpError::DnsTimeout => HttpError::DnsTimeout,
             HttpError::DestinationIpProhibited => HttpError::DestinationIpProhibited,
             HttpError::ConnectionTimeout => HttpError::ConnectionTimeout,
+            HttpError::ConnectionLimitReached => HttpError::ConnectionLimitReached,
             HttpError::HttpRequestUriInvalid => HttpError::HttpRequestUriInvalid,
             other => HttpError::InternalError(Some(other.to_string())),
         }
@@ -187,6 +190,9 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Stream for T {}
 struct Conn {
     io: TokioIo<Box<dyn Stream>>,
     h2: bool,
+    /// Its place under the runtime config's connection limits, held while
+    /// the pool keeps the connection.
+    _permit: Permit,
 }
 
 impl Connection for Conn {
@@ -254,15 +260,20 @@ impl Connector {
                 return Err(HttpError::DestinationIpProhibited);
             }
         };
+        // Within the connect timeout, as the wait for a place is in Spin.
+        let permit = self.limits.acquire(Kind::Http).await.map_err(|e| {
+            tracing::warn!("component `{}`: outbound request to {host}:{port} refused: {e}", self.component);
+            HttpError::ConnectionLimitReached
+        })?;
         let tcp = TcpStream::connect(&addrs[..]).await.map_err(HttpError::Connect)?;
         let _ = tcp.set_nodelay(true);
         if !use_tls {
-            return Ok(Conn { io: TokioIo::new(Box::new(tcp)), h2: false });
+            return Ok(Conn { io: TokioIo::new(Box::new(tcp)), h2: false, _permit: permit });
         }
         let name = rustls::pki_types::ServerName::try_from(host.clone()).map_err(|_| HttpError::HttpRequestUriInvalid)?;
         let tls = tokio_rustls::TlsConnector::from(self.tls.for_host(&host)).connect(name, tcp).await.map_err(HttpError::Tls)?;
         let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-        Ok(Conn { io: TokioIo::new(Box::new(tls)), h2 })
+        Ok(Conn { io: TokioIo::new(Box::new(tls)), h2, _permit: permit })
     }
 }
 

@@ -33,6 +33,7 @@ use super::Spin;
 use super::bindings::fermyon::spin::mysql as v2;
 use super::bindings::fermyon::spin::rdbms_types as v2t;
 use super::bindings::spin::mysql::mysql as v3;
+use super::connection_limits::{ConnectionLimits, Kind, Permit};
 use crate::instance::InstanceState;
 
 /// How many connections one address's pool may hold open at once.
@@ -78,12 +79,15 @@ pub struct MysqlGrant {
     /// Where no connection may go, whatever `allowed_hosts` say.
     pub blocked: Arc<BlockedNetworks>,
     pub pools: Arc<MysqlPools>,
+    pub limits: Arc<ConnectionLimits>,
 }
 
 /// A connection a guest has opened. A MySQL connection answers one
 /// statement at a time: calls take turns on it.
 pub struct MysqlConnection {
     conn: Arc<tokio::sync::Mutex<Conn>>,
+    /// Its place under the runtime config's connection limits.
+    permit: Arc<Permit>,
 }
 
 /// Why a call failed (3.0.0's terms; 2.0.0 has the same cases).
@@ -130,12 +134,13 @@ impl MysqlGrant {
             tracing::warn!("component `{}`: MySQL connection refused: {e}", self.component);
             Error::ConnectionFailed(e)
         })?;
+        let permit = self.limits.acquire(Kind::Mysql).await.map_err(Error::ConnectionFailed)?;
         let pool = self.pools.pool(address, opts, checked);
         let conn = tokio::time::timeout(CONNECT_TIMEOUT, pool.get_conn())
             .await
             .map_err(|_| Error::ConnectionFailed(format!("cannot connect to {} within {CONNECT_TIMEOUT:?}", redacted(address))))?
             .map_err(|e| Error::ConnectionFailed(format!("cannot connect to {}: {e}", redacted(address))))?;
-        Ok(MysqlConnection { conn: Arc::new(tokio::sync::Mutex::new(conn)) })
+        Ok(MysqlConnection { conn: Arc::new(tokio::sync::Mutex::new(conn)), permit: Arc::new(permit) })
     }
 }
 
@@ -279,7 +284,7 @@ fn fraction(micros: u32) -> String {
 
 impl MysqlConnection {
     fn share(&self) -> MysqlConnection {
-        MysqlConnection { conn: self.conn.clone() }
+        MysqlConnection { conn: self.conn.clone(), permit: self.permit.clone() }
     }
 
     async fn query(&self, statement: &str, parameters: Vec<v3::ParameterValue>) -> Result<Rows, Error> {

@@ -30,6 +30,7 @@ use super::Spin;
 use super::bindings::fermyon::spin::redis as v2;
 use super::bindings::spin::redis::redis as v3;
 use super::bindings::spin::redis::redis::{Error, RedisParameter, RedisResult};
+use super::connection_limits::{ConnectionLimits, Kind, Permit};
 use super::redis_link::RedisLink;
 use crate::instance::InstanceState;
 
@@ -72,6 +73,7 @@ pub struct RedisGrant {
     pub component: String,
     pub allowed_hosts: Arc<AllowedHosts>,
     pub clients: Arc<RedisClients>,
+    pub limits: Arc<ConnectionLimits>,
 }
 
 /// A connection a guest has opened: the app's shared one to the server
@@ -82,6 +84,8 @@ pub struct RedisGrant {
 pub struct RedisConnection {
     link: Arc<RedisLink>,
     own: Arc<tokio::sync::OnceCell<MultiplexedConnection>>,
+    /// Its place under the runtime config's connection limits.
+    _permit: Arc<Permit>,
 }
 
 /// `address` without its password, for messages.
@@ -112,7 +116,9 @@ async fn open(grant: &RedisGrant, address: &str) -> Result<RedisConnection, Erro
         tracing::warn!("component `{}`: Redis connection to {scheme}://{host}:{port} refused: not in allowed_outbound_hosts", grant.component);
         return Err(Error::InvalidAddress);
     }
-    Ok(RedisConnection { link: grant.clients.connection(address, client).await.map_err(Error::Other)?, own: Default::default() })
+    let permit = grant.limits.acquire(Kind::Redis).await.map_err(Error::Other)?;
+    let link = grant.clients.connection(address, client).await.map_err(Error::Other)?;
+    Ok(RedisConnection { link, own: Default::default(), _permit: Arc::new(permit) })
 }
 
 fn error(e: RedisError) -> Error {

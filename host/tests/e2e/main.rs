@@ -9,6 +9,7 @@ mod circuit_breakers;
 mod client_tls;
 mod component_output;
 mod concurrency_limits;
+mod connection_limits;
 mod cron_trigger;
 mod dependencies;
 mod failures;

@@ -46,6 +46,7 @@ use souk_manifest::{AllowedHosts, BlockedNetworks};
 use tokio_postgres::config::{Host, SslMode};
 
 use super::bindings::spin::postgres4_2_0::postgres as v4;
+use super::connection_limits::{ConnectionLimits, Kind, Permit};
 use params::Param;
 
 /// How many connections one address's pool may hold open at once; a guest
@@ -102,12 +103,15 @@ pub struct PgGrant {
     /// Where no connection may go, whatever `allowed_hosts` say.
     pub blocked: Arc<BlockedNetworks>,
     pub pools: Arc<PgPools>,
+    pub limits: Arc<ConnectionLimits>,
 }
 
 /// A connection a guest has opened: one pooled client, shared by the
 /// guest's calls (each takes the `Arc` out of the table, then awaits).
 pub struct PgConnection {
     client: Arc<deadpool_postgres::Object>,
+    /// Its place under the runtime config's connection limits.
+    permit: Arc<Permit>,
 }
 
 /// A connection builder (4.1.0 and later) before `build`.
@@ -195,8 +199,9 @@ impl PgGrant {
         }
         config.connect_timeout(CONNECT_TIMEOUT);
         let pool = self.pools.pool(address, ca_root, config, &self.blocked).map_err(PgError::ConnectionFailed)?;
+        let permit = self.limits.acquire(Kind::Postgres).await.map_err(PgError::ConnectionFailed)?;
         let client = pool.get().await.map_err(|e| PgError::ConnectionFailed(format!("cannot connect to {}: {}", redacted(address), connect_error(&e))))?;
-        Ok(PgConnection { client: Arc::new(client) })
+        Ok(PgConnection { client: Arc::new(client), permit: Arc::new(permit) })
     }
 }
 
@@ -208,7 +213,7 @@ pub struct PgRows {
 
 impl PgConnection {
     fn share(&self) -> PgConnection {
-        PgConnection { client: self.client.clone() }
+        PgConnection { client: self.client.clone(), permit: self.permit.clone() }
     }
 
     async fn query(&self, statement: &str, params: Vec<v4::ParameterValue>) -> Result<PgRows, PgError> {

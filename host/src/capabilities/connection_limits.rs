@@ -1,0 +1,132 @@
+//! The runtime config's limits on outbound connections guests hold at once
+//! (`souk_manifest::ConnectionLimits`), as Spin counts them: a connection
+//! takes a place under its kind's limit, then one under the total, and
+//! gives both back when it closes. A guest that finds no place waits for
+//! one (its request's deadline bounds the wait; an outbound HTTP request's
+//! connect timeout bounds it too); where a limit is 0 it is refused at
+//! once.
+//!
+//! What one connection is, for each kind: an outbound HTTP connection
+//! (kept while the component's pool keeps it), and a guest's open Redis,
+//! PostgreSQL, MySQL or MQTT connection, from its `open` until the guest
+//! drops it. `wasi:sockets` connections are not counted (Spin's
+//! `max_socket_connections` is refused at start-up).
+
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Http,
+    Redis,
+    Postgres,
+    Mysql,
+    Mqtt,
+}
+
+impl Kind {
+    /// The runtime config's table for the kind's limit.
+    fn table(self) -> &'static str {
+        match self {
+            Kind::Http => "outbound_http",
+            Kind::Redis => "outbound_redis",
+            Kind::Postgres => "outbound_pg",
+            Kind::Mysql => "outbound_mysql",
+            Kind::Mqtt => "outbound_mqtt",
+        }
+    }
+}
+
+/// The app's limits, shared by every component.
+#[derive(Default)]
+pub struct ConnectionLimits {
+    total: Option<Limit>,
+    by_kind: [Option<Limit>; 5],
+}
+
+struct Limit {
+    max: usize,
+    places: Arc<Semaphore>,
+}
+
+impl Limit {
+    fn new(max: usize) -> Limit {
+        Limit { max, places: Arc::new(Semaphore::new(max)) }
+    }
+}
+
+/// A connection's places; given back when dropped.
+#[derive(Debug)]
+pub struct Permit {
+    _kind: Option<OwnedSemaphorePermit>,
+    _total: Option<OwnedSemaphorePermit>,
+}
+
+impl ConnectionLimits {
+    pub fn new(config: &souk_manifest::ConnectionLimits) -> ConnectionLimits {
+        let by_kind = [config.http, config.redis, config.postgres, config.mysql, config.mqtt].map(|max| max.map(Limit::new));
+        ConnectionLimits { total: config.total.map(Limit::new), by_kind }
+    }
+
+    /// A place for one more connection of `kind`, once there is one. The
+    /// kind's place is taken first, so a connection waiting on its kind's
+    /// limit holds no place under the total.
+    pub async fn acquire(&self, kind: Kind) -> Result<Permit, String> {
+        let own = &self.by_kind[kind as usize];
+        for (limit, key) in [(own, format!("[{}] max_connections", kind.table())), (&self.total, "[outbound_networking] max_total_connections".into())] {
+            if limit.as_ref().is_some_and(|l| l.max == 0) {
+                return Err(format!("no outbound connection is allowed: the runtime config's {key} is 0"));
+            }
+        }
+        let take = |limit: &Option<Limit>| limit.as_ref().map(|l| l.places.clone().acquire_owned());
+        let kind_place = match take(own) {
+            Some(waiting) => Some(waiting.await.map_err(|e| e.to_string())?),
+            None => None,
+        };
+        let total_place = match take(&self.total) {
+            Some(waiting) => Some(waiting.await.map_err(|e| e.to_string())?),
+            None => None,
+        };
+        Ok(Permit { _kind: kind_place, _total: total_place })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn limits(config: souk_manifest::ConnectionLimits) -> Arc<ConnectionLimits> {
+        Arc::new(ConnectionLimits::new(&config))
+    }
+
+    async fn waits(limits: &ConnectionLimits, kind: Kind) -> bool {
+        tokio::time::timeout(Duration::from_millis(50), limits.acquire(kind)).await.is_err()
+    }
+
+    #[tokio::test]
+    async fn a_kind_waits_at_its_limit_and_every_kind_at_the_total() {
+        let limits = limits(souk_manifest::ConnectionLimits { total: Some(3), redis: Some(1), ..Default::default() });
+        let redis = limits.acquire(Kind::Redis).await.unwrap();
+        assert!(waits(&limits, Kind::Redis).await, "one Redis connection at a time");
+        let http = [limits.acquire(Kind::Http).await.unwrap(), limits.acquire(Kind::Http).await.unwrap()];
+        assert!(waits(&limits, Kind::Postgres).await, "three in all");
+        drop(redis);
+        let _pg = limits.acquire(Kind::Postgres).await.unwrap();
+        drop(http);
+        let _redis = limits.acquire(Kind::Redis).await.unwrap();
+        let unlimited = ConnectionLimits::default();
+        let _many: Vec<Permit> = futures::future::try_join_all((0..100).map(|_| unlimited.acquire(Kind::Http))).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_limit_of_zero_refuses_at_once_naming_the_key() {
+        let limits = limits(souk_manifest::ConnectionLimits { mqtt: Some(0), ..Default::default() });
+        let e = limits.acquire(Kind::Mqtt).await.unwrap_err();
+        assert!(e.contains("[outbound_mqtt] max_connections is 0"), "{e}");
+        assert!(limits.acquire(Kind::Mysql).await.is_ok());
+        let none = self::limits(souk_manifest::ConnectionLimits { total: Some(0), ..Default::default() });
+        assert!(none.acquire(Kind::Http).await.unwrap_err().contains("max_total_connections is 0"));
+    }
+}

@@ -1,0 +1,95 @@
+//! The runtime config's limits on the outbound connections guests hold at
+//! once, as Spin reads them (`[outbound_<kind>] max_connections`,
+//! `[outbound_networking] max_total_connections`): a guest that finds the
+//! limit reached waits until a connection closes; a limit of 0 refuses
+//! every connection of its kind before anything connects.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use crate::capabilities::counting_server;
+use crate::harness::{AppDir, Souk, wait_until};
+use crate::servers::RedisServer;
+
+fn app(redis: &RedisServer, http_port: u16) -> AppDir {
+    AppDir::new(&format!(
+        r#"
+spin_manifest_version = 2
+[application]
+name = "limits"
+[[trigger.http]]
+route = "/..."
+component = "out"
+[component.out]
+source = "{{guest}}"
+allowed_outbound_hosts = ["http://127.0.0.1:{http_port}", "redis://127.0.0.1:{}", "postgres://127.0.0.1:1", "mysql://127.0.0.1:1", "mqtt://127.0.0.1:1"]
+"#,
+        redis.port
+    ))
+}
+
+/// With one place, a guest's `LPUSH` waits for the guest whose `BLPOP`
+/// holds it: the `BLPOP` times out empty (after 1 s, Redis's own timeout),
+/// and only then does the `LPUSH` run. Without the limit the `LPUSH` would
+/// have handed the `BLPOP` its element.
+fn one_redis_connection_at_a_time(souk: &Arc<Souk>, redis: &RedisServer) {
+    let exec = |souk: &Souk, cmds: &str| souk.get(&format!("/redis-exec?addr={}&cmds={cmds}", redis.url()));
+    let holding = std::thread::spawn({
+        let (souk, url) = (souk.clone(), redis.url());
+        move || souk.get(&format!("/redis-exec?addr={url}&cmds=BLPOP,waiting,1"))
+    });
+    wait_until("the BLPOP reaches the server", || {
+        let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut redis.client()).unwrap();
+        list.contains("cmd=blpop")
+    });
+    let pushed = exec(souk, "LPUSH,waiting,element");
+    let held = holding.join().unwrap();
+    assert_eq!((held.status, held.body.as_str()), (200, "nil"), "the BLPOP held the only place and timed out empty");
+    assert_eq!((pushed.status, pushed.body.as_str()), (200, "1"), "the LPUSH ran once the place was free");
+    let left: i64 = redis::cmd("LLEN").arg("waiting").query(&mut redis.client()).unwrap();
+    assert_eq!(left, 1);
+    redis::cmd("DEL").arg("waiting").query::<()>(&mut redis.client()).unwrap();
+}
+
+#[test]
+fn each_kind_is_held_to_its_limit_and_a_limit_of_zero_refuses_at_once() {
+    let redis = RedisServer::start();
+    let (port, hits) = counting_server();
+    let app = app(&redis, port);
+    app.write(
+        "limits.toml",
+        "[outbound_http]\nmax_connections = 0\n[outbound_pg]\nmax_connections = 0\n[outbound_mysql]\nmax_connections = 0\n\
+         [outbound_mqtt]\nmax_connections = 0\n[outbound_redis]\nmax_connections = 1\n",
+    );
+    let config = app.path().join("limits.toml").display().to_string();
+    let souk = Arc::new(app.up_with(&["--runtime-config-file", &config], &[]));
+
+    let reply = souk.get(&format!("/outbound?url=http://127.0.0.1:{port}/x"));
+    assert_eq!((reply.status, reply.body.as_str()), (502, "error: ErrorCode::ConnectionLimitReached"));
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing connected");
+    for (route, key) in [
+        ("/pg?addr=postgres://postgres@127.0.0.1:1/postgres&table=t", "[outbound_pg] max_connections is 0"),
+        ("/mysql?addr=mysql://souk:souk@127.0.0.1:1/souk&table=t", "[outbound_mysql] max_connections is 0"),
+        ("/mqtt?addr=mqtt://127.0.0.1:1?client_id=limited&topic=t&msg=m", "[outbound_mqtt] max_connections is 0"),
+    ] {
+        let reply = souk.get(route);
+        assert_eq!(reply.status, 409, "{route}: {}", reply.body);
+        assert!(reply.body.contains(&format!("no outbound connection is allowed: the runtime config's {key}")), "{route}: {}", reply.body);
+    }
+    one_redis_connection_at_a_time(&souk, &redis);
+}
+
+#[test]
+fn the_total_limit_holds_across_kinds() {
+    let redis = RedisServer::start();
+    let (port, hits) = counting_server();
+    let app = app(&redis, port);
+    app.write("total.toml", "[outbound_networking]\nmax_total_connections = 1\n");
+    let config = app.path().join("total.toml").display().to_string();
+    let souk = Arc::new(app.up_with(&["--runtime-config-file", &config], &[]));
+    one_redis_connection_at_a_time(&souk, &redis);
+    // Once the Redis connections are closed, the place serves HTTP.
+    let reply = souk.get(&format!("/outbound?url=http://127.0.0.1:{port}/x"));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+}
