@@ -11,10 +11,15 @@
 //! PostgreSQL, MySQL or MQTT connection, from its `open` until the guest
 //! drops it. `wasi:sockets` connections are not counted (Spin's
 //! `max_socket_connections` is refused at start-up).
+//!
+//! Metrics: the connections held now, those that waited and those refused,
+//! by kind (with or without limits).
 
 use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::metrics::{self, ConnectionEvent};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -34,6 +39,17 @@ impl Kind {
             Kind::Postgres => "outbound_pg",
             Kind::Mysql => "outbound_mysql",
             Kind::Mqtt => "outbound_mqtt",
+        }
+    }
+
+    /// The kind as a metric label.
+    fn label(self) -> &'static str {
+        match self {
+            Kind::Http => "http",
+            Kind::Redis => "redis",
+            Kind::Postgres => "postgres",
+            Kind::Mysql => "mysql",
+            Kind::Mqtt => "mqtt",
         }
     }
 }
@@ -59,8 +75,15 @@ impl Limit {
 /// A connection's places; given back when dropped.
 #[derive(Debug)]
 pub struct Permit {
-    _kind: Option<OwnedSemaphorePermit>,
-    _total: Option<OwnedSemaphorePermit>,
+    kind: Kind,
+    _kind_place: Option<OwnedSemaphorePermit>,
+    _total_place: Option<OwnedSemaphorePermit>,
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        metrics::outbound_connection(self.kind.label(), ConnectionEvent::Closed);
+    }
 }
 
 impl ConnectionLimits {
@@ -76,20 +99,30 @@ impl ConnectionLimits {
         let own = &self.by_kind[kind as usize];
         for (limit, key) in [(own, format!("[{}] max_connections", kind.table())), (&self.total, "[outbound_networking] max_total_connections".into())] {
             if limit.as_ref().is_some_and(|l| l.max == 0) {
+                metrics::outbound_connection(kind.label(), ConnectionEvent::Refused);
                 return Err(format!("no outbound connection is allowed: the runtime config's {key} is 0"));
             }
         }
-        let take = |limit: &Option<Limit>| limit.as_ref().map(|l| l.places.clone().acquire_owned());
-        let kind_place = match take(own) {
-            Some(waiting) => Some(waiting.await.map_err(|e| e.to_string())?),
-            None => None,
-        };
-        let total_place = match take(&self.total) {
-            Some(waiting) => Some(waiting.await.map_err(|e| e.to_string())?),
-            None => None,
-        };
-        Ok(Permit { _kind: kind_place, _total: total_place })
+        let mut waited = false;
+        let kind_place = take(own, &mut waited).await?;
+        let total_place = take(&self.total, &mut waited).await?;
+        if waited {
+            metrics::outbound_connection(kind.label(), ConnectionEvent::Waited);
+        }
+        metrics::outbound_connection(kind.label(), ConnectionEvent::Opened);
+        Ok(Permit { kind, _kind_place: kind_place, _total_place: total_place })
     }
+}
+
+/// A place under `limit` (none when there is no limit), noting whether it
+/// had to wait for it.
+async fn take(limit: &Option<Limit>, waited: &mut bool) -> Result<Option<OwnedSemaphorePermit>, String> {
+    let Some(limit) = limit else { return Ok(None) };
+    if let Ok(place) = limit.places.clone().try_acquire_owned() {
+        return Ok(Some(place));
+    }
+    *waited = true;
+    limit.places.clone().acquire_owned().await.map(Some).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

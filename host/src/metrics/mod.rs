@@ -100,6 +100,11 @@ pub struct CronRunLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ConnectionKindLabels {
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct FailureLabels {
     pub component: String,
     pub reason: String,
@@ -145,6 +150,9 @@ pub struct Metrics {
     pub cron_run_seconds: Family<ComponentLabels, Histogram, fn() -> Histogram>,
     pub circuit_state: Family<ChainPairLabels, Gauge>,
     pub circuit_refusals: Family<ChainPairLabels, Counter>,
+    pub outbound_connections: Family<ConnectionKindLabels, Gauge>,
+    pub outbound_connection_waits: Family<ConnectionKindLabels, Counter>,
+    pub outbound_connection_refusals: Family<ConnectionKindLabels, Counter>,
     outbound_hosts: Mutex<HashSet<String>>,
 }
 
@@ -240,6 +248,30 @@ impl Metrics {
         );
         let circuit_refusals = Family::default();
         register(&mut registry, &mut names, "circuit_refusals", "Calls refused at once (503) because their circuit was open", circuit_refusals.clone());
+        let outbound_connections = Family::default();
+        register(
+            &mut registry,
+            &mut names,
+            "outbound_connections",
+            "Outbound connections guests hold now, by kind (http, redis, postgres, mysql, mqtt)",
+            outbound_connections.clone(),
+        );
+        let outbound_connection_waits = Family::default();
+        register(
+            &mut registry,
+            &mut names,
+            "outbound_connection_waits",
+            "Outbound connections that waited for a place under the runtime config's connection limits",
+            outbound_connection_waits.clone(),
+        );
+        let outbound_connection_refusals = Family::default();
+        register(
+            &mut registry,
+            &mut names,
+            "outbound_connection_refusals",
+            "Outbound connections refused because their limit is 0",
+            outbound_connection_refusals.clone(),
+        );
         Metrics {
             registry,
             names,
@@ -266,6 +298,9 @@ impl Metrics {
             cron_run_seconds,
             circuit_state,
             circuit_refusals,
+            outbound_connections,
+            outbound_connection_waits,
+            outbound_connection_refusals,
             outbound_hosts: Mutex::new(HashSet::new()),
         }
     }
@@ -449,6 +484,35 @@ pub fn cron_run(component_id: &str, schedule: &str, ok: bool, took: Duration) {
         let labels = CronRunLabels { component: component_id.to_string(), schedule: schedule.to_string(), outcome: outcome.to_string() };
         m.cron_runs.get_or_create(&labels).inc();
         m.cron_run_seconds.get_or_create(&component(component_id)).observe(took.as_secs_f64());
+    }
+}
+
+/// How an outbound connection fared under the connection limits: it took
+/// a place (`+1`) or gave it back (`-1`), waited, or was refused.
+pub enum ConnectionEvent {
+    Opened,
+    Closed,
+    Waited,
+    Refused,
+}
+
+pub fn outbound_connection(kind: &str, event: ConnectionEvent) {
+    if let Some(m) = get() {
+        let labels = ConnectionKindLabels { kind: kind.to_string() };
+        match event {
+            ConnectionEvent::Opened => {
+                m.outbound_connections.get_or_create(&labels).inc();
+            }
+            ConnectionEvent::Closed => {
+                m.outbound_connections.get_or_create(&labels).dec();
+            }
+            ConnectionEvent::Waited => {
+                m.outbound_connection_waits.get_or_create(&labels).inc();
+            }
+            ConnectionEvent::Refused => {
+                m.outbound_connection_refusals.get_or_create(&labels).inc();
+            }
+        }
     }
 }
 

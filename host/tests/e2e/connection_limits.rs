@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 
 use crate::capabilities::counting_server;
 use crate::harness::{AppDir, Souk, wait_until};
+use crate::metrics::{metrics_address, sample, scrape};
 use crate::servers::RedisServer;
 
 fn app(redis: &RedisServer, http_port: u16) -> AppDir {
@@ -62,7 +63,7 @@ fn each_kind_is_held_to_its_limit_and_a_limit_of_zero_refuses_at_once() {
          [outbound_mqtt]\nmax_connections = 0\n[outbound_redis]\nmax_connections = 1\n",
     );
     let config = app.path().join("limits.toml").display().to_string();
-    let souk = Arc::new(app.up_with(&["--runtime-config-file", &config], &[]));
+    let souk = Arc::new(app.up_with(&["--runtime-config-file", &config, "--metrics-listen", "127.0.0.1:0"], &[]));
 
     let reply = souk.get(&format!("/outbound?url=http://127.0.0.1:{port}/x"));
     assert_eq!((reply.status, reply.body.as_str()), (502, "error: ErrorCode::ConnectionLimitReached"));
@@ -77,6 +78,14 @@ fn each_kind_is_held_to_its_limit_and_a_limit_of_zero_refuses_at_once() {
         assert!(reply.body.contains(&format!("no outbound connection is allowed: the runtime config's {key}")), "{route}: {}", reply.body);
     }
     one_redis_connection_at_a_time(&souk, &redis);
+
+    let metrics = scrape(&metrics_address(&souk));
+    let count = |series: &str| sample(&metrics, series).unwrap_or_else(|| panic!("no {series} in:\n{metrics}"));
+    for kind in ["http", "postgres", "mysql", "mqtt"] {
+        assert_eq!(count(&format!(r#"souk_outbound_connection_refusals_total{{kind="{kind}"}}"#)), 1.0, "{kind}");
+    }
+    assert_eq!(count(r#"souk_outbound_connection_waits_total{kind="redis"}"#), 1.0, "the LPUSH waited");
+    assert_eq!(count(r#"souk_outbound_connections{kind="redis"}"#), 0.0, "both Redis connections closed");
 }
 
 #[test]
