@@ -119,9 +119,9 @@ fn options(asked: &Asked, at: Option<std::net::IpAddr>) -> Result<(MqttOptions, 
     Ok((options, if tls { "mqtts" } else { "mqtt" }))
 }
 
-/// Checks the address and makes the session, which connects at the first
-/// publish; `permit` is the connection's place under the limits.
-fn open(grant: &MqttGrant, permit: Permit, address: &str, username: String, password: String, keep_alive_secs: u64) -> Result<MqttConnection, Error> {
+/// Checks the address, takes the connection's place under the limits, and
+/// makes the session, which connects at the first publish.
+async fn open(grant: &MqttGrant, address: &str, username: String, password: String, keep_alive_secs: u64) -> Result<MqttConnection, Error> {
     let mut asked = Asked { address: address.to_string(), username, password, keep_alive_secs, broker: Default::default() };
     let (options, scheme) = options(&asked, None)?;
     let (host, port) = options.broker_address();
@@ -130,6 +130,7 @@ fn open(grant: &MqttGrant, permit: Permit, address: &str, username: String, pass
         return Err(Error::ConnectionFailed(format!("address {address} is not permitted")));
     }
     asked.broker = (host, port);
+    let permit = grant.limits.acquire(Kind::Mqtt).await.map_err(Error::ConnectionFailed)?;
     let (client, events) = AsyncClient::new(options, QUEUE);
     let events = Arc::new(tokio::sync::Mutex::new(events));
     Ok(MqttConnection { client, events, asked: Arc::new(asked), blocked: grant.blocked.clone(), _permit: Arc::new(permit) })
@@ -220,17 +221,10 @@ impl<T: Send> v3::HostConnectionWithStore<T> for Spin {
         keep_alive_interval_in_secs: u64,
     ) -> wasmtime::Result<Result<Resource<MqttConnection>, Error>> {
         let grant = accessor.with(|mut access| access.get().mqtt.clone());
-        let permit = match grant.limits.acquire(Kind::Mqtt).await {
-            Ok(permit) => permit,
-            Err(e) => return Ok(Err(Error::ConnectionFailed(e))),
-        };
-        accessor.with(|mut access| {
-            let state = access.get();
-            match open(&grant, permit, &address, username, password, keep_alive_interval_in_secs) {
-                Ok(conn) => Ok(Ok(state.table.push(conn)?)),
-                Err(e) => Ok(Err(e)),
-            }
-        })
+        match open(&grant, &address, username, password, keep_alive_interval_in_secs).await {
+            Ok(conn) => accessor.with(|mut access| Ok(Ok(access.get().table.push(conn)?))),
+            Err(e) => Ok(Err(e)),
+        }
     }
 
     async fn publish(
@@ -266,11 +260,7 @@ impl v2::HostConnection for &mut InstanceState {
         keep_alive_interval_in_secs: u64,
     ) -> wasmtime::Result<Result<Resource<MqttConnection>, v2::Error>> {
         let grant = self.mqtt.clone();
-        let permit = match grant.limits.acquire(Kind::Mqtt).await {
-            Ok(permit) => permit,
-            Err(e) => return Ok(Err(v2::Error::ConnectionFailed(e))),
-        };
-        match open(&grant, permit, &address, username, password, keep_alive_interval_in_secs) {
+        match open(&grant, &address, username, password, keep_alive_interval_in_secs).await {
             Ok(conn) => Ok(Ok(self.table.push(conn)?)),
             Err(e) => Ok(Err(error_v2(e))),
         }
@@ -305,21 +295,14 @@ mod tests {
         }
     }
 
-    fn permit() -> Permit {
-        futures::executor::block_on(ConnectionLimits::default().acquire(Kind::Mqtt)).unwrap()
-    }
-
     #[tokio::test]
     async fn addresses_are_checked_before_anything_connects() {
         let allowed = grant(&["mqtt://localhost:1883"]);
-        assert!(open(&allowed, permit(), "mqtt://localhost:1883?client_id=spintest", String::new(), String::new(), 30).is_ok());
-        let refused = open(&grant(&[]), permit(), "mqtt://localhost:1883?client_id=spintest", String::new(), String::new(), 30).err().unwrap();
+        assert!(open(&allowed, "mqtt://localhost:1883?client_id=spintest", String::new(), String::new(), 30).await.is_ok());
+        let refused = open(&grant(&[]), "mqtt://localhost:1883?client_id=spintest", String::new(), String::new(), 30).await.err().unwrap();
         assert!(matches!(refused, Error::ConnectionFailed(ref m) if m == "address mqtt://localhost:1883?client_id=spintest is not permitted"), "{refused:?}");
-        assert!(
-            matches!(open(&allowed, permit(), "mqtt://localhost:1883", String::new(), String::new(), 30), Err(Error::InvalidAddress)),
-            "client_id is required"
-        );
-        assert!(matches!(open(&allowed, permit(), "not a url", String::new(), String::new(), 30), Err(Error::InvalidAddress)));
+        assert!(matches!(open(&allowed, "mqtt://localhost:1883", String::new(), String::new(), 30).await, Err(Error::InvalidAddress)), "client_id is required");
+        assert!(matches!(open(&allowed, "not a url", String::new(), String::new(), 30).await, Err(Error::InvalidAddress)));
     }
 
     #[tokio::test]
@@ -335,15 +318,12 @@ mod tests {
     #[tokio::test]
     async fn a_tls_address_needs_an_mqtts_entry_and_defaults_to_port_8883() {
         let plain_only = grant(&["mqtt://localhost:8883"]);
-        let refused = open(&plain_only, permit(), "mqtts://localhost?client_id=spintest", String::new(), String::new(), 30).err().unwrap();
+        let refused = open(&plain_only, "mqtts://localhost?client_id=spintest", String::new(), String::new(), 30).await.err().unwrap();
         assert!(matches!(refused, Error::ConnectionFailed(_)), "{refused:?}");
         let tls = grant(&["mqtts://localhost:8883"]);
-        assert!(open(&tls, permit(), "mqtts://localhost?client_id=spintest", String::new(), String::new(), 30).is_ok());
-        assert!(open(&tls, permit(), "ssl://localhost:8883?client_id=spintest", String::new(), String::new(), 30).is_ok());
-        assert!(
-            open(&tls, permit(), "mqtt://localhost:8883?client_id=spintest", String::new(), String::new(), 30).is_err(),
-            "an mqtts entry does not cover mqtt"
-        );
+        assert!(open(&tls, "mqtts://localhost?client_id=spintest", String::new(), String::new(), 30).await.is_ok());
+        assert!(open(&tls, "ssl://localhost:8883?client_id=spintest", String::new(), String::new(), 30).await.is_ok());
+        assert!(open(&tls, "mqtt://localhost:8883?client_id=spintest", String::new(), String::new(), 30).await.is_err(), "an mqtts entry does not cover mqtt");
         let (scheme, plain) = split_tls("mqtts://user@broker.example?client_id=a").unwrap();
         assert_eq!((scheme.as_str(), plain.as_str()), ("mqtts", "mqtt://user@broker.example:8883?client_id=a"));
     }

@@ -89,9 +89,9 @@ component = "out"
 source = "{guest}"
 "#,
     );
-    app.write("limits.toml", "[outbound_networking]\nmax_total_connections = 10\n");
+    app.write("limits.toml", "[outbound_networking]\nmax_socket_connections = 10\n");
     let config = app.path().join("limits.toml").display().to_string();
     let output = app.up_fails(&["--runtime-config-file", &config], &[]);
-    assert!(output.contains("limits.toml") && output.contains("outbound_networking.max_total_connections"), "{output}");
+    assert!(output.contains("limits.toml") && output.contains("outbound_networking.max_socket_connections"), "{output}");
     assert!(output.contains("not supported by souk"), "{output}");
 }
