@@ -7,7 +7,6 @@
 //! naming the runtime config file and the key.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
@@ -45,12 +44,12 @@ impl ClientTls {
         for entry in entries {
             let at = |key: &str| format!("{file}: {}.{key}", entry.at);
             let roots = match &entry.ca_roots_file {
-                Some(path) => certificates(path).map_err(|e| format!("{}: {e}", at("ca_roots_file")))?,
+                Some(path) => outbound_tls::pem_file_certificates(path).map_err(|e| format!("{}: {e}", at("ca_roots_file")))?,
                 None => Vec::new(),
             };
             let identity = match &entry.client_cert {
                 Some((cert, key)) => {
-                    let chain = certificates(cert).map_err(|e| format!("{}: {e}", at("client_cert_file")))?;
+                    let chain = outbound_tls::pem_file_certificates(cert).map_err(|e| format!("{}: {e}", at("client_cert_file")))?;
                     let key = PrivateKeyDer::from_pem_file(key)
                         .map_err(|e| format!("{}: {} holds no PEM private key: {e}", at("client_private_key_file"), key.display()))?;
                     Some((chain, key))
@@ -81,12 +80,6 @@ impl Default for ClientTls {
     }
 }
 
-/// The certificates of a PEM file, at least one.
-fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    outbound_tls::pem_certificates(&pem).map_err(|e| format!("{} {e}", path.display()))
-}
-
 fn client_config(
     platform: bool,
     webpki: bool,
@@ -112,6 +105,7 @@ fn client_config(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn entry(components: &[&str], hosts: &[&str], ca: Option<&Path>) -> ClientTlsConfig {
         ClientTlsConfig {

@@ -114,6 +114,12 @@ impl ServerCertVerifier for ForName {
     }
 }
 
+/// The certificates of a PEM file, at least one.
+pub fn pem_file_certificates(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    pem_certificates(&pem).map_err(|e| format!("{} {e}", path.display()))
+}
+
 /// The certificates of PEM text, at least one; an error reads after the
 /// name of what was given ("the CA root …", "<file> …").
 pub fn pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {

@@ -13,11 +13,12 @@
 pub mod config;
 mod propagation;
 mod span;
+mod tls;
 
 use std::sync::OnceLock;
 
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor;
 
@@ -45,12 +46,12 @@ pub fn start_from_env() -> wasmtime::Result<Option<String>> {
         config::Protocol::HttpProtobuf => opentelemetry_otlp::Protocol::HttpBinary,
         config::Protocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
     };
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .with_endpoint(export.url.clone())
-        .with_protocol(protocol)
-        .build()
-        .map_err(|e| wasmtime::format_err!("the OTLP trace exporter: {e}"))?;
+    let mut builder =
+        opentelemetry_otlp::SpanExporter::builder().with_http().with_endpoint(export.url.clone()).with_protocol(protocol).with_timeout(export.timeout);
+    if let Some(files) = &export.tls {
+        builder = builder.with_http_client(tls::client(files, export.timeout).map_err(wasmtime::Error::msg)?);
+    }
+    let exporter = builder.build().map_err(|e| wasmtime::format_err!("the OTLP trace exporter: {e}"))?;
     let processor = BatchSpanProcessor::builder(exporter, opentelemetry_sdk::runtime::Tokio).build();
     let provider = SdkTracerProvider::builder().with_resource(resource()).with_span_processor(processor).build();
     let tracer = provider.tracer("souk");

@@ -45,9 +45,21 @@ pub struct OtlpReceiver {
 
 impl OtlpReceiver {
     pub fn start() -> OtlpReceiver {
+        Self::start_with(None)
+    }
+
+    /// A receiver over TLS, with the server certificate of `ca`; with
+    /// `client_certificates`, it takes only clients whose certificate the
+    /// root signed.
+    pub fn start_tls(ca: &crate::test_ca::TestCa, client_certificates: bool) -> OtlpReceiver {
+        Self::start_with(Some(ca.server_config(client_certificates)))
+    }
+
+    fn start_with(tls: Option<Arc<rustls::ServerConfig>>) -> OtlpReceiver {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
         let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let endpoint = format!("{scheme}://{}", listener.local_addr().unwrap());
         let spans = Arc::new(Mutex::new(Vec::new()));
         let rejected = Arc::new(Mutex::new(Vec::new()));
         let (kept, refused) = (spans.clone(), rejected.clone());
@@ -56,7 +68,16 @@ impl OtlpReceiver {
                 let Ok((stream, _)) = listener.accept().await else { continue };
                 let (kept, refused) = (kept.clone(), refused.clone());
                 let service = hyper::service::service_fn(move |request| receive(request, kept.clone(), refused.clone()));
-                tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(stream), service));
+                let http1 = hyper::server::conn::http1::Builder::new();
+                match tls.clone() {
+                    None => drop(tokio::spawn(http1.serve_connection(hyper_util::rt::TokioIo::new(stream), service))),
+                    Some(tls) => drop(tokio::spawn(async move {
+                        // A failed handshake (an untrusted client) ends here.
+                        if let Ok(stream) = tokio_rustls::TlsAcceptor::from(tls).accept(stream).await {
+                            let _ = http1.serve_connection(hyper_util::rt::TokioIo::new(stream), service).await;
+                        }
+                    })),
+                }
             }
         });
         OtlpReceiver { endpoint, spans, rejected, _runtime: runtime }

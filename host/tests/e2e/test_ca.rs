@@ -66,6 +66,15 @@ impl TestCa {
     /// `client_certificates`, it takes only clients whose certificate the
     /// root signed. See [`serve`].
     pub fn https_server(&self, client_certificates: bool) -> TestServer {
+        let mut config = Arc::unwrap_or_clone(self.server_config(client_certificates));
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        serve(Some(Arc::new(config)))
+    }
+
+    /// A TLS server configuration with the server certificate; with
+    /// `client_certificates`, it takes only clients whose certificate the
+    /// root signed.
+    pub fn server_config(&self, client_certificates: bool) -> Arc<rustls::ServerConfig> {
         use rustls::pki_types::pem::PemObject;
         use rustls::pki_types::{CertificateDer, PrivateKeyDer};
         let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -79,9 +88,7 @@ impl TestCa {
         } else {
             builder.with_no_client_auth()
         };
-        let mut config = builder.with_single_cert(chain, key).unwrap();
-        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        serve(Some(Arc::new(config)))
+        Arc::new(builder.with_single_cert(chain, key).unwrap())
     }
 }
 

@@ -176,9 +176,39 @@ fn a_trace_setting_souk_cannot_use_is_refused_at_start_up_naming_the_variable() 
     let app = app();
     let output = app.up_fails(&[], &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"), ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]);
     assert!(output.contains("OTEL_EXPORTER_OTLP_PROTOCOL: `grpc` is not supported"), "{output}");
-    let output = app.up_fails(&[], &[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "https://collector.example/v1/traces")]);
-    assert!(output.contains("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `https://collector.example/v1/traces`"), "{output}");
+    let output = app.up_fails(&[], &[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "grpc://collector.example/v1/traces")]);
+    assert!(output.contains("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `grpc://collector.example/v1/traces`"), "{output}");
+    let tls = [("OTEL_EXPORTER_OTLP_ENDPOINT", "https://127.0.0.1:4318"), ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/no/such/ca.pem")];
+    let output = app.up_fails(&[], &tls);
+    assert!(output.contains("OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read /no/such/ca.pem"), "{output}");
     // OTEL_SDK_DISABLED wins over an endpoint, as in Spin.
     let souk = app.up_with(&[], &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"), ("OTEL_SDK_DISABLED", "true")]);
     assert!(!souk.startup.iter().any(|l| l.starts_with("Traces to")), "{:?}", souk.startup);
+}
+
+/// An `https://` endpoint: spans go over TLS to a collector whose
+/// certificate chains to the CA `OTEL_EXPORTER_OTLP_CERTIFICATE` names,
+/// with the client certificate the collector asks for.
+#[test]
+fn spans_go_over_tls_to_a_collector_trusted_through_the_certificate_variables() {
+    let ca = crate::test_ca::TestCa::new();
+    let receiver = OtlpReceiver::start_tls(&ca, true);
+    let app = app();
+    let root = ca.root().display().to_string();
+    let (cert, key) = ca.client_cert();
+    let (cert, key) = (cert.display().to_string(), key.display().to_string());
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint.as_str()),
+        ("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", root.as_str()),
+        ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", cert.as_str()),
+        ("OTEL_EXPORTER_OTLP_CLIENT_KEY", key.as_str()),
+        ("OTEL_SERVICE_NAME", "shop-tls"),
+    ];
+    let souk = app.up_with(&[], &env);
+    assert!(souk.startup.iter().any(|l| l == &format!("Traces to {}/v1/traces (http/protobuf)", receiver.endpoint)), "{:?}", souk.startup);
+    let (traceparent, trace) = client_context(11);
+    let reply = souk.request("GET", "/front/echo", None, &[("traceparent", &traceparent)]);
+    assert_eq!(reply.status, 200);
+    let spans = receiver.wait_for("the request's server span", |spans| in_trace(spans, &trace).iter().any(|s| s.kind == 2));
+    assert!(in_trace(&spans, &trace).iter().all(|s| s.service == "shop-tls"), "{}", describe(&spans));
 }
