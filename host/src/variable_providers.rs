@@ -1,27 +1,32 @@
 //! Where application variables come from, in Spin's order: `--variable`
 //! first, then each `[[variables_provider]]` of the runtime config (`type =
 //! "env"`: `<prefix>_<NAME>` from the environment, else from its dotenv
-//! file), then Spin's default environment provider (`SPIN_VARIABLE_<NAME>`,
-//! else `.env` in the working directory), then the manifest's default.
+//! file; `type = "static"`: its `values`), then Spin's default environment
+//! provider (`SPIN_VARIABLE_<NAME>`, else `.env` in the working
+//! directory), then the manifest's default.
 //! Dotenv files are read once at start-up (with `dotenvy`, the maintained
 //! parser of the format); a missing one holds nothing, as in Spin.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use souk_manifest::EnvProviderConfig;
+use souk_manifest::{EnvProviderConfig, VariablesProvider};
 
 const DEFAULT_PREFIX: &str = "SPIN_VARIABLE";
 const DEFAULT_DOTENV: &str = ".env";
 
-struct EnvProvider {
-    prefix: String,
-    dotenv: HashMap<String, String>,
+enum Provider {
+    Env {
+        prefix: String,
+        dotenv: HashMap<String, String>,
+    },
+    /// Values by lower-case variable name.
+    Static(HashMap<String, String>),
 }
 
 pub struct VariableSources {
     cli: HashMap<String, String>,
-    providers: Vec<EnvProvider>,
+    providers: Vec<Provider>,
 }
 
 fn read_dotenv(path: &Path) -> Result<HashMap<String, String>, String> {
@@ -34,16 +39,17 @@ fn read_dotenv(path: &Path) -> Result<HashMap<String, String>, String> {
 
 impl VariableSources {
     /// `cli`: the `--variable` values by lower-case name.
-    pub fn load(cli: HashMap<String, String>, configured: &[EnvProviderConfig]) -> Result<Self, String> {
-        let default = EnvProviderConfig { prefix: None, dotenv_path: Some(PathBuf::from(DEFAULT_DOTENV)) };
+    pub fn load(cli: HashMap<String, String>, configured: &[VariablesProvider]) -> Result<Self, String> {
+        let default = VariablesProvider::Env(EnvProviderConfig { prefix: None, dotenv_path: Some(PathBuf::from(DEFAULT_DOTENV)) });
         let providers = configured
             .iter()
             .chain(std::iter::once(&default))
-            .map(|config| {
-                Ok(EnvProvider {
+            .map(|config| match config {
+                VariablesProvider::Env(config) => Ok(Provider::Env {
                     prefix: config.prefix.clone().unwrap_or_else(|| DEFAULT_PREFIX.to_string()),
                     dotenv: config.dotenv_path.as_deref().map(read_dotenv).transpose()?.unwrap_or_default(),
-                })
+                }),
+                VariablesProvider::Static(values) => Ok(Provider::Static(values.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect())),
             })
             .collect::<Result<_, String>>()?;
         Ok(VariableSources { cli, providers })
@@ -59,9 +65,12 @@ impl VariableSources {
             return Some(value.clone());
         }
         let upper = name.to_ascii_uppercase();
-        self.providers.iter().find_map(|p| {
-            let key = format!("{}_{upper}", p.prefix);
-            env(&key).or_else(|| p.dotenv.get(&key).cloned())
+        self.providers.iter().find_map(|p| match p {
+            Provider::Env { prefix, dotenv } => {
+                let key = format!("{prefix}_{upper}");
+                env(&key).or_else(|| dotenv.get(&key).cloned())
+            }
+            Provider::Static(values) => values.get(&name.to_ascii_lowercase()).cloned(),
         })
     }
 }
@@ -77,17 +86,22 @@ mod tests {
         std::fs::write(&dotenv, "SHOP_TIER=from-dotenv\nSHOP_REGION=dotenv-region\n").unwrap();
         let sources = VariableSources::load(
             HashMap::from([("api_key".to_string(), "from-cli".to_string())]),
-            &[EnvProviderConfig { prefix: Some("SHOP".into()), dotenv_path: Some(dotenv) }],
+            &[
+                VariablesProvider::Env(EnvProviderConfig { prefix: Some("SHOP".into()), dotenv_path: Some(dotenv) }),
+                VariablesProvider::Static([("mode".to_string(), "static".to_string()), ("region".to_string(), "static".to_string())].into()),
+            ],
         )
         .unwrap();
         let env = |key: &str| match key {
             "SHOP_REGION" => Some("env-region".to_string()),
-            "SPIN_VARIABLE_API_KEY" | "SPIN_VARIABLE_COLOUR" => Some("from-spin-env".to_string()),
+            "SPIN_VARIABLE_API_KEY" | "SPIN_VARIABLE_COLOUR" | "SPIN_VARIABLE_MODE" => Some("from-spin-env".to_string()),
             _ => None,
         };
         assert_eq!(sources.get_with("api_key", &env).as_deref(), Some("from-cli"), "--variable first");
         assert_eq!(sources.get_with("region", &env).as_deref(), Some("env-region"), "the environment before the dotenv file");
         assert_eq!(sources.get_with("tier", &env).as_deref(), Some("from-dotenv"));
+        assert_eq!(sources.get_with("mode", &env).as_deref(), Some("static"), "a static provider before the default one");
+        assert_eq!(sources.get_with("region", &env).as_deref(), Some("env-region"), "and after the providers listed before it");
         assert_eq!(sources.get_with("colour", &env).as_deref(), Some("from-spin-env"), "the default provider last");
         assert_eq!(sources.get_with("missing", &env), None);
     }
@@ -96,10 +110,11 @@ mod tests {
     fn a_missing_dotenv_file_holds_nothing_and_a_broken_one_is_named() {
         let dir = tempfile::tempdir().unwrap();
         let missing = EnvProviderConfig { prefix: None, dotenv_path: Some(dir.path().join("none.env")) };
-        assert!(VariableSources::load(HashMap::new(), &[missing]).is_ok());
+        assert!(VariableSources::load(HashMap::new(), &[VariablesProvider::Env(missing)]).is_ok());
         let broken = dir.path().join("broken.env");
         std::fs::write(&broken, "A='unterminated\n").unwrap();
-        let error = VariableSources::load(HashMap::new(), &[EnvProviderConfig { prefix: None, dotenv_path: Some(broken) }]).err().unwrap();
+        let broken = VariablesProvider::Env(EnvProviderConfig { prefix: None, dotenv_path: Some(broken) });
+        let error = VariableSources::load(HashMap::new(), &[broken]).err().unwrap();
         assert!(error.contains("broken.env"), "{error}");
     }
 }

@@ -27,5 +27,5 @@ pub use manifest::{
     Inherit, Middleware, VariableDecl, cron_schedule, file_glob,
 };
 pub use routes::{RouteMatch, Router};
-pub use runtime_config::{EnvProviderConfig, RuntimeConfig, StoreConfig};
+pub use runtime_config::{EnvProviderConfig, RuntimeConfig, StoreConfig, VariablesProvider};
 pub use variables::{VariableError, Variables};

@@ -23,13 +23,21 @@ pub struct RuntimeConfig {
     pub sqlite_databases: BTreeMap<String, StoreConfig>,
     /// The configured variables providers, in the order they are asked;
     /// Spin's default environment provider comes after them all.
-    pub variables_providers: Vec<EnvProviderConfig>,
+    pub variables_providers: Vec<VariablesProvider>,
     /// `[outbound_networking] block_networks`: where no guest may connect.
     pub blocked_networks: BlockedNetworks,
     /// `[[client_tls]]`: outbound HTTPS settings by component and host.
     pub client_tls: Vec<ClientTlsConfig>,
     /// How many outbound connections guests may hold at once.
     pub connection_limits: ConnectionLimits,
+}
+
+/// A `[[variables_provider]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VariablesProvider {
+    Env(EnvProviderConfig),
+    /// `type = "static"`: `values`, variable name to value, as written.
+    Static(BTreeMap<String, String>),
 }
 
 /// A `type = "env"` variables provider: variable `name` is the environment
@@ -215,17 +223,18 @@ fn store(source: &TomlSource, path: &KeyPath, config_dir: &Path, kind: &Kind, ta
     }
 }
 
+const PROVIDER_TYPES: &str = "the supported types are \"env\" and \"static\"";
+
 /// Checks one `[[variables_provider]]` table.
-fn variables_provider(source: &TomlSource, path: &KeyPath, table: toml::Table) -> Result<EnvProviderConfig, ConfigError> {
+fn variables_provider(source: &TomlSource, path: &KeyPath, table: toml::Table) -> Result<VariablesProvider, ConfigError> {
     match table.get("type") {
         Some(toml::Value::String(kind)) if kind == "env" => {}
-        Some(toml::Value::String(kind)) if ["vault", "azure_key_vault", "static"].contains(&kind.as_str()) => {
-            return Err(
-                source.error_at(&path.key("type"), format!("the \"{kind}\" variables provider is not served by souk yet; the supported type is \"env\""))
-            );
+        Some(toml::Value::String(kind)) if kind == "static" => return static_provider(source, path, &table),
+        Some(toml::Value::String(kind)) if ["vault", "azure_key_vault"].contains(&kind.as_str()) => {
+            return Err(source.error_at(&path.key("type"), format!("the \"{kind}\" variables provider is not served by souk yet; {PROVIDER_TYPES}")));
         }
-        Some(other) => return Err(source.error_at(&path.key("type"), format!("unknown variables provider type {other}; the supported type is \"env\""))),
-        None => return Err(source.error_at(path, "missing `type`; the supported type is \"env\"")),
+        Some(other) => return Err(source.error_at(&path.key("type"), format!("unknown variables provider type {other}; {PROVIDER_TYPES}"))),
+        None => return Err(source.error_at(path, format!("missing `type`; {PROVIDER_TYPES}"))),
     }
     if let Some(unknown) = table.keys().find(|k| !matches!(k.as_str(), "type" | "prefix" | "dotenv_path")) {
         return Err(source.error_at(&path.key(unknown), format!("unknown key `{unknown}`; an \"env\" provider accepts `type`, `prefix` and `dotenv_path`")));
@@ -235,7 +244,26 @@ fn variables_provider(source: &TomlSource, path: &KeyPath, table: toml::Table) -
         Some(toml::Value::String(value)) => Ok(Some(value.clone())),
         Some(_) => Err(source.error_at(&path.key(key), "must be a string")),
     };
-    Ok(EnvProviderConfig { prefix: text("prefix")?, dotenv_path: text("dotenv_path")?.map(PathBuf::from) })
+    Ok(VariablesProvider::Env(EnvProviderConfig { prefix: text("prefix")?, dotenv_path: text("dotenv_path")?.map(PathBuf::from) }))
+}
+
+/// A `type = "static"` provider: `values`, a table of variable names and
+/// their string values.
+fn static_provider(source: &TomlSource, path: &KeyPath, table: &toml::Table) -> Result<VariablesProvider, ConfigError> {
+    if let Some(unknown) = table.keys().find(|k| !matches!(k.as_str(), "type" | "values")) {
+        return Err(source.error_at(&path.key(unknown), format!("unknown key `{unknown}`; a \"static\" provider accepts `type` and `values`")));
+    }
+    let values = match table.get("values") {
+        Some(toml::Value::Table(values)) => values,
+        Some(_) => return Err(source.error_at(&path.key("values"), "must be a table of variable names and string values")),
+        None => return Err(source.error_at(path, "missing `values` (e.g. values = { api_url = \"https://example.com\" })")),
+    };
+    let mut out = BTreeMap::new();
+    for (name, value) in values {
+        let toml::Value::String(value) = value else { return Err(source.error_at(&path.key("values").key(name), "must be a string")) };
+        out.insert(name.clone(), value.clone());
+    }
+    Ok(VariablesProvider::Static(out))
 }
 
 #[cfg(test)]
@@ -425,10 +453,26 @@ mod tests {
         let rc = RuntimeConfig::load(Some(&file), tmp.path()).unwrap();
         assert_eq!(
             rc.variables_providers,
-            [EnvProviderConfig { prefix: Some("SHOP".into()), dotenv_path: Some("shop.env".into()) }, EnvProviderConfig { prefix: None, dotenv_path: None }]
+            [
+                VariablesProvider::Env(EnvProviderConfig { prefix: Some("SHOP".into()), dotenv_path: Some("shop.env".into()) }),
+                VariablesProvider::Env(EnvProviderConfig { prefix: None, dotenv_path: None })
+            ]
         );
         let file = write(tmp.path(), "[[config_provider]]\ntype = \"env\"\nprefix = \"OLD\"\n");
-        assert_eq!(RuntimeConfig::load(Some(&file), tmp.path()).unwrap().variables_providers[0].prefix.as_deref(), Some("OLD"));
+        let old = VariablesProvider::Env(EnvProviderConfig { prefix: Some("OLD".into()), dotenv_path: None });
+        assert_eq!(RuntimeConfig::load(Some(&file), tmp.path()).unwrap().variables_providers, [old]);
+        let file = write(tmp.path(), "[[variables_provider]]\ntype = \"static\"\nvalues = { api_url = \"https://a.example\", mode = \"live\" }\n");
+        let values = BTreeMap::from([("api_url".to_string(), "https://a.example".to_string()), ("mode".to_string(), "live".to_string())]);
+        assert_eq!(RuntimeConfig::load(Some(&file), tmp.path()).unwrap().variables_providers, [VariablesProvider::Static(values)]);
+        for (text, key, says) in [
+            ("[[variables_provider]]\ntype = \"static\"\nvalues = { port = 80 }\n", "variables_provider[0].values.port", "must be a string"),
+            ("[[variables_provider]]\ntype = \"static\"\n", "variables_provider[0]", "missing `values`"),
+            ("[[variables_provider]]\ntype = \"static\"\nvalues = {}\nprefix = \"A\"\n", "variables_provider[0].prefix", "unknown key"),
+        ] {
+            let e = RuntimeConfig::load(Some(&write(tmp.path(), text)), tmp.path()).unwrap_err();
+            assert_eq!(e.key, key, "{text}");
+            assert!(e.message.contains(says), "{text}: {e}");
+        }
         let file = write(tmp.path(), "[[variables_provider]]\ntype = \"vault\"\nurl = \"x\"\n");
         let e = RuntimeConfig::load(Some(&file), tmp.path()).unwrap_err();
         assert!(e.message.contains("\"vault\" variables provider is not served by souk yet"), "{e}");

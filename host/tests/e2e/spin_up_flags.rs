@@ -62,7 +62,7 @@ fn a_bad_seed_stops_start_up_naming_the_flag() {
 }
 
 #[test]
-fn an_env_variables_provider_in_the_runtime_config_reads_its_prefix_and_dotenv_file() {
+fn env_and_static_variables_providers_in_the_runtime_config_answer_in_order() {
     let app = AppDir::new(APP);
     app.write("shop.env", "SHOP_TIER=silver\nSHOP_REGION=dotenv\n");
     let dotenv = app.path().join("shop.env").display().to_string();
@@ -71,6 +71,18 @@ fn an_env_variables_provider_in_the_runtime_config_reads_its_prefix_and_dotenv_f
     assert_eq!(souk.get("/var?name=region").body, "env", "the environment before the dotenv file");
     assert_eq!(souk.get("/var?name=tier").body, "silver");
     assert_eq!(souk.get("/var?name=api_key").body, "default-provider", "Spin's default provider still answers after");
+
+    // A static provider answers with its values, in its place in the order.
+    let providers = format!(
+        "[[variables_provider]]\ntype = \"static\"\nvalues = {{ tier = \"gold\", api_key = \"static\" }}\n\n\
+         [[variables_provider]]\ntype = \"env\"\nprefix = \"SHOP\"\ndotenv_path = {dotenv:?}\n"
+    );
+    app.write("runtime-config.toml", &providers);
+    let souk = app.up_with(&[], &[("SHOP_REGION", "env"), ("SPIN_VARIABLE_API_KEY", "default-provider")]);
+    assert_eq!(souk.get("/var?name=tier").body, "gold", "the static provider comes first");
+    assert_eq!(souk.get("/var?name=api_key").body, "static", "and before Spin's default provider");
+    assert_eq!(souk.get("/var?name=region").body, "env");
+    drop(souk);
 
     app.write("runtime-config.toml", "[[variables_provider]]\ntype = \"vault\"\n");
     let output = app.up_fails(&[], &[]);
