@@ -1,6 +1,7 @@
 //! What guests may import. One module per interface family; `link` puts them
 //! all into the one linker every component is instantiated from.
 
+pub mod address_cache;
 pub mod blocked_networks;
 pub mod circuit_breaker;
 pub mod client_tls;

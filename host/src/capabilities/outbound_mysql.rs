@@ -18,9 +18,8 @@
 //! binary strings and blobs as `binary`, and every other type (text,
 //! decimals, dates and times, JSON) as `str`, as the server writes it.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use mysql_async::consts::{ColumnFlags, ColumnType};
@@ -30,6 +29,7 @@ use souk_manifest::{AllowedHosts, BlockedNetworks};
 use wasmtime::component::{Access, Accessor, FutureReader, Resource, StreamReader};
 
 use super::Spin;
+use super::address_cache::AddressCache;
 use super::bindings::fermyon::spin::mysql as v2;
 use super::bindings::fermyon::spin::rdbms_types as v2t;
 use super::bindings::spin::mysql::mysql as v3;
@@ -46,7 +46,7 @@ const BINARY_CHARSET: u16 = 63;
 /// The app's MySQL pools, by address.
 #[derive(Default)]
 pub struct MysqlPools {
-    by_address: Mutex<HashMap<PoolKey, Pool>>,
+    by_address: AddressCache<PoolKey, Pool>,
 }
 
 /// A guest's address, and the addresses checked against the blocked
@@ -55,20 +55,16 @@ type PoolKey = (String, Option<Vec<IpAddr>>);
 
 impl MysqlPools {
     fn pool(&self, address: &str, opts: Opts, checked: Option<Vec<IpAddr>>) -> Pool {
-        let mut by_address = self.by_address.lock().unwrap();
         let opts: Opts = match &checked {
             // The client then connects to these, and checks the name only for TLS.
             Some(ips) => OptsBuilder::from_opts(opts).resolved_ips(Some(ips.clone())).into(),
             None => opts,
         };
-        by_address
-            .entry((address.to_string(), checked))
-            .or_insert_with(|| {
-                let constraints = PoolConstraints::new(0, MAX_CONNECTIONS_PER_ADDRESS).expect("0 <= max and max > 0");
-                let pool_opts = PoolOpts::default().with_constraints(constraints).with_reset_connection(true);
-                Pool::new(OptsBuilder::from_opts(with_system_roots(opts)).prefer_socket(false).pool_opts(pool_opts))
-            })
-            .clone()
+        self.by_address.get_or_insert((address.to_string(), checked), || {
+            let constraints = PoolConstraints::new(0, MAX_CONNECTIONS_PER_ADDRESS).expect("0 <= max and max > 0");
+            let pool_opts = PoolOpts::default().with_constraints(constraints).with_reset_connection(true);
+            Pool::new(OptsBuilder::from_opts(with_system_roots(opts)).prefer_socket(false).pool_opts(pool_opts))
+        })
     }
 }
 

@@ -18,7 +18,6 @@
 //! [`super::redis_commands`]) moves the guest's connection to a socket of
 //! its own.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use redis::aio::MultiplexedConnection;
@@ -27,6 +26,7 @@ use souk_manifest::{AllowedHosts, BlockedNetworks};
 use wasmtime::component::{Accessor, Resource};
 
 use super::Spin;
+use super::address_cache::AddressCache;
 use super::bindings::fermyon::spin::redis as v2;
 use super::bindings::spin::redis::redis as v3;
 use super::bindings::spin::redis::redis::{Error, RedisParameter, RedisResult};
@@ -41,7 +41,7 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// outbound Redis and one for its `type = "redis"` key-value stores.
 #[derive(Default)]
 pub struct RedisClients {
-    by_address: std::sync::Mutex<HashMap<String, Arc<RedisLink>>>,
+    by_address: AddressCache<String, Arc<RedisLink>>,
     /// Networks these connections may not reach: the runtime config's, for
     /// guests' connections; none for the stores the operator configured.
     blocked: Arc<BlockedNetworks>,
@@ -57,10 +57,7 @@ impl RedisClients {
     /// the server dropped it. A name that resolves into a blocked network
     /// is refused with a message that says so.
     pub(crate) async fn connection(&self, address: &str, client: redis::Client) -> Result<Arc<RedisLink>, String> {
-        let link = {
-            let mut by_address = self.by_address.lock().unwrap_or_else(|e| e.into_inner());
-            by_address.entry(address.to_string()).or_insert_with(|| Arc::new(RedisLink::new(client, self.blocked.clone(), CONNECT_TIMEOUT))).clone()
-        };
+        let link = self.by_address.get_or_insert(address.to_string(), || Arc::new(RedisLink::new(client, self.blocked.clone(), CONNECT_TIMEOUT)));
         match link.connection().await {
             Ok(_) => Ok(link),
             Err(e) => Err(format!("cannot connect to {}: {e}", redacted(address))),

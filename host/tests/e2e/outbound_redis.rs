@@ -206,3 +206,23 @@ fn a_command_that_changes_or_holds_the_connection_gets_a_socket_of_its_own() {
     assert_eq!(blocking.join().unwrap().status, 503, "the BLPOP ends at its request's deadline");
     crate::harness::wait_until("the BLPOP's socket is closed", || blocked_clients() == 0);
 }
+
+/// A guest naming ever new addresses (here the same server with a query
+/// that varies) does not make souk keep a connection for each: past 32
+/// addresses, the one used longest ago is let go and its socket closed.
+#[test]
+fn shared_connections_are_kept_for_a_bounded_number_of_addresses() {
+    let server = RedisServer::start();
+    let app = app(&server);
+    let souk = app.up();
+    for n in 0..40 {
+        let reply = souk.get(&format!("/allowed/redis-exec?addr={}/%3Fn%3D{n}&cmds=PING", server.url()));
+        assert_eq!((reply.status, reply.body.as_str()), (200, "PONG"), "address {n}");
+    }
+    let connected = || -> u64 {
+        let info: String = redis::cmd("INFO").arg("clients").query(&mut server.client()).unwrap();
+        info.lines().find_map(|l| l.strip_prefix("connected_clients:")).unwrap().trim().parse().unwrap()
+    };
+    // souk's 32, and the test's own asking.
+    crate::harness::wait_until("souk keeps 32 connections", || connected() == 33);
+}

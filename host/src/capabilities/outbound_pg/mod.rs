@@ -37,14 +37,14 @@ mod interfaces;
 mod params;
 mod rows;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
 use souk_manifest::{AllowedHosts, BlockedNetworks};
 use tokio_postgres::config::{Host, SslMode};
 
+use super::address_cache::AddressCache;
 use super::bindings::spin::postgres4_2_0::postgres as v4;
 use super::connection_limits::{ConnectionLimits, Kind, Permit};
 use params::Param;
@@ -59,7 +59,7 @@ const POOL_WAIT: Duration = Duration::from_secs(10);
 /// The app's PostgreSQL pools, by address and the CA root a guest gave.
 #[derive(Default)]
 pub struct PgPools {
-    by_address: Mutex<HashMap<(String, Option<String>), Pool>>,
+    by_address: AddressCache<(String, Option<String>), Pool>,
 }
 
 impl PgPools {
@@ -67,10 +67,10 @@ impl PgPools {
     /// made by [`checked_connect`].
     fn pool(&self, address: &str, ca_root: Option<&str>, config: tokio_postgres::Config, blocked: &Arc<BlockedNetworks>) -> Result<Pool, String> {
         let key = (address.to_string(), ca_root.map(str::to_string));
-        let mut by_address = self.by_address.lock().unwrap();
-        if let Some(pool) = by_address.get(&key) {
-            return Ok(pool.clone());
-        }
+        self.by_address.get_or_make(key, || Self::make_pool(ca_root, config, blocked))
+    }
+
+    fn make_pool(ca_root: Option<&str>, config: tokio_postgres::Config, blocked: &Arc<BlockedNetworks>) -> Result<Pool, String> {
         let recycling = ManagerConfig { recycling_method: RecyclingMethod::Clean };
         let manager = match (config.get_ssl_mode() == SslMode::Disable, blocked.is_empty()) {
             (true, true) => Manager::from_config(config, tokio_postgres::NoTls, recycling),
@@ -85,14 +85,12 @@ impl PgPools {
             }
         };
         let timeouts = Timeouts { wait: Some(POOL_WAIT), create: Some(CONNECT_TIMEOUT), recycle: Some(CONNECT_TIMEOUT) };
-        let pool = Pool::builder(manager)
+        Pool::builder(manager)
             .max_size(MAX_CONNECTIONS_PER_ADDRESS)
             .timeouts(timeouts)
             .runtime(Runtime::Tokio1)
             .build()
-            .map_err(|e| format!("cannot make a connection pool: {e}"))?;
-        by_address.insert(key, pool.clone());
-        Ok(pool)
+            .map_err(|e| format!("cannot make a connection pool: {e}"))
     }
 }
 
