@@ -140,6 +140,7 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<Loaded> {
         max_instance_memory_bytes: (args.max_instance_memory_mb as usize) << 20,
         profiler: args.profile.unwrap_or(wasmtime::ProfilingStrategy::None),
         pooling: !args.disable_pooling,
+        debug_info: args.debug_info,
     })?;
     let mut linker = Linker::<InstanceState>::new(&engine);
     crate::capabilities::link(&mut linker)?;

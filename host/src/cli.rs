@@ -72,6 +72,11 @@ pub struct UpArgs {
     /// reserved at start-up (`--max-instances`), as `spin up --disable-pooling`.
     #[arg(long = "disable-pooling")]
     pub disable_pooling: bool,
+    /// Compile guests with debug information and without optimizations, so
+    /// that a native debugger (gdb, lldb) attached to souk can step through
+    /// them, as `spin up --debug-info`.
+    #[arg(long = "debug-info")]
+    pub debug_info: bool,
     /// Environment variables passed to every component, as KEY=VALUE.
     #[arg(short = 'e', long = "env", value_parser = parse_key_value)]
     pub env: Vec<(String, String)>,

@@ -24,6 +24,8 @@ pub struct EngineSettings {
     /// Slots reserved at start-up (the default), or memory given to each
     /// instance when it starts (`--disable-pooling`).
     pub pooling: bool,
+    /// DWARF for native debuggers, and no optimizations (`--debug-info`).
+    pub debug_info: bool,
 }
 
 pub fn new_engine(settings: &EngineSettings) -> wasmtime::Result<Engine> {
@@ -32,6 +34,11 @@ pub fn new_engine(settings: &EngineSettings) -> wasmtime::Result<Engine> {
     config.wasm_component_model_async(true);
     config.epoch_interruption(true);
     config.profiler(settings.profiler);
+    if settings.debug_info {
+        // The engine's compatibility hash covers both, so code compiled
+        // this way is cached apart from the optimized code.
+        config.debug_info(true).cranelift_opt_level(wasmtime::OptLevel::None);
+    }
     if !settings.pooling {
         return Engine::new(&config).context("cannot configure the wasmtime engine");
     }

@@ -85,6 +85,29 @@ fn the_cache_and_pooling_flags_of_spin_up_are_honoured() {
     assert!(bad.contains("wasmtime-cache.toml: cache.directroy: unknown key"), "{bad}");
 }
 
+/// `--debug-info`, as `spin up` has it: guests compiled with DWARF for a
+/// native debugger (and without optimizations), cached apart from the
+/// optimized code, so neither start takes the other's.
+#[test]
+fn debug_info_compiles_guests_with_dwarf_and_caches_them_apart() {
+    let app = AppDir::new(APP);
+    app.write("assets/a.txt", "x");
+    app.write("notes.txt", "x");
+    let optimized = app.up();
+    assert_eq!(optimized.get("/hello").status, 200);
+    drop(optimized);
+    let debug = app.up_with(&["--debug-info"], &[]);
+    assert!(debug.startup.iter().any(|l| l.contains("(1 compiled, 0 from cache)")), "{:?}", debug.startup);
+    assert_eq!(debug.get("/hello").status, 200, "served from the code built for debugging");
+    drop(debug);
+    let compiled: Vec<Vec<u8>> = std::fs::read_dir(app.path().join(".spin/cache")).unwrap().map(|f| std::fs::read(f.unwrap().path()).unwrap()).collect();
+    assert_eq!(compiled.len(), 2, "each build kept under its own name");
+    let with_dwarf = compiled.iter().filter(|bytes| bytes.windows(11).any(|w| w == b".debug_info")).count();
+    assert_eq!(with_dwarf, 1, "only the --debug-info build carries DWARF");
+    let again = app.up_with(&["--debug-info"], &[]);
+    assert!(again.startup.iter().any(|l| l.contains("(0 compiled, 1 from cache)")), "{:?}", again.startup);
+}
+
 #[test]
 fn souk_build_runs_each_build_command_in_its_workdir_and_names_a_failure() {
     let app = AppDir::new(
