@@ -220,7 +220,12 @@ fn changed(pair: &Pair, state: State) {
         State::HalfOpen => tracing::info!("circuit {caller} → {target} half-open: one probe call goes through"),
         State::Closed => tracing::info!("circuit {caller} → {target} closed: the probe succeeded"),
     }
-    crate::metrics::circuit_state(caller, target, state);
+    let gauge = match state {
+        State::Closed => 0,
+        State::Open => 1,
+        State::HalfOpen => 2,
+    };
+    crate::metrics::circuit_state(caller, target, gauge);
 }
 
 #[cfg(test)]

@@ -520,15 +520,10 @@ fn pair(caller: &str, callee: &str) -> ChainPairLabels {
     ChainPairLabels { caller: caller.to_string(), callee: callee.to_string() }
 }
 
-pub fn circuit_state(caller: &str, callee: &str, state: crate::capabilities::circuit_breaker::State) {
-    use crate::capabilities::circuit_breaker::State;
+/// A circuit's state as its gauge shows it: 0 closed, 1 open, 2 half-open.
+pub fn circuit_state(caller: &str, callee: &str, state: i64) {
     if let Some(m) = get() {
-        let value = match state {
-            State::Closed => 0,
-            State::Open => 1,
-            State::HalfOpen => 2,
-        };
-        m.circuit_state.get_or_create(&pair(caller, callee)).set(value);
+        m.circuit_state.get_or_create(&pair(caller, callee)).set(state);
     }
 }
 
