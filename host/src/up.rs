@@ -33,6 +33,9 @@ pub async fn run(args: UpArgs) -> wasmtime::Result<()> {
     let shutdown = shutdown_signal()?;
     let report = loaded.report;
     println!("Loaded {} component(s) ({} compiled, {} from cache)", report.compiled + report.from_cache, report.compiled, report.from_cache);
+    if let Some(limits) = app.stores.connection_limits.describe() {
+        println!("{limits}");
+    }
     if app.triggers.is_empty() {
         // As in Spin, an app without HTTP triggers has no listener.
         println!("Ready (the app has no HTTP trigger: nothing listens)");

@@ -92,6 +92,17 @@ impl ConnectionLimits {
         ConnectionLimits { total: config.total.map(Limit::new), by_kind }
     }
 
+    /// The limits in force, for the start-up output; `None` when there are
+    /// none.
+    pub fn describe(&self) -> Option<String> {
+        let kinds = [Kind::Http, Kind::Redis, Kind::Postgres, Kind::Mysql, Kind::Mqtt];
+        let mut set: Vec<String> = kinds.iter().filter_map(|&kind| Some(format!("{} {}", kind.label(), self.by_kind[kind as usize].as_ref()?.max))).collect();
+        if let Some(total) = &self.total {
+            set.push(format!("total {}", total.max));
+        }
+        (!set.is_empty()).then(|| format!("Outbound connection limits: {} (wasi:sockets connections are not counted)", set.join(", ")))
+    }
+
     /// A place for one more connection of `kind`, once there is one. The
     /// kind's place is taken first, so a connection waiting on its kind's
     /// limit holds no place under the total.
@@ -149,7 +160,9 @@ mod tests {
         let _pg = limits.acquire(Kind::Postgres).await.unwrap();
         drop(http);
         let _redis = limits.acquire(Kind::Redis).await.unwrap();
+        assert_eq!(limits.describe().as_deref(), Some("Outbound connection limits: redis 1, total 3 (wasi:sockets connections are not counted)"));
         let unlimited = ConnectionLimits::default();
+        assert_eq!(unlimited.describe(), None);
         let _many: Vec<Permit> = futures::future::try_join_all((0..100).map(|_| unlimited.acquire(Kind::Http))).await.unwrap();
     }
 

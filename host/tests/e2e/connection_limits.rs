@@ -64,6 +64,8 @@ fn each_kind_is_held_to_its_limit_and_a_limit_of_zero_refuses_at_once() {
     );
     let config = app.path().join("limits.toml").display().to_string();
     let souk = Arc::new(app.up_with(&["--runtime-config-file", &config, "--metrics-listen", "127.0.0.1:0"], &[]));
+    let announced = "Outbound connection limits: http 0, redis 1, postgres 0, mysql 0, mqtt 0 (wasi:sockets connections are not counted)";
+    assert!(souk.startup.iter().any(|l| l == announced), "{:?}", souk.startup);
 
     let reply = souk.get(&format!("/outbound?url=http://127.0.0.1:{port}/x"));
     assert_eq!((reply.status, reply.body.as_str()), (502, "error: ErrorCode::ConnectionLimitReached"));
