@@ -59,9 +59,12 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// Whether the server answers yet; a connection it resets while it
+    /// starts is a "not yet", not a failure.
     fn ping(&self) -> redis::RedisResult<()> {
         let _ = TcpStream::connect(("127.0.0.1", self.port))?;
-        redis::cmd("PING").query::<String>(&mut self.client()).map(drop)
+        let mut conn = redis::Client::open(self.url())?.get_connection()?;
+        redis::cmd("PING").query::<String>(&mut conn).map(drop)
     }
 
     /// A connection of the test's own, to check what the guest did.

@@ -100,7 +100,13 @@ async fn serve(client: redis::Client, mut pubsub: redis::aio::PubSub, subscripti
         tracing::warn!("Redis trigger: the connection to {server} was lost; connecting again");
         let mut pause = Duration::from_millis(100);
         pubsub = loop {
-            match subscribe(&client, &subscription).await {
+            // Shutdown does not wait for an attempt (up to 10 s on a server
+            // that does not answer).
+            let attempt = tokio::select! {
+                _ = stopped.wait_for(|stop| *stop) => return,
+                attempt = subscribe(&client, &subscription) => attempt,
+            };
+            match attempt {
                 Ok(pubsub) => break pubsub,
                 Err(e) => {
                     tracing::warn!("Redis trigger: cannot subscribe on {server} ({e}); trying again in {pause:?}");
