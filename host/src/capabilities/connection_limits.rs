@@ -108,11 +108,11 @@ impl ConnectionLimits {
     /// limit holds no place under the total.
     pub async fn acquire(&self, kind: Kind) -> Result<Permit, String> {
         let own = &self.by_kind[kind as usize];
-        for (limit, key) in [(own, format!("[{}] max_connections", kind.table())), (&self.total, "[outbound_networking] max_total_connections".into())] {
-            if limit.as_ref().is_some_and(|l| l.max == 0) {
-                metrics::outbound_connection(kind.label(), ConnectionEvent::Refused);
-                return Err(format!("no outbound connection is allowed: the runtime config's {key} is 0"));
-            }
+        let zero = |limit: &Option<Limit>| limit.as_ref().is_some_and(|l| l.max == 0);
+        if zero(own) || zero(&self.total) {
+            metrics::outbound_connection(kind.label(), ConnectionEvent::Refused);
+            let key = if zero(own) { format!("[{}] max_connections", kind.table()) } else { "[outbound_networking] max_total_connections".into() };
+            return Err(format!("no outbound connection is allowed: the runtime config's {key} is 0"));
         }
         let mut waited = false;
         let kind_place = take(own, &mut waited).await?;
