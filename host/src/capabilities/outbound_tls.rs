@@ -69,11 +69,18 @@ pub fn configure(roots: RootCertStore, identity: Option<(Vec<CertificateDer<'sta
 /// name the client passes (an IP address, for which rustls sends no SNI).
 pub fn system_client_config_naming(name: &str) -> Result<Arc<ClientConfig>, String> {
     let name = ServerName::try_from(name.to_string()).map_err(|e| format!("{name} is not a server name TLS can check: {e}"))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = RootCertStore::empty();
-    roots.add_parsable_certificates(system_roots().iter().cloned());
-    let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build().map_err(|e| format!("cannot configure TLS: {e}"))?;
-    let config = ClientConfig::builder_with_provider(provider)
+    // The system's roots are parsed into a verifier once, not at each
+    // connection that needs one.
+    static SYSTEM_VERIFIER: OnceLock<Result<Arc<WebPkiServerVerifier>, String>> = OnceLock::new();
+    let inner = SYSTEM_VERIFIER
+        .get_or_init(|| {
+            let mut roots = RootCertStore::empty();
+            roots.add_parsable_certificates(system_roots().iter().cloned());
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider).build().map_err(|e| format!("cannot configure TLS: {e}"))
+        })
+        .clone()?;
+    let config = ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("cannot configure TLS: {e}"))?
         .dangerous()
