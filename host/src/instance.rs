@@ -1,7 +1,9 @@
 //! The state one component instance owns for the length of one request:
 //! its WASI context, resource table, HTTP context, memory limiter, and each
-//! capability's grant for its component; and [`ComponentGrants`], what a
-//! component's instances are given, each part made by its capability.
+//! capability's state for it ([`InstanceCapabilities`]); and
+//! [`ComponentGrants`], what a component's instances are given, each part
+//! made by its capability. The capabilities see the instance only through
+//! [`HasCapabilities`], as WASI sees it through `WasiView`.
 
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -11,7 +13,6 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::capabilities::for_request::ByTask;
 use crate::capabilities::key_value::KeyValueGrant;
 use crate::capabilities::outbound_http::{OutboundGrant, OutboundHooks};
 use crate::capabilities::outbound_mqtt::MqttGrant;
@@ -21,6 +22,7 @@ use crate::capabilities::outbound_redis::RedisGrant;
 use crate::capabilities::sqlite::SqliteGrant;
 use crate::capabilities::variables::VariablesGrant;
 use crate::capabilities::wasi_cli::WasiGrant;
+use crate::capabilities::{CapabilitiesView, HasCapabilities, InstanceCapabilities};
 
 /// What one component's instances may use, made once at start-up.
 pub struct ComponentGrants {
@@ -43,15 +45,17 @@ impl ComponentGrants {
             table: Default::default(),
             wasi: self.wasi.context()?,
             http: WasiHttpCtx::new(),
-            hooks: OutboundHooks { grant: self.outbound.clone(), deadline: None, trace: None },
-            by_task: Default::default(),
-            key_value: self.key_value.clone(),
-            sqlite: self.sqlite.clone(),
-            variables: self.variables.clone(),
-            redis: self.redis.clone(),
-            mqtt: self.mqtt.clone(),
-            postgres: self.postgres.clone(),
-            mysql: self.mysql.clone(),
+            capabilities: InstanceCapabilities {
+                hooks: OutboundHooks { grant: self.outbound.clone(), deadline: None, trace: None },
+                by_task: Default::default(),
+                key_value: self.key_value.clone(),
+                sqlite: self.sqlite.clone(),
+                variables: self.variables.clone(),
+                redis: self.redis.clone(),
+                mqtt: self.mqtt.clone(),
+                postgres: self.postgres.clone(),
+                mysql: self.mysql.clone(),
+            },
             outcome: Default::default(),
             max_memory_bytes,
         })
@@ -62,16 +66,7 @@ pub struct InstanceState {
     pub table: ResourceTable,
     pub wasi: WasiCtx,
     pub http: WasiHttpCtx,
-    pub hooks: OutboundHooks,
-    /// Each request's deadline and span, by the guest task serving it.
-    pub by_task: ByTask,
-    pub key_value: Arc<KeyValueGrant>,
-    pub sqlite: Arc<SqliteGrant>,
-    pub variables: Arc<VariablesGrant>,
-    pub redis: Arc<RedisGrant>,
-    pub mqtt: Arc<MqttGrant>,
-    pub postgres: Arc<PgGrant>,
-    pub mysql: Arc<MysqlGrant>,
+    pub capabilities: InstanceCapabilities,
     /// What went wrong, if anything, recorded where it is detected
     /// (deadline callback, memory limiter) and read when logging the failure.
     pub outcome: Arc<RequestOutcome>,
@@ -110,7 +105,13 @@ impl WasiView for InstanceState {
 
 impl WasiHttpView for InstanceState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.capabilities.hooks }
+    }
+}
+
+impl HasCapabilities for InstanceState {
+    fn capabilities(&mut self) -> CapabilitiesView<'_> {
+        CapabilitiesView { table: &mut self.table, caps: &mut self.capabilities }
     }
 }
 
@@ -133,13 +134,13 @@ impl ResourceLimiter for InstanceState {
 /// The epoch ticks every 10 ms; at each tick a running guest yields to the
 /// executor (so one busy guest cannot starve others on its thread). With
 /// `stop_at_deadline`, an instance serving one request or message is also
-/// stopped at the first tick past its deadline (`hooks.deadline`), its
+/// stopped at the first tick past its deadline (`capabilities.hooks.deadline`), its
 /// failure recorded; an instance reused by several requests outlives any one
 /// deadline and is not.
 pub fn tick_with_deadline(store: &mut wasmtime::Store<InstanceState>, stop_at_deadline: bool) {
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |ctx: wasmtime::StoreContextMut<'_, InstanceState>| {
-        if stop_at_deadline && ctx.data().hooks.deadline.is_some_and(|deadline| std::time::Instant::now() >= deadline) {
+        if stop_at_deadline && ctx.data().capabilities.hooks.deadline.is_some_and(|deadline| std::time::Instant::now() >= deadline) {
             ctx.data().outcome.record(HostFailure::DeadlineExceeded);
             return Err(wasmtime::format_err!("request deadline exceeded"));
         }

@@ -10,8 +10,7 @@ use wasmtime::component::{Accessor, FutureReader, Linker, Resource, StreamReader
 
 use souk_manifest::ConfigKind;
 
-use super::Spin;
-use crate::instance::InstanceState;
+use super::{CapabilitiesView, HasCapabilities, Spin};
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -78,13 +77,13 @@ pub fn deniable() -> impl Iterator<Item = &'static str> {
     GUARDED.iter().filter(|(_, _, stand_in)| stand_in.is_some()).map(|(name, _, _)| *name)
 }
 
-pub fn link(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
-    kv::add_to_linker::<_, Spin>(linker, |s| s)?;
-    sql::add_to_linker::<_, Spin>(linker, |s| s)?;
-    vars::add_to_linker::<_, Spin>(linker, |s| s)?;
-    client::add_to_linker::<_, Spin>(linker, |s| s)?;
-    env2::add_to_linker::<_, Spin>(linker, |s| s)?;
-    env3::add_to_linker::<_, Spin>(linker, |s| s)?;
+pub fn link<T: HasCapabilities + Send + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    kv::add_to_linker::<_, Spin>(linker, T::capabilities)?;
+    sql::add_to_linker::<_, Spin>(linker, T::capabilities)?;
+    vars::add_to_linker::<_, Spin>(linker, T::capabilities)?;
+    client::add_to_linker::<_, Spin>(linker, T::capabilities)?;
+    env2::add_to_linker::<_, Spin>(linker, T::capabilities)?;
+    env3::add_to_linker::<_, Spin>(linker, T::capabilities)?;
     Ok(())
 }
 
@@ -92,9 +91,9 @@ fn unreachable<T>() -> wasmtime::Result<T> {
     Err(wasmtime::format_err!("a denied resource cannot exist"))
 }
 
-impl kv::Host for &mut InstanceState {}
+impl kv::Host for CapabilitiesView<'_> {}
 
-impl kv::HostStore for &mut InstanceState {
+impl kv::HostStore for CapabilitiesView<'_> {
     fn drop(&mut self, _: Resource<Never>) -> wasmtime::Result<()> {
         unreachable()
     }
@@ -121,9 +120,9 @@ impl<T: Send> kv::HostStoreWithStore<T> for Spin {
     }
 }
 
-impl sql::Host for &mut InstanceState {}
+impl sql::Host for CapabilitiesView<'_> {}
 
-impl sql::HostConnection for &mut InstanceState {
+impl sql::HostConnection for CapabilitiesView<'_> {
     fn open(&mut self, _: String) -> wasmtime::Result<Result<Resource<Never>, sql::Error>> {
         Ok(Err(sql::Error::AccessDenied))
     }
@@ -161,7 +160,7 @@ impl<T: Send> sql::HostConnectionWithStore<T> for Spin {
     }
 }
 
-impl vars::Host for &mut InstanceState {}
+impl vars::Host for CapabilitiesView<'_> {}
 
 impl<T: Send> vars::HostWithStore<T> for Spin {
     async fn get(_: &Accessor<T, Self>, name: String) -> wasmtime::Result<Result<String, vars::Error>> {
@@ -169,7 +168,7 @@ impl<T: Send> vars::HostWithStore<T> for Spin {
     }
 }
 
-impl client::Host for &mut InstanceState {}
+impl client::Host for CapabilitiesView<'_> {}
 
 impl<T: Send> client::HostWithStore<T> for Spin {
     async fn send(
@@ -181,7 +180,7 @@ impl<T: Send> client::HostWithStore<T> for Spin {
     }
 }
 
-impl env2::Host for &mut InstanceState {
+impl env2::Host for CapabilitiesView<'_> {
     fn get_environment(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
         Ok(Vec::new())
     }
@@ -193,7 +192,7 @@ impl env2::Host for &mut InstanceState {
     }
 }
 
-impl env3::Host for &mut InstanceState {
+impl env3::Host for CapabilitiesView<'_> {
     fn get_environment(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
         Ok(Vec::new())
     }

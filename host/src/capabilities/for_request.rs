@@ -56,11 +56,11 @@ impl ByTask {
 /// stack is the task the request started. With one request in the
 /// instance, or a caller not found, the latest request.
 pub fn for_caller<T: 'static>(access: &mut Access<'_, T, Spin>) -> ForRequest {
-    if access.get().by_task.0.len() > 1
+    if access.get().caps.by_task.0.len() > 1
         && let Some(task) = access.as_context_mut().async_call_stack().ok().and_then(|stack| stack.last())
-        && let Some(request) = access.get().by_task.of(task)
+        && let Some(request) = access.get().caps.by_task.of(task)
     {
         return request.clone();
     }
-    access.get().hooks.for_request()
+    access.get().caps.hooks.for_request()
 }

@@ -9,12 +9,12 @@ use std::sync::Arc;
 use rusqlite::OptionalExtension;
 use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
 
-use super::Spin;
 use super::bindings::spin::key_value::key_value::{self as kv, Error};
 use super::for_request::ForRequest;
 use super::key_value_redis::RedisStore;
 use super::outbound_redis::RedisClients;
 use super::shared_connection::{SharedConnection, Sql};
+use super::{CapabilitiesView, Spin};
 
 /// One store: its label (for metrics) and where its keys live.
 pub struct Backend {
@@ -309,9 +309,9 @@ fn store_of<T: Send>(accessor: &Accessor<T, Spin>, store: &Resource<OpenStore>) 
     })
 }
 
-impl kv::Host for &mut crate::instance::InstanceState {}
+impl kv::Host for CapabilitiesView<'_> {}
 
-impl kv::HostStore for &mut crate::instance::InstanceState {
+impl kv::HostStore for CapabilitiesView<'_> {
     fn drop(&mut self, store: Resource<OpenStore>) -> wasmtime::Result<()> {
         self.table.delete(store)?;
         Ok(())
@@ -322,7 +322,7 @@ impl<T: Send> kv::HostStoreWithStore<T> for Spin {
     async fn open(accessor: &Accessor<T, Self>, label: String) -> wasmtime::Result<Result<Resource<OpenStore>, Error>> {
         accessor.with(|mut access| {
             let state = access.get();
-            Ok(match open_store(&state.key_value, &label) {
+            Ok(match open_store(&state.caps.key_value, &label) {
                 Ok(store) => Ok(state.table.push(store)?),
                 Err(OpenError::AccessDenied) => Err(Error::AccessDenied),
                 Err(OpenError::NoSuchStore) => Err(Error::NoSuchStore),

@@ -30,9 +30,21 @@ pub mod wasi_cli;
 pub mod wasi_config;
 pub mod wasi_keyvalue;
 
-use wasmtime::component::{Accessor, ComponentType, FutureReader, HasData, Lift, Linker, Lower, StreamReader};
+use std::sync::Arc;
 
-use crate::instance::InstanceState;
+use wasmtime::component::{Accessor, ComponentType, FutureReader, HasData, Lift, Linker, Lower, ResourceTable, StreamReader};
+use wasmtime_wasi::WasiView;
+use wasmtime_wasi_http::WasiHttpView;
+
+use for_request::ByTask;
+use key_value::KeyValueGrant;
+use outbound_http::OutboundHooks;
+use outbound_mqtt::MqttGrant;
+use outbound_mysql::MysqlGrant;
+use outbound_pg::PgGrant;
+use outbound_redis::RedisGrant;
+use sqlite::SqliteGrant;
+use variables::VariablesGrant;
 
 pub(crate) mod bindings {
     wasmtime::component::bindgen!({
@@ -98,42 +110,74 @@ where
     })
 }
 
+/// Each capability's state for one instance: its component's grant, and
+/// the requests the instance serves (their deadlines and spans), which
+/// every store and connection capability checks before it acts. The
+/// resources a guest opens live in the instance's resource table, which
+/// the capabilities share with WASI.
+pub struct InstanceCapabilities {
+    /// Outbound HTTP's grant, and the latest request's deadline and span.
+    pub hooks: OutboundHooks,
+    /// Each request's deadline and span, by the guest task serving it.
+    pub by_task: ByTask,
+    pub key_value: Arc<KeyValueGrant>,
+    pub sqlite: Arc<SqliteGrant>,
+    pub variables: Arc<VariablesGrant>,
+    pub redis: Arc<RedisGrant>,
+    pub mqtt: Arc<MqttGrant>,
+    pub postgres: Arc<PgGrant>,
+    pub mysql: Arc<MysqlGrant>,
+}
+
+/// What the Spin interfaces' host functions work on: the instance's
+/// resource table and its capabilities' state.
+pub struct CapabilitiesView<'a> {
+    pub table: &'a mut ResourceTable,
+    pub caps: &'a mut InstanceCapabilities,
+}
+
+/// A store's data that holds an instance's capabilities, as `WasiView` is
+/// one that holds its WASI context.
+pub trait HasCapabilities {
+    fn capabilities(&mut self) -> CapabilitiesView<'_>;
+}
+
 /// Marker naming the per-instance data the Spin interfaces work on.
 pub struct Spin;
 
 impl HasData for Spin {
-    type Data<'a> = &'a mut InstanceState;
+    type Data<'a> = CapabilitiesView<'a>;
 }
 
 /// Builds the linker: WASI p2 and p3, wasi:http p2 and p3, Spin's
 /// key-value, SQLite, variables, outbound Redis, MQTT, PostgreSQL and MySQL interfaces (4.x, 3.x and 2.0), the LLM one
 /// (refusing), the wasi:keyvalue and wasi:config drafts, and their refusing stand-ins
 /// for dependencies that do not inherit them.
-pub fn link(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
+pub fn link<T: WasiView + WasiHttpView + HasCapabilities + Send + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
     wasmtime_wasi::p3::add_to_linker(linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
     wasmtime_wasi_http::p3::add_to_linker(linker)?;
-    bindings::spin::key_value::key_value::add_to_linker::<_, Spin>(linker, |s| s)?;
-    bindings::spin::sqlite::sqlite::add_to_linker::<_, Spin>(linker, |s| s)?;
-    bindings::spin::variables::variables::add_to_linker::<_, Spin>(linker, |s| s)?;
-    bindings::spin::redis::redis::add_to_linker::<_, Spin>(linker, |s| s)?;
-    bindings::spin::mqtt::mqtt::add_to_linker::<_, Spin>(linker, |s| s)?;
-    bindings::spin::postgres4_2_0::postgres::add_to_linker::<_, Spin>(linker, |s| s)?;
-    bindings::spin::postgres3_0_0::postgres::add_to_linker::<_, Spin>(linker, |s| s)?;
-    bindings::spin::mysql::mysql::add_to_linker::<_, Spin>(linker, |s| s)?;
-    bindings::fermyon::spin::key_value::add_to_linker::<_, Spin>(linker, |s| s)?;
-    bindings::fermyon::spin::sqlite::add_to_linker::<_, Spin>(linker, |s| s)?;
-    bindings::fermyon::spin::variables::add_to_linker::<_, Spin>(linker, |s| s)?;
-    bindings::fermyon::spin::llm::add_to_linker::<_, Spin>(linker, |s| s)?;
-    bindings::fermyon::spin::redis::add_to_linker::<_, Spin>(linker, |s| s)?;
-    bindings::fermyon::spin::mqtt::add_to_linker::<_, Spin>(linker, |s| s)?;
-    bindings::fermyon::spin::postgres::add_to_linker::<_, Spin>(linker, |s| s)?;
-    bindings::fermyon::spin::mysql::add_to_linker::<_, Spin>(linker, |s| s)?;
-    bindings::wasi::keyvalue::store::add_to_linker::<_, Spin>(linker, |s| s)?;
-    bindings::wasi::keyvalue::atomics::add_to_linker::<_, Spin>(linker, |s| s)?;
-    bindings::wasi::keyvalue::batch::add_to_linker::<_, Spin>(linker, |s| s)?;
-    bindings::wasi::config::store::add_to_linker::<_, Spin>(linker, |s| s)?;
+    bindings::spin::key_value::key_value::add_to_linker::<_, Spin>(linker, T::capabilities)?;
+    bindings::spin::sqlite::sqlite::add_to_linker::<_, Spin>(linker, T::capabilities)?;
+    bindings::spin::variables::variables::add_to_linker::<_, Spin>(linker, T::capabilities)?;
+    bindings::spin::redis::redis::add_to_linker::<_, Spin>(linker, T::capabilities)?;
+    bindings::spin::mqtt::mqtt::add_to_linker::<_, Spin>(linker, T::capabilities)?;
+    bindings::spin::postgres4_2_0::postgres::add_to_linker::<_, Spin>(linker, T::capabilities)?;
+    bindings::spin::postgres3_0_0::postgres::add_to_linker::<_, Spin>(linker, T::capabilities)?;
+    bindings::spin::mysql::mysql::add_to_linker::<_, Spin>(linker, T::capabilities)?;
+    bindings::fermyon::spin::key_value::add_to_linker::<_, Spin>(linker, T::capabilities)?;
+    bindings::fermyon::spin::sqlite::add_to_linker::<_, Spin>(linker, T::capabilities)?;
+    bindings::fermyon::spin::variables::add_to_linker::<_, Spin>(linker, T::capabilities)?;
+    bindings::fermyon::spin::llm::add_to_linker::<_, Spin>(linker, T::capabilities)?;
+    bindings::fermyon::spin::redis::add_to_linker::<_, Spin>(linker, T::capabilities)?;
+    bindings::fermyon::spin::mqtt::add_to_linker::<_, Spin>(linker, T::capabilities)?;
+    bindings::fermyon::spin::postgres::add_to_linker::<_, Spin>(linker, T::capabilities)?;
+    bindings::fermyon::spin::mysql::add_to_linker::<_, Spin>(linker, T::capabilities)?;
+    bindings::wasi::keyvalue::store::add_to_linker::<_, Spin>(linker, T::capabilities)?;
+    bindings::wasi::keyvalue::atomics::add_to_linker::<_, Spin>(linker, T::capabilities)?;
+    bindings::wasi::keyvalue::batch::add_to_linker::<_, Spin>(linker, T::capabilities)?;
+    bindings::wasi::config::store::add_to_linker::<_, Spin>(linker, T::capabilities)?;
     // The types a Spin 1-3 SDK Redis handler's export uses, imported as an
     // instance of types only (the Redis trigger calls the export).
     linker.instance("fermyon:spin/redis-types")?;

@@ -24,12 +24,12 @@ use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, QoS,
 use souk_manifest::{AllowedHosts, BlockedNetworks};
 use wasmtime::component::{Accessor, Resource};
 
+use super::CapabilitiesView;
 use super::Spin;
 use super::bindings::fermyon::spin::mqtt as v2;
 use super::bindings::spin::mqtt::mqtt as v3;
 use super::bindings::spin::mqtt::mqtt::{Error, Qos};
 use super::connection_limits::{ConnectionLimits, Kind, Permit};
-use crate::instance::InstanceState;
 
 /// Messages a connection may have queued before the broker takes them.
 const QUEUE: usize = 16;
@@ -203,9 +203,9 @@ fn connection_of<T: Send>(accessor: &Accessor<T, Spin>, conn: &Resource<MqttConn
     accessor.with(|mut access| Ok(access.get().table.get(conn)?.clone()))
 }
 
-impl v3::Host for &mut InstanceState {}
+impl v3::Host for CapabilitiesView<'_> {}
 
-impl v3::HostConnection for &mut InstanceState {
+impl v3::HostConnection for CapabilitiesView<'_> {
     fn drop(&mut self, conn: Resource<MqttConnection>) -> wasmtime::Result<()> {
         self.table.delete(conn)?;
         Ok(())
@@ -220,7 +220,7 @@ impl<T: Send> v3::HostConnectionWithStore<T> for Spin {
         password: String,
         keep_alive_interval_in_secs: u64,
     ) -> wasmtime::Result<Result<Resource<MqttConnection>, Error>> {
-        let grant = accessor.with(|mut access| access.get().mqtt.clone());
+        let grant = accessor.with(|mut access| access.get().caps.mqtt.clone());
         match open(&grant, &address, username, password, keep_alive_interval_in_secs).await {
             Ok(conn) => accessor.with(|mut access| Ok(Ok(access.get().table.push(conn)?))),
             Err(e) => Ok(Err(e)),
@@ -249,9 +249,9 @@ fn error_v2(e: Error) -> v2::Error {
     }
 }
 
-impl v2::Host for &mut InstanceState {}
+impl v2::Host for CapabilitiesView<'_> {}
 
-impl v2::HostConnection for &mut InstanceState {
+impl v2::HostConnection for CapabilitiesView<'_> {
     async fn open(
         &mut self,
         address: String,
@@ -259,7 +259,7 @@ impl v2::HostConnection for &mut InstanceState {
         password: String,
         keep_alive_interval_in_secs: u64,
     ) -> wasmtime::Result<Result<Resource<MqttConnection>, v2::Error>> {
-        let grant = self.mqtt.clone();
+        let grant = self.caps.mqtt.clone();
         match open(&grant, &address, username, password, keep_alive_interval_in_secs).await {
             Ok(conn) => Ok(Ok(self.table.push(conn)?)),
             Err(e) => Ok(Err(error_v2(e))),

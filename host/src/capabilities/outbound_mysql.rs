@@ -28,13 +28,13 @@ use mysql_async::{Conn, Opts, OptsBuilder, Params, Pool, PoolConstraints, PoolOp
 use souk_manifest::{AllowedHosts, BlockedNetworks};
 use wasmtime::component::{Access, Accessor, FutureReader, Resource, StreamReader};
 
+use super::CapabilitiesView;
 use super::Spin;
 use super::address_cache::AddressCache;
 use super::bindings::fermyon::spin::mysql as v2;
 use super::bindings::fermyon::spin::rdbms_types as v2t;
 use super::bindings::spin::mysql::mysql as v3;
 use super::connection_limits::{ConnectionLimits, Kind, Permit};
-use crate::instance::InstanceState;
 
 /// How many connections one address's pool may hold open at once.
 pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 16;
@@ -307,16 +307,16 @@ fn connection<T: Send>(accessor: &Accessor<T, Spin>, conn: &Resource<MysqlConnec
 }
 
 async fn open<T: Send>(accessor: &Accessor<T, Spin>, address: &str) -> wasmtime::Result<Result<Resource<MysqlConnection>, Error>> {
-    let grant = accessor.with(|mut access| access.get().mysql.clone());
+    let grant = accessor.with(|mut access| access.get().caps.mysql.clone());
     match grant.open(address).await {
         Ok(conn) => accessor.with(|mut access| Ok(Ok(access.get().table.push(conn)?))),
         Err(e) => Ok(Err(e)),
     }
 }
 
-impl v3::Host for &mut InstanceState {}
+impl v3::Host for CapabilitiesView<'_> {}
 
-impl v3::HostConnection for &mut InstanceState {}
+impl v3::HostConnection for CapabilitiesView<'_> {}
 
 impl<T: Send> v3::HostConnectionWithStore<T> for Spin {
     async fn drop(accessor: &Accessor<T, Self>, conn: Resource<MysqlConnection>) -> wasmtime::Result<()> {
@@ -430,9 +430,9 @@ fn value_v2(v: v3::DbValue) -> v2t::DbValue {
     }
 }
 
-impl v2::Host for &mut InstanceState {}
+impl v2::Host for CapabilitiesView<'_> {}
 
-impl v2::HostConnection for &mut InstanceState {}
+impl v2::HostConnection for CapabilitiesView<'_> {}
 
 impl<T: Send> v2::HostConnectionWithStore<T> for Spin {
     async fn drop(accessor: &Accessor<T, Self>, conn: Resource<MysqlConnection>) -> wasmtime::Result<()> {
@@ -441,7 +441,7 @@ impl<T: Send> v2::HostConnectionWithStore<T> for Spin {
     }
 
     async fn open(mut access: Access<'_, T, Self>, address: String) -> wasmtime::Result<Result<Resource<MysqlConnection>, v2t::Error>> {
-        let grant = access.get().mysql.clone();
+        let grant = access.get().caps.mysql.clone();
         match grant.open(&address).await {
             Ok(conn) => Ok(Ok(access.get().table.push(conn)?)),
             Err(e) => Ok(Err(error_v2(e))),

@@ -25,6 +25,7 @@ use redis::{ConnectionAddr, IntoConnectionInfo, RedisError, Value as Reply};
 use souk_manifest::{AllowedHosts, BlockedNetworks};
 use wasmtime::component::{Accessor, Resource};
 
+use super::CapabilitiesView;
 use super::Spin;
 use super::address_cache::AddressCache;
 use super::bindings::fermyon::spin::redis as v2;
@@ -32,7 +33,6 @@ use super::bindings::spin::redis::redis as v3;
 use super::bindings::spin::redis::redis::{Error, RedisParameter, RedisResult};
 use super::connection_limits::{ConnectionLimits, Kind, Permit};
 use super::redis_link::RedisLink;
-use crate::instance::InstanceState;
 
 /// How long connecting to a Redis server may take.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -212,9 +212,9 @@ fn connection_of<T: Send>(accessor: &Accessor<T, Spin>, conn: &Resource<RedisCon
     accessor.with(|mut access| Ok(access.get().table.get(conn)?.clone()))
 }
 
-impl v3::Host for &mut InstanceState {}
+impl v3::Host for CapabilitiesView<'_> {}
 
-impl v3::HostConnection for &mut InstanceState {
+impl v3::HostConnection for CapabilitiesView<'_> {
     fn drop(&mut self, conn: Resource<RedisConnection>) -> wasmtime::Result<()> {
         self.table.delete(conn)?;
         Ok(())
@@ -223,7 +223,7 @@ impl v3::HostConnection for &mut InstanceState {
 
 impl<T: Send> v3::HostConnectionWithStore<T> for Spin {
     async fn open(accessor: &Accessor<T, Self>, address: String) -> wasmtime::Result<Result<Resource<RedisConnection>, Error>> {
-        let grant = accessor.with(|mut access| access.get().redis.clone());
+        let grant = accessor.with(|mut access| access.get().caps.redis.clone());
         match open(&grant, &address).await {
             Ok(conn) => accessor.with(|mut access| Ok(Ok(access.get().table.push(conn)?))),
             Err(e) => Ok(Err(e)),
@@ -301,17 +301,17 @@ fn parameter_v3(p: v2::RedisParameter) -> RedisParameter {
     }
 }
 
-impl InstanceState {
+impl CapabilitiesView<'_> {
     fn redis_connection(&self, conn: &Resource<RedisConnection>) -> wasmtime::Result<RedisConnection> {
         Ok(self.table.get(conn)?.clone())
     }
 }
 
-impl v2::Host for &mut InstanceState {}
+impl v2::Host for CapabilitiesView<'_> {}
 
-impl v2::HostConnection for &mut InstanceState {
+impl v2::HostConnection for CapabilitiesView<'_> {
     async fn open(&mut self, address: String) -> wasmtime::Result<Result<Resource<RedisConnection>, v2::Error>> {
-        let grant = self.redis.clone();
+        let grant = self.caps.redis.clone();
         match open(&grant, &address).await {
             Ok(conn) => Ok(Ok(self.table.push(conn)?)),
             Err(e) => Ok(Err(error_v2(e))),

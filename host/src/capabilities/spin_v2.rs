@@ -5,19 +5,19 @@
 
 use wasmtime::component::{Access, Resource};
 
+use super::CapabilitiesView;
 use super::Spin;
 use super::bindings::fermyon::spin::{key_value as kv, llm, sqlite as sql, variables as vars};
 use super::bindings::spin::sqlite::sqlite as sql3;
 use super::bindings::spin::variables::variables as vars3;
 use super::key_value::{self, OpenError, OpenStore};
 use super::sqlite::{self, OpenConnection};
-use crate::instance::InstanceState;
 
-impl kv::Host for &mut InstanceState {}
+impl kv::Host for CapabilitiesView<'_> {}
 
-impl kv::HostStore for &mut InstanceState {
+impl kv::HostStore for CapabilitiesView<'_> {
     async fn open(&mut self, label: String) -> wasmtime::Result<Result<Resource<OpenStore>, kv::Error>> {
-        Ok(match key_value::open_store(&self.key_value, &label) {
+        Ok(match key_value::open_store(&self.caps.key_value, &label) {
             Ok(store) => Ok(self.table.push(store)?),
             Err(OpenError::AccessDenied) => Err(kv::Error::AccessDenied),
             Err(OpenError::NoSuchStore) => Err(kv::Error::NoSuchStore),
@@ -25,23 +25,23 @@ impl kv::HostStore for &mut InstanceState {
     }
 
     async fn get(&mut self, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, kv::Error>> {
-        Ok(self.table.get(&store)?.backend.clone().get(&self.hooks.for_request(), &key).await.map_err(kv::Error::Other))
+        Ok(self.table.get(&store)?.backend.clone().get(&self.caps.hooks.for_request(), &key).await.map_err(kv::Error::Other))
     }
 
     async fn set(&mut self, store: Resource<OpenStore>, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), kv::Error>> {
-        Ok(self.table.get(&store)?.backend.clone().set(&self.hooks.for_request(), &key, &value).await.map_err(kv::Error::Other))
+        Ok(self.table.get(&store)?.backend.clone().set(&self.caps.hooks.for_request(), &key, &value).await.map_err(kv::Error::Other))
     }
 
     async fn delete(&mut self, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<(), kv::Error>> {
-        Ok(self.table.get(&store)?.backend.clone().delete(&self.hooks.for_request(), &key).await.map_err(kv::Error::Other))
+        Ok(self.table.get(&store)?.backend.clone().delete(&self.caps.hooks.for_request(), &key).await.map_err(kv::Error::Other))
     }
 
     async fn exists(&mut self, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<bool, kv::Error>> {
-        Ok(self.table.get(&store)?.backend.clone().exists(&self.hooks.for_request(), &key).await.map_err(kv::Error::Other))
+        Ok(self.table.get(&store)?.backend.clone().exists(&self.caps.hooks.for_request(), &key).await.map_err(kv::Error::Other))
     }
 
     async fn get_keys(&mut self, store: Resource<OpenStore>) -> wasmtime::Result<Result<Vec<String>, kv::Error>> {
-        Ok(self.table.get(&store)?.backend.clone().keys(&self.hooks.for_request()).await.map_err(kv::Error::Other))
+        Ok(self.table.get(&store)?.backend.clone().keys(&self.caps.hooks.for_request()).await.map_err(kv::Error::Other))
     }
 
     async fn drop(&mut self, store: Resource<OpenStore>) -> wasmtime::Result<()> {
@@ -50,7 +50,7 @@ impl kv::HostStore for &mut InstanceState {
     }
 }
 
-impl sql::Host for &mut InstanceState {}
+impl sql::Host for CapabilitiesView<'_> {}
 
 fn error_v2(e: sql3::Error) -> sql::Error {
     match e {
@@ -82,7 +82,7 @@ fn value_v2(v: sql3::Value) -> sql::Value {
     }
 }
 
-impl sql::HostConnection for &mut InstanceState {
+impl sql::HostConnection for CapabilitiesView<'_> {
     fn open(&mut self, database: String) -> wasmtime::Result<Result<Resource<OpenConnection>, sql::Error>> {
         Ok(sqlite::open(self, &database)?.map_err(error_v2))
     }
@@ -111,9 +111,9 @@ impl<T: Send> sql::HostConnectionWithStore<T> for Spin {
     }
 }
 
-impl vars::Host for &mut InstanceState {
+impl vars::Host for CapabilitiesView<'_> {
     fn get(&mut self, name: String) -> wasmtime::Result<Result<String, vars::Error>> {
-        Ok(super::variables::lookup(&self.variables, &name).map_err(|e| match e {
+        Ok(super::variables::lookup(&self.caps.variables, &name).map_err(|e| match e {
             vars3::Error::InvalidName(m) => vars::Error::InvalidName(m),
             vars3::Error::Undefined(m) => vars::Error::Undefined(m),
             vars3::Error::Provider(m) => vars::Error::Provider(m),
@@ -124,7 +124,7 @@ impl vars::Host for &mut InstanceState {
 
 const NO_MODELS: &str = "souk serves no LLM models";
 
-impl llm::Host for &mut InstanceState {
+impl llm::Host for CapabilitiesView<'_> {
     fn infer(
         &mut self,
         model: String,

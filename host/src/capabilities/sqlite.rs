@@ -10,13 +10,13 @@ use std::sync::{Arc, Mutex};
 use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
 use wasmtime::component::{Access, Accessor, FutureReader, Resource, StreamReader};
 
+use super::CapabilitiesView;
 use super::Spin;
 use super::bindings::spin::sqlite::sqlite::{self as sql, Error, QueryResult, RowResult, Value};
 use super::for_request::ForRequest;
 use super::shared_connection::{self, Lease, SharedConnection, Sql};
 use super::sqlite_cut;
 use super::sqlite_journal::{Answer, Journal};
-use crate::instance::InstanceState;
 
 /// The most bytes one query's result may hold unless `--sqlite-max-result-bytes` says otherwise.
 pub const DEFAULT_MAX_RESULT_BYTES: usize = 16 << 20;
@@ -107,14 +107,14 @@ impl Drop for OpenConnection {
     }
 }
 
-pub(super) fn open(state: &mut InstanceState, label: &str) -> wasmtime::Result<Result<Resource<OpenConnection>, Error>> {
-    let Some(granted) = state.sqlite.by_label.get(label) else {
+pub(super) fn open(state: &mut CapabilitiesView<'_>, label: &str) -> wasmtime::Result<Result<Resource<OpenConnection>, Error>> {
+    let Some(granted) = state.caps.sqlite.by_label.get(label) else {
         return Ok(Err(Error::AccessDenied));
     };
     let Some(conn) = granted.clone() else {
         return Ok(Err(Error::NoSuchDatabase));
     };
-    let max_result_bytes = state.sqlite.max_result_bytes;
+    let max_result_bytes = state.caps.sqlite.max_result_bytes;
     let label = Arc::from(label);
     Ok(Ok(state.table.push(OpenConnection { conn, label, max_result_bytes, last_insert_rowid: 0, changes: 0, lease: None, journal: Default::default() })?))
 }
@@ -324,8 +324,8 @@ struct Target {
 }
 
 /// The guest's database for one statement (counted for `--stats`).
-fn target(state: &mut InstanceState, conn: &Resource<OpenConnection>, request: ForRequest) -> wasmtime::Result<Target> {
-    crate::stats::record_sqlite_statement(&state.sqlite.component);
+fn target(state: &mut CapabilitiesView<'_>, conn: &Resource<OpenConnection>, request: ForRequest) -> wasmtime::Result<Target> {
+    crate::stats::record_sqlite_statement(&state.caps.sqlite.component);
     let open = state.table.get(conn)?;
     Ok(Target {
         conn: open.conn.clone(),
@@ -385,7 +385,7 @@ pub(super) async fn run<T: Send>(
 ) -> wasmtime::Result<Result<QueryResult, Error>> {
     let target = accessor.with(|mut access| {
         let request = super::for_request::for_caller(&mut access);
-        target(access.get(), conn, request)
+        target(&mut access.get(), conn, request)
     })?;
     let (executed, lease) = run_leased(target, statement, parameters).await;
     accessor.with(|mut access| Ok(access.get().table.get_mut(conn)?.after(executed, lease)))
@@ -401,14 +401,14 @@ pub(super) async fn run_blocking_caller<T: Send>(
     parameters: Vec<Value>,
 ) -> wasmtime::Result<Result<QueryResult, Error>> {
     let request = super::for_request::for_caller(&mut access);
-    let target = target(access.get(), conn, request)?;
+    let target = target(&mut access.get(), conn, request)?;
     let (executed, lease) = run_leased(target, statement, parameters).await;
     Ok(access.get().table.get_mut(conn)?.after(executed, lease))
 }
 
-impl sql::Host for &mut InstanceState {}
+impl sql::Host for CapabilitiesView<'_> {}
 
-impl sql::HostConnection for &mut InstanceState {
+impl sql::HostConnection for CapabilitiesView<'_> {
     fn open(&mut self, database: String) -> wasmtime::Result<Result<Resource<OpenConnection>, Error>> {
         open(self, &database)
     }
@@ -429,7 +429,7 @@ impl sql::HostConnection for &mut InstanceState {
 
 impl<T: Send> sql::HostConnectionWithStore<T> for Spin {
     async fn open_async(accessor: &Accessor<T, Self>, database: String) -> wasmtime::Result<Result<Resource<OpenConnection>, Error>> {
-        accessor.with(|mut access| open(access.get(), &database))
+        accessor.with(|mut access| open(&mut access.get(), &database))
     }
 
     async fn execute(

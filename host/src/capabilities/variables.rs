@@ -5,9 +5,9 @@ use wasmtime::component::Accessor;
 
 use std::collections::HashMap;
 
+use super::CapabilitiesView;
 use super::Spin;
 use super::bindings::spin::variables::variables::{self as vars, Error};
-use crate::instance::InstanceState;
 
 /// One component's variables, resolved at start-up (an `Err` says why a
 /// declared variable has no value).
@@ -17,11 +17,11 @@ pub struct VariablesGrant {
     pub values: HashMap<String, Result<String, String>>,
 }
 
-impl vars::Host for &mut InstanceState {}
+impl vars::Host for CapabilitiesView<'_> {}
 
 impl<T: Send> vars::HostWithStore<T> for Spin {
     async fn get(accessor: &Accessor<T, Self>, name: String) -> wasmtime::Result<Result<String, Error>> {
-        accessor.with(|mut access| Ok(lookup(&access.get().variables, &name)))
+        accessor.with(|mut access| Ok(lookup(&access.get().caps.variables, &name)))
     }
 }
 

@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use wasmtime::component::Resource;
 
+use super::CapabilitiesView;
 use super::bindings::wasi::keyvalue::{atomics, batch, store};
 use super::key_value::{self, Backend, OpenError, OpenStore};
-use crate::instance::InstanceState;
 
 /// A `cas` handle: the key and the value it held when the handle was made.
 pub struct Cas {
@@ -21,13 +21,13 @@ pub struct Cas {
     seen: Option<Vec<u8>>,
 }
 
-fn backend(state: &InstanceState, bucket: &Resource<OpenStore>) -> wasmtime::Result<Arc<Backend>> {
+fn backend(state: &CapabilitiesView<'_>, bucket: &Resource<OpenStore>) -> wasmtime::Result<Arc<Backend>> {
     Ok(state.table.get(bucket)?.backend.clone())
 }
 
-impl store::Host for &mut InstanceState {
+impl store::Host for CapabilitiesView<'_> {
     async fn open(&mut self, identifier: String) -> wasmtime::Result<Result<Resource<OpenStore>, store::Error>> {
-        Ok(match key_value::open_store(&self.key_value, &identifier) {
+        Ok(match key_value::open_store(&self.caps.key_value, &identifier) {
             Ok(bucket) => Ok(self.table.push(bucket)?),
             Err(OpenError::AccessDenied) => Err(store::Error::AccessDenied),
             Err(OpenError::NoSuchStore) => Err(store::Error::NoSuchStore),
@@ -35,26 +35,30 @@ impl store::Host for &mut InstanceState {
     }
 }
 
-impl store::HostBucket for &mut InstanceState {
+impl store::HostBucket for CapabilitiesView<'_> {
     async fn get(&mut self, bucket: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, store::Error>> {
-        Ok(backend(self, &bucket)?.get(&self.hooks.for_request(), &key).await.map_err(store::Error::Other))
+        Ok(backend(self, &bucket)?.get(&self.caps.hooks.for_request(), &key).await.map_err(store::Error::Other))
     }
 
     async fn set(&mut self, bucket: Resource<OpenStore>, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), store::Error>> {
-        Ok(backend(self, &bucket)?.set(&self.hooks.for_request(), &key, &value).await.map_err(store::Error::Other))
+        Ok(backend(self, &bucket)?.set(&self.caps.hooks.for_request(), &key, &value).await.map_err(store::Error::Other))
     }
 
     async fn delete(&mut self, bucket: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<(), store::Error>> {
-        Ok(backend(self, &bucket)?.delete(&self.hooks.for_request(), &key).await.map_err(store::Error::Other))
+        Ok(backend(self, &bucket)?.delete(&self.caps.hooks.for_request(), &key).await.map_err(store::Error::Other))
     }
 
     async fn exists(&mut self, bucket: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<bool, store::Error>> {
-        Ok(backend(self, &bucket)?.exists(&self.hooks.for_request(), &key).await.map_err(store::Error::Other))
+        Ok(backend(self, &bucket)?.exists(&self.caps.hooks.for_request(), &key).await.map_err(store::Error::Other))
     }
 
     /// All keys in one page (a Redis store is walked with SCAN meanwhile).
     async fn list_keys(&mut self, bucket: Resource<OpenStore>, _cursor: Option<String>) -> wasmtime::Result<Result<store::KeyResponse, store::Error>> {
-        Ok(backend(self, &bucket)?.keys(&self.hooks.for_request()).await.map(|keys| store::KeyResponse { keys, cursor: None }).map_err(store::Error::Other))
+        Ok(backend(self, &bucket)?
+            .keys(&self.caps.hooks.for_request())
+            .await
+            .map(|keys| store::KeyResponse { keys, cursor: None })
+            .map_err(store::Error::Other))
     }
 
     async fn drop(&mut self, bucket: Resource<OpenStore>) -> wasmtime::Result<()> {
@@ -63,15 +67,15 @@ impl store::HostBucket for &mut InstanceState {
     }
 }
 
-impl atomics::Host for &mut InstanceState {
+impl atomics::Host for CapabilitiesView<'_> {
     async fn increment(&mut self, bucket: Resource<OpenStore>, key: String, delta: i64) -> wasmtime::Result<Result<i64, store::Error>> {
-        Ok(backend(self, &bucket)?.increment(&self.hooks.for_request(), &key, delta).await.map_err(store::Error::Other))
+        Ok(backend(self, &bucket)?.increment(&self.caps.hooks.for_request(), &key, delta).await.map_err(store::Error::Other))
     }
 
     async fn swap(&mut self, cas: Resource<Cas>, value: Vec<u8>) -> wasmtime::Result<Result<(), atomics::CasError>> {
         let handle = self.table.get(&cas)?;
         let (backend, key, seen) = (handle.backend.clone(), handle.key.clone(), handle.seen.clone());
-        match backend.compare_and_swap(&self.hooks.for_request(), &key, seen.as_deref(), &value).await {
+        match backend.compare_and_swap(&self.caps.hooks.for_request(), &key, seen.as_deref(), &value).await {
             Ok(Ok(())) => {
                 self.table.delete(cas)?;
                 Ok(Ok(()))
@@ -91,10 +95,10 @@ impl atomics::Host for &mut InstanceState {
     }
 }
 
-impl atomics::HostCas for &mut InstanceState {
+impl atomics::HostCas for CapabilitiesView<'_> {
     async fn new(&mut self, bucket: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<Resource<Cas>, store::Error>> {
         let backend = backend(self, &bucket)?;
-        Ok(match backend.get(&self.hooks.for_request(), &key).await {
+        Ok(match backend.get(&self.caps.hooks.for_request(), &key).await {
             Ok(seen) => Ok(self.table.push(Cas { backend, key, seen })?),
             Err(e) => Err(store::Error::Other(e)),
         })
@@ -110,12 +114,12 @@ impl atomics::HostCas for &mut InstanceState {
     }
 }
 
-impl batch::Host for &mut InstanceState {
+impl batch::Host for CapabilitiesView<'_> {
     async fn get_many(&mut self, bucket: Resource<OpenStore>, keys: Vec<String>) -> wasmtime::Result<Result<Vec<(String, Option<Vec<u8>>)>, store::Error>> {
         let backend = backend(self, &bucket)?;
         let mut found = Vec::with_capacity(keys.len());
         for key in keys {
-            match backend.get(&self.hooks.for_request(), &key).await {
+            match backend.get(&self.caps.hooks.for_request(), &key).await {
                 Ok(value) => found.push((key, value)),
                 Err(e) => return Ok(Err(store::Error::Other(e))),
             }
@@ -126,7 +130,7 @@ impl batch::Host for &mut InstanceState {
     async fn set_many(&mut self, bucket: Resource<OpenStore>, key_values: Vec<(String, Vec<u8>)>) -> wasmtime::Result<Result<(), store::Error>> {
         let backend = backend(self, &bucket)?;
         for (key, value) in &key_values {
-            if let Err(e) = backend.set(&self.hooks.for_request(), key, value).await {
+            if let Err(e) = backend.set(&self.caps.hooks.for_request(), key, value).await {
                 return Ok(Err(store::Error::Other(e)));
             }
         }
@@ -136,7 +140,7 @@ impl batch::Host for &mut InstanceState {
     async fn delete_many(&mut self, bucket: Resource<OpenStore>, keys: Vec<String>) -> wasmtime::Result<Result<(), store::Error>> {
         let backend = backend(self, &bucket)?;
         for key in &keys {
-            if let Err(e) = backend.delete(&self.hooks.for_request(), key).await {
+            if let Err(e) = backend.delete(&self.caps.hooks.for_request(), key).await {
                 return Ok(Err(store::Error::Other(e)));
             }
         }

@@ -36,8 +36,8 @@ pub fn store(engine: &Engine, component: &ComponentGrants, limits: &Limits, span
     let mut store = Store::new(engine, state);
     store.limiter(|state| state);
     let deadline = Instant::now() + limits.request_timeout;
-    store.data_mut().hooks.deadline = Some(deadline);
-    store.data_mut().hooks.trace = span.context();
+    store.data_mut().capabilities.hooks.deadline = Some(deadline);
+    store.data_mut().capabilities.hooks.trace = span.context();
     crate::instance::tick_with_deadline(&mut store, true);
     let outcome = store.data().outcome.clone();
     Ok(OneShot { store, deadline, outcome, limits: limits.clone() })

@@ -12,10 +12,10 @@ use super::super::bindings::fermyon::spin::rdbms_types as v2t;
 use super::super::bindings::spin::postgres3_0_0::postgres as v3;
 use super::v4;
 use super::{PgConnection, PgConnectionBuilder, PgError, PgRows};
-use crate::instance::InstanceState;
+use crate::capabilities::CapabilitiesView;
 
 fn grant<T: Send>(accessor: &Accessor<T, Spin>) -> std::sync::Arc<super::PgGrant> {
-    accessor.with(|mut access| access.get().postgres.clone())
+    accessor.with(|mut access| access.get().caps.postgres.clone())
 }
 
 fn connection<T: Send>(accessor: &Accessor<T, Spin>, conn: &Resource<PgConnection>) -> wasmtime::Result<PgConnection> {
@@ -41,7 +41,7 @@ async fn held_open<T: Send>(
     address: &str,
     ca_root: Option<&str>,
 ) -> wasmtime::Result<Result<Resource<PgConnection>, PgError>> {
-    let grant = access.get().postgres.clone();
+    let grant = access.get().caps.postgres.clone();
     match grant.open(address, ca_root).await {
         Ok(conn) => Ok(Ok(access.get().table.push(conn)?)),
         Err(e) => Ok(Err(e)),
@@ -59,11 +59,11 @@ async fn builder_open<T: Send>(
     open(accessor, &address, ca_root.as_deref()).await
 }
 
-impl v4::Host for &mut InstanceState {}
+impl v4::Host for CapabilitiesView<'_> {}
 
-impl v4::HostConnection for &mut InstanceState {}
+impl v4::HostConnection for CapabilitiesView<'_> {}
 
-impl v4::HostConnectionBuilder for &mut InstanceState {}
+impl v4::HostConnectionBuilder for CapabilitiesView<'_> {}
 
 impl<T: Send> v4::HostConnectionBuilderWithStore<T> for Spin {
     async fn drop(accessor: &Accessor<T, Self>, builder: Resource<PgConnectionBuilder>) -> wasmtime::Result<()> {
@@ -230,9 +230,9 @@ fn value_v3(v: v4::DbValue) -> v3::DbValue {
     }
 }
 
-impl v3::Host for &mut InstanceState {}
+impl v3::Host for CapabilitiesView<'_> {}
 
-impl v3::HostConnection for &mut InstanceState {}
+impl v3::HostConnection for CapabilitiesView<'_> {}
 
 impl<T: Send> v3::HostConnectionWithStore<T> for Spin {
     async fn drop(accessor: &Accessor<T, Self>, conn: Resource<PgConnection>) -> wasmtime::Result<()> {
@@ -341,9 +341,9 @@ fn params_v2(params: Vec<v2t::ParameterValue>) -> Result<Vec<v4::ParameterValue>
     params.into_iter().map(param_v2).collect()
 }
 
-impl v2::Host for &mut InstanceState {}
+impl v2::Host for CapabilitiesView<'_> {}
 
-impl v2::HostConnection for &mut InstanceState {}
+impl v2::HostConnection for CapabilitiesView<'_> {}
 
 impl<T: Send> v2::HostConnectionWithStore<T> for Spin {
     async fn drop(accessor: &Accessor<T, Self>, conn: Resource<PgConnection>) -> wasmtime::Result<()> {

@@ -238,10 +238,10 @@ impl WorkerState for Requests {
         drop(accepted);
         let state = store.data_mut();
         state.outcome = outcome;
-        state.hooks.deadline = Some(deadline);
-        state.hooks.trace = trace.clone();
+        state.capabilities.hooks.deadline = Some(deadline);
+        state.capabilities.hooks.trace = trace.clone();
         if self.reuse.max_requests > 1 {
-            state.by_task.insert(task, ForRequest { trace, deadline: Some(deadline) });
+            state.capabilities.by_task.insert(task, ForRequest { trace, deadline: Some(deadline) });
         }
         Box::pin(tokio::time::sleep_until(deadline.into()))
     }
