@@ -2,12 +2,12 @@
 //! and every component compiled (or taken from the cache) and pre-linked, so
 //! that nothing is half started: any error stops start-up before listening.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use souk_manifest::{AppManifest, BlockedNetworks, ComponentConfig, HttpRoute, Router, RuntimeConfig, Variables};
+use souk_manifest::{AppManifest, ComponentConfig, HttpRoute, Router, RuntimeConfig, Variables};
 use wasmtime::Engine;
 use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::error::Context;
@@ -16,69 +16,28 @@ use wasmtime_wasi_http::handler::ProxyPre;
 
 use crate::cache_config::CacheChoice;
 use crate::capabilities::circuit_breaker::{CircuitSettings, Circuits};
-use crate::capabilities::client_tls::ClientTls;
-use crate::capabilities::connection_limits::ConnectionLimits;
-use crate::capabilities::key_value::KeyValueStores;
 use crate::capabilities::outbound_http::{CallTimeouts, OutboundGrant};
 use crate::capabilities::outbound_http_send::OutboundClient;
 use crate::capabilities::outbound_mqtt::MqttGrant;
-use crate::capabilities::outbound_mysql::{MysqlGrant, MysqlPools};
-use crate::capabilities::outbound_pg::{PgGrant, PgPools};
-use crate::capabilities::outbound_redis::{RedisClients, RedisGrant};
-use crate::capabilities::sqlite::SqliteDatabases;
+use crate::capabilities::outbound_mysql::MysqlGrant;
+use crate::capabilities::outbound_pg::PgGrant;
+use crate::capabilities::outbound_redis::RedisGrant;
 use crate::capabilities::variables::VariablesGrant;
 use crate::capabilities::wasi_cli::WasiGrant;
 use crate::cli::UpArgs;
 use crate::engine::{CompileCache, EngineSettings};
 use crate::instance::{ComponentGrants, InstanceState};
 use crate::logs::{ComponentLogs, OutputSettings};
+use crate::stores::{Stores, open_stores};
 use crate::trigger::cron::Schedule;
 use crate::trigger::cron::handler::CronHandler;
 use crate::trigger::http::admission::Admission;
 use crate::trigger::http::chain::ChainRouter;
+use crate::trigger::http::dispatch::HttpComponent;
 use crate::trigger::http::handler::{ComponentHandler, Limits, Reuse};
 use crate::trigger::redis::Subscription;
 use crate::trigger::redis::handler::RedisHandler;
 use crate::variable_providers::VariableSources;
-
-/// The stores of the whole app, opened at start-up and closed at shutdown.
-#[derive(Default)]
-pub struct Stores {
-    pub key_value: KeyValueStores,
-    pub sqlite: SqliteDatabases,
-    /// The connections of `type = "redis"` key-value stores.
-    pub redis: Arc<RedisClients>,
-    /// Guests' outbound Redis connections, shared by every component and
-    /// held to the blocked networks.
-    pub outbound_redis: Arc<RedisClients>,
-    /// Where no guest may connect (`[outbound_networking] block_networks`).
-    pub blocked_networks: Arc<BlockedNetworks>,
-    /// Outbound HTTPS trust and identity by component and host (`[[client_tls]]`).
-    pub client_tls: ClientTls,
-    /// Outbound PostgreSQL pools, shared by every component.
-    pub postgres: Arc<PgPools>,
-    /// Outbound MySQL pools, shared by every component.
-    pub mysql: Arc<MysqlPools>,
-    /// How many outbound connections guests may hold at once.
-    pub connection_limits: Arc<ConnectionLimits>,
-}
-
-impl Stores {
-    pub fn close(&self) {
-        self.key_value.close();
-        self.sqlite.close();
-    }
-}
-
-/// An HTTP trigger's component (composed with its dependencies and
-/// middleware), ready to serve.
-pub struct HttpComponent {
-    /// The component id.
-    pub component: String,
-    pub route: HttpRoute,
-    pub has_middleware: bool,
-    pub handler: ComponentHandler,
-}
 
 pub struct App {
     /// Public routes → trigger id.
@@ -334,32 +293,6 @@ fn link(linker: &Linker<InstanceState>, component: &Component, id: &str, config:
 
 fn absolute(path: PathBuf) -> wasmtime::Result<PathBuf> {
     std::path::absolute(&path).with_context(|| format!("invalid path {}", path.display()))
-}
-
-/// Opens every store some component lists and runtime-config.toml (or the
-/// built-in `default`) defines. Labels nobody configured stay unopened: the
-/// guest gets `no-such-store` / `no-such-database` for them, as in Spin.
-fn open_stores(manifest: &AppManifest, config: &RuntimeConfig, config_file: Option<&Path>, max_result_bytes: usize) -> wasmtime::Result<Stores> {
-    let mut stores = Stores::default();
-    stores.sqlite.max_result_bytes = max_result_bytes;
-    stores.blocked_networks = Arc::new(config.blocked_networks.clone());
-    stores.outbound_redis = Arc::new(RedisClients::holding_to(stores.blocked_networks.clone()));
-    stores.connection_limits = Arc::new(ConnectionLimits::new(&config.connection_limits));
-    let source = config_file.map(|p| p.display().to_string()).unwrap_or_else(|| "runtime config (built-in default)".into());
-    stores.client_tls = ClientTls::load(&config.client_tls, &source).map_err(|e| format_err!("{e}"))?;
-    let kv_labels: HashSet<&String> = manifest.components.values().flat_map(|c| &c.key_value_stores).collect();
-    for label in kv_labels {
-        if let Some(store) = config.key_value_stores.get(label) {
-            KeyValueStores::open(label, store, &stores.redis, &mut stores.key_value).map_err(|e| format_err!("{source}: key_value_store.{label}: {e}"))?;
-        }
-    }
-    let sql_labels: HashSet<&String> = manifest.components.values().flat_map(|c| &c.sqlite_databases).collect();
-    for label in sql_labels {
-        if let Some(db) = config.sqlite_databases.get(label) {
-            SqliteDatabases::open(label, db.path.as_deref(), &mut stores.sqlite).map_err(|e| format_err!("{source}: sqlite_database.{label}: {e}"))?;
-        }
-    }
-    Ok(stores)
 }
 
 /// Each capability's grant for component `id`, from its manifest section.

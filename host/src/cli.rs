@@ -2,7 +2,6 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -11,13 +10,13 @@ use crate::trigger::http::admission::ConcurrencyLimit;
 
 #[derive(Parser)]
 #[command(name = "souk", version, about = "Run Spin applications on wasmtime")]
-struct Cli {
+pub struct Cli {
     #[command(subcommand)]
-    command: Command,
+    pub command: Command,
 }
 
 #[derive(Subcommand)]
-enum Command {
+pub enum Command {
     /// Start the application described by a spin.toml.
     Up(Box<UpArgs>),
     /// Run each component's build command.
@@ -187,10 +186,10 @@ pub struct UpArgs {
 }
 
 #[derive(Args)]
-struct BuildArgs {
+pub struct BuildArgs {
     /// The manifest file, or the folder holding spin.toml.
     #[arg(short = 'f', long = "from", default_value = "spin.toml")]
-    from: PathBuf,
+    pub from: PathBuf,
 }
 
 fn parse_key_value(s: &str) -> Result<(String, String), String> {
@@ -250,33 +249,6 @@ fn parse_call_timeout(s: &str) -> Result<(Option<String>, Duration), String> {
 /// Resolves `--from` to the manifest file: a folder means its spin.toml.
 pub fn manifest_path(from: &Path) -> PathBuf {
     if from.is_dir() { from.join("spin.toml") } else { from.to_path_buf() }
-}
-
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    crate::logs::init_console(match &cli.command {
-        Command::Up(args) => args.log_format,
-        Command::Build(_) => crate::logs::LogFormat::Text,
-    });
-    let result = match cli.command {
-        Command::Build(args) => crate::build::run_builds(&manifest_path(&args.from)),
-        Command::Up(args) => run_up(*args),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("Error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn run_up(args: UpArgs) -> wasmtime::Result<()> {
-    if args.build {
-        crate::build::run_builds(&manifest_path(&args.from))?;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(crate::up::run(args))
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! `souk`: a Spin-compatible runtime for WebAssembly component services.
 //!
-//! The modules follow a request's path: `cli` parses the command line, `up`
-//! runs an app from start to shutdown, `app` loads spin.toml and its runtime
-//! config into a ready-to-serve application, `engine` configures wasmtime and
+//! The modules follow a request's path: `cli` defines the command line
+//! (`main` parses it and runs the command), `up` runs an app from start to
+//! shutdown, `app` loads spin.toml and its runtime config into a
+//! ready-to-serve application (`stores` opens the stores it names), `engine` configures wasmtime and
 //! the compile cache, `trigger::http` listens, routes and dispatches
 //! (`trigger::redis` and `trigger::cron` run components on messages and on
 //! schedules), and `capabilities` holds what guests may import.
@@ -24,12 +25,42 @@ mod logs;
 mod metrics;
 mod seed;
 mod stats;
+mod stores;
 mod traces;
 mod trigger;
 mod up;
 mod variable_providers;
 mod wasip3_rc;
 
-fn main() -> std::process::ExitCode {
-    cli::main()
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command, UpArgs, manifest_path};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logs::init_console(match &cli.command {
+        Command::Up(args) => args.log_format,
+        Command::Build(_) => logs::LogFormat::Text,
+    });
+    let result = match cli.command {
+        Command::Build(args) => build::run_builds(&manifest_path(&args.from)),
+        Command::Up(args) => run_up(*args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_up(args: UpArgs) -> wasmtime::Result<()> {
+    if args.build {
+        build::run_builds(&manifest_path(&args.from))?;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(up::run(args))
 }

@@ -7,9 +7,9 @@
 use souk_manifest::RuntimeConfig;
 use wasmtime::format_err;
 
-use crate::app::Stores;
 use crate::capabilities::key_value::KeyValueStores;
 use crate::capabilities::sqlite::SqliteDatabases;
+use crate::stores::Stores;
 
 /// The label both flags write to, as in Spin.
 const DEFAULT: &str = "default";

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use wasmtime_wasi_http::WasiBody;
 
-use crate::app::HttpComponent;
+use super::dispatch::{HttpComponent, dispatch_to};
 use crate::capabilities::outbound_http::ServiceChain;
 
 #[derive(Default)]
@@ -40,7 +40,7 @@ impl ServiceChain for ChainRouter {
         let target = target.to_string();
         Box::pin(async move {
             let component = component.ok_or_else(|| format!("no component `{target}` with an HTTP trigger in this app"))?;
-            Ok(super::dispatch_to(&component, request, deadline).await)
+            Ok(dispatch_to(&component, request, deadline).await)
         })
     }
 }
