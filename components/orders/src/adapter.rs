@@ -12,7 +12,7 @@ use shop_common::{ApiError, timestamp};
 use crate::input::LineRequest;
 use crate::model::{Address, Order, PaymentInfo, Quote};
 use crate::services::{ChargeRequest, PriceError, Product, QuoteLine, Services};
-use crate::{cancel, idempotency, outbox, recovery, saga, store};
+use crate::{audit, cancel, idempotency, outbox, recovery, saga, store};
 
 mod bindings {
     //! `souk:pricing/quote`, imported as a component dependency.
@@ -138,7 +138,7 @@ async fn handle_with_db(inc: &Incoming, db: &SpinDb, services: &SpinServices, en
             idempotency::sweep(db, timestamp::now_unix()).await?;
             Ok(Reply::ok(&Maintenance { relay, recovered }))
         }
-        Endpoint::Summary => Ok(Reply::ok(&store::summary(db).await?)),
+        Endpoint::Summary => Ok(Reply::ok(&audit::summary(db).await?)),
         Endpoint::Health => Ok(Reply::ok(&json!({ "status": "ok", "service": "orders" }))),
     }
 }
@@ -202,7 +202,7 @@ impl Services for SpinServices {
     }
 
     async fn take_from_cart(&self, order: &Order) -> Result<(), ApiError> {
-        let body = json!({ "order_id": order.id, "items": outbox::cart_lines(order) });
+        let body = json!({ "order_id": order.id, "items": order.cart_lines() });
         self.expect_ok("cart", "POST", &format!("/internal/cart/{}/ordered", order.user_id), Some(&body)).await
     }
 

@@ -4,9 +4,11 @@
 //! (wasm32 only) is plain Rust, tested natively with a fake for the other
 //! services (`tests`). An order left half-placed by a crash is settled by
 //! `recovery`; what a failed or cancelled order must undo goes through the
-//! outbox (`compensation`).
+//! outbox (`compensation` records it, `commands` carries it out).
 
+pub mod audit;
 pub mod cancel;
+pub mod commands;
 pub mod compensation;
 pub mod idempotency;
 pub mod input;

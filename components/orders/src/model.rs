@@ -168,6 +168,14 @@ pub struct Order {
     pub updated_at: String,
 }
 
+impl Order {
+    /// Its lines as the cart counts them: `[{product_id, quantity}]` (a
+    /// placement taking them out, a compensation giving them back).
+    pub fn cart_lines(&self) -> Vec<serde_json::Value> {
+        self.items.iter().map(|i| serde_json::json!({ "product_id": i.product_id, "quantity": i.quantity })).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,6 @@
 //! The events orders produces (`order.placed`, `order.cancelled`, for
 //! shipping and notifications) and the one it consumes (`shipment.updated`);
-//! the outbox also carries the compensation commands (`compensation`).
+//! the outbox also carries the compensation commands (`commands`).
 
 use serde::Serialize;
 use serde_json::{Value as Json, json};
@@ -8,7 +8,7 @@ use shop_common::db::{Db, transaction};
 use shop_common::events::{self, Event, RelayReport};
 use shop_common::{ApiError, timestamp};
 
-use crate::compensation;
+use crate::commands;
 use crate::model::{Order, Status};
 use crate::services::Services;
 use crate::store::{self, Change};
@@ -22,12 +22,6 @@ pub const CONSUMERS: &[&str] = &["shipping", "notifications"];
 /// otherwise takes the lines itself, before the order is paid.)
 pub fn placed_consumers(tell_cart: bool) -> &'static [&'static str] {
     if tell_cart { &["shipping", "notifications", "cart"] } else { CONSUMERS }
-}
-
-/// An order's lines as the cart counts them: `[{product_id, quantity}]`
-/// (a placement taking them out, a compensation giving them back).
-pub fn cart_lines(order: &Order) -> Vec<Json> {
-    order.items.iter().map(|i| json!({ "product_id": i.product_id, "quantity": i.quantity })).collect()
 }
 
 pub fn placed(order: &Order) -> Event {
@@ -49,10 +43,10 @@ pub fn cancelled(order: &Order, refunded: bool) -> Event {
 }
 
 /// Delivers one outbox row: a compensation command to the service that
-/// carries it out (see `compensation`), an event to its consumer's
+/// carries it out (see `commands`), an event to its consumer's
 /// `/internal/<consumer>/events`. `Err` to try again later.
 pub async fn send<D: Db, S: Services>(db: &D, services: &S, consumer: &str, event: &Event) -> Result<(), String> {
-    match compensation::perform(db, services, event).await {
+    match commands::perform(db, services, event).await {
         Some(done) => done,
         None => services.deliver(consumer, event).await,
     }

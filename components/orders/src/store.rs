@@ -1,9 +1,6 @@
 //! Orders in SQLite: the order row (address and quote as JSON), its lines,
 //! its payment's public part, where its stock reservation stands.
 
-use std::collections::BTreeMap;
-
-use serde_json::{Value as Json, json};
 use shop_common::db::Db;
 use shop_common::events::{INBOX_SCHEMA, OUTBOX_SCHEMA};
 use shop_common::money::{Currency, Money};
@@ -251,25 +248,4 @@ pub async fn claim_stale_pending<D: Db>(db: &D, stale_before: i64, now: i64, hol
         )
         .await?;
     rows.iter().map(|r| r.text(0)).collect()
-}
-
-/// `{"paid_quantities": {<product_id>: n}, "paid_orders": [id],
-/// "pending_orders": [id], "compensations_pending": n}`: units and ids of
-/// the orders that are paid, shipped or delivered; the orders not settled
-/// yet; the compensations (stock releases, refunds) not yet done.
-pub async fn summary<D: Db>(db: &D) -> Result<Json, ApiError> {
-    const PAID: &str = "status IN ('paid', 'shipped', 'delivered')";
-    let rows = db
-        .query(&format!("SELECT i.product_id, sum(i.quantity) FROM order_items i JOIN orders o ON o.id = i.order_id WHERE o.{PAID} GROUP BY i.product_id"), &[])
-        .await?;
-    let mut quantities = BTreeMap::new();
-    for r in rows {
-        quantities.insert(r.text(0)?, r.int(1)?);
-    }
-    let ids = db.query(&format!("SELECT id FROM orders WHERE {PAID} ORDER BY id"), &[]).await?;
-    let ids = ids.iter().map(|r| r.text(0)).collect::<Result<Vec<_>, _>>()?;
-    let pending = db.query("SELECT id FROM orders WHERE status = 'pending' ORDER BY id", &[]).await?;
-    let pending = pending.iter().map(|r| r.text(0)).collect::<Result<Vec<_>, _>>()?;
-    let compensations = crate::compensation::pending(db).await?;
-    Ok(json!({ "paid_quantities": quantities, "paid_orders": ids, "pending_orders": pending, "compensations_pending": compensations }))
 }

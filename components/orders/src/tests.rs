@@ -241,7 +241,7 @@ impl Services for Fake {
         }
         s.delivered.push((consumer.into(), event.kind.clone()));
         // As the cart: lines it gave an order come back once.
-        if consumer == "cart" && event.kind == crate::compensation::RETURN_TO_CART {
+        if consumer == "cart" && event.kind == crate::commands::RETURN_TO_CART {
             let order_id = event.data["order_id"].as_str().unwrap_or_default().to_owned();
             if let Some(at) = s.cart_taken.iter().position(|o| *o == order_id) {
                 s.cart_taken.remove(at);
@@ -542,7 +542,7 @@ fn summary_and_lists() {
     let b = paid_order(&db, &fake);
     let _ = block_on(saga::place(&db, &fake, "u1", input(Some(vec![line("tee", 1)]), DECLINED_CARD)));
     block_on(cancel::cancel(&db, &fake, &customer("u1"), &b)).unwrap_or_else(|e| panic!("{e}"));
-    let summary = block_on(store::summary(&db)).unwrap_or_default();
+    let summary = block_on(crate::audit::summary(&db)).unwrap_or_default();
     assert_eq!(summary, json!({ "paid_quantities": { "mug": 2 }, "paid_orders": [a], "pending_orders": [], "compensations_pending": 0 }));
     let page = block_on(store::list_for_user(&db, "u1", shop_common::PageRequest::default())).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(page.total, 3);
@@ -581,7 +581,7 @@ fn placed_events(db: &MemoryDb) -> i64 {
 }
 
 fn compensations_pending(db: &MemoryDb) -> u64 {
-    block_on(crate::compensation::pending(db)).unwrap_or(u64::MAX)
+    block_on(crate::commands::pending(db)).unwrap_or(u64::MAX)
 }
 
 #[test]
@@ -869,7 +869,7 @@ fn the_summary_reports_what_is_not_settled() {
     drop(crashed);
     fake.0.borrow_mut().failing_releases = 1;
     let _ = block_on(saga::place(&db, &fake, "u1", input(Some(vec![line("tee", 1)]), DECLINED_CARD)));
-    let summary = block_on(store::summary(&db)).unwrap_or_default();
+    let summary = block_on(crate::audit::summary(&db)).unwrap_or_default();
     assert_eq!(summary["paid_orders"], json!([paid]));
     assert_eq!(summary["pending_orders"], json!([pending]));
     assert_eq!(summary["compensations_pending"], 1);
