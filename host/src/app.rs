@@ -69,11 +69,16 @@ pub struct Loaded {
 
 pub fn load(args: &UpArgs) -> wasmtime::Result<Loaded> {
     let manifest_file = crate::cli::manifest_path(&args.from);
-    let manifest = AppManifest::load(&manifest_file)?;
-    manifest.check_sources()?;
+    let mut manifest = AppManifest::load(&manifest_file)?;
     if let Some(unknown) = args.follow.iter().find(|id| !manifest.components.contains_key(*id)) {
         wasmtime::bail!("--follow: the app has no component `{unknown}` ({})", manifest.file.display());
     }
+    // Before the sources are checked: the components not run need not be built.
+    manifest.retain_components(&args.component_ids).map_err(|e| format_err!(e))?;
+    if let Some(dropped) = args.follow.iter().find(|id| !manifest.components.contains_key(*id)) {
+        wasmtime::bail!("--follow: component `{dropped}` is not run (see --component-id)");
+    }
+    manifest.check_sources()?;
 
     let state_dir = absolute(args.state_dir.clone().unwrap_or_else(|| manifest.dir.join(".spin")))?;
     let runtime_config_file = match &args.runtime_config_file {

@@ -136,6 +136,12 @@ pub struct UpArgs {
     /// component output (`spin up -q`); the log files are still written.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// Run only these components (repeatable; default: all), as `spin up
+    /// --component-id`: their triggers, with the middleware and component
+    /// dependencies those need. Refused when a component run may chain
+    /// (`http://<id>.spin.internal`) to one not run.
+    #[arg(short = 'c', long = "component-id", value_name = "ID")]
+    pub component_ids: Vec<String>,
     /// Show only these components' output on the console (repeatable), as
     /// `spin up --follow`. Default: every component's.
     #[arg(long = "follow", value_name = "COMPONENT")]

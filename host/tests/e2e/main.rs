@@ -8,6 +8,7 @@ mod capabilities;
 mod circuit_breakers;
 mod client_tls;
 mod component_output;
+mod component_selection;
 mod concurrency_limits;
 mod connection_limits;
 mod cron_trigger;

@@ -7,6 +7,7 @@ mod cron_triggers;
 mod dependencies;
 mod files;
 mod redis_triggers;
+mod retain;
 mod schema;
 mod trigger_component;
 
