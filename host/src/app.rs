@@ -349,6 +349,7 @@ fn component_grants(
             logs: ComponentLogs::open(id, &output)?,
             allowed_hosts: shared_hosts.clone(),
             blocked: stores.blocked_networks.clone(),
+            connection_limits: stores.connection_limits.clone(),
         },
         redis: Arc::new(RedisGrant {
             component: id.to_string(),

@@ -19,6 +19,7 @@ use crate::capabilities::outbound_mqtt::MqttGrant;
 use crate::capabilities::outbound_mysql::MysqlGrant;
 use crate::capabilities::outbound_pg::PgGrant;
 use crate::capabilities::outbound_redis::RedisGrant;
+use crate::capabilities::socket_limits::SocketPermits;
 use crate::capabilities::sqlite::SqliteGrant;
 use crate::capabilities::variables::VariablesGrant;
 use crate::capabilities::wasi_cli::WasiGrant;
@@ -55,6 +56,7 @@ impl ComponentGrants {
                 mqtt: self.mqtt.clone(),
                 postgres: self.postgres.clone(),
                 mysql: self.mysql.clone(),
+                sockets: SocketPermits::new(self.wasi.connection_limits.clone()),
             },
             outcome: Default::default(),
             max_memory_bytes,

@@ -1,6 +1,7 @@
 //! Spin's limits on the outbound connections an app's guests hold at once,
 //! as its runtime config writes them: `[outbound_networking]
-//! max_total_connections` for every kind together, and `max_connections` in
+//! max_total_connections` for every kind together, `[outbound_networking]
+//! max_socket_connections` for `wasi:sockets` sockets, and `max_connections` in
 //! `[outbound_http]`, `[outbound_redis]`, `[outbound_pg]`,
 //! `[outbound_mysql]` and `[outbound_mqtt]` for one kind (`[outbound_http]
 //! max_concurrent_requests` is the older spelling, where 0 still allowed
@@ -17,6 +18,8 @@ pub struct ConnectionLimits {
     pub postgres: Option<usize>,
     pub mysql: Option<usize>,
     pub mqtt: Option<usize>,
+    /// Open `wasi:sockets` sockets.
+    pub sockets: Option<usize>,
 }
 
 /// Where one kind's limit is kept.
@@ -58,6 +61,12 @@ impl ConnectionLimits {
     /// `[outbound_networking] max_total_connections`.
     pub(crate) fn read_total(&mut self, source: &TomlSource, path: &KeyPath, value: &toml::Value) -> Result<(), ConfigError> {
         self.total = Some(count(source, path, value)?);
+        Ok(())
+    }
+
+    /// `[outbound_networking] max_socket_connections`.
+    pub(crate) fn read_sockets(&mut self, source: &TomlSource, path: &KeyPath, value: &toml::Value) -> Result<(), ConfigError> {
+        self.sockets = Some(count(source, path, value)?);
         Ok(())
     }
 }

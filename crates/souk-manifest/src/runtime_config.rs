@@ -155,20 +155,18 @@ impl RuntimeConfig {
 }
 
 /// `[outbound_networking]`: `block_networks`, a list of CIDR blocks and
-/// `private`, and `max_total_connections`. Spin's limit on `wasi:sockets`
-/// connections is refused by name rather than ignored: souk cannot count
-/// them.
+/// `private`, `max_total_connections` and `max_socket_connections`.
 fn outbound_networking(source: &TomlSource, table: toml::Table, limits: &mut ConnectionLimits) -> Result<BlockedNetworks, ConfigError> {
     let path = KeyPath::root().key("outbound_networking");
-    if let Some(key) = table.keys().find(|k| !["block_networks", "max_total_connections"].contains(&k.as_str())) {
-        let message = match key.as_str() {
-            "max_socket_connections" => format!("`{key}` (a limit on concurrent wasi:sockets connections) is not supported by souk"),
-            _ => format!("unknown key `{key}`; [outbound_networking] accepts `block_networks` and `max_total_connections`"),
-        };
+    if let Some(key) = table.keys().find(|k| !["block_networks", "max_total_connections", "max_socket_connections"].contains(&k.as_str())) {
+        let message = format!("unknown key `{key}`; [outbound_networking] accepts `block_networks`, `max_total_connections` and `max_socket_connections`");
         return Err(source.error_at(&path.key(key), message));
     }
     if let Some(total) = table.get("max_total_connections") {
         limits.read_total(source, &path.key("max_total_connections"), total)?;
+    }
+    if let Some(sockets) = table.get("max_socket_connections") {
+        limits.read_sockets(source, &path.key("max_socket_connections"), sockets)?;
     }
     let path = path.key("block_networks");
     let entries = match table.get("block_networks") {
@@ -356,19 +354,19 @@ mod tests {
         assert_eq!(e.key, "outbound_networking.block_networks[1]");
         assert!(e.message.contains("`intranet` is not an IP network"), "{e}");
 
-        let file = write(tmp.path(), "[outbound_networking]\nmax_socket_connections = 10\n");
+        let file = write(tmp.path(), "[outbound_networking]\nmax_socket_connections = -1\n");
         let e = RuntimeConfig::load(Some(&file), Path::new("/state")).unwrap_err();
         assert_eq!(e.key, "outbound_networking.max_socket_connections");
-        assert!(e.message.contains("not supported by souk"), "{e}");
+        assert!(e.message.contains("whole number"), "{e}");
     }
 
     #[test]
     fn connection_limits_are_read_for_every_kind_and_a_bad_one_is_named() {
         let tmp = tempfile::tempdir().unwrap();
-        let text = "[outbound_networking]\nmax_total_connections = 10\n[outbound_http]\nmax_connections = 0\n[outbound_redis]\nmax_connections = 2\n\
+        let text = "[outbound_networking]\nmax_total_connections = 10\nmax_socket_connections = 6\n[outbound_http]\nmax_connections = 0\n[outbound_redis]\nmax_connections = 2\n\
                     [outbound_pg]\nmax_connections = 3\n[outbound_mysql]\nmax_connections = 4\n[outbound_mqtt]\nmax_connections = 5\n";
         let rc = RuntimeConfig::load(Some(&write(tmp.path(), text)), Path::new("/state")).unwrap();
-        let expected = ConnectionLimits { total: Some(10), http: Some(0), redis: Some(2), postgres: Some(3), mysql: Some(4), mqtt: Some(5) };
+        let expected = ConnectionLimits { total: Some(10), http: Some(0), redis: Some(2), postgres: Some(3), mysql: Some(4), mqtt: Some(5), sockets: Some(6) };
         assert_eq!(rc.connection_limits, expected);
         let rc = RuntimeConfig::load(Some(&write(tmp.path(), "[outbound_http]\nmax_concurrent_requests = 0\n")), Path::new("/state")).unwrap();
         assert_eq!(rc.connection_limits, ConnectionLimits { http: Some(1), ..Default::default() }, "the older key's 0 allowed one");

@@ -4,13 +4,15 @@
 //! gives both back when it closes. A guest that finds no place waits for
 //! one (its request's deadline bounds the wait; an outbound HTTP request's
 //! connect timeout bounds it too); where a limit is 0 it is refused at
-//! once.
+//! once. A `wasi:sockets` socket never waits: with no place it is refused
+//! at once, as in Spin (a guest holding sockets while it waits for another
+//! could wait for ever).
 //!
 //! What one connection is, for each kind: an outbound HTTP connection
-//! (kept while the component's pool keeps it), and a guest's open Redis,
+//! (kept while the component's pool keeps it), a guest's open Redis,
 //! PostgreSQL, MySQL or MQTT connection, from its `open` until the guest
-//! drops it. `wasi:sockets` connections are not counted (Spin's
-//! `max_socket_connections` is refused at start-up).
+//! drops it, and a guest's `wasi:sockets` TCP or UDP socket, from its
+//! creation until the guest drops it (`socket_limits.rs`).
 //!
 //! Metrics: the connections held now, those that waited and those refused,
 //! by kind (with or without limits).
@@ -28,17 +30,21 @@ pub enum Kind {
     Postgres,
     Mysql,
     Mqtt,
+    Socket,
 }
 
 impl Kind {
-    /// The runtime config's table for the kind's limit.
-    fn table(self) -> &'static str {
+    const ALL: [Kind; 6] = [Kind::Http, Kind::Redis, Kind::Postgres, Kind::Mysql, Kind::Mqtt, Kind::Socket];
+
+    /// The runtime config's key for the kind's limit.
+    fn key(self) -> &'static str {
         match self {
-            Kind::Http => "outbound_http",
-            Kind::Redis => "outbound_redis",
-            Kind::Postgres => "outbound_pg",
-            Kind::Mysql => "outbound_mysql",
-            Kind::Mqtt => "outbound_mqtt",
+            Kind::Http => "[outbound_http] max_connections",
+            Kind::Redis => "[outbound_redis] max_connections",
+            Kind::Postgres => "[outbound_pg] max_connections",
+            Kind::Mysql => "[outbound_mysql] max_connections",
+            Kind::Mqtt => "[outbound_mqtt] max_connections",
+            Kind::Socket => "[outbound_networking] max_socket_connections",
         }
     }
 
@@ -50,6 +56,7 @@ impl Kind {
             Kind::Postgres => "postgres",
             Kind::Mysql => "mysql",
             Kind::Mqtt => "mqtt",
+            Kind::Socket => "socket",
         }
     }
 }
@@ -58,7 +65,7 @@ impl Kind {
 #[derive(Default)]
 pub struct ConnectionLimits {
     total: Option<Limit>,
-    by_kind: [Option<Limit>; 5],
+    by_kind: [Option<Limit>; 6],
 }
 
 struct Limit {
@@ -88,19 +95,19 @@ impl Drop for Permit {
 
 impl ConnectionLimits {
     pub fn new(config: &souk_manifest::ConnectionLimits) -> ConnectionLimits {
-        let by_kind = [config.http, config.redis, config.postgres, config.mysql, config.mqtt].map(|max| max.map(Limit::new));
+        let by_kind = [config.http, config.redis, config.postgres, config.mysql, config.mqtt, config.sockets].map(|max| max.map(Limit::new));
         ConnectionLimits { total: config.total.map(Limit::new), by_kind }
     }
 
     /// The limits in force, for the start-up output; `None` when there are
     /// none.
     pub fn describe(&self) -> Option<String> {
-        let kinds = [Kind::Http, Kind::Redis, Kind::Postgres, Kind::Mysql, Kind::Mqtt];
-        let mut set: Vec<String> = kinds.iter().filter_map(|&kind| Some(format!("{} {}", kind.label(), self.by_kind[kind as usize].as_ref()?.max))).collect();
+        let mut set: Vec<String> =
+            Kind::ALL.iter().filter_map(|&kind| Some(format!("{} {}", kind.label(), self.by_kind[kind as usize].as_ref()?.max))).collect();
         if let Some(total) = &self.total {
             set.push(format!("total {}", total.max));
         }
-        (!set.is_empty()).then(|| format!("Outbound connection limits: {} (wasi:sockets connections are not counted)", set.join(", ")))
+        (!set.is_empty()).then(|| format!("Outbound connection limits: {}", set.join(", ")))
     }
 
     /// A place for one more connection of `kind`, once there is one. The
@@ -111,7 +118,7 @@ impl ConnectionLimits {
         let zero = |limit: &Option<Limit>| limit.as_ref().is_some_and(|l| l.max == 0);
         if zero(own) || zero(&self.total) {
             metrics::outbound_connection(kind.label(), ConnectionEvent::Refused);
-            let key = if zero(own) { format!("[{}] max_connections", kind.table()) } else { "[outbound_networking] max_total_connections".into() };
+            let key = if zero(own) { kind.key() } else { TOTAL_KEY };
             return Err(format!("no outbound connection is allowed: the runtime config's {key} is 0"));
         }
         let mut waited = false;
@@ -123,7 +130,29 @@ impl ConnectionLimits {
         metrics::outbound_connection(kind.label(), ConnectionEvent::Opened);
         Ok(Permit { kind, _kind_place: kind_place, _total_place: total_place })
     }
+
+    /// A place for one more connection of `kind` if there is one now, else
+    /// an error naming the limit reached.
+    pub fn try_acquire(&self, kind: Kind) -> Result<Permit, String> {
+        let take_now = |limit: &Option<Limit>, key: &str| match limit {
+            None => Ok(None),
+            Some(limit) => limit.places.clone().try_acquire_owned().map(Some).map_err(|_| format!("the runtime config's {key} ({}) is reached", limit.max)),
+        };
+        let places = take_now(&self.by_kind[kind as usize], kind.key()).and_then(|own| Ok((own, take_now(&self.total, TOTAL_KEY)?)));
+        match places {
+            Ok((kind_place, total_place)) => {
+                metrics::outbound_connection(kind.label(), ConnectionEvent::Opened);
+                Ok(Permit { kind, _kind_place: kind_place, _total_place: total_place })
+            }
+            Err(reached) => {
+                metrics::outbound_connection(kind.label(), ConnectionEvent::Refused);
+                Err(reached)
+            }
+        }
+    }
 }
+
+const TOTAL_KEY: &str = "[outbound_networking] max_total_connections";
 
 /// A place under `limit` (none when there is no limit), noting whether it
 /// had to wait for it.
@@ -160,7 +189,7 @@ mod tests {
         let _pg = limits.acquire(Kind::Postgres).await.unwrap();
         drop(http);
         let _redis = limits.acquire(Kind::Redis).await.unwrap();
-        assert_eq!(limits.describe().as_deref(), Some("Outbound connection limits: redis 1, total 3 (wasi:sockets connections are not counted)"));
+        assert_eq!(limits.describe().as_deref(), Some("Outbound connection limits: redis 1, total 3"));
         let unlimited = ConnectionLimits::default();
         assert_eq!(unlimited.describe(), None);
         let _many: Vec<Permit> = futures::future::try_join_all((0..100).map(|_| unlimited.acquire(Kind::Http))).await.unwrap();
@@ -174,5 +203,22 @@ mod tests {
         assert!(limits.acquire(Kind::Mysql).await.is_ok());
         let none = self::limits(souk_manifest::ConnectionLimits { total: Some(0), ..Default::default() });
         assert!(none.acquire(Kind::Http).await.unwrap_err().contains("max_total_connections is 0"));
+    }
+
+    #[tokio::test]
+    async fn a_socket_takes_a_place_at_once_or_is_refused_naming_the_limit() {
+        let limits = limits(souk_manifest::ConnectionLimits { total: Some(2), sockets: Some(1), ..Default::default() });
+        let socket = limits.try_acquire(Kind::Socket).unwrap();
+        let e = limits.try_acquire(Kind::Socket).unwrap_err();
+        assert!(e.contains("[outbound_networking] max_socket_connections (1) is reached"), "{e}");
+        let _http = limits.acquire(Kind::Http).await.unwrap();
+        drop(socket);
+        let _socket = limits.try_acquire(Kind::Socket).unwrap();
+        assert!(waits(&limits, Kind::Redis).await, "the socket holds a place under the total");
+        let full = self::limits(souk_manifest::ConnectionLimits { total: Some(1), ..Default::default() });
+        let _redis = full.acquire(Kind::Redis).await.unwrap();
+        let e = full.try_acquire(Kind::Socket).unwrap_err();
+        assert!(e.contains("max_total_connections (1) is reached"), "{e}");
+        assert_eq!(limits.describe().as_deref(), Some("Outbound connection limits: socket 1, total 2"));
     }
 }

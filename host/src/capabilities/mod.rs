@@ -20,6 +20,7 @@ pub mod outbound_tls;
 pub mod redis_commands;
 pub mod redis_link;
 pub mod shared_connection;
+pub mod socket_limits;
 pub mod spin_v2;
 pub mod sql_policy;
 pub mod sqlite;
@@ -43,6 +44,7 @@ use outbound_mqtt::MqttGrant;
 use outbound_mysql::MysqlGrant;
 use outbound_pg::PgGrant;
 use outbound_redis::RedisGrant;
+use socket_limits::SocketPermits;
 use sqlite::SqliteGrant;
 use variables::VariablesGrant;
 
@@ -127,6 +129,8 @@ pub struct InstanceCapabilities {
     pub mqtt: Arc<MqttGrant>,
     pub postgres: Arc<PgGrant>,
     pub mysql: Arc<MysqlGrant>,
+    /// The places its `wasi:sockets` sockets hold under the connection limits.
+    pub sockets: SocketPermits,
 }
 
 /// What the Spin interfaces' host functions work on: the instance's
@@ -156,6 +160,7 @@ impl HasData for Spin {
 pub fn link<T: WasiView + WasiHttpView + HasCapabilities + Send + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
     wasmtime_wasi::p3::add_to_linker(linker)?;
+    socket_limits::link(linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
     wasmtime_wasi_http::p3::add_to_linker(linker)?;
     bindings::spin::key_value::key_value::add_to_linker::<_, Spin>(linker, T::capabilities)?;

@@ -10,6 +10,7 @@ use souk_manifest::{AllowedHosts, BlockedNetworks};
 use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
+use super::connection_limits::ConnectionLimits;
 use crate::logs::ComponentLogs;
 
 pub struct WasiGrant {
@@ -21,6 +22,8 @@ pub struct WasiGrant {
     pub allowed_hosts: Arc<AllowedHosts>,
     /// Where they may not, whatever `allowed_hosts` say.
     pub blocked: Arc<BlockedNetworks>,
+    /// How many sockets the app's guests may hold (`socket_limits.rs`).
+    pub connection_limits: Arc<ConnectionLimits>,
 }
 
 impl WasiGrant {

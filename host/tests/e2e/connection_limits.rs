@@ -2,7 +2,9 @@
 //! once, as Spin reads them (`[outbound_<kind>] max_connections`,
 //! `[outbound_networking] max_total_connections`): a guest that finds the
 //! limit reached waits until a connection closes; a limit of 0 refuses
-//! every connection of its kind before anything connects.
+//! every connection of its kind before anything connects. `wasi:sockets`
+//! sockets (`[outbound_networking] max_socket_connections`) never wait: one
+//! past the limit is refused.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -64,7 +66,7 @@ fn each_kind_is_held_to_its_limit_and_a_limit_of_zero_refuses_at_once() {
     );
     let config = app.path().join("limits.toml").display().to_string();
     let souk = Arc::new(app.up_with(&["--runtime-config-file", &config, "--metrics-listen", "127.0.0.1:0"], &[]));
-    let announced = "Outbound connection limits: http 0, redis 1, postgres 0, mysql 0, mqtt 0 (wasi:sockets connections are not counted)";
+    let announced = "Outbound connection limits: http 0, redis 1, postgres 0, mysql 0, mqtt 0";
     assert!(souk.startup.iter().any(|l| l == announced), "{:?}", souk.startup);
 
     let reply = souk.get(&format!("/outbound?url=http://127.0.0.1:{port}/x"));
@@ -103,4 +105,34 @@ fn the_total_limit_holds_across_kinds() {
     let reply = souk.get(&format!("/outbound?url=http://127.0.0.1:{port}/x"));
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(hits.load(Ordering::SeqCst), 1);
+}
+
+/// Each kind of socket, of either WASI version, takes a place from its
+/// creation until the guest drops it: a third one held at once is refused,
+/// five opened and dropped in turn all go through.
+#[test]
+fn sockets_are_held_to_max_socket_connections_in_both_wasi_versions() {
+    let (port, _) = crate::sockets::echo_server();
+    let app = AppDir::new(&format!(
+        "spin_manifest_version = 2\n[application]\nname = \"sockets\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"s\"\n\
+         [component.s]\nsource = \"{{guest}}\"\nallowed_outbound_hosts = [\"tcp://127.0.0.1:{port}\"]\n"
+    ));
+    app.write("sockets.toml", "[outbound_networking]\nmax_socket_connections = 2\n");
+    let config = app.path().join("sockets.toml").display().to_string();
+    let souk = app.up_with(&["--runtime-config-file", &config, "--metrics-listen", "127.0.0.1:0"], &[]);
+    assert!(souk.startup.iter().any(|l| l == "Outbound connection limits: socket 2"), "{:?}", souk.startup);
+
+    for kind in ["tcp", "udp", "tcp3", "udp3"] {
+        let held = souk.get(&format!("/sockets?kind={kind}&n=3&addr=127.0.0.1:{port}"));
+        assert!(held.body.starts_with("opened=2; then: "), "{kind}: {}", held.body);
+        let in_turn = souk.get(&format!("/sockets?kind={kind}&n=5&addr=127.0.0.1:{port}&hold=0"));
+        assert_eq!(in_turn.body, "opened=5", "{kind}: a dropped socket gives its place back");
+    }
+    let p3 = souk.get("/sockets?kind=tcp3&n=3");
+    assert!(p3.body.contains("max_socket_connections (2) is reached"), "a WASIp3 guest is told why: {}", p3.body);
+
+    let metrics = scrape(&metrics_address(&souk));
+    let count = |series: &str| sample(&metrics, series).unwrap_or_else(|| panic!("no {series} in:\n{metrics}"));
+    assert_eq!(count(r#"souk_outbound_connection_refusals_total{kind="socket"}"#), 5.0);
+    assert_eq!(count(r#"souk_outbound_connections{kind="socket"}"#), 0.0, "every socket closed");
 }

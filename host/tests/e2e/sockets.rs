@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::harness::AppDir;
 
 /// A TCP echo server on loopback that counts its connections.
-fn echo_server() -> (u16, Arc<AtomicUsize>) {
+pub fn echo_server() -> (u16, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let connections = Arc::new(AtomicUsize::new(0));
