@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use souk_manifest::{AppManifest, ComponentConfig, HttpRoute, Router, RuntimeConfig, Variables};
+use souk_manifest::{AppManifest, ComponentConfig, HttpExecutor, HttpRoute, Router, RuntimeConfig, Variables};
 use wasmtime::Engine;
 use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::error::Context;
@@ -33,8 +33,9 @@ use crate::trigger::cron::Schedule;
 use crate::trigger::cron::handler::CronHandler;
 use crate::trigger::http::admission::Admission;
 use crate::trigger::http::chain::ChainRouter;
-use crate::trigger::http::dispatch::HttpComponent;
+use crate::trigger::http::dispatch::{Handler, HttpComponent};
 use crate::trigger::http::handler::{ComponentHandler, Limits, Reuse};
+use crate::trigger::http::wagi::WagiHandler;
 use crate::trigger::redis::Subscription;
 use crate::trigger::redis::handler::RedisHandler;
 use crate::variable_providers::VariableSources;
@@ -166,14 +167,30 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<Loaded> {
             tracing::debug!("component `{id}` imports: {}", imports.join(", "));
         }
         let pre = link(&linker, &component, id, config)?;
-        let proxy = match wasmtime_wasi_http::p3::bindings::ServicePre::new(pre.clone()) {
-            Ok(p3) => ProxyPre::P3(p3),
-            Err(_) => ProxyPre::P2(wasmtime_wasi_http::p2::bindings::ProxyPre::new(pre).map_err(|_| {
-                format_err!("component `{id}` ({}) exports neither `wasi:http/handler@0.3.0` nor `wasi:http/incoming-handler@0.2.x`", config.source.display())
-            })?),
-        };
         let context = grants(id)?;
-        let handler = ComponentHandler::new(engine.clone(), proxy, context, limits.clone());
+        let handler = match &trigger.executor {
+            HttpExecutor::Spin => {
+                let proxy = match wasmtime_wasi_http::p3::bindings::ServicePre::new(pre.clone()) {
+                    Ok(p3) => ProxyPre::P3(p3),
+                    Err(_) => ProxyPre::P2(wasmtime_wasi_http::p2::bindings::ProxyPre::new(pre).map_err(|_| {
+                        format_err!(
+                            "component `{id}` ({}) exports neither `wasi:http/handler@0.3.0` nor `wasi:http/incoming-handler@0.2.x`",
+                            config.source.display()
+                        )
+                    })?),
+                };
+                Handler::Http(ComponentHandler::new(engine.clone(), proxy, context, limits.clone()))
+            }
+            HttpExecutor::Wagi(wagi) => {
+                let key = format!("{}: trigger.http[{}]", manifest.file.display(), trigger.index);
+                if let Some(entrypoint) = &wagi.ignored_entrypoint {
+                    println!("Warning: {key}.executor.entrypoint = {entrypoint:?} is ignored: a WAGI program starts at `_start`, as in Spin");
+                }
+                let handler = WagiHandler::new(engine.clone(), pre, context, limits.clone(), wagi.argv.clone())
+                    .map_err(|e| format_err!("{key}: component `{id}` ({}) {e}", config.source.display()))?;
+                Handler::Wagi(handler)
+            }
+        };
         // Service chaining to a component goes to its first trigger without
         // middleware (its internal face), or else to its first trigger.
         let replace = match chain_targets.get(id) {

@@ -2,11 +2,15 @@
 //! `wasm32-wasip1`) produce a core WebAssembly module carrying its
 //! component type in a custom section; Spin turns it into a component when
 //! loading it. Souk does the same: the module is wrapped with wasmtime's
-//! WASI preview 1 adapter (the reactor one: these modules have no `_start`),
-//! which implements the preview 1 imports on top of WASIp2, using
-//! wit-component, the tool `wasm-tools component new` is built on.
+//! WASI preview 1 adapter, which implements the preview 1 imports on top of
+//! WASIp2, using wit-component, the tool `wasm-tools component new` is
+//! built on. A module with `_start` (a WASI program, as the WAGI executor
+//! runs) gets the command adapter, whose component exports `wasi:cli/run`;
+//! any other, the reactor one.
 
-use wasi_preview1_component_adapter_provider::{WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER};
+use wasi_preview1_component_adapter_provider::{
+    WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER, WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+};
 use wasmtime::format_err;
 
 /// `\0asm` followed by the version and layer fields: 1, 0 for a core module.
@@ -23,10 +27,11 @@ pub fn componentize(bytes: Vec<u8>, what: &str) -> wasmtime::Result<Vec<u8>> {
     if !is_core_module(&bytes) {
         return crate::wasip3_rc::to_final(bytes, what);
     }
+    let adapter = if exports_start(&bytes) { WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER } else { WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER };
     wit_component::ComponentEncoder::default()
         .validate(true)
         .module(&bytes)
-        .and_then(|encoder| encoder.adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER))
+        .and_then(|encoder| encoder.adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, adapter))
         .and_then(|mut encoder| encoder.encode())
         .map_err(|e| {
             format_err!(
@@ -34,6 +39,17 @@ pub fn componentize(bytes: Vec<u8>, what: &str) -> wasmtime::Result<Vec<u8>> {
                  build it with a component-aware toolchain (e.g. spin-sdk for wasm32-wasip2) or a Spin SDK 2/3 for wasm32-wasip1"
             )
         })
+}
+
+/// Whether the core module exports a function `_start` (an unreadable
+/// module is the encoder's to refuse).
+fn exports_start(module: &[u8]) -> bool {
+    wasmparser::Parser::new(0).parse_all(module).any(|payload| match payload {
+        Ok(wasmparser::Payload::ExportSection(exports)) => {
+            exports.into_iter().any(|export| export.is_ok_and(|e| e.name == "_start" && e.kind == wasmparser::ExternalKind::Func))
+        }
+        _ => false,
+    })
 }
 
 #[cfg(test)]

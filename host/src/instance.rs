@@ -42,9 +42,15 @@ pub struct ComponentGrants {
 impl ComponentGrants {
     /// The state of a new instance, its memory capped at `max_memory_bytes`.
     pub fn instance_state(&self, max_memory_bytes: usize) -> wasmtime::Result<InstanceState> {
+        self.instance_state_with(max_memory_bytes, |_| ())
+    }
+
+    /// As [`instance_state`](Self::instance_state), with `more` added to its
+    /// WASI context (see `WasiGrant::context_with`).
+    pub fn instance_state_with(&self, max_memory_bytes: usize, more: impl FnOnce(&mut wasmtime_wasi::WasiCtxBuilder)) -> wasmtime::Result<InstanceState> {
         Ok(InstanceState {
             table: Default::default(),
-            wasi: self.wasi.context()?,
+            wasi: self.wasi.context_with(more)?,
             http: WasiHttpCtx::new(),
             capabilities: InstanceCapabilities {
                 hooks: OutboundHooks { grant: self.outbound.clone(), deadline: None, trace: None },

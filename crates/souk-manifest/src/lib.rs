@@ -23,8 +23,8 @@ pub use client_tls::ClientTlsConfig;
 pub use connection_limits::ConnectionLimits;
 pub use error::ConfigError;
 pub use manifest::{
-    AppManifest, BuildConfig, ComponentConfig, ConfigKind, CronTrigger, Dependency, DependencyName, DependencySource, FileMount, HttpRoute, HttpTrigger,
-    Inherit, Middleware, VariableDecl, cron_schedule, file_glob,
+    AppManifest, BuildConfig, ComponentConfig, ConfigKind, CronTrigger, Dependency, DependencyName, DependencySource, FileMount, HttpExecutor, HttpRoute,
+    HttpTrigger, Inherit, Middleware, VariableDecl, WagiConfig, cron_schedule, file_glob,
 };
 pub use routes::{RouteMatch, Router};
 pub use runtime_config::{EnvProviderConfig, RuntimeConfig, StoreConfig, VariablesProvider};

@@ -27,8 +27,9 @@ pub struct WasiGrant {
 }
 
 impl WasiGrant {
-    /// A fresh WASI context for one instance.
-    pub fn context(&self) -> wasmtime::Result<WasiCtx> {
+    /// A fresh WASI context for one instance, with `more` added last (a
+    /// WAGI request's arguments, environment and pipes; nothing for others).
+    pub fn context_with(&self, more: impl FnOnce(&mut WasiCtxBuilder)) -> wasmtime::Result<WasiCtx> {
         let mut wasi = WasiCtxBuilder::new();
         wasi.envs(&self.env);
         wasi.stdout(self.logs.stdout.clone());
@@ -45,6 +46,7 @@ impl WasiGrant {
             let allowed = socket_use_allowed(&allowed, addr, used_for) && !reaches_blocked(&blocked, addr, used_for);
             Box::pin(async move { allowed })
         });
+        more(&mut wasi);
         Ok(wasi.build())
     }
 }

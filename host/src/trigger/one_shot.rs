@@ -32,7 +32,18 @@ pub struct OneShot {
 /// A fresh store for `component`; the component's calls and store
 /// operations are children of `span`.
 pub fn store(engine: &Engine, component: &ComponentGrants, limits: &Limits, span: &crate::traces::Span) -> Result<OneShot, Failure> {
-    let state = component.instance_state(limits.max_memory_bytes).map_err(|e| Failure { kind: "error", why: format!("{e:#}") })?;
+    store_with(engine, component, limits, span, |_| ())
+}
+
+/// As [`store`], with `more` added to the instance's WASI context.
+pub fn store_with(
+    engine: &Engine,
+    component: &ComponentGrants,
+    limits: &Limits,
+    span: &crate::traces::Span,
+    more: impl FnOnce(&mut wasmtime_wasi::WasiCtxBuilder),
+) -> Result<OneShot, Failure> {
+    let state = component.instance_state_with(limits.max_memory_bytes, more).map_err(|e| Failure { kind: "error", why: format!("{e:#}") })?;
     let mut store = Store::new(engine, state);
     store.limiter(|state| state);
     let deadline = Instant::now() + limits.request_timeout;
@@ -44,6 +55,15 @@ pub fn store(engine: &Engine, component: &ComponentGrants, limits: &Limits, span
 }
 
 impl OneShot {
+    /// Brings the deadline forward to `deadline` if it comes first (a
+    /// chained request's caller's).
+    pub fn cut_at(&mut self, deadline: Instant) {
+        if deadline < self.deadline {
+            self.deadline = deadline;
+            self.store.data_mut().capabilities.hooks.deadline = Some(deadline);
+        }
+    }
+
     /// How the call ended: `finished` is `None` when the deadline came
     /// first (a guest blocked in a host call never reaches the epoch
     /// callback), or else what the call gave: a trap, or the guest's own

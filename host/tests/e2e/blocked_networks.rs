@@ -76,7 +76,7 @@ allowed_outbound_hosts = ["http://127.0.0.1:{port}", "http://localhost:{port}", 
 }
 
 #[test]
-fn a_limit_souk_does_not_keep_stops_start_up_naming_the_key() {
+fn an_unknown_networking_key_stops_start_up_naming_the_file_and_key() {
     let app = AppDir::new(
         r#"
 spin_manifest_version = 2
@@ -89,9 +89,9 @@ component = "out"
 source = "{guest}"
 "#,
     );
-    app.write("limits.toml", "[outbound_networking]\nmax_socket_connections = 10\n");
+    app.write("limits.toml", "[outbound_networking]\nmax_sockets = 10\n");
     let config = app.path().join("limits.toml").display().to_string();
     let output = app.up_fails(&["--runtime-config-file", &config], &[]);
-    assert!(output.contains("limits.toml") && output.contains("outbound_networking.max_socket_connections"), "{output}");
-    assert!(output.contains("not supported by souk"), "{output}");
+    assert!(output.contains("limits.toml") && output.contains("outbound_networking.max_sockets"), "{output}");
+    assert!(output.contains("unknown key") && output.contains("max_socket_connections"), "it names the keys there are: {output}");
 }

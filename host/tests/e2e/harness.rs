@@ -32,7 +32,7 @@ impl Fixtures {
 }
 
 /// Fixture crates: (package, placeholder in test manifests, wasm target).
-const FIXTURE_CRATES: [(&str, &str, &str); 15] = [
+const FIXTURE_CRATES: [(&str, &str, &str); 16] = [
     ("souk-fixture-guest", "{guest}", WASIP2),
     ("souk-fixture-p2-guest", "{p2}", WASIP2),
     ("souk-fixture-greeter", "{greeter}", WASIP2),
@@ -50,6 +50,8 @@ const FIXTURE_CRATES: [(&str, &str, &str); 15] = [
     // As Spin 2/3 SDKs build: a core module the host componentizes.
     ("souk-fixture-spin3-guest", "{spin3}", "wasm32-wasip1"),
     ("souk-fixture-spin3-redis-subscriber", "{spin3-redis-subscriber}", "wasm32-wasip1"),
+    // A WAGI program: a WASI binary, as `cargo build --target wasm32-wasip1` makes it.
+    ("souk-fixture-wagi-guest", "{wagi}", "wasm32-wasip1"),
 ];
 const WASIP2: &str = "wasm32-wasip2";
 

@@ -43,3 +43,4 @@ mod store_safety;
 mod test_ca;
 mod traces;
 mod transport;
+mod wagi;

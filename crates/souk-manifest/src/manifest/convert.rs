@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use super::component::component;
-use super::schema::{RawHttpTrigger, RawManifest, RawPrivate, StrOr};
-use super::{AppManifest, ComponentConfig, HttpRoute, HttpTrigger, VariableDecl};
+use super::schema::{RawExecutor, RawHttpTrigger, RawManifest, RawPrivate, StrOr};
+use super::{AppManifest, ComponentConfig, HttpExecutor, HttpRoute, HttpTrigger, VariableDecl, WagiConfig};
 use crate::error::ConfigError;
 use crate::names::{check_component_id, check_variable_name};
 use crate::routes::{Router, check_route};
@@ -65,6 +65,26 @@ fn variables(src: &TomlSource, raw: BTreeMap<String, super::schema::RawVariable>
     Ok(out)
 }
 
+/// `executor = { type = "spin" | "http" | "wagi", ... }` (Spin's default
+/// when absent).
+fn executor(src: &TomlSource, path: &KeyPath, raw: Option<RawExecutor>) -> Result<HttpExecutor> {
+    let Some(raw) = raw else { return Ok(HttpExecutor::Spin) };
+    match raw.kind.as_str() {
+        "spin" | "http" => match (&raw.argv, &raw.entrypoint) {
+            (None, None) => Ok(HttpExecutor::Spin),
+            (argv, _) => {
+                let key = if argv.is_some() { "argv" } else { "entrypoint" };
+                Err(src.error_at(&path.key(key), format!("`{key}` is for `type = \"wagi\"` only")))
+            }
+        },
+        "wagi" => Ok(HttpExecutor::Wagi(WagiConfig {
+            argv: raw.argv.unwrap_or_else(|| WagiConfig::DEFAULT_ARGV.to_string()),
+            ignored_entrypoint: raw.entrypoint.filter(|e| e != "_start"),
+        })),
+        other => Err(src.error_at(&path.key("type"), format!("executor type {other:?} is not supported; use \"spin\" (the default) or \"wagi\""))),
+    }
+}
+
 fn triggers(
     src: &TomlSource,
     dir: &Path,
@@ -81,12 +101,10 @@ fn triggers(
 
     for (index, trigger) in raw.into_iter().enumerate() {
         let path = KeyPath::root().key("trigger").key("http").index(index);
-        if let Some(executor) = &trigger.executor
-            && !matches!(executor.kind.as_str(), "spin" | "http")
-        {
-            return Err(
-                src.error_at(&path.key("executor").key("type"), format!("executor type {:?} is not supported; only \"spin\" (the default) is", executor.kind))
-            );
+        let executor = executor(src, &path.key("executor"), trigger.executor)?;
+        if matches!(executor, HttpExecutor::Wagi(_)) && !trigger.dependencies.middleware.is_empty() {
+            let key = path.key("dependencies").key("middleware");
+            return Err(src.error_at(&key, "a WAGI component cannot have middleware: middleware wraps a `wasi:http` handler"));
         }
 
         let id = match trigger.id {
@@ -160,7 +178,7 @@ fn triggers(
         };
 
         let middleware = super::dependencies::middleware(src, &path.key("dependencies").key("middleware"), trigger.dependencies.middleware)?;
-        out.push(HttpTrigger { index, id, route, component: component_id, middleware });
+        out.push(HttpTrigger { index, id, route, component: component_id, middleware, executor });
     }
 
     let table: Vec<(String, String)> = out

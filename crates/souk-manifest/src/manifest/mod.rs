@@ -120,6 +120,31 @@ pub struct HttpTrigger {
     /// `dependencies.middleware`: the components a request passes through,
     /// first to last, before reaching `component`.
     pub middleware: Vec<Middleware>,
+    pub executor: HttpExecutor,
+}
+
+/// How an HTTP trigger's component is called (`executor`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpExecutor {
+    /// Through `wasi:http` (or Spin's older HTTP interface): the default.
+    Spin,
+    /// As a WAGI (CGI) program: the request in its environment and stdin,
+    /// the response from its stdout.
+    Wagi(WagiConfig),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WagiConfig {
+    /// The program's arguments, space-separated; `${SCRIPT_NAME}` and
+    /// `${ARGS}` (the query's `name=value` pairs) are filled in per request.
+    pub argv: String,
+    /// An `entrypoint` other than `_start`, which Spin ignores (it runs
+    /// `_start`) and so does souk, saying so at start-up.
+    pub ignored_entrypoint: Option<String>,
+}
+
+impl WagiConfig {
+    pub const DEFAULT_ARGV: &'static str = "${SCRIPT_NAME} ${ARGS}";
 }
 
 /// One `[[trigger.redis]]` entry: `component` is called with every

@@ -146,6 +146,10 @@ pub(super) struct RawPrivate {
 pub(super) struct RawExecutor {
     #[serde(rename = "type")]
     pub kind: String,
+    /// WAGI only.
+    pub argv: Option<String>,
+    /// WAGI only, and ignored (as Spin ignores it): `_start` runs.
+    pub entrypoint: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -52,7 +52,14 @@ fn minimal_manifest_loads() {
     assert_eq!(web.toml_key, "component.web");
     assert_eq!(
         m.http_triggers,
-        vec![HttpTrigger { index: 0, id: "web-http-trigger".into(), route: HttpRoute::Path("/...".into()), component: "web".into(), middleware: vec![] }]
+        vec![HttpTrigger {
+            index: 0,
+            id: "web-http-trigger".into(),
+            route: HttpRoute::Path("/...".into()),
+            component: "web".into(),
+            middleware: vec![],
+            executor: HttpExecutor::Spin
+        }]
     );
 }
 
@@ -540,12 +547,23 @@ fn routes_differing_only_by_trailing_slash_conflict() {
 }
 
 #[test]
-fn wagi_executor_is_rejected() {
-    expect_error(
-        &with_header("\n[[trigger.http]]\nroute = \"/\"\ncomponent = \"web\"\nexecutor = { type = \"wagi\" }\n\n[component.web]\nsource = \"w.wasm\"\n"),
-        "trigger.http[0].executor.type",
-        "not supported",
-    );
+fn the_wagi_executor_is_read_with_spins_defaults() {
+    let trigger =
+        |executor: &str| format!("\n[[trigger.http]]\nroute = \"/\"\ncomponent = \"web\"\nexecutor = {executor}\n\n[component.web]\nsource = \"w.wasm\"\n");
+    let (_dir, m) = load_str(&with_header(&trigger(r#"{ type = "wagi" }"#)));
+    assert_eq!(m.http_triggers[0].executor, HttpExecutor::Wagi(WagiConfig { argv: "${SCRIPT_NAME} ${ARGS}".into(), ignored_entrypoint: None }));
+    let (_dir, m) = load_str(&with_header(&trigger(r#"{ type = "wagi", argv = "x ${ARGS}", entrypoint = "main" }"#)));
+    assert_eq!(m.http_triggers[0].executor, HttpExecutor::Wagi(WagiConfig { argv: "x ${ARGS}".into(), ignored_entrypoint: Some("main".into()) }));
+    let (_dir, m) = load_str(&with_header(&trigger(r#"{ type = "http" }"#)));
+    assert_eq!(m.http_triggers[0].executor, HttpExecutor::Spin);
+
+    expect_error(&with_header(&trigger(r#"{ type = "cgi" }"#)), "trigger.http[0].executor.type", "not supported");
+    expect_error(&with_header(&trigger(r#"{ type = "spin", argv = "x" }"#)), "trigger.http[0].executor.argv", "\"wagi\"` only");
+    let with_middleware = with_header(&format!(
+        "{}dependencies.middleware = [{{ component = \"web\" }}]\n",
+        "\n[[trigger.http]]\nroute = \"/\"\ncomponent = \"web\"\nexecutor = { type = \"wagi\" }\n"
+    )) + "\n[component.web]\nsource = \"w.wasm\"\n";
+    expect_error(&with_middleware, "trigger.http[0].dependencies.middleware", "cannot have middleware");
 }
 
 // ---- check_sources ----

@@ -1,6 +1,7 @@
 //! Dispatch to a component: an HTTP trigger's component ready to serve,
 //! and sending it a request (from the listener or chained from another
-//! component) with the `spin-*` headers for its route.
+//! component) with the `spin-*` headers for its route, or, for a WAGI
+//! program, its CGI variables.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -11,6 +12,7 @@ use wasmtime_wasi_http::WasiBody;
 
 use super::handler::ComponentHandler;
 use super::headers::{self, RouteInfo};
+use super::wagi::WagiHandler;
 
 /// An HTTP trigger's component (composed with its dependencies and
 /// middleware), ready to serve.
@@ -19,7 +21,14 @@ pub struct HttpComponent {
     pub component: String,
     pub route: HttpRoute,
     pub has_middleware: bool,
-    pub handler: ComponentHandler,
+    pub handler: Handler,
+}
+
+/// How the component is called (its trigger's `executor`).
+pub enum Handler {
+    /// Through `wasi:http` (Spin's default executor).
+    Http(ComponentHandler),
+    Wagi(WagiHandler),
 }
 
 /// Sends a request to a component, with the `spin-*` headers for `route`;
@@ -32,8 +41,14 @@ pub async fn dispatch(
     deadline: Option<Instant>,
 ) -> http::Response<WasiBody> {
     let full_url = full_url(&request);
-    headers::set_spin_headers(request.headers_mut(), &route, &full_url, client);
-    match component.handler.handle(request, deadline).await {
+    let answered = match &component.handler {
+        Handler::Http(handler) => {
+            headers::set_spin_headers(request.headers_mut(), &route, &full_url, client);
+            handler.handle(request, deadline).await
+        }
+        Handler::Wagi(handler) => handler.handle(request, &route, &full_url, client, deadline).await,
+    };
+    match answered {
         Ok(response) => response,
         Err(failure) => {
             let mut response = text_response(failure.status, &format!("{}\n", failure.status.canonical_reason().unwrap_or("Error")));

@@ -3,6 +3,7 @@
 
 pub mod admission;
 pub mod body_limit;
+pub mod cgi;
 pub mod chain;
 pub mod dispatch;
 pub mod handler;
@@ -11,6 +12,7 @@ pub mod listen;
 pub mod probe;
 pub mod tls;
 pub mod transport;
+pub mod wagi;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
