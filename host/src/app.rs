@@ -35,6 +35,7 @@ use crate::trigger::http::admission::Admission;
 use crate::trigger::http::chain::ChainRouter;
 use crate::trigger::http::dispatch::{Handler, HttpComponent};
 use crate::trigger::http::handler::{ComponentHandler, Limits, Reuse};
+use crate::trigger::http::static_response::StaticAnswer;
 use crate::trigger::http::wagi::WagiHandler;
 use crate::trigger::redis::Subscription;
 use crate::trigger::redis::handler::RedisHandler;
@@ -45,6 +46,8 @@ pub struct App {
     pub router: Router,
     /// By trigger id.
     pub triggers: HashMap<String, Arc<HttpComponent>>,
+    /// The `static_response` triggers' answers, by trigger id.
+    pub statics: HashMap<String, StaticAnswer>,
     pub stores: Arc<Stores>,
     pub engine: Engine,
     /// `--max-concurrent-requests`: slots per component for requests from the listener.
@@ -248,7 +251,13 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<Loaded> {
             HttpRoute::Path(route) => Some((route.clone(), t.id.clone())),
             HttpRoute::Private => None,
         })
+        .chain(manifest.static_responses.iter().map(|s| (s.route.clone(), s.id.clone())))
         .collect();
+    let mut statics = HashMap::new();
+    for trigger in &manifest.static_responses {
+        let answer = StaticAnswer::new(trigger).map_err(|e| format_err!("{}: trigger.http[{}].static_response.{e}", manifest.file.display(), trigger.index))?;
+        statics.insert(trigger.id.clone(), answer);
+    }
     let router = Router::build(&public_routes).map_err(|e| format_err!("{}: trigger.http: {e}", manifest.file.display()))?;
 
     let admission =
@@ -257,7 +266,7 @@ pub fn load(args: &UpArgs) -> wasmtime::Result<Loaded> {
         chain_targets.into_iter().map(|(component, trigger)| (component, triggers[&trigger].clone())).collect();
     chain.connect(&chain_targets);
     let report = components.report;
-    let app = Arc::new(App { router, triggers, stores, engine, admission });
+    let app = Arc::new(App { router, triggers, statics, stores, engine, admission });
     Ok(Loaded { app, report, subscriptions, schedules })
 }
 

@@ -36,7 +36,7 @@ pub async fn run(args: UpArgs) -> wasmtime::Result<()> {
     if let Some(limits) = app.stores.connection_limits.describe() {
         println!("{limits}");
     }
-    if app.triggers.is_empty() {
+    if app.triggers.is_empty() && app.statics.is_empty() {
         // As in Spin, an app without HTTP triggers has no listener.
         println!("Ready (the app has no HTTP trigger: nothing listens)");
         shutdown.await;

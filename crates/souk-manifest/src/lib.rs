@@ -24,7 +24,7 @@ pub use connection_limits::ConnectionLimits;
 pub use error::ConfigError;
 pub use manifest::{
     AppManifest, BuildConfig, ComponentConfig, ConfigKind, CronTrigger, Dependency, DependencyName, DependencySource, FileMount, HttpExecutor, HttpRoute,
-    HttpTrigger, Inherit, Middleware, VariableDecl, WagiConfig, cron_schedule, file_glob,
+    HttpTrigger, Inherit, Middleware, StaticTrigger, VariableDecl, WagiConfig, cron_schedule, file_glob,
 };
 pub use routes::{RouteMatch, Router};
 pub use runtime_config::{EnvProviderConfig, RuntimeConfig, StoreConfig, VariablesProvider};

@@ -39,6 +39,7 @@ mod spin3_sdk;
 mod spin4_sdk;
 mod spin_up_flags;
 mod static_composition;
+mod static_responses;
 mod store_safety;
 mod test_ca;
 mod traces;

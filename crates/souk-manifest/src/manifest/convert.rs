@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use super::component::component;
-use super::schema::{RawExecutor, RawHttpTrigger, RawManifest, RawPrivate, StrOr};
-use super::{AppManifest, ComponentConfig, HttpExecutor, HttpRoute, HttpTrigger, VariableDecl, WagiConfig};
+use super::schema::{RawExecutor, RawHttpTrigger, RawManifest, RawPrivate, RawStaticResponse, StrOr};
+use super::{AppManifest, ComponentConfig, HttpExecutor, HttpRoute, HttpTrigger, StaticTrigger, VariableDecl, WagiConfig};
 use crate::error::ConfigError;
 use crate::names::{check_component_id, check_variable_name};
 use crate::routes::{Router, check_route};
@@ -33,7 +33,7 @@ pub(super) fn manifest(src: &TomlSource, file: &Path, dir: &Path, raw: RawManife
         let converted = component(src, dir, &variables, &id, &path, raw_component)?;
         components.insert(id, converted);
     }
-    let http_triggers = triggers(src, dir, &variables, &mut components, raw.trigger.http)?;
+    let (http_triggers, static_responses) = triggers(src, dir, &variables, &mut components, raw.trigger.http)?;
     let redis_triggers = super::redis_triggers::convert(src, dir, &mut components, &variables, app.trigger.redis.map(|r| r.address), raw.trigger.redis)?;
     let cron_triggers = super::cron_triggers::convert(src, dir, &mut components, &variables, raw.trigger.cron)?;
     super::dependencies::check_references(src, &components, &http_triggers)?;
@@ -47,6 +47,7 @@ pub(super) fn manifest(src: &TomlSource, file: &Path, dir: &Path, raw: RawManife
         variables,
         components,
         http_triggers,
+        static_responses,
         redis_triggers,
         cron_triggers,
     })
@@ -91,16 +92,44 @@ fn triggers(
     app_variables: &BTreeMap<String, VariableDecl>,
     components: &mut BTreeMap<String, ComponentConfig>,
     raw: Vec<RawHttpTrigger>,
-) -> Result<Vec<HttpTrigger>> {
+) -> Result<(Vec<HttpTrigger>, Vec<StaticTrigger>)> {
     let mut trigger_ids: HashSet<String> = raw.iter().filter_map(|t| t.id.clone()).collect();
     let mut trigger_counter = 1;
     let mut inline_counter = 1;
-    // route conflict key → (trigger index, route, component)
-    let mut seen_routes: HashMap<String, (usize, String, String)> = HashMap::new();
+    let mut seen_routes = SeenRoutes::new();
     let mut out = Vec::with_capacity(raw.len());
+    let mut statics = Vec::new();
+    let mut generated_id = |trigger_ids: &mut HashSet<String>| loop {
+        let candidate = format!("http-trigger{trigger_counter}");
+        trigger_counter += 1;
+        if trigger_ids.insert(candidate.clone()) {
+            break candidate;
+        }
+    };
 
     for (index, trigger) in raw.into_iter().enumerate() {
         let path = KeyPath::root().key("trigger").key("http").index(index);
+        let target = match (trigger.component, trigger.static_response) {
+            (Some(target), None) => target,
+            (None, None) => return Err(src.error_at(&path, "needs a `component` (or a `static_response`)")),
+            (Some(_), Some(_)) => return Err(src.error_at(&path.key("static_response"), "a trigger has a `component` or a `static_response`, not both")),
+            (None, Some(response)) => {
+                let StrOr::Str(route) = trigger.route else {
+                    return Err(src.error_at(&path.key("route"), "a static response needs a route: it cannot be private"));
+                };
+                if trigger.executor.is_some() || !trigger.dependencies.middleware.is_empty() {
+                    let key = if trigger.executor.is_some() { "executor" } else { "dependencies" };
+                    return Err(src.error_at(&path.key(key), format!("`{key}` is for a component; a static response has none")));
+                }
+                seen_routes.claim(src, &path.key("route"), &route, index, "a static response".into())?;
+                let id = match trigger.id {
+                    Some(id) => id,
+                    None => generated_id(&mut trigger_ids),
+                };
+                statics.push(static_trigger(src, &path.key("static_response"), index, id, route, response)?);
+                continue;
+            }
+        };
         let executor = executor(src, &path.key("executor"), trigger.executor)?;
         if matches!(executor, HttpExecutor::Wagi(_)) && !trigger.dependencies.middleware.is_empty() {
             let key = path.key("dependencies").key("middleware");
@@ -110,27 +139,22 @@ fn triggers(
         let id = match trigger.id {
             Some(id) => id,
             None => {
-                let natural = match &trigger.component {
+                let natural = match &target {
                     StrOr::Str(component) => Some(format!("{component}-http-trigger")),
                     StrOr::Table(_) => None,
                 };
-                let id = match natural.filter(|n| !trigger_ids.contains(n)) {
-                    Some(n) => n,
-                    None => loop {
-                        let candidate = format!("http-trigger{trigger_counter}");
-                        trigger_counter += 1;
-                        if !trigger_ids.contains(&candidate) {
-                            break candidate;
-                        }
-                    },
-                };
-                trigger_ids.insert(id.clone());
-                id
+                match natural.filter(|n| !trigger_ids.contains(n)) {
+                    Some(n) => {
+                        trigger_ids.insert(n.clone());
+                        n
+                    }
+                    None => generated_id(&mut trigger_ids),
+                }
             }
         };
 
         let component_path = path.key("component");
-        let component_id = match trigger.component {
+        let component_id = match target {
             StrOr::Str(component_id) => {
                 if !components.contains_key(&component_id) {
                     return Err(src.error_at(&component_path, format!("no component named `{component_id}`; define it as [component.{component_id}]")));
@@ -159,16 +183,7 @@ fn triggers(
         let route_path = path.key("route");
         let route = match trigger.route {
             StrOr::Str(route) => {
-                let key = check_route(&route).map_err(|e| src.error_at(&route_path, e))?;
-                if let Some((first, first_route, first_component)) = seen_routes.get(&key) {
-                    return Err(src.error_at(
-                        &route_path,
-                        format!(
-                            "route `{route}` of component `{component_id}` conflicts with route `{first_route}` of component `{first_component}` (trigger.http[{first}])"
-                        ),
-                    ));
-                }
-                seen_routes.insert(key, (index, route.clone(), component_id.clone()));
+                seen_routes.claim(src, &route_path, &route, index, format!("component `{component_id}`"))?;
                 HttpRoute::Path(route)
             }
             StrOr::Table(RawPrivate { private: true }) => HttpRoute::Private,
@@ -187,7 +202,47 @@ fn triggers(
             HttpRoute::Path(route) => Some((route.clone(), t.component.clone())),
             HttpRoute::Private => None,
         })
+        .chain(statics.iter().map(|s| (s.route.clone(), s.id.clone())))
         .collect();
     Router::build(&table).map_err(|e| src.error_at(&KeyPath::root().key("trigger").key("http"), e))?;
-    Ok(out)
+    Ok((out, statics))
+}
+
+/// The routes claimed so far, to name both triggers of a conflict:
+/// route key → (trigger index, route, whose).
+struct SeenRoutes(HashMap<String, (usize, String, String)>);
+
+impl SeenRoutes {
+    fn new() -> Self {
+        SeenRoutes(HashMap::new())
+    }
+
+    /// Claims `route` for trigger `index` (`owner` says whose it is, for messages).
+    fn claim(&mut self, src: &TomlSource, path: &KeyPath, route: &str, index: usize, owner: String) -> Result<()> {
+        let key = check_route(route).map_err(|e| src.error_at(path, e))?;
+        if let Some((first, first_route, first_owner)) = self.0.get(&key) {
+            return Err(src.error_at(path, format!("route `{route}` of {owner} conflicts with route `{first_route}` of {first_owner} (trigger.http[{first}])")));
+        }
+        self.0.insert(key, (index, route.to_string(), owner));
+        Ok(())
+    }
+}
+
+/// A `static_response`: its status (100 to 999; 200 by default) and
+/// headers checked as HTTP has them.
+fn static_trigger(src: &TomlSource, path: &KeyPath, index: usize, id: String, route: String, raw: RawStaticResponse) -> Result<StaticTrigger> {
+    let status = raw.status_code.unwrap_or(200);
+    if !(100..=999).contains(&status) {
+        return Err(src.error_at(&path.key("status_code"), format!("{status} is not an HTTP status code (100 to 999)")));
+    }
+    for (name, value) in &raw.headers {
+        let token = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        if !token {
+            return Err(src.error_at(&path.key("headers").key(name), format!("{name:?} is not a header name")));
+        }
+        if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+            return Err(src.error_at(&path.key("headers").key(name), "a header value cannot hold control characters"));
+        }
+    }
+    Ok(StaticTrigger { index, id, route, status, headers: raw.headers.into_iter().collect(), body: raw.body })
 }

@@ -35,6 +35,8 @@ pub struct AppManifest {
     /// All components by id, including inline trigger components.
     pub components: BTreeMap<String, ComponentConfig>,
     pub http_triggers: Vec<HttpTrigger>,
+    /// `[[trigger.http]]` entries answered by the host itself (`static_response`).
+    pub static_responses: Vec<StaticTrigger>,
     pub redis_triggers: Vec<RedisTrigger>,
     pub cron_triggers: Vec<CronTrigger>,
 }
@@ -121,6 +123,19 @@ pub struct HttpTrigger {
     /// first to last, before reaching `component`.
     pub middleware: Vec<Middleware>,
     pub executor: HttpExecutor,
+}
+
+/// A `[[trigger.http]]` with a `static_response` (Spin 4.1) and no
+/// component: the host answers its route itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaticTrigger {
+    pub index: usize,
+    pub id: String,
+    pub route: String,
+    /// 200 unless `status_code` says otherwise.
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
 }
 
 /// How an HTTP trigger's component is called (`executor`).

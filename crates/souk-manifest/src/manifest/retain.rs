@@ -9,7 +9,7 @@ impl AppManifest {
     /// Keeps the components `selected` with the triggers that run them, and
     /// what those triggers need: each kept HTTP trigger's middleware and
     /// every component a kept one takes as a dependency. Every other
-    /// component and trigger is dropped. Nothing changes when `selected` is
+    /// component and trigger is dropped, static responses too. Nothing changes when `selected` is
     /// empty. Refused, saying why: an id the app does not have, a selection
     /// with no trigger (nothing would run), or a kept component allowed to
     /// chain to a component not selected (`http://<id>.spin.internal`) or to
@@ -29,6 +29,8 @@ impl AppManifest {
         self.http_triggers.retain(|t| is_selected(&t.component));
         self.redis_triggers.retain(|t| is_selected(&t.component));
         self.cron_triggers.retain(|t| is_selected(&t.component));
+        // As in Spin: a static response belongs to no component, so no selection keeps it.
+        self.static_responses.clear();
         if self.http_triggers.is_empty() && self.redis_triggers.is_empty() && self.cron_triggers.is_empty() {
             return Err(format!("--component-id: no trigger in {file} runs {}, so nothing would run", selected.join(", ")));
         }

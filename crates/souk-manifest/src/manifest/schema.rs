@@ -114,7 +114,9 @@ pub(super) struct RawRedisTrigger {
 pub(super) struct RawHttpTrigger {
     pub id: Option<String>,
     pub route: StrOr<RawPrivate>,
-    pub component: StrOr<RawComponent>,
+    pub component: Option<StrOr<RawComponent>>,
+    /// Spin 4.1: an answer the host gives itself, in place of a component.
+    pub static_response: Option<RawStaticResponse>,
     pub executor: Option<RawExecutor>,
     #[serde(default)]
     pub dependencies: RawTriggerDependencies,
@@ -139,6 +141,15 @@ pub(super) struct RawMiddleware {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPrivate {
     pub private: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStaticResponse {
+    pub status_code: Option<u16>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub body: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -752,3 +752,30 @@ fn middleware_naming_an_unknown_component_is_rejected() {
         "no component named `auth`",
     );
 }
+
+#[test]
+fn static_responses_are_read_and_checked() {
+    let text = with_header(
+        "\n[[trigger.http]]\nroute = \"/...\"\nstatic_response = { status_code = 404, body = \"not found\" }\n\
+         [[trigger.http]]\nroute = \"/bob\"\nstatic_response = { status_code = 302, headers = { location = \"/users/bob\" } }\n\
+         [[trigger.http]]\nid = \"plain\"\nroute = \"/default\"\nstatic_response = { body = \"ok\" }\n",
+    );
+    let (_dir, m) = load_str(&text);
+    let first = StaticTrigger { index: 0, id: "http-trigger1".into(), route: "/...".into(), status: 404, headers: vec![], body: Some("not found".into()) };
+    assert_eq!(m.static_responses[0], first);
+    assert_eq!(m.static_responses[1].headers, [("location".to_string(), "/users/bob".to_string())]);
+    assert_eq!((m.static_responses[2].id.as_str(), m.static_responses[2].status), ("plain", 200));
+    assert!(m.http_triggers.is_empty());
+
+    let one = |trigger: &str| with_header(&format!("\n[[trigger.http]]\n{trigger}\n{WEB}"));
+    expect_error(&one("route = \"/x\"\ncomponent = \"web\"\nstatic_response = { body = \"x\" }"), "trigger.http[0].static_response", "not both");
+    expect_error(&one("route = \"/x\""), "trigger.http[0]", "needs a `component`");
+    expect_error(&one("route = { private = true }\nstatic_response = { body = \"x\" }"), "trigger.http[0].route", "cannot be private");
+    expect_error(&one("route = \"/x\"\nstatic_response = { status_code = 42 }"), "trigger.http[0].static_response.status_code", "not an HTTP status");
+    expect_error(
+        &one("route = \"/x\"\nstatic_response = { headers = { \"a b\" = \"c\" } }"),
+        "trigger.http[0].static_response.headers.\"a b\"",
+        "not a header name",
+    );
+    expect_error(&one("route = \"/...\"\nstatic_response = { body = \"x\" }"), "trigger.http[1].route", "conflicts with route `/...` of a static response");
+}

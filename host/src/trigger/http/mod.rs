@@ -10,6 +10,7 @@ pub mod handler;
 pub mod headers;
 pub mod listen;
 pub mod probe;
+pub mod static_response;
 pub mod tls;
 pub mod transport;
 pub mod wagi;
@@ -95,7 +96,7 @@ fn print_routes(app: &App, addr: SocketAddr, scheme: &str) {
     let _ = writeln!(out, "Serving {scheme}://{addr}");
     let _ = writeln!(out, "Available Routes:");
     for (route, trigger) in app.router.routes() {
-        let component = &app.triggers[trigger].component;
+        let component = app.triggers.get(trigger).map_or_else(|| format!("{trigger} (static response)"), |t| t.component.clone());
         let wildcard = if route.ends_with("/...") { " (wildcard)" } else { "" };
         let shown = route.trim_end_matches("/...").trim_end_matches("...");
         let _ = writeln!(out, "  {component}: {scheme}://{addr}{}{wildcard}", if shown.is_empty() { "/" } else { shown });
@@ -132,7 +133,8 @@ async fn handle_request(
 
     let routed = app.router.route(&path).map(|m| (m.component_id.to_string(), RouteInfo::from_match(&m)));
     let route_pattern = routed.as_ref().map_or_else(|| "-".to_string(), |(_, route)| route.raw_component_route.clone());
-    let routed_component = routed.as_ref().map_or("-", |(trigger, _)| app.triggers[trigger].component.as_str());
+    // A static response's route has no component: "-".
+    let routed_component = routed.as_ref().and_then(|(trigger, _)| app.triggers.get(trigger)).map_or("-", |t| t.component.as_str());
     let in_flight = crate::metrics::request_started(routed_component);
     let mut span = crate::traces::inbound_request(request.headers(), &method, &route_pattern, &path, routed_component);
     span.inject(request.headers_mut());
@@ -146,6 +148,7 @@ async fn handle_request(
             ("-".to_string(), text_response(http::StatusCode::PAYLOAD_TOO_LARGE, &format!("Payload Too Large: {why}\n")))
         }
         (None, None) => ("-".to_string(), text_response(http::StatusCode::NOT_FOUND, "Not Found\n")),
+        (Some((trigger, _)), None) if let Some(answer) = app.statics.get(&trigger) => ("-".to_string(), answer.respond()),
         (Some((trigger, route)), None) => {
             let component = &app.triggers[&trigger];
             let response = match app.admission.admit(&component.component).await {

@@ -32,6 +32,9 @@ async fn probe(app: &App, authority: &str, path: &str) -> Result<http::StatusCod
     let route_path = path.split('?').next().unwrap_or(path);
     let routed = app.router.route(route_path).ok_or_else(|| format!("no route matches {path}"))?;
     let route = super::headers::RouteInfo::from_match(&routed);
+    if let Some(answer) = app.statics.get(routed.component_id) {
+        return Ok(answer.respond().status());
+    }
     let component = &app.triggers[routed.component_id];
     let _slot = app.admission.admit(&component.component).await.map_err(|refused| refused.to_string())?;
     let body = Empty::new().map_err(|never| match never {}).boxed_unsync();
