@@ -69,6 +69,10 @@ impl fmt::Display for KeyPath {
 pub(crate) struct TomlSource {
     pub(crate) file: PathBuf,
     text: String,
+    /// Set when `text` is not the file's but made from it (a version 1
+    /// manifest's version 2 form): errors then carry no line number, which
+    /// would point into text the user never wrote, and say so.
+    converted_from: Option<&'static str>,
 }
 
 impl TomlSource {
@@ -79,7 +83,20 @@ impl TomlSource {
     }
 
     pub(crate) fn from_text(file: &Path, text: impl Into<String>) -> Self {
-        TomlSource { file: file.to_owned(), text: text.into() }
+        TomlSource { file: file.to_owned(), text: text.into(), converted_from: None }
+    }
+
+    /// `text` made from `file`, which is `what` (for messages).
+    pub(crate) fn converted(file: &Path, text: impl Into<String>, what: &'static str) -> Self {
+        TomlSource { file: file.to_owned(), text: text.into(), converted_from: Some(what) }
+    }
+
+    fn located(&self, line: Option<usize>, message: String) -> String {
+        match (self.converted_from, line) {
+            (Some(what), _) => format!("{message} (the key of the version 2 form of this {what})"),
+            (None, Some(line)) => format!("line {line}: {message}"),
+            (None, None) => message,
+        }
     }
 
     /// Deserialises the whole document. Syntax errors and serde errors become
@@ -100,7 +117,7 @@ impl TomlSource {
         };
         let key = locate(doc, span.start, &KeyPath::root()).map(|path| path.to_string()).unwrap_or_default();
         let line = self.line_at(span.start);
-        ConfigError::new(&self.file, key, format!("line {line}: {message}"))
+        ConfigError::new(&self.file, key, self.located(Some(line), message))
     }
 
     /// A [`ConfigError`] for the item at `path`; the message gets `line N: `
@@ -108,11 +125,7 @@ impl TomlSource {
     pub(crate) fn error_at(&self, path: &KeyPath, message: impl Into<String>) -> ConfigError {
         let message = message.into();
         let offset = DeTable::parse(&self.text).ok().and_then(|doc| offset_of(doc.get_ref(), &path.0));
-        let message = match offset {
-            Some(offset) => format!("line {}: {message}", self.line_at(offset)),
-            None => message,
-        };
-        ConfigError::new(&self.file, path.to_string(), message)
+        ConfigError::new(&self.file, path.to_string(), self.located(offset.map(|offset| self.line_at(offset)), message))
     }
 
     fn line_at(&self, offset: usize) -> usize {

@@ -19,6 +19,7 @@ mod key_value_redis;
 mod lifecycle;
 mod log_format;
 mod manifest_errors;
+mod manifest_v1;
 mod metrics;
 mod middleware;
 mod otlp_receiver;

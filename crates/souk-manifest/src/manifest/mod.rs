@@ -10,6 +10,7 @@ mod redis_triggers;
 mod retain;
 mod schema;
 mod trigger_component;
+mod v1;
 
 pub use cron_triggers::cron_schedule;
 pub use dependencies::{ConfigKind, Dependency, DependencyName, DependencySource, Inherit, Middleware};
@@ -201,7 +202,16 @@ impl AppManifest {
         let file = if path.is_dir() { path.join("spin.toml") } else { path };
         let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
         let source = TomlSource::read(&file)?;
-        check_version(&source)?;
+        let doc: toml::Table = source.deserialize()?;
+        let source = if v1::is_v1(&doc) {
+            let v2 = v1::to_v2(&source, doc)?;
+            let text =
+                toml::to_string(&v2).map_err(|e| ConfigError::new(&file, "", format!("cannot write the version 2 form of this version 1 manifest: {e}")))?;
+            TomlSource::converted(&file, text, "version 1 manifest")
+        } else {
+            check_version(&source, &doc)?;
+            source
+        };
         let raw: schema::RawManifest = source.deserialize()?;
         convert::manifest(&source, &file, &dir, raw)
     }
@@ -266,13 +276,12 @@ impl AppManifest {
 }
 
 /// Only `spin_manifest_version = 2` is accepted.
-fn check_version(source: &TomlSource) -> Result<(), ConfigError> {
-    let doc: toml::Table = source.deserialize()?;
-    const EXPECTED: &str = "only `spin_manifest_version = 2` manifests are supported";
-    if doc.contains_key("spin_version") && !doc.contains_key("spin_manifest_version") {
-        return Err(
-            source.error_at(&KeyPath::root().key("spin_version"), format!("this is a version 1 manifest; {EXPECTED} (run `spin doctor` to upgrade it)"))
-        );
+fn check_version(source: &TomlSource, doc: &toml::Table) -> Result<(), ConfigError> {
+    const EXPECTED: &str = "`spin_manifest_version = 2` and version 1 (`spin_manifest_version = \"1\"`) manifests are supported";
+    if let Some(version) = doc.get("spin_version")
+        && !doc.contains_key("spin_manifest_version")
+    {
+        return Err(source.error_at(&KeyPath::root().key("spin_version"), format!("unsupported manifest version {version}; {EXPECTED}")));
     }
     let path = KeyPath::root().key("spin_manifest_version");
     match doc.get("spin_manifest_version") {

@@ -171,8 +171,10 @@ fn empty_build_command_is_rejected() {
 // ---- manifest version ----
 
 #[test]
-fn version_1_manifest_is_rejected() {
-    expect_error("spin_version = \"1\"\nname = \"old\"\ntrigger = { type = \"http\" }\n", "spin_version", "spin_manifest_version = 2");
+fn a_spin_version_other_than_1_names_the_key() {
+    expect_error("spin_version = \"2\"\nname = \"old\"\ntrigger = { type = \"http\" }\n", "spin_version", "unsupported manifest version");
+    let (_dir, old) = load_str("spin_version = \"1\"\nname = \"old\"\ntrigger = { type = \"http\" }\n");
+    assert_eq!(old.name, "old", "the older spelling of version 1 loads");
 }
 
 #[test]
