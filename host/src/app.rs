@@ -357,13 +357,15 @@ fn component_grants(
         .collect();
     let mut env: Vec<(String, String)> = config.environment.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     env.extend(args.env.iter().cloned());
-    let files_dir = if config.files.is_empty() {
-        None
+    let mounts = if config.files.is_empty() {
+        Vec::new()
+    } else if args.direct_mounts {
+        crate::file_mounts::direct(config).map_err(|e| format_err!("{}: {e} (--direct-mounts)", manifest.file.display()))?
     } else {
         let dir = state_dir.join("files").join(id);
         crate::file_mounts::stage(&dir, &config.files, &manifest.dir, &config.exclude_files)
             .with_context(|| format!("{}: component.{id}.files", manifest.file.display()))?;
-        Some(dir)
+        vec![(dir, "/".to_string())]
     };
     let allowed_hosts = variables.allowed_hosts(manifest, id)?;
     let shared_hosts = Arc::new(allowed_hosts.clone());
@@ -371,7 +373,7 @@ fn component_grants(
         id: id.to_string(),
         wasi: WasiGrant {
             env,
-            files_dir,
+            mounts,
             logs: ComponentLogs::open(id, &output)?,
             allowed_hosts: shared_hosts.clone(),
             blocked: stores.blocked_networks.clone(),

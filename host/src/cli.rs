@@ -82,6 +82,11 @@ pub struct UpArgs {
     /// Run the components' build commands before starting.
     #[arg(long)]
     pub build: bool,
+    /// Mount the components' `files` folders as they are, not copies, so a
+    /// change on disk is seen at once, as `spin up --direct-mounts`: only
+    /// folder entries, without `exclude_files`.
+    #[arg(long = "direct-mounts")]
+    pub direct_mounts: bool,
     /// Time a request may run before it is cut off, e.g. 30s or 500ms.
     #[arg(long = "request-timeout", default_value = "30s", value_parser = parse_duration)]
     pub request_timeout: Duration,
@@ -118,6 +123,11 @@ pub struct UpArgs {
     /// closed.
     #[arg(long = "header-read-timeout", default_value = "10s", value_parser = parse_duration)]
     pub header_read_timeout: Duration,
+    /// Most bytes an HTTP/1 request head may take (the connection's read
+    /// buffer), as `spin up --http1-max-buf-size`; a larger head is
+    /// answered 431. At least 8192. HTTP/2 heads stay at 64 KiB.
+    #[arg(long = "http1-max-buf-size", env = "SPIN_HTTP1_MAX_BUF_SIZE", default_value_t = crate::trigger::http::transport::MAX_HEAD_BYTES, value_parser = parse_buf_size)]
+    pub http1_max_buf_size: usize,
     /// Most bytes one request body may hold; a larger one is answered 413.
     #[arg(long = "max-request-body-bytes", default_value_t = 10 << 20)]
     pub max_request_body_bytes: u64,
@@ -214,6 +224,14 @@ fn parse_positive_usize(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(format!("expected a positive number of bytes, got `{s}`")),
+    }
+}
+
+/// hyper's floor for an HTTP/1 read buffer.
+fn parse_buf_size(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 8192 => Ok(n),
+        _ => Err(format!("expected a number of bytes of 8192 or more, got `{s}`")),
     }
 }
 

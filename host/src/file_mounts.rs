@@ -3,13 +3,33 @@
 //! those files: a glob entry (`"static/**/*.css"`) brings only the files it
 //! matches, each at its own path; `exclude_files` globs (relative to the
 //! application directory, like `files`) leave files out of every entry.
+//! With `--direct-mounts` the folders are mounted themselves ([`direct`]).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use globset::GlobMatcher;
-use souk_manifest::FileMount;
 use souk_manifest::file_glob;
+use souk_manifest::{ComponentConfig, FileMount};
 use wasmtime::error::Context;
+
+/// With `--direct-mounts`, as Spin has it: each `files` entry must be a
+/// folder (not a glob or a file) and `exclude_files` must be empty; each
+/// folder is then mounted itself at its guest path, so changes to it are
+/// seen at once.
+pub fn direct(component: &ComponentConfig) -> Result<Vec<(PathBuf, String)>, String> {
+    if !component.exclude_files.is_empty() {
+        return Err(format!("{}.exclude_files: a component with `exclude_files` cannot have its files mounted directly", component.toml_key));
+    }
+    let mut mounts = Vec::new();
+    for (i, mount) in component.files.iter().enumerate() {
+        if mount.pattern.is_some() || !mount.source.is_dir() {
+            let key = format!("{}.files[{i}]", component.toml_key);
+            return Err(format!("{key}: only folders can be mounted directly; {} is not one", mount.source.display()));
+        }
+        mounts.push((mount.source.clone(), mount.destination.clone()));
+    }
+    Ok(mounts)
+}
 
 pub fn stage(dir: &Path, files: &[FileMount], app_dir: &Path, exclude: &[String]) -> wasmtime::Result<()> {
     if dir.exists() {

@@ -63,7 +63,7 @@ fn shadow<T: WasiView + HasCapabilities + Send + 'static>(linker: &mut Linker<T>
             Err(_) => return Ok((Err(P2ErrorCode::NewSocketLimit),)),
         };
         let created = tcp_create_socket::Host::create_tcp_socket(&mut store.data_mut().sockets(), family);
-        Ok((p2_created(store.data_mut(), created, permit)?,))
+        Ok((held(store.data_mut(), created, permit, p2_code)?,))
     })?;
     linker.instance(P2_UDP_CREATE)?.func_wrap_async("create-udp-socket", |mut store: StoreContextMut<'_, T>, (family,): (P2Family,)| {
         Box::new(async move {
@@ -72,7 +72,7 @@ fn shadow<T: WasiView + HasCapabilities + Send + 'static>(linker: &mut Linker<T>
                 Err(_) => return Ok((Err(P2ErrorCode::NewSocketLimit),)),
             };
             let created = udp_create_socket::Host::create_udp_socket(&mut store.data_mut().sockets(), family).await;
-            Ok((p2_created(store.data_mut(), created, permit)?,))
+            Ok((held(store.data_mut(), created, permit, p2_code)?,))
         })
     })?;
     linker.instance(P2_TCP)?.resource("tcp-socket", ResourceType::host::<wasmtime_wasi::p2::TcpSocket>(), |mut store, rep| {
@@ -91,7 +91,7 @@ fn shadow<T: WasiView + HasCapabilities + Send + 'static>(linker: &mut Linker<T>
             Err(reached) => return Ok((Err(P3ErrorCode::Other(Some(reached))),)),
         };
         let created = p3::HostTcpSocket::create(&mut store.data_mut().sockets(), family);
-        Ok((p3_created(store.data_mut(), created, permit)?,))
+        Ok((held(store.data_mut(), created, permit, p3_code)?,))
     })?;
     types.func_wrap_async("[static]udp-socket.create", |mut store: StoreContextMut<'_, T>, (family,): (P3Family,)| {
         Box::new(async move {
@@ -100,7 +100,7 @@ fn shadow<T: WasiView + HasCapabilities + Send + 'static>(linker: &mut Linker<T>
                 Err(reached) => return Ok((Err(P3ErrorCode::Other(Some(reached))),)),
             };
             let created = p3::HostUdpSocket::create(&mut store.data_mut().sockets(), family).await;
-            Ok((p3_created(store.data_mut(), created, permit)?,))
+            Ok((held(store.data_mut(), created, permit, p3_code)?,))
         })
     })?;
     types.resource("tcp-socket", ResourceType::host::<wasmtime_wasi::sockets::TcpSocket>(), |mut store, rep| {
@@ -127,34 +127,27 @@ fn give_back<T: HasCapabilities>(state: &mut T, rep: u32) {
     state.capabilities().caps.sockets.held.remove(&rep);
 }
 
-fn hold<T: HasCapabilities, R: 'static>(state: &mut T, socket: &Resource<R>, permit: Permit) {
-    state.capabilities().caps.sockets.held.insert(socket.rep(), permit);
-}
-
-fn p2_created<T: WasiView + HasCapabilities, R: 'static>(
+/// A socket wasmtime-wasi created holds `permit` until it is dropped; a
+/// failure gives the permit back and is told to the guest as `code` makes it.
+fn held<T: HasCapabilities, R: 'static, E, C>(
     state: &mut T,
-    created: wasmtime_wasi::p2::SocketResult<Resource<R>>,
+    created: Result<Resource<R>, E>,
     permit: Permit,
-) -> wasmtime::Result<Result<Resource<R>, P2ErrorCode>> {
+    code: impl FnOnce(&mut T, E) -> wasmtime::Result<C>,
+) -> wasmtime::Result<Result<Resource<R>, C>> {
     match created {
         Ok(socket) => {
-            hold(state, &socket, permit);
+            state.capabilities().caps.sockets.held.insert(socket.rep(), permit);
             Ok(Ok(socket))
         }
-        Err(e) => Ok(Err(p2_network::Host::convert_error_code(&mut state.sockets(), e)?)),
+        Err(e) => Ok(Err(code(state, e)?)),
     }
 }
 
-fn p3_created<T: WasiView + HasCapabilities, R: 'static>(
-    state: &mut T,
-    created: wasmtime_wasi::p3::sockets::SocketResult<Resource<R>>,
-    permit: Permit,
-) -> wasmtime::Result<Result<Resource<R>, P3ErrorCode>> {
-    match created {
-        Ok(socket) => {
-            hold(state, &socket, permit);
-            Ok(Ok(socket))
-        }
-        Err(e) => Ok(Err(p3::Host::convert_error_code(&mut state.sockets(), e)?)),
-    }
+fn p2_code<T: WasiView>(state: &mut T, e: wasmtime_wasi::p2::SocketError) -> wasmtime::Result<P2ErrorCode> {
+    p2_network::Host::convert_error_code(&mut state.sockets(), e)
+}
+
+fn p3_code<T: WasiView>(state: &mut T, e: wasmtime_wasi::p3::sockets::SocketError) -> wasmtime::Result<P3ErrorCode> {
+    p3::Host::convert_error_code(&mut state.sockets(), e)
 }

@@ -15,8 +15,10 @@ use crate::logs::ComponentLogs;
 
 pub struct WasiGrant {
     pub env: Vec<(String, String)>,
-    /// The component's `files`, staged under the state dir.
-    pub files_dir: Option<PathBuf>,
+    /// Host folders mounted read-only, each at its guest path: the
+    /// component's `files` staged under the state dir at `/`, or with
+    /// `--direct-mounts` its folders themselves.
+    pub mounts: Vec<(PathBuf, String)>,
     pub logs: ComponentLogs,
     /// Where its sockets may connect (templates already expanded).
     pub allowed_hosts: Arc<AllowedHosts>,
@@ -35,8 +37,8 @@ impl WasiGrant {
         wasi.stdout(self.logs.stdout.clone());
         wasi.stderr(self.logs.stderr.clone());
         wasi.allow_blocking_current_thread(true);
-        if let Some(dir) = &self.files_dir {
-            wasi.preopened_dir(dir, "/", FsPerms::ReadOnly)?;
+        for (dir, guest_path) in &self.mounts {
+            wasi.preopened_dir(dir, guest_path, FsPerms::ReadOnly)?;
         }
         // Every address is checked before any socket call; with no entry
         // that matches, a connect fails with `access-denied`.

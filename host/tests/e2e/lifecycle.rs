@@ -166,3 +166,39 @@ exclude_files = ["static/draft-*"]
         assert_eq!(souk.get(&format!("/file?path={hidden}")).status, 404, "{hidden} is not mounted");
     }
 }
+
+/// `--direct-mounts` mounts a `files` folder itself: a change on disk is
+/// seen by the next request. Without it the guest sees the copy made at
+/// start-up. A glob entry or `exclude_files` cannot be mounted directly.
+#[test]
+fn direct_mounts_show_changes_on_disk_at_once() {
+    let manifest = |files: &str| {
+        format!(
+            "spin_manifest_version = 2\n[application]\nname = \"direct\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"web\"\n\
+             [component.web]\nsource = \"{{guest}}\"\n{files}\n"
+        )
+    };
+    let app = AppDir::new(&manifest(r#"files = [{ source = "assets", destination = "/site" }, "docs"]"#));
+    app.write("assets/page.txt", "first");
+    app.write("docs/readme.txt", "read me");
+    let direct = app.up_with(&["--direct-mounts"], &[]);
+    assert_eq!(direct.get("/file?path=/site/page.txt").body, "first");
+    assert_eq!(direct.get("/file?path=/docs/readme.txt").body, "read me");
+    app.write("assets/page.txt", "second");
+    assert_eq!(direct.get("/file?path=/site/page.txt").body, "second", "the folder itself is mounted");
+    drop(direct);
+
+    let copied = app.up();
+    app.write("assets/page.txt", "third");
+    assert_eq!(copied.get("/file?path=/site/page.txt").body, "second", "without the flag, the copy made at start-up");
+    drop(copied);
+
+    let globbed = AppDir::new(&manifest(r#"files = ["static/*.css"]"#));
+    globbed.write("static/site.css", "body {}");
+    let out = globbed.up_fails(&["--direct-mounts"], &[]);
+    assert!(out.contains("component.web.files[0]") && out.contains("only folders"), "{out}");
+    let excluding = AppDir::new(&manifest("files = [\"docs\"]\nexclude_files = [\"docs/x\"]"));
+    excluding.write("docs/a.txt", "a");
+    let out = excluding.up_fails(&["--direct-mounts"], &[]);
+    assert!(out.contains("component.web.exclude_files"), "{out}");
+}

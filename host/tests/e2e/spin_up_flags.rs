@@ -88,3 +88,15 @@ fn env_and_static_variables_providers_in_the_runtime_config_answer_in_order() {
     let output = app.up_fails(&[], &[]);
     assert!(output.contains("runtime-config.toml") && output.contains("\"vault\" variables provider is not served by souk yet"), "{output}");
 }
+
+/// `--from app.wasm`, as `spin up --from app.wasm` runs one: the file alone
+/// is an app of one component serving every route, granted nothing.
+#[test]
+fn a_wasm_file_runs_as_an_app_of_one_component() {
+    let guest = crate::harness::fixtures().path("{guest}");
+    let state = tempfile::tempdir().unwrap();
+    let souk = crate::harness::Souk::start_app(guest, &["--state-dir", &state.path().display().to_string()], &[]);
+    assert_eq!(souk.get("/any/path/hello").body, "hello from souk");
+    let store = souk.get("/kv/get?store=default&key=k");
+    assert_eq!(store.status, 409, "no store is granted: {store:?}");
+}

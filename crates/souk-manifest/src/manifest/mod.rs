@@ -200,6 +200,9 @@ impl AppManifest {
     pub fn load(path: &Path) -> Result<AppManifest, ConfigError> {
         let path = crate::paths::absolute(path).map_err(|e| ConfigError::new(path, "", format!("cannot resolve path: {e}")))?;
         let file = if path.is_dir() { path.join("spin.toml") } else { path };
+        if file.extension().is_some_and(|extension| extension == "wasm") {
+            return AppManifest::for_wasm_file(&file);
+        }
         let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
         let source = TomlSource::read(&file)?;
         let doc: toml::Table = source.deserialize()?;
@@ -214,6 +217,22 @@ impl AppManifest {
         };
         let raw: schema::RawManifest = source.deserialize()?;
         convert::manifest(&source, &file, &dir, raw)
+    }
+
+    /// A Wasm file run on its own, as `spin up --from app.wasm` runs one: an
+    /// app named after the file, of one component serving every route
+    /// (`/...`) with nothing else granted, its directory the current one.
+    pub fn for_wasm_file(file: &Path) -> Result<AppManifest, ConfigError> {
+        let dir = std::env::current_dir().map_err(|e| ConfigError::new(file, "", format!("cannot read the current directory: {e}")))?;
+        let name = file.file_stem().and_then(|s| s.to_str()).unwrap_or("wasm-file").to_string();
+        let source = toml::Value::String(file.display().to_string());
+        let text = format!(
+            "spin_manifest_version = 2\n[application]\nname = {}\n[[trigger.http]]\nroute = \"/...\"\ncomponent = {{ source = {source} }}\n",
+            toml::Value::String(name)
+        );
+        let source = TomlSource::converted(file, text, "Wasm file run as an app of one component");
+        let raw: schema::RawManifest = source.deserialize()?;
+        convert::manifest(&source, file, &dir, raw)
     }
 
     /// Checks that every component's Wasm file and every `files` source exists.

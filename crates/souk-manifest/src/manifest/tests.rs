@@ -781,3 +781,17 @@ fn static_responses_are_read_and_checked() {
     );
     expect_error(&one("route = \"/...\"\nstatic_response = { body = \"x\" }"), "trigger.http[1].route", "conflicts with route `/...` of a static response");
 }
+
+#[test]
+fn a_wasm_file_is_an_app_of_one_component_on_every_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("my_app.wasm");
+    let m = AppManifest::load(&wasm).unwrap();
+    assert_eq!(m.name, "my_app");
+    assert_eq!(m.components.len(), 1);
+    let (id, component) = m.components.iter().next().unwrap();
+    assert_eq!(component.source, wasm);
+    assert!(component.allowed_outbound_hosts.is_empty(), "nothing granted");
+    assert_eq!((m.http_triggers[0].component.as_str(), &m.http_triggers[0].route), (id.as_str(), &HttpRoute::Path("/...".into())));
+    assert!(m.check_sources().unwrap_err().to_string().contains("my_app.wasm"), "a missing file is named");
+}

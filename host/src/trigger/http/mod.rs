@@ -47,7 +47,7 @@ pub fn transport(args: &UpArgs) -> wasmtime::Result<Transport> {
         (Some(_), None) => wasmtime::bail!("--tls-cert needs --tls-key (the certificate's private key)"),
         (None, Some(_)) => wasmtime::bail!("--tls-key needs --tls-cert (the certificate chain)"),
     };
-    Ok(Transport::new(tls, args.header_read_timeout))
+    Ok(Transport::new(tls, args.header_read_timeout, args.http1_max_buf_size))
 }
 
 /// Listens on `--listen` and serves the app's HTTP triggers until

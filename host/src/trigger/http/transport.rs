@@ -29,7 +29,8 @@ use wasmtime_wasi_http::WasiBody;
 
 /// Most header fields in one request.
 pub const MAX_HEADERS: usize = 100;
-/// Most bytes of one request head (request line and header fields).
+/// Most bytes of one request head (request line and header fields): over
+/// HTTP/2, and over HTTP/1 unless `--http1-max-buf-size` says otherwise.
 pub const MAX_HEAD_BYTES: usize = 64 << 10;
 
 pub struct Transport {
@@ -39,7 +40,8 @@ pub struct Transport {
 }
 
 impl Transport {
-    pub fn new(tls: Option<TlsAcceptor>, header_read_timeout: Duration) -> Self {
+    /// `http1_head_bytes`: the HTTP/1 read buffer (`--http1-max-buf-size`).
+    pub fn new(tls: Option<TlsAcceptor>, header_read_timeout: Duration, http1_head_bytes: usize) -> Self {
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
             .http1()
@@ -48,7 +50,7 @@ impl Transport {
             .header_read_timeout(header_read_timeout)
             .max_headers(MAX_HEADERS)
             // hyper answers 431 when a head does not fit its read buffer.
-            .max_buf_size(MAX_HEAD_BYTES);
+            .max_buf_size(http1_head_bytes);
         builder
             .http2()
             .timer(TokioTimer::new())
