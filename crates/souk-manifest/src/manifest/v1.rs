@@ -253,6 +253,15 @@ executor = { type = "wagi" }
     }
 
     #[test]
+    fn a_version_1_redis_app_subscribes_each_component_to_its_channel() {
+        let text = "spin_manifest_version = \"1\"\nname = \"subscriber\"\ntrigger = { type = \"redis\", address = \"redis://localhost:6379\" }\n\
+                    [[component]]\nid = \"echo\"\nsource = \"echo.wasm\"\n[component.trigger]\nchannel = \"messages\"\n";
+        let (_dir, m) = load_str(text);
+        let trigger = &m.redis_triggers[0];
+        assert_eq!((trigger.component.as_str(), trigger.channel.as_str(), trigger.address.as_str()), ("echo", "messages", "redis://localhost:6379"));
+    }
+
+    #[test]
     fn allowed_http_hosts_become_outbound_hosts() {
         assert_eq!(outbound_hosts(&["localhost:3000".into()], false).unwrap(), ["http://localhost:3000", "https://localhost:3000"]);
         assert!(outbound_hosts(&["ftp://x".into()], false).is_err());
