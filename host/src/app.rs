@@ -408,6 +408,7 @@ fn component_grants(
         key_value: Arc::new(stores.key_value.grant(&config.key_value_stores)),
         sqlite: Arc::new(stores.sqlite.grant(id, &config.sqlite_databases)),
         variables: Arc::new(VariablesGrant { component: id.to_string(), values: resolved }),
+        ai_models: config.ai_models.iter().cloned().collect(),
         outbound: Arc::new(OutboundGrant {
             component: id.to_string(),
             allowed_hosts,

@@ -125,6 +125,8 @@ pub struct InstanceCapabilities {
     pub key_value: Arc<KeyValueGrant>,
     pub sqlite: Arc<SqliteGrant>,
     pub variables: Arc<VariablesGrant>,
+    /// The component's `ai_models`: the only models its LLM calls may name.
+    pub ai_models: Arc<[String]>,
     pub redis: Arc<RedisGrant>,
     pub mqtt: Arc<MqttGrant>,
     pub postgres: Arc<PgGrant>,

@@ -124,6 +124,18 @@ impl vars::Host for CapabilitiesView<'_> {
 
 const NO_MODELS: &str = "souk serves no LLM models";
 
+impl CapabilitiesView<'_> {
+    /// Why a call naming `model` fails: as in Spin, a model the component's
+    /// `ai_models` does not list is invalid input; any other, because souk
+    /// runs none.
+    fn no_model(&self, model: &str, doing: &str) -> llm::Error {
+        if !self.caps.ai_models.iter().any(|m| m == model) {
+            return llm::Error::InvalidInput(format!("the component may not use `{model}`: add it to the component's `ai_models` in spin.toml"));
+        }
+        llm::Error::RuntimeError(format!("{NO_MODELS}; cannot {doing} with `{model}`"))
+    }
+}
+
 impl llm::Host for CapabilitiesView<'_> {
     fn infer(
         &mut self,
@@ -131,10 +143,10 @@ impl llm::Host for CapabilitiesView<'_> {
         _prompt: String,
         _params: Option<llm::InferencingParams>,
     ) -> wasmtime::Result<Result<llm::InferencingResult, llm::Error>> {
-        Ok(Err(llm::Error::RuntimeError(format!("{NO_MODELS}; cannot infer with `{model}`"))))
+        Ok(Err(self.no_model(&model, "infer")))
     }
 
     fn generate_embeddings(&mut self, model: String, _text: Vec<String>) -> wasmtime::Result<Result<llm::EmbeddingsResult, llm::Error>> {
-        Ok(Err(llm::Error::RuntimeError(format!("{NO_MODELS}; cannot embed with `{model}`"))))
+        Ok(Err(self.no_model(&model, "embed")))
     }
 }

@@ -183,5 +183,6 @@ fn v2_llm_calls_are_refused_with_a_reason() {
     let app = app();
     let souk = app.up();
     let (status, body) = pair(souk.get("/a/v2/llm"));
-    assert!(status == 409 && body.starts_with("runtime-error: ") && body.contains("serves no LLM models"), "{status} {body}");
+    // As in Spin: the component lists no `ai_models`, so the model is not its to use.
+    assert!(status == 409 && body.starts_with("invalid-input: ") && body.contains("ai_models"), "{status} {body}");
 }

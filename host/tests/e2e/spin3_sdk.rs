@@ -70,11 +70,19 @@ fn fermyon_variables_and_wasi_config_read_the_components_variables() {
     assert_eq!(text(&souk, "/config?key=missing"), (404, "absent".into()));
 }
 
+/// As in Spin, a model the component's `ai_models` does not list is
+/// invalid input; a listed one fails because souk runs no models.
 #[test]
 fn llm_calls_are_refused_with_a_reason() {
     let app = AppDir::new(APP);
     let souk = app.up();
     let (status, body) = text(&souk, "/llm");
+    assert_eq!(status, 409);
+    assert!(body.contains("InvalidInput") && body.contains("ai_models"), "{body}");
+    drop(souk);
+
+    let listed = AppDir::new(&APP.replace("sqlite_databases = [\"default\"]\n", "sqlite_databases = [\"default\"]\nai_models = [\"llama2-chat\"]\n"));
+    let (status, body) = text(&listed.up(), "/llm");
     assert_eq!(status, 409);
     assert!(body.contains("RuntimeError") && body.contains("serves no LLM models"), "{body}");
 }

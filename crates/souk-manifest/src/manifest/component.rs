@@ -91,6 +91,7 @@ pub(super) fn component(
         allowed_outbound_hosts: raw.allowed_outbound_hosts,
         key_value_stores: raw.key_value_stores,
         sqlite_databases: raw.sqlite_databases,
+        ai_models: raw.ai_models,
         variables: raw.variables,
         environment: raw.environment,
         files,

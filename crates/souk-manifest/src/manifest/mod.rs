@@ -63,6 +63,8 @@ pub struct ComponentConfig {
     pub allowed_outbound_hosts: Vec<String>,
     pub key_value_stores: Vec<String>,
     pub sqlite_databases: Vec<String>,
+    /// `ai_models`: accepted as Spin accepts them; souk serves no models.
+    pub ai_models: Vec<String>,
     /// Component variable name → raw template.
     pub variables: BTreeMap<String, String>,
     pub environment: BTreeMap<String, String>,

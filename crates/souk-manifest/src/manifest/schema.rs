@@ -182,6 +182,11 @@ pub(super) struct RawComponent {
     pub key_value_stores: Vec<String>,
     #[serde(default)]
     pub sqlite_databases: Vec<String>,
+    /// The LLM models the component may use; souk serves none, so its calls
+    /// are refused with the reason, but the app starts, as on a Spin host
+    /// without them.
+    #[serde(default)]
+    pub ai_models: Vec<String>,
     pub build: Option<RawBuild>,
     /// Import name (`ns:pkg/iface@ver` or `ns:pkg@ver`) → where it comes from.
     #[serde(default)]

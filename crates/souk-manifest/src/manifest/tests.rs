@@ -795,3 +795,9 @@ fn a_wasm_file_is_an_app_of_one_component_on_every_route() {
     assert_eq!((m.http_triggers[0].component.as_str(), &m.http_triggers[0].route), (id.as_str(), &HttpRoute::Path("/...".into())));
     assert!(m.check_sources().unwrap_err().to_string().contains("my_app.wasm"), "a missing file is named");
 }
+
+#[test]
+fn ai_models_are_accepted_though_no_model_is_served() {
+    let (_dir, m) = load_str(&with_header(&format!("{WEB}ai_models = [\"llama2-chat\"]\n")));
+    assert_eq!(m.components["web"].ai_models, ["llama2-chat"]);
+}
