@@ -92,6 +92,18 @@ impl AllowedHosts {
     }
 }
 
+/// The component an `allowed_outbound_hosts` entry reaches by service
+/// chaining: `<id>` for `<id>.spin.internal`, `*` for `*.spin.internal`;
+/// `None` for any other entry, or one that does not parse (a template
+/// among them: its host is not known yet).
+pub fn chaining_target(entry: &str) -> Option<String> {
+    match parse_entry(entry).ok()?.host {
+        Host::Subdomain(suffix) if suffix == ".spin.internal" => Some("*".into()),
+        Host::Name(name) => name.strip_suffix(".spin.internal").map(str::to_string),
+        _ => None,
+    }
+}
+
 fn scheme_allows(allowed: &Option<String>, scheme: &str) -> bool {
     allowed.as_deref().is_none_or(|s| s == scheme)
 }

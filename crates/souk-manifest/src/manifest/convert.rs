@@ -236,11 +236,10 @@ fn static_trigger(src: &TomlSource, path: &KeyPath, index: usize, id: String, ro
         return Err(src.error_at(&path.key("status_code"), format!("{status} is not an HTTP status code (100 to 999)")));
     }
     for (name, value) in &raw.headers {
-        let token = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-        if !token {
+        if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
             return Err(src.error_at(&path.key("headers").key(name), format!("{name:?} is not a header name")));
         }
-        if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        if http::HeaderValue::from_bytes(value.as_bytes()).is_err() {
             return Err(src.error_at(&path.key("headers").key(name), "a header value cannot hold control characters"));
         }
     }

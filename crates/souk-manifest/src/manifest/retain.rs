@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::{AppManifest, DependencySource};
+use crate::allowed_hosts::chaining_target;
 
 impl AppManifest {
     /// Keeps the components `selected` with the triggers that run them, and
@@ -52,7 +53,7 @@ impl AppManifest {
             let component = &self.components[id];
             for (i, host) in component.allowed_outbound_hosts.iter().enumerate() {
                 let key = format!("{}.allowed_outbound_hosts[{i}]", component.toml_key);
-                match chaining_target(host) {
+                match chaining_target(host).as_deref() {
                     Some("*") => {
                         return Err(format!(
                             "{file}: {key} = {host:?}: component `{id}` may call any component of the app, but --component-id runs only {}",
@@ -73,20 +74,9 @@ impl AppManifest {
     }
 }
 
-/// The component an `allowed_outbound_hosts` entry chains to (`*` for
-/// any), or `None` for an entry that is not service chaining or is a
-/// template.
-fn chaining_target(entry: &str) -> Option<&str> {
-    if entry.contains("{{") {
-        return None;
-    }
-    let authority = entry.split_once("://").map_or(entry, |(_, rest)| rest);
-    authority.split(['/', ':']).next()?.strip_suffix(".spin.internal")
-}
-
 #[cfg(test)]
 mod tests {
-    use super::chaining_target;
+    use crate::allowed_hosts::chaining_target;
     use crate::manifest::tests::load_str;
 
     const APP: &str = r#"spin_manifest_version = 2
@@ -178,11 +168,11 @@ source = "idle.wasm"
 
     #[test]
     fn chaining_targets_are_read_from_each_form_of_entry() {
-        assert_eq!(chaining_target("http://back.spin.internal"), Some("back"));
-        assert_eq!(chaining_target("http://back.spin.internal:80/"), Some("back"));
-        assert_eq!(chaining_target("*://*.spin.internal:*"), Some("*"));
-        assert_eq!(chaining_target("https://example.com"), None);
-        assert_eq!(chaining_target("http://{{ host }}.spin.internal"), None);
-        assert_eq!(chaining_target("*://*:*"), None);
+        assert_eq!(chaining_target("http://back.spin.internal").as_deref(), Some("back"));
+        assert_eq!(chaining_target("http://back.spin.internal:80/").as_deref(), Some("back"));
+        assert_eq!(chaining_target("*://*.spin.internal:*").as_deref(), Some("*"));
+        assert_eq!(chaining_target("https://example.com").as_deref(), None);
+        assert_eq!(chaining_target("http://{{ host }}.spin.internal").as_deref(), None);
+        assert_eq!(chaining_target("*://*:*").as_deref(), None);
     }
 }

@@ -75,8 +75,13 @@ fn full_url<B>(request: &http::Request<B>) -> String {
     format!("{scheme}://{host}{path_and_query}")
 }
 
+/// A body the host already holds whole.
+pub fn full_body(bytes: impl Into<bytes::Bytes>) -> WasiBody {
+    Full::new(bytes.into()).map_err(|never| match never {}).boxed_unsync()
+}
+
 pub fn text_response(status: http::StatusCode, body: &str) -> http::Response<WasiBody> {
-    let body = Full::new(bytes::Bytes::from(body.to_string())).map_err(|never| match never {}).boxed_unsync();
+    let body = full_body(body.to_string());
     let mut response = http::Response::new(body);
     *response.status_mut() = status;
     response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain; charset=utf-8"));

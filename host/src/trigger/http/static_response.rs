@@ -3,9 +3,10 @@
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use http_body_util::{BodyExt, Full};
 use souk_manifest::StaticTrigger;
 use wasmtime_wasi_http::WasiBody;
+
+use super::dispatch::full_body;
 
 /// One static response, made once at start-up.
 pub struct StaticAnswer {
@@ -28,7 +29,7 @@ impl StaticAnswer {
     }
 
     pub fn respond(&self) -> http::Response<WasiBody> {
-        let mut response = http::Response::new(Full::new(self.body.clone()).map_err(|never| match never {}).boxed_unsync());
+        let mut response = http::Response::new(full_body(self.body.clone()));
         *response.status_mut() = self.status;
         *response.headers_mut() = self.headers.clone();
         response

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use wasmtime::component::InstancePre;
 use wasmtime::{Engine, format_err};
 use wasmtime_wasi::p2::bindings::CommandPre;
@@ -17,6 +17,7 @@ use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi_http::WasiBody;
 
 use super::cgi;
+use super::dispatch::full_body;
 use super::handler::{Failure, Limits};
 use super::headers::RouteInfo;
 use crate::instance::{ComponentGrants, InstanceState};
@@ -76,7 +77,7 @@ impl WagiHandler {
         let answer =
             ran.and_then(|()| cgi::response(&stdout.contents()).map_err(|why| one_shot::Failure { kind: "error", why: format!("gave no response: {why}") }));
         match answer {
-            Ok(response) => Ok(span.until_body_ends(response.map(|body| Full::new(bytes::Bytes::from(body)).map_err(|never| match never {}).boxed_unsync()))),
+            Ok(response) => Ok(span.until_body_ends(response.map(full_body))),
             Err(failure) => {
                 crate::metrics::guest_failed(id, failure.kind);
                 span.error(failure.kind, failure.why.clone());
