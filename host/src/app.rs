@@ -15,6 +15,7 @@ use wasmtime::format_err;
 use wasmtime_wasi_http::handler::ProxyPre;
 
 use crate::cache_config::CacheChoice;
+use crate::capabilities::SpinGrants;
 use crate::capabilities::circuit_breaker::{CircuitSettings, Circuits};
 use crate::capabilities::outbound_http::{CallTimeouts, OutboundGrant};
 use crate::capabilities::outbound_http_send::OutboundClient;
@@ -379,36 +380,6 @@ fn component_grants(
             blocked: stores.blocked_networks.clone(),
             connection_limits: stores.connection_limits.clone(),
         },
-        redis: Arc::new(RedisGrant {
-            component: id.to_string(),
-            allowed_hosts: shared_hosts.clone(),
-            clients: stores.outbound_redis.clone(),
-            limits: stores.connection_limits.clone(),
-        }),
-        mqtt: Arc::new(MqttGrant {
-            component: id.to_string(),
-            allowed_hosts: shared_hosts.clone(),
-            blocked: stores.blocked_networks.clone(),
-            limits: stores.connection_limits.clone(),
-        }),
-        postgres: Arc::new(PgGrant {
-            component: id.to_string(),
-            allowed_hosts: shared_hosts.clone(),
-            blocked: stores.blocked_networks.clone(),
-            pools: stores.postgres.clone(),
-            limits: stores.connection_limits.clone(),
-        }),
-        mysql: Arc::new(MysqlGrant {
-            component: id.to_string(),
-            allowed_hosts: shared_hosts,
-            blocked: stores.blocked_networks.clone(),
-            pools: stores.mysql.clone(),
-            limits: stores.connection_limits.clone(),
-        }),
-        key_value: Arc::new(stores.key_value.grant(&config.key_value_stores)),
-        sqlite: Arc::new(stores.sqlite.grant(id, &config.sqlite_databases)),
-        variables: Arc::new(VariablesGrant { component: id.to_string(), values: resolved }),
-        ai_models: config.ai_models.iter().cloned().collect(),
         outbound: Arc::new(OutboundGrant {
             component: id.to_string(),
             allowed_hosts,
@@ -416,6 +387,38 @@ fn component_grants(
             circuits: circuits.clone(),
             call_timeouts: call_timeouts.clone(),
             client: OutboundClient::new(id, stores.blocked_networks.clone(), stores.client_tls.for_component(id), stores.connection_limits.clone()),
+        }),
+        spin: Arc::new(SpinGrants {
+            redis: RedisGrant {
+                component: id.to_string(),
+                allowed_hosts: shared_hosts.clone(),
+                clients: stores.outbound_redis.clone(),
+                limits: stores.connection_limits.clone(),
+            },
+            mqtt: MqttGrant {
+                component: id.to_string(),
+                allowed_hosts: shared_hosts.clone(),
+                blocked: stores.blocked_networks.clone(),
+                limits: stores.connection_limits.clone(),
+            },
+            postgres: PgGrant {
+                component: id.to_string(),
+                allowed_hosts: shared_hosts.clone(),
+                blocked: stores.blocked_networks.clone(),
+                pools: stores.postgres.clone(),
+                limits: stores.connection_limits.clone(),
+            },
+            mysql: MysqlGrant {
+                component: id.to_string(),
+                allowed_hosts: shared_hosts,
+                blocked: stores.blocked_networks.clone(),
+                pools: stores.mysql.clone(),
+                limits: stores.connection_limits.clone(),
+            },
+            key_value: stores.key_value.grant(&config.key_value_stores),
+            sqlite: stores.sqlite.grant(id, &config.sqlite_databases),
+            variables: VariablesGrant { component: id.to_string(), values: resolved },
+            ai_models: config.ai_models.clone(),
         }),
     })
 }

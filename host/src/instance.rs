@@ -13,31 +13,18 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::capabilities::key_value::KeyValueGrant;
 use crate::capabilities::outbound_http::{OutboundGrant, OutboundHooks};
-use crate::capabilities::outbound_mqtt::MqttGrant;
-use crate::capabilities::outbound_mysql::MysqlGrant;
-use crate::capabilities::outbound_pg::PgGrant;
-use crate::capabilities::outbound_redis::RedisGrant;
 use crate::capabilities::socket_limits::SocketPermits;
-use crate::capabilities::sqlite::SqliteGrant;
-use crate::capabilities::variables::VariablesGrant;
 use crate::capabilities::wasi_cli::WasiGrant;
-use crate::capabilities::{CapabilitiesView, HasCapabilities, InstanceCapabilities};
+use crate::capabilities::{CapabilitiesView, HasCapabilities, InstanceCapabilities, SpinGrants};
 
 /// What one component's instances may use, made once at start-up.
 pub struct ComponentGrants {
     pub id: String,
     pub wasi: WasiGrant,
-    pub key_value: Arc<KeyValueGrant>,
-    pub sqlite: Arc<SqliteGrant>,
-    pub variables: Arc<VariablesGrant>,
-    pub ai_models: Arc<[String]>,
     pub outbound: Arc<OutboundGrant>,
-    pub redis: Arc<RedisGrant>,
-    pub mqtt: Arc<MqttGrant>,
-    pub postgres: Arc<PgGrant>,
-    pub mysql: Arc<MysqlGrant>,
+    /// What its instances reach through the Spin interfaces.
+    pub spin: Arc<SpinGrants>,
 }
 
 impl ComponentGrants {
@@ -56,14 +43,7 @@ impl ComponentGrants {
             capabilities: InstanceCapabilities {
                 hooks: OutboundHooks { grant: self.outbound.clone(), deadline: None, trace: None },
                 by_task: Default::default(),
-                key_value: self.key_value.clone(),
-                sqlite: self.sqlite.clone(),
-                variables: self.variables.clone(),
-                ai_models: self.ai_models.clone(),
-                redis: self.redis.clone(),
-                mqtt: self.mqtt.clone(),
-                postgres: self.postgres.clone(),
-                mysql: self.mysql.clone(),
+                grants: self.spin.clone(),
                 sockets: SocketPermits::new(self.wasi.connection_limits.clone()),
             },
             outcome: Default::default(),

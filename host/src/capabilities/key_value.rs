@@ -322,7 +322,7 @@ impl<T: Send> kv::HostStoreWithStore<T> for Spin {
     async fn open(accessor: &Accessor<T, Self>, label: String) -> wasmtime::Result<Result<Resource<OpenStore>, Error>> {
         accessor.with(|mut access| {
             let state = access.get();
-            Ok(match open_store(&state.caps.key_value, &label) {
+            Ok(match open_store(&state.caps.grants.key_value, &label) {
                 Ok(store) => Ok(state.table.push(store)?),
                 Err(OpenError::AccessDenied) => Err(Error::AccessDenied),
                 Err(OpenError::NoSuchStore) => Err(Error::NoSuchStore),

@@ -112,7 +112,22 @@ where
     })
 }
 
-/// Each capability's state for one instance: its component's grant, and
+/// What a component's instances may reach through the Spin interfaces:
+/// each capability's grant, made once at start-up by its capability and
+/// shared by every instance of the component.
+pub struct SpinGrants {
+    pub key_value: KeyValueGrant,
+    pub sqlite: SqliteGrant,
+    pub variables: VariablesGrant,
+    /// The component's `ai_models`: the only models its LLM calls may name.
+    pub ai_models: Vec<String>,
+    pub redis: RedisGrant,
+    pub mqtt: MqttGrant,
+    pub postgres: PgGrant,
+    pub mysql: MysqlGrant,
+}
+
+/// Each capability's state for one instance: its component's grants, and
 /// the requests the instance serves (their deadlines and spans), which
 /// every store and connection capability checks before it acts. The
 /// resources a guest opens live in the instance's resource table, which
@@ -122,15 +137,7 @@ pub struct InstanceCapabilities {
     pub hooks: OutboundHooks,
     /// Each request's deadline and span, by the guest task serving it.
     pub by_task: ByTask,
-    pub key_value: Arc<KeyValueGrant>,
-    pub sqlite: Arc<SqliteGrant>,
-    pub variables: Arc<VariablesGrant>,
-    /// The component's `ai_models`: the only models its LLM calls may name.
-    pub ai_models: Arc<[String]>,
-    pub redis: Arc<RedisGrant>,
-    pub mqtt: Arc<MqttGrant>,
-    pub postgres: Arc<PgGrant>,
-    pub mysql: Arc<MysqlGrant>,
+    pub grants: Arc<SpinGrants>,
     /// The places its `wasi:sockets` sockets hold under the connection limits.
     pub sockets: SocketPermits,
 }

@@ -220,8 +220,8 @@ impl<T: Send> v3::HostConnectionWithStore<T> for Spin {
         password: String,
         keep_alive_interval_in_secs: u64,
     ) -> wasmtime::Result<Result<Resource<MqttConnection>, Error>> {
-        let grant = accessor.with(|mut access| access.get().caps.mqtt.clone());
-        match open(&grant, &address, username, password, keep_alive_interval_in_secs).await {
+        let grant = accessor.with(|mut access| access.get().caps.grants.clone());
+        match open(&grant.mqtt, &address, username, password, keep_alive_interval_in_secs).await {
             Ok(conn) => accessor.with(|mut access| Ok(Ok(access.get().table.push(conn)?))),
             Err(e) => Ok(Err(e)),
         }
@@ -259,8 +259,8 @@ impl v2::HostConnection for CapabilitiesView<'_> {
         password: String,
         keep_alive_interval_in_secs: u64,
     ) -> wasmtime::Result<Result<Resource<MqttConnection>, v2::Error>> {
-        let grant = self.caps.mqtt.clone();
-        match open(&grant, &address, username, password, keep_alive_interval_in_secs).await {
+        let grant = self.caps.grants.clone();
+        match open(&grant.mqtt, &address, username, password, keep_alive_interval_in_secs).await {
             Ok(conn) => Ok(Ok(self.table.push(conn)?)),
             Err(e) => Ok(Err(error_v2(e))),
         }

@@ -307,8 +307,8 @@ fn connection<T: Send>(accessor: &Accessor<T, Spin>, conn: &Resource<MysqlConnec
 }
 
 async fn open<T: Send>(accessor: &Accessor<T, Spin>, address: &str) -> wasmtime::Result<Result<Resource<MysqlConnection>, Error>> {
-    let grant = accessor.with(|mut access| access.get().caps.mysql.clone());
-    match grant.open(address).await {
+    let grant = accessor.with(|mut access| access.get().caps.grants.clone());
+    match grant.mysql.open(address).await {
         Ok(conn) => accessor.with(|mut access| Ok(Ok(access.get().table.push(conn)?))),
         Err(e) => Ok(Err(e)),
     }
@@ -441,8 +441,8 @@ impl<T: Send> v2::HostConnectionWithStore<T> for Spin {
     }
 
     async fn open(mut access: Access<'_, T, Self>, address: String) -> wasmtime::Result<Result<Resource<MysqlConnection>, v2t::Error>> {
-        let grant = access.get().caps.mysql.clone();
-        match grant.open(&address).await {
+        let grant = access.get().caps.grants.clone();
+        match grant.mysql.open(&address).await {
             Ok(conn) => Ok(Ok(access.get().table.push(conn)?)),
             Err(e) => Ok(Err(error_v2(e))),
         }

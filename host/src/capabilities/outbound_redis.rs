@@ -223,8 +223,8 @@ impl v3::HostConnection for CapabilitiesView<'_> {
 
 impl<T: Send> v3::HostConnectionWithStore<T> for Spin {
     async fn open(accessor: &Accessor<T, Self>, address: String) -> wasmtime::Result<Result<Resource<RedisConnection>, Error>> {
-        let grant = accessor.with(|mut access| access.get().caps.redis.clone());
-        match open(&grant, &address).await {
+        let grant = accessor.with(|mut access| access.get().caps.grants.clone());
+        match open(&grant.redis, &address).await {
             Ok(conn) => accessor.with(|mut access| Ok(Ok(access.get().table.push(conn)?))),
             Err(e) => Ok(Err(e)),
         }
@@ -311,8 +311,8 @@ impl v2::Host for CapabilitiesView<'_> {}
 
 impl v2::HostConnection for CapabilitiesView<'_> {
     async fn open(&mut self, address: String) -> wasmtime::Result<Result<Resource<RedisConnection>, v2::Error>> {
-        let grant = self.caps.redis.clone();
-        match open(&grant, &address).await {
+        let grant = self.caps.grants.clone();
+        match open(&grant.redis, &address).await {
             Ok(conn) => Ok(Ok(self.table.push(conn)?)),
             Err(e) => Ok(Err(error_v2(e))),
         }

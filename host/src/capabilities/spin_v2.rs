@@ -17,7 +17,7 @@ impl kv::Host for CapabilitiesView<'_> {}
 
 impl kv::HostStore for CapabilitiesView<'_> {
     async fn open(&mut self, label: String) -> wasmtime::Result<Result<Resource<OpenStore>, kv::Error>> {
-        Ok(match key_value::open_store(&self.caps.key_value, &label) {
+        Ok(match key_value::open_store(&self.caps.grants.key_value, &label) {
             Ok(store) => Ok(self.table.push(store)?),
             Err(OpenError::AccessDenied) => Err(kv::Error::AccessDenied),
             Err(OpenError::NoSuchStore) => Err(kv::Error::NoSuchStore),
@@ -113,7 +113,7 @@ impl<T: Send> sql::HostConnectionWithStore<T> for Spin {
 
 impl vars::Host for CapabilitiesView<'_> {
     fn get(&mut self, name: String) -> wasmtime::Result<Result<String, vars::Error>> {
-        Ok(super::variables::lookup(&self.caps.variables, &name).map_err(|e| match e {
+        Ok(super::variables::lookup(&self.caps.grants.variables, &name).map_err(|e| match e {
             vars3::Error::InvalidName(m) => vars::Error::InvalidName(m),
             vars3::Error::Undefined(m) => vars::Error::Undefined(m),
             vars3::Error::Provider(m) => vars::Error::Provider(m),
@@ -129,7 +129,7 @@ impl CapabilitiesView<'_> {
     /// `ai_models` does not list is invalid input; any other, because souk
     /// runs none.
     fn no_model(&self, model: &str, doing: &str) -> llm::Error {
-        if !self.caps.ai_models.iter().any(|m| m == model) {
+        if !self.caps.grants.ai_models.iter().any(|m| m == model) {
             return llm::Error::InvalidInput(format!("the component may not use `{model}`: add it to the component's `ai_models` in spin.toml"));
         }
         llm::Error::RuntimeError(format!("{NO_MODELS}; cannot {doing} with `{model}`"))

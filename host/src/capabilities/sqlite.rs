@@ -108,13 +108,13 @@ impl Drop for OpenConnection {
 }
 
 pub(super) fn open(state: &mut CapabilitiesView<'_>, label: &str) -> wasmtime::Result<Result<Resource<OpenConnection>, Error>> {
-    let Some(granted) = state.caps.sqlite.by_label.get(label) else {
+    let Some(granted) = state.caps.grants.sqlite.by_label.get(label) else {
         return Ok(Err(Error::AccessDenied));
     };
     let Some(conn) = granted.clone() else {
         return Ok(Err(Error::NoSuchDatabase));
     };
-    let max_result_bytes = state.caps.sqlite.max_result_bytes;
+    let max_result_bytes = state.caps.grants.sqlite.max_result_bytes;
     let label = Arc::from(label);
     Ok(Ok(state.table.push(OpenConnection { conn, label, max_result_bytes, last_insert_rowid: 0, changes: 0, lease: None, journal: Default::default() })?))
 }
@@ -325,7 +325,7 @@ struct Target {
 
 /// The guest's database for one statement (counted for `--stats`).
 fn target(state: &mut CapabilitiesView<'_>, conn: &Resource<OpenConnection>, request: ForRequest) -> wasmtime::Result<Target> {
-    crate::stats::record_sqlite_statement(&state.caps.sqlite.component);
+    crate::stats::record_sqlite_statement(&state.caps.grants.sqlite.component);
     let open = state.table.get(conn)?;
     Ok(Target {
         conn: open.conn.clone(),

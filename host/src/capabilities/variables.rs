@@ -21,7 +21,7 @@ impl vars::Host for CapabilitiesView<'_> {}
 
 impl<T: Send> vars::HostWithStore<T> for Spin {
     async fn get(accessor: &Accessor<T, Self>, name: String) -> wasmtime::Result<Result<String, Error>> {
-        accessor.with(|mut access| Ok(lookup(&access.get().caps.variables, &name)))
+        accessor.with(|mut access| Ok(lookup(&access.get().caps.grants.variables, &name)))
     }
 }
 

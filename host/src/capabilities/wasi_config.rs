@@ -8,7 +8,7 @@ use super::bindings::wasi::config::store;
 
 impl store::Host for CapabilitiesView<'_> {
     fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<String>, store::Error>> {
-        Ok(match super::variables::lookup(&self.caps.variables, &key) {
+        Ok(match super::variables::lookup(&self.caps.grants.variables, &key) {
             Ok(value) => Ok(Some(value)),
             Err(VarError::Undefined(_) | VarError::InvalidName(_)) => Ok(None),
             Err(VarError::Provider(m) | VarError::Other(m)) => Err(store::Error::Upstream(m)),
@@ -17,7 +17,7 @@ impl store::Host for CapabilitiesView<'_> {
 
     fn get_all(&mut self) -> wasmtime::Result<Result<Vec<(String, String)>, store::Error>> {
         let mut all: Vec<(String, String)> =
-            self.caps.variables.values.iter().filter_map(|(name, value)| value.as_ref().ok().map(|v| (name.clone(), v.clone()))).collect();
+            self.caps.grants.variables.values.iter().filter_map(|(name, value)| value.as_ref().ok().map(|v| (name.clone(), v.clone()))).collect();
         all.sort();
         Ok(Ok(all))
     }

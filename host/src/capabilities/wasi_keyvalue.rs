@@ -27,7 +27,7 @@ fn backend(state: &CapabilitiesView<'_>, bucket: &Resource<OpenStore>) -> wasmti
 
 impl store::Host for CapabilitiesView<'_> {
     async fn open(&mut self, identifier: String) -> wasmtime::Result<Result<Resource<OpenStore>, store::Error>> {
-        Ok(match key_value::open_store(&self.caps.key_value, &identifier) {
+        Ok(match key_value::open_store(&self.caps.grants.key_value, &identifier) {
             Ok(bucket) => Ok(self.table.push(bucket)?),
             Err(OpenError::AccessDenied) => Err(store::Error::AccessDenied),
             Err(OpenError::NoSuchStore) => Err(store::Error::NoSuchStore),

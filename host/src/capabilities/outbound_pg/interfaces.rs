@@ -14,8 +14,8 @@ use super::v4;
 use super::{PgConnection, PgConnectionBuilder, PgError, PgRows};
 use crate::capabilities::CapabilitiesView;
 
-fn grant<T: Send>(accessor: &Accessor<T, Spin>) -> std::sync::Arc<super::PgGrant> {
-    accessor.with(|mut access| access.get().caps.postgres.clone())
+fn grants<T: Send>(accessor: &Accessor<T, Spin>) -> std::sync::Arc<crate::capabilities::SpinGrants> {
+    accessor.with(|mut access| access.get().caps.grants.clone())
 }
 
 fn connection<T: Send>(accessor: &Accessor<T, Spin>, conn: &Resource<PgConnection>) -> wasmtime::Result<PgConnection> {
@@ -23,7 +23,7 @@ fn connection<T: Send>(accessor: &Accessor<T, Spin>, conn: &Resource<PgConnectio
 }
 
 async fn open<T: Send>(accessor: &Accessor<T, Spin>, address: &str, ca_root: Option<&str>) -> wasmtime::Result<Result<Resource<PgConnection>, PgError>> {
-    match grant(accessor).open(address, ca_root).await {
+    match grants(accessor).postgres.open(address, ca_root).await {
         Ok(conn) => accessor.with(|mut access| Ok(Ok(access.get().table.push(conn)?))),
         Err(e) => Ok(Err(e)),
     }
@@ -41,8 +41,8 @@ async fn held_open<T: Send>(
     address: &str,
     ca_root: Option<&str>,
 ) -> wasmtime::Result<Result<Resource<PgConnection>, PgError>> {
-    let grant = access.get().caps.postgres.clone();
-    match grant.open(address, ca_root).await {
+    let grant = access.get().caps.grants.clone();
+    match grant.postgres.open(address, ca_root).await {
         Ok(conn) => Ok(Ok(access.get().table.push(conn)?)),
         Err(e) => Ok(Err(e)),
     }
