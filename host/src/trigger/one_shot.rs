@@ -18,6 +18,14 @@ pub struct Failure {
     /// HTTP request).
     pub kind: &'static str,
     pub why: String,
+    /// A deadline that was a chained request's caller's (see [`OneShot::cut_at`]).
+    pub at_callers_deadline: bool,
+}
+
+impl Failure {
+    pub fn new(kind: &'static str, why: String) -> Failure {
+        Failure { kind, why, at_callers_deadline: false }
+    }
 }
 
 /// A store for one call, with its deadline (`--request-timeout` from now)
@@ -25,6 +33,8 @@ pub struct Failure {
 pub struct OneShot {
     pub store: Store<InstanceState>,
     pub deadline: Instant,
+    /// `deadline` is a chained request's caller's, brought forward by [`OneShot::cut_at`].
+    callers_deadline: bool,
     outcome: Arc<RequestOutcome>,
     limits: Limits,
 }
@@ -43,7 +53,7 @@ pub fn store_with(
     span: &crate::traces::Span,
     more: impl FnOnce(&mut wasmtime_wasi::WasiCtxBuilder),
 ) -> Result<OneShot, Failure> {
-    let state = component.instance_state_with(limits.max_memory_bytes, more).map_err(|e| Failure { kind: "error", why: format!("{e:#}") })?;
+    let state = component.instance_state_with(limits.max_memory_bytes, more).map_err(|e| Failure::new("error", format!("{e:#}")))?;
     let mut store = Store::new(engine, state);
     store.limiter(|state| state);
     let deadline = Instant::now() + limits.request_timeout;
@@ -51,7 +61,7 @@ pub fn store_with(
     store.data_mut().capabilities.hooks.trace = span.context();
     crate::instance::tick_with_deadline(&mut store, true);
     let outcome = store.data().outcome.clone();
-    Ok(OneShot { store, deadline, outcome, limits: limits.clone() })
+    Ok(OneShot { store, deadline, callers_deadline: false, outcome, limits: limits.clone() })
 }
 
 impl OneShot {
@@ -60,6 +70,7 @@ impl OneShot {
     pub fn cut_at(&mut self, deadline: Instant) {
         if deadline < self.deadline {
             self.deadline = deadline;
+            self.callers_deadline = true;
             self.store.data_mut().capabilities.hooks.deadline = Some(deadline);
         }
     }
@@ -69,8 +80,11 @@ impl OneShot {
     /// callback), or else what the call gave: a trap, or the guest's own
     /// answer, its error described.
     pub fn outcome(&self, finished: Option<wasmtime::Result<Result<(), String>>>) -> Result<(), Failure> {
-        let failed = |kind, why| Err(Failure { kind, why });
+        let failed = |kind, why| Err(Failure::new(kind, why));
         match (finished, self.outcome.get()) {
+            (None, _) | (_, Some(HostFailure::DeadlineExceeded)) if self.callers_deadline => {
+                Err(Failure { kind: "deadline", why: "the calling request's deadline passed".to_string(), at_callers_deadline: true })
+            }
             (None, _) | (_, Some(HostFailure::DeadlineExceeded)) => failed("deadline", format!("deadline of {:?} exceeded", self.limits.request_timeout)),
             (_, Some(HostFailure::MemoryLimitReached)) => failed("memory", format!("memory limit of {} MiB reached", self.limits.max_memory_bytes >> 20)),
             (Some(Ok(Ok(()))), None) => Ok(()),

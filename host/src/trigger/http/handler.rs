@@ -66,6 +66,23 @@ pub struct Failure {
     pub cut_at_callers_deadline: bool,
 }
 
+impl Failure {
+    /// The answer to a request that failed with `kind` (`deadline`,
+    /// `memory`, `trap` or `error`, as the metrics name them): 503 at its
+    /// own deadline; 504 when cut at its caller's, as the caller's host
+    /// answers when its timer for the call fires first, so the caller sees
+    /// one status either way; 500 for the rest.
+    pub fn of(kind: &str, cut_at_callers_deadline: bool) -> Failure {
+        let cut_at_callers_deadline = cut_at_callers_deadline && kind == "deadline";
+        let status = match kind {
+            _ if cut_at_callers_deadline => http::StatusCode::GATEWAY_TIMEOUT,
+            "deadline" => http::StatusCode::SERVICE_UNAVAILABLE,
+            _ => http::StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Failure { status, cut_at_callers_deadline }
+    }
+}
+
 impl ComponentHandler {
     pub fn new(engine: Engine, pre: ProxyPre<InstanceState>, component: Arc<ComponentGrants>, limits: Limits) -> Self {
         Self { handler: ProxyHandler::new(Instantiator { engine, pre, component, limits }) }
@@ -95,26 +112,23 @@ impl ComponentHandler {
                     None if error.is::<TrapOrPanicError>() => "trap",
                     None => "error",
                 };
-                // Cut by its caller's deadline rather than its own, a chained
-                // request answers 504, as the caller's host does when its timer for
-                // the call fires first: the caller sees one status either way.
                 let cut_at_callers_deadline = kind == "deadline" && outcome.callers_deadline.load(std::sync::atomic::Ordering::Relaxed);
                 crate::metrics::guest_failed(id, kind);
-                let (status, reason) = match kind {
-                    _ if cut_at_callers_deadline => (http::StatusCode::GATEWAY_TIMEOUT, "the calling request's deadline passed".to_string()),
-                    "deadline" => (http::StatusCode::SERVICE_UNAVAILABLE, format!("request deadline of {:?} exceeded", limits.request_timeout)),
-                    "memory" => (http::StatusCode::INTERNAL_SERVER_ERROR, format!("memory limit of {} MiB reached: {error:#}", limits.max_memory_bytes >> 20)),
+                let reason = match kind {
+                    _ if cut_at_callers_deadline => "the calling request's deadline passed".to_string(),
+                    "deadline" => format!("request deadline of {:?} exceeded", limits.request_timeout),
+                    "memory" => format!("memory limit of {} MiB reached: {error:#}", limits.max_memory_bytes >> 20),
                     // The instance's own error (the trap and its cause) is
                     // logged when the instance is dropped; see `Requests::drop`.
                     "trap" => {
                         span.error(kind, "the component trapped");
-                        return Err(Failure { status: http::StatusCode::INTERNAL_SERVER_ERROR, cut_at_callers_deadline: false });
+                        return Err(Failure::of(kind, false));
                     }
-                    _ => (http::StatusCode::INTERNAL_SERVER_ERROR, first_line(&format!("{error:#}"))),
+                    _ => first_line(&format!("{error:#}")),
                 };
                 span.error(kind, reason.clone());
                 tracing::error!("component `{}` failed a request: {reason}", self.component().id);
-                Err(Failure { status, cut_at_callers_deadline })
+                Err(Failure::of(kind, cut_at_callers_deadline))
             }
         }
     }
@@ -297,5 +311,24 @@ impl WorkerExpiration for Expiration {
             }
         }
         expired
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Failure;
+    use http::StatusCode;
+
+    #[test]
+    fn a_failure_answers_by_its_kind_and_whose_deadline_cut_it() {
+        let answer = |kind, callers| {
+            let failure = Failure::of(kind, callers);
+            (failure.status, failure.cut_at_callers_deadline)
+        };
+        assert_eq!(answer("deadline", false), (StatusCode::SERVICE_UNAVAILABLE, false));
+        assert_eq!(answer("deadline", true), (StatusCode::GATEWAY_TIMEOUT, true));
+        for kind in ["memory", "trap", "error"] {
+            assert_eq!(answer(kind, true), (StatusCode::INTERNAL_SERVER_ERROR, false), "{kind}: only a deadline is the caller's");
+        }
     }
 }

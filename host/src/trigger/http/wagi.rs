@@ -74,16 +74,14 @@ impl WagiHandler {
         };
 
         let ran = self.run(&span, more, inherited).await;
-        let answer =
-            ran.and_then(|()| cgi::response(&stdout.contents()).map_err(|why| one_shot::Failure { kind: "error", why: format!("gave no response: {why}") }));
+        let answer = ran.and_then(|()| cgi::response(&stdout.contents()).map_err(|why| one_shot::Failure::new("error", format!("gave no response: {why}"))));
         match answer {
             Ok(response) => Ok(span.until_body_ends(response.map(full_body))),
             Err(failure) => {
                 crate::metrics::guest_failed(id, failure.kind);
                 span.error(failure.kind, failure.why.clone());
                 tracing::error!("component `{id}` (WAGI) failed a request: {}", failure.why);
-                let status = if failure.kind == "deadline" { http::StatusCode::SERVICE_UNAVAILABLE } else { http::StatusCode::INTERNAL_SERVER_ERROR };
-                Err(Failure { status, cut_at_callers_deadline: false })
+                Err(Failure::of(failure.kind, failure.at_callers_deadline))
             }
         }
     }
