@@ -21,13 +21,46 @@ pub enum Command {
     Up(Box<UpArgs>),
     /// Run each component's build command.
     Build(BuildArgs),
+    /// Publish apps to an OCI registry, as `spin registry`.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+}
+
+#[derive(Subcommand)]
+pub enum RegistryCommand {
+    /// Push the app to a registry in Spin's layout, so that `souk up -f`,
+    /// `spin up -f` and SpinKube run it from there. Credentials come from
+    /// the Docker config file (`docker login`).
+    Push(PushArgs),
+}
+
+#[derive(Args)]
+pub struct PushArgs {
+    /// Where to push: `<registry>/<repository>:<tag>`.
+    pub reference: String,
+    /// The manifest file, or the folder holding spin.toml.
+    #[arg(short = 'f', long = "from", default_value = "spin.toml")]
+    pub from: PathBuf,
+    /// Run each component's build command first.
+    #[arg(long)]
+    pub build: bool,
+    /// Speak plain HTTP to the registry (a local one).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
 }
 
 #[derive(Args, Clone)]
 pub struct UpArgs {
-    /// The manifest file, or the folder holding spin.toml.
+    /// The manifest file, the folder holding spin.toml, a Wasm file, or a
+    /// registry reference (`ghcr.io/org/app:1.0`) when no such file exists.
     #[arg(short = 'f', long = "from", default_value = "spin.toml")]
     pub from: PathBuf,
+    /// Run the app pushed as this registry reference.
+    #[arg(long = "from-registry", conflicts_with = "from", value_name = "REFERENCE")]
+    pub from_registry: Option<String>,
+    /// Pull from the registry over plain HTTP (a local one).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "SPIN_HTTP_LISTEN_ADDR", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,

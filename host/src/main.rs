@@ -7,7 +7,8 @@
 //! the compile cache, `trigger::http` listens, routes and dispatches
 //! (`trigger::redis` and `trigger::cron` run components on messages and on
 //! schedules), and `capabilities` holds what guests may import.
-//! `metrics`, `traces` and `logs` are what an operator sees of it.
+//! `metrics`, `traces` and `logs` are what an operator sees of it;
+//! `registry` pushes apps to OCI registries and pulls them to run.
 
 mod app;
 mod body_guard;
@@ -23,6 +24,7 @@ mod file_mounts;
 mod instance;
 mod logs;
 mod metrics;
+mod registry;
 mod seed;
 mod stats;
 mod stores;
@@ -36,17 +38,18 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command, UpArgs, manifest_path};
+use cli::{Cli, Command, RegistryCommand, UpArgs, manifest_path};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logs::init_console(match &cli.command {
         Command::Up(args) => args.log_format,
-        Command::Build(_) => logs::LogFormat::Text,
+        Command::Build(_) | Command::Registry(_) => logs::LogFormat::Text,
     });
     let result = match cli.command {
         Command::Build(args) => build::run_builds(&manifest_path(&args.from)),
         Command::Up(args) => run_up(*args),
+        Command::Registry(RegistryCommand::Push(args)) => push(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -57,10 +60,29 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_up(args: UpArgs) -> wasmtime::Result<()> {
-    if args.build {
+fn run_up(mut args: UpArgs) -> wasmtime::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let from = args.from.to_string_lossy().into_owned();
+    let reference = args.from_registry.clone().or_else(|| registry::is_reference(&from).then_some(from));
+    if let Some(reference) = reference {
+        // A pulled app keeps its state where souk was started, not in the
+        // registry cache, so a newer version finds the same stores.
+        args.from = runtime.block_on(registry::pull(&reference, args.insecure))?;
+        args.state_dir.get_or_insert_with(|| ".spin".into());
+        tracing::info!("running {reference} (pulled into {})", args.from.display());
+    } else if args.build {
         build::run_builds(&manifest_path(&args.from))?;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(up::run(args))
+}
+
+fn push(args: cli::PushArgs) -> wasmtime::Result<()> {
+    let manifest = manifest_path(&args.from);
+    if args.build {
+        build::run_builds(&manifest)?;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let digest = runtime.block_on(registry::push(&manifest, &args.reference, args.insecure))?;
+    println!("Pushed {} ({digest})", args.reference);
+    Ok(())
 }

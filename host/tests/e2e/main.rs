@@ -30,6 +30,7 @@ mod outbound_postgres;
 mod outbound_redis;
 mod pricing;
 mod redis_trigger;
+mod registry;
 mod routing;
 mod servers;
 mod service_chaining;

@@ -488,3 +488,55 @@ impl Drop for PrometheusServer {
         let _ = self.child.wait();
     }
 }
+
+/// An OCI registry (Debian's `docker-registry`, the CNCF distribution
+/// server), plain HTTP on loopback, its storage in a scratch folder.
+pub struct RegistryServer {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl RegistryServer {
+    pub fn start() -> RegistryServer {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let config = dir.path().join("config.yml");
+        let storage = dir.path().join("storage");
+        std::fs::write(
+            &config,
+            format!("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n", storage.display()),
+        )
+        .unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start docker-registry ({e}): install Debian's docker-registry package (.ci/run does)"));
+        let server = RegistryServer { child, port, _dir: dir };
+        wait_until(&format!("the registry answering on port {port}"), || {
+            ureq::get(&format!("http://127.0.0.1:{port}/v2/")).call().is_ok_and(|r| r.status() == 200)
+        });
+        server
+    }
+
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// GET of a registry API path (`/v2/...`), with `accept`; the body.
+    pub fn get(&self, path: &str, accept: &str) -> Vec<u8> {
+        let mut response =
+            ureq::get(&format!("http://127.0.0.1:{}{path}", self.port)).header("Accept", accept).call().unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        response.body_mut().with_config().limit(64 << 20).read_to_vec().unwrap()
+    }
+}
+
+impl Drop for RegistryServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

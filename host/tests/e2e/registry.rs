@@ -1,0 +1,169 @@
+//! Apps in an OCI registry: `souk registry push` lays an app out as Spin's
+//! registry commands do (checked here against a real registry, by what it
+//! stores), and `souk up -f <reference>` pulls and runs it.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::harness::{AppDir, Souk};
+use crate::servers::RegistryServer;
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const LOCKED_APP: &str = "application/vnd.fermyon.spin.application.v1+config";
+const WASM_LAYER: &str = "application/vnd.wasm.content.layer.v1+wasm";
+const DATA_LAYER: &str = "application/vnd.wasm.content.layer.v1+data";
+
+/// One component behind middleware on one route and without it on
+/// another, a component dependency, files both small (inlined) and not, a
+/// variable, a key-value store and a static response.
+const APP: &str = r#"
+spin_manifest_version = 2
+[application]
+name = "pushed"
+version = "1.2.3"
+[variables]
+greeting = { default = "hello from the registry" }
+token = { required = true, secret = true }
+[[trigger.http]]
+route = "/guarded/..."
+component = "web"
+dependencies.middleware = [{ component = "a" }]
+[[trigger.http]]
+route = "/open/..."
+component = "web"
+[[trigger.http]]
+route = "/greet/..."
+component = "greeting"
+[[trigger.http]]
+route = "/static"
+static_response = { status_code = 202, headers = { x-static = "yes" }, body = "from the manifest" }
+[component.web]
+source = "{guest}"
+key_value_stores = ["default"]
+files = [{ source = "assets", destination = "/assets" }]
+environment = { MODE = "registry" }
+[component.web.variables]
+message = "{{ greeting }}"
+[component.a]
+source = "{mw-a}"
+[component.greeting]
+source = "{greeter-user}"
+[component.greeting.dependencies]
+"souk:fixture/greeter@0.1.0" = { component = "greeter" }
+[component.greeter]
+source = "{greeter}"
+"#;
+
+fn push(app: &AppDir, reference: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_souk")).args(["registry", "push", "--insecure", "--from"]).arg(app.path()).arg(reference).output().unwrap()
+}
+
+fn locked_app(registry: &RegistryServer, repository: &str, tag: &str) -> (Value, Value) {
+    let manifest: Value = serde_json::from_slice(&registry.get(&format!("/v2/{repository}/manifests/{tag}"), OCI_MANIFEST)).unwrap();
+    let layer = manifest["layers"].as_array().unwrap().iter().find(|l| l["mediaType"] == LOCKED_APP).expect("a locked app layer");
+    let digest = layer["digest"].as_str().unwrap();
+    let locked: Value = serde_json::from_slice(&registry.get(&format!("/v2/{repository}/blobs/{digest}"), "*/*")).unwrap();
+    (manifest, locked)
+}
+
+#[test]
+fn an_app_pushed_to_a_registry_is_laid_out_as_spin_lays_it_out_and_runs_from_there() {
+    let registry = RegistryServer::start();
+    let app = AppDir::new(APP);
+    std::fs::create_dir_all(app.path().join("assets/css")).unwrap();
+    app.write("assets/small.txt", "small enough to be inlined");
+    let large = "a line of a file too large to be inlined\n".repeat(20);
+    app.write("assets/css/large.css", &large);
+    let reference = format!("{}/apps/pushed:1.2.3", registry.host());
+
+    let pushed = push(&app, &reference);
+    let stdout = String::from_utf8_lossy(&pushed.stdout);
+    assert!(pushed.status.success(), "{stdout}{}", String::from_utf8_lossy(&pushed.stderr));
+    assert!(stdout.contains(&format!("Pushed {reference} (sha256:")), "{stdout}");
+
+    let (manifest, locked) = locked_app(&registry, "apps/pushed", "1.2.3");
+    let layers = manifest["layers"].as_array().unwrap();
+    let digests_of =
+        |media_type: &str| layers.iter().filter(|l| l["mediaType"] == media_type).map(|l| l["digest"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    // guest, mw-a, greeter-user, greeter: each once, though `web` is split in two.
+    assert_eq!(digests_of(WASM_LAYER).len(), 4, "{manifest}");
+    assert_eq!(digests_of(DATA_LAYER).len(), 1, "only the large file is a layer: {manifest}");
+    let config: Value =
+        serde_json::from_slice(&registry.get(&format!("/v2/apps/pushed/blobs/{}", manifest["config"]["digest"].as_str().unwrap()), "*/*")).unwrap();
+    assert_eq!(config["config"]["Labels"]["com.fermyon.spin.lockedAppDigest"].as_str(), digests_of(LOCKED_APP).first().map(String::as_str), "{config}");
+
+    assert_eq!(locked["spin_lock_version"], 1);
+    assert_eq!((&locked["metadata"]["name"], &locked["metadata"]["version"]), (&Value::from("pushed"), &Value::from("1.2.3")));
+    assert_eq!(locked["variables"]["token"], serde_json::json!({ "secret": true }), "required: no default");
+    assert_eq!(locked["must_understand"], serde_json::json!(["component_host_requirements"]));
+    let components = locked["components"].as_array().unwrap();
+    let component = |id: &str| components.iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no component {id}: {locked}"));
+    let triggers = locked["triggers"].as_array().unwrap();
+    let guarded = triggers.iter().find(|t| t["trigger_config"]["route"] == "/guarded/...").unwrap();
+    let split = guarded["trigger_config"]["component"].as_str().unwrap();
+    assert_ne!(split, "web", "the middleware's route gets its own copy of `web`: {locked}");
+    let middleware = &component(split)["trigger_dependencies"]["middleware"][0];
+    assert_eq!(middleware["source"]["digest"], component("a")["source"]["digest"]);
+    assert_eq!(component(split)["host_requirements"]["middleware"], "required");
+    assert!(component("web")["trigger_dependencies"].is_null(), "the open route's `web` has no middleware");
+    assert_eq!(component("web")["metadata"]["key_value_stores"], serde_json::json!(["default"]));
+    assert_eq!(component("web")["config"]["message"], "{{ greeting }}");
+    let files = component("web")["files"].as_array().unwrap();
+    let file = |path: &str| files.iter().find(|f| f["path"] == path).unwrap_or_else(|| panic!("no file {path}: {files:?}"));
+    assert!(file("assets/small.txt")["inline"].is_string() && file("assets/css/large.css")["inline"].is_null());
+    assert_eq!(file("assets/css/large.css")["digest"].as_str().unwrap(), digests_of(DATA_LAYER)[0]);
+    assert_eq!(component("greeting")["dependencies"]["souk:fixture/greeter@0.1.0"]["source"]["digest"], component("greeter")["source"]["digest"]);
+    let statics = triggers.iter().find(|t| t["trigger_config"]["route"] == "/static").unwrap();
+    assert_eq!(statics["trigger_config"]["static_response"]["status_code"], 202);
+
+    // Run from the registry: pulled into the cache, state where souk runs.
+    let cache = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let env = [("XDG_CACHE_HOME", cache.path().to_str().unwrap()), ("SPIN_VARIABLE_TOKEN", "t")];
+    let args = ["--insecure", "--state-dir", state.path().to_str().unwrap()];
+    let souk = Souk::start_app(Path::new(&reference), &args, &env);
+    let guarded = souk.get("/guarded/echo");
+    assert_eq!((guarded.status, guarded.header("x-chain")), (200, Some("a")), "{guarded:?}");
+    assert_eq!(souk.get("/open/echo").header("x-chain"), None, "no middleware on the open route");
+    assert_eq!(souk.get("/open/file?path=/assets/css/large.css").body, large);
+    assert_eq!(souk.get("/open/file?path=/assets/small.txt").body, "small enough to be inlined");
+    assert_eq!(souk.get("/open/env?name=MODE").body, "registry");
+    assert_eq!(souk.get("/open/var?name=message").body, "hello from the registry");
+    assert_eq!(souk.post("/open/kv/set?store=default&key=k", "kept").status, 200);
+    assert_eq!(souk.get("/greet/greet?name=OCI").body, "Hello, OCI!");
+    let statics = souk.get("/static");
+    assert_eq!((statics.status, statics.body.as_str()), (202, "from the manifest"));
+    drop(souk);
+
+    // A second run reuses the pulled app (one folder per manifest digest)
+    // and finds the same store.
+    let again = Souk::start_app(Path::new(&reference), &args, &env);
+    assert_eq!(again.get("/open/kv/get?store=default&key=k").body, "kept");
+    assert_eq!(std::fs::read_dir(cache.path().join("souk/registry")).unwrap().count(), 1);
+}
+
+#[test]
+fn a_missing_reference_and_an_unreachable_registry_are_named() {
+    let registry = RegistryServer::start();
+    let cache = tempfile::tempdir().unwrap();
+    let run = |reference: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_souk"))
+            .args(["up", "--insecure", "--listen", "127.0.0.1:0", "--from", reference])
+            .env("XDG_CACHE_HOME", cache.path())
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let missing = run(&format!("{}/apps/none:1", registry.host()));
+    assert!(missing.contains(&format!("cannot pull {}/apps/none:1", registry.host())), "{missing}");
+
+    let app = AppDir::new(
+        "spin_manifest_version = 2\n[application]\nname = \"x\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"web\"\n[component.web]\nsource = \"{guest}\"\n",
+    );
+    let unreachable = push(&app, "127.0.0.1:1/apps/x:1");
+    assert!(!unreachable.status.success());
+    assert!(String::from_utf8_lossy(&unreachable.stderr).contains("cannot push to 127.0.0.1:1/apps/x:1"), "{unreachable:?}");
+}
