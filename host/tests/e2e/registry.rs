@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::harness::{AppDir, Souk};
 use crate::servers::RegistryServer;
+use crate::test_ca::TestCa;
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const LOCKED_APP: &str = "application/vnd.fermyon.spin.application.v1+config";
@@ -55,6 +56,8 @@ source = "{greeter-user}"
 [component.greeter]
 source = "{greeter}"
 "#;
+
+const SMALL_APP: &str = "spin_manifest_version = 2\n[application]\nname = \"small\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"web\"\n[component.web]\nsource = \"{guest}\"\n";
 
 fn push(app: &AppDir, reference: &str) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_souk")).args(["registry", "push", "--insecure", "--from"]).arg(app.path()).arg(reference).output().unwrap()
@@ -166,4 +169,36 @@ fn a_missing_reference_and_an_unreachable_registry_are_named() {
     let unreachable = push(&app, "127.0.0.1:1/apps/x:1");
     assert!(!unreachable.status.success());
     assert!(String::from_utf8_lossy(&unreachable.stderr).contains("cannot push to 127.0.0.1:1/apps/x:1"), "{unreachable:?}");
+}
+
+/// A registry as the public ones are: HTTPS, and a password. The
+/// credentials are the ones `docker login` keeps in Docker's config file;
+/// the registry's certificate is trusted through the system's roots
+/// (`SSL_CERT_FILE` here).
+#[test]
+fn a_registry_behind_tls_and_a_password_takes_the_credentials_docker_login_keeps() {
+    let ca = TestCa::new();
+    let registry = RegistryServer::start_secured(&ca, "souk", "s3cret");
+    let app = AppDir::new(SMALL_APP);
+    let host = format!("localhost:{}", registry.port);
+    let reference = format!("{host}/apps/secured:1");
+    let docker = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let root = ca.root();
+    let env =
+        [("DOCKER_CONFIG", docker.path().to_str().unwrap()), ("SSL_CERT_FILE", root.to_str().unwrap()), ("XDG_CACHE_HOME", cache.path().to_str().unwrap())];
+    let push = || Command::new(env!("CARGO_BIN_EXE_souk")).args(["registry", "push", "--from"]).arg(app.path()).arg(&reference).envs(env).output().unwrap();
+
+    let refused = push();
+    assert!(!refused.status.success(), "pushed without credentials");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains(&format!("cannot push to {reference}")), "{refused:?}");
+
+    let auth = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "souk:s3cret");
+    std::fs::write(docker.path().join("config.json"), serde_json::json!({ "auths": { host.clone(): { "auth": auth } } }).to_string()).unwrap();
+    let pushed = push();
+    assert!(pushed.status.success(), "{pushed:?}");
+
+    let state = tempfile::tempdir().unwrap();
+    let souk = Souk::start_app(Path::new(&reference), &["--state-dir", state.path().to_str().unwrap()], &env);
+    assert_eq!(souk.get("/hello").body, "hello from souk");
 }

@@ -499,15 +499,29 @@ pub struct RegistryServer {
 
 impl RegistryServer {
     pub fn start() -> RegistryServer {
+        Self::start_with(None)
+    }
+
+    /// A registry served over TLS with a certificate of `ca`, that lets in
+    /// only `user` with `password` (HTTP Basic, an htpasswd file).
+    pub fn start_secured(ca: &TestCa, user: &str, password: &str) -> RegistryServer {
+        Self::start_with(Some((ca, user, password)))
+    }
+
+    fn start_with(secured: Option<(&TestCa, &str, &str)>) -> RegistryServer {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let config = dir.path().join("config.yml");
         let storage = dir.path().join("storage");
-        std::fs::write(
-            &config,
-            format!("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n", storage.display()),
-        )
-        .unwrap();
+        let mut yaml =
+            format!("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n", storage.display());
+        if let Some((ca, user, password)) = secured {
+            let htpasswd = dir.path().join("htpasswd");
+            std::fs::write(&htpasswd, format!("{user}:{}\n", bcrypt_hash(password))).unwrap();
+            yaml += &format!("  tls:\n    certificate: {}\n    key: {}\n", ca.server_cert().display(), ca.server_key().display());
+            yaml += &format!("auth:\n  htpasswd:\n    realm: souk-test\n    path: {}\n", htpasswd.display());
+        }
+        std::fs::write(&config, yaml).unwrap();
         let child = Command::new("docker-registry")
             .arg("serve")
             .arg(&config)
@@ -516,8 +530,10 @@ impl RegistryServer {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start docker-registry ({e}): install Debian's docker-registry package (.ci/run does)"));
         let server = RegistryServer { child, port, _dir: dir };
-        wait_until(&format!("the registry answering on port {port}"), || {
-            ureq::get(&format!("http://127.0.0.1:{port}/v2/")).call().is_ok_and(|r| r.status() == 200)
+        // Plain: `/v2/` answers 200. Secured: any answer over TLS (401 without credentials).
+        wait_until(&format!("the registry answering on port {port}"), || match secured {
+            None => ureq::get(&format!("http://127.0.0.1:{port}/v2/")).call().is_ok_and(|r| r.status() == 200),
+            Some(_) => TcpStream::connect(("127.0.0.1", port)).is_ok(),
         });
         server
     }
@@ -539,4 +555,15 @@ impl Drop for RegistryServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A bcrypt hash of `password` for an htpasswd file, made by the system's
+/// crypt(3) through Python (`$2a$`, the form the registry reads), at the
+/// lowest cost: the registry checks it on every request.
+fn bcrypt_hash(password: &str) -> String {
+    let script = "import crypt, sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))";
+    let out = Command::new("python3").args(["-W", "ignore", "-c", script, password]).output().expect("python3 runs");
+    let hash = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(hash.starts_with("$2"), "no bcrypt hash from crypt(3): {hash:?} {}", String::from_utf8_lossy(&out.stderr));
+    hash.replacen("$2b$", "$2a$", 1)
 }
