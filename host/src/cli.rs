@@ -32,6 +32,27 @@ pub enum RegistryCommand {
     /// `spin up -f` and SpinKube run it from there. Credentials come from
     /// the Docker config file (`docker login`).
     Push(PushArgs),
+    /// Check a username and password against a registry and keep them in
+    /// Docker's config file, as `docker login` does.
+    Login(LoginArgs),
+}
+
+#[derive(Args)]
+pub struct LoginArgs {
+    /// The registry: `ghcr.io`, `localhost:5000`.
+    pub server: String,
+    #[arg(short, long)]
+    pub username: String,
+    /// The password (or token); prefer --password-stdin, which keeps it
+    /// out of the shell's history and the process list.
+    #[arg(short, long, required_unless_present = "password_stdin")]
+    pub password: Option<String>,
+    /// Read the password from standard input.
+    #[arg(long, conflicts_with = "password")]
+    pub password_stdin: bool,
+    /// Speak plain HTTP to the registry (a local one).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
 }
 
 #[derive(Args)]

@@ -50,6 +50,7 @@ fn main() -> ExitCode {
         Command::Build(args) => build::run_builds(&manifest_path(&args.from)),
         Command::Up(args) => run_up(*args),
         Command::Registry(RegistryCommand::Push(args)) => push(args),
+        Command::Registry(RegistryCommand::Login(args)) => login(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -74,6 +75,21 @@ fn run_up(mut args: UpArgs) -> wasmtime::Result<()> {
         build::run_builds(&manifest_path(&args.from))?;
     }
     runtime.block_on(up::run(args))
+}
+
+fn login(args: cli::LoginArgs) -> wasmtime::Result<()> {
+    let password = match args.password {
+        Some(password) => password,
+        None => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\n', '\r']).to_string()
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let file = runtime.block_on(registry::login::login(&args.server, &args.username, &password, args.insecure))?;
+    println!("Logged in to {} (credentials kept in {})", args.server, file.display());
+    Ok(())
 }
 
 fn push(args: cli::PushArgs) -> wasmtime::Result<()> {

@@ -6,6 +6,7 @@
 
 pub mod assemble;
 pub mod locked;
+pub mod login;
 pub mod unpack;
 
 use std::collections::HashMap;
@@ -134,15 +135,17 @@ fn client(insecure: bool) -> Client {
 /// (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`), where
 /// `docker login` and compatible tools keep them; anonymous otherwise.
 fn auth_for(reference: &Reference) -> wasmtime::Result<RegistryAuth> {
-    let file = match std::env::var_os("DOCKER_CONFIG") {
-        Some(dir) => PathBuf::from(dir).join("config.json"),
-        None => match std::env::var_os("HOME") {
-            Some(home) => PathBuf::from(home).join(".docker/config.json"),
-            None => return Ok(RegistryAuth::Anonymous),
-        },
-    };
+    let Some(file) = docker_config_file() else { return Ok(RegistryAuth::Anonymous) };
     let Ok(text) = std::fs::read_to_string(&file) else { return Ok(RegistryAuth::Anonymous) };
     credentials(&text, reference.resolve_registry()).map_err(|e| format_err!("{}: {e}", file.display()))
+}
+
+/// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
+fn docker_config_file() -> Option<PathBuf> {
+    match std::env::var_os("DOCKER_CONFIG") {
+        Some(dir) => Some(PathBuf::from(dir).join("config.json")),
+        None => std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".docker/config.json")),
+    }
 }
 
 /// The `auths.<registry>.auth` entry (base64 of `user:password`) of a Docker config.

@@ -171,12 +171,13 @@ fn a_missing_reference_and_an_unreachable_registry_are_named() {
     assert!(String::from_utf8_lossy(&unreachable.stderr).contains("cannot push to 127.0.0.1:1/apps/x:1"), "{unreachable:?}");
 }
 
-/// A registry as the public ones are: HTTPS, and a password. The
-/// credentials are the ones `docker login` keeps in Docker's config file;
+/// A registry as the public ones are: HTTPS, and a password.
+/// `souk registry login` checks the credentials and keeps them where
+/// `docker login` does (Docker's config file), which push and pull read;
 /// the registry's certificate is trusted through the system's roots
 /// (`SSL_CERT_FILE` here).
 #[test]
-fn a_registry_behind_tls_and_a_password_takes_the_credentials_docker_login_keeps() {
+fn a_registry_behind_tls_and_a_password_takes_the_credentials_login_keeps() {
     let ca = TestCa::new();
     let registry = RegistryServer::start_secured(&ca, "souk", "s3cret");
     let app = AppDir::new(SMALL_APP);
@@ -193,8 +194,26 @@ fn a_registry_behind_tls_and_a_password_takes_the_credentials_docker_login_keeps
     assert!(!refused.status.success(), "pushed without credentials");
     assert!(String::from_utf8_lossy(&refused.stderr).contains(&format!("cannot push to {reference}")), "{refused:?}");
 
-    let auth = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "souk:s3cret");
-    std::fs::write(docker.path().join("config.json"), serde_json::json!({ "auths": { host.clone(): { "auth": auth } } }).to_string()).unwrap();
+    let login = |password: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_souk"))
+            .args(["registry", "login", "--username", "souk", "--password-stdin", &host])
+            .envs(env)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), format!("{password}\n").as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let wrong = login("wrong");
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains(&format!("{host} refused the username and password (401")), "{wrong:?}");
+    assert!(!docker.path().join("config.json").exists(), "refused credentials are not kept");
+    let logged_in = login("s3cret");
+    assert!(logged_in.status.success(), "{logged_in:?}");
+    let config: Value = serde_json::from_str(&std::fs::read_to_string(docker.path().join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["auths"][&host]["auth"], base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "souk:s3cret"));
     let pushed = push();
     assert!(pushed.status.success(), "{pushed:?}");
 
