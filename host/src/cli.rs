@@ -32,9 +32,21 @@ pub enum RegistryCommand {
     /// `spin up -f` and SpinKube run it from there. Credentials come from
     /// the Docker config file (`docker login`).
     Push(PushArgs),
+    /// Pull an app into souk's registry cache without running it (what
+    /// `souk up -f <reference>` does first), printing its spin.toml.
+    Pull(PullArgs),
     /// Check a username and password against a registry and keep them in
     /// Docker's config file, as `docker login` does.
     Login(LoginArgs),
+}
+
+#[derive(Args)]
+pub struct PullArgs {
+    /// What to pull: `<registry>/<repository>:<tag>` or `@sha256:<digest>`.
+    pub reference: String,
+    /// Speak plain HTTP to the registry (a local one).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
 }
 
 #[derive(Args)]

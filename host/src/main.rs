@@ -51,6 +51,7 @@ fn main() -> ExitCode {
         Command::Up(args) => run_up(*args),
         Command::Registry(RegistryCommand::Push(args)) => push(args),
         Command::Registry(RegistryCommand::Login(args)) => login(args),
+        Command::Registry(RegistryCommand::Pull(args)) => pull(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -75,6 +76,13 @@ fn run_up(mut args: UpArgs) -> wasmtime::Result<()> {
         build::run_builds(&manifest_path(&args.from))?;
     }
     runtime.block_on(up::run(args))
+}
+
+fn pull(args: cli::PullArgs) -> wasmtime::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let manifest = runtime.block_on(registry::pull(&args.reference, args.insecure))?;
+    println!("Pulled {} ({})", args.reference, manifest.display());
+    Ok(())
 }
 
 fn login(args: cli::LoginArgs) -> wasmtime::Result<()> {

@@ -141,10 +141,14 @@ fn an_app_pushed_to_a_registry_is_laid_out_as_spin_lays_it_out_and_runs_from_the
     drop(souk);
 
     // A second run reuses the pulled app (one folder per manifest digest)
-    // and finds the same store.
+    // and finds the same store; so does `souk registry pull`.
     let again = Souk::start_app(Path::new(&reference), &args, &env);
     assert_eq!(again.get("/open/kv/get?store=default&key=k").body, "kept");
-    assert_eq!(std::fs::read_dir(cache.path().join("souk/registry")).unwrap().count(), 1);
+    let pulled = Command::new(env!("CARGO_BIN_EXE_souk")).args(["registry", "pull", "-k", &reference]).envs(env).output().unwrap();
+    let pulled = String::from_utf8_lossy(&pulled.stdout).into_owned();
+    let cached = std::fs::read_dir(cache.path().join("souk/registry")).unwrap().map(|e| e.unwrap().path()).collect::<Vec<_>>();
+    assert_eq!(cached.len(), 1, "{cached:?}");
+    assert_eq!(pulled.trim(), format!("Pulled {reference} ({})", cached[0].join("spin.toml").display()));
 }
 
 #[test]
