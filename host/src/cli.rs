@@ -21,7 +21,7 @@ pub enum Command {
     Up(Box<UpArgs>),
     /// Run each component's build command.
     Build(BuildArgs),
-    /// Publish apps to an OCI registry, as `spin registry`.
+    /// Push apps to OCI registries, pull them, and log in, as `spin registry`.
     #[command(subcommand)]
     Registry(RegistryCommand),
 }
@@ -30,7 +30,7 @@ pub enum Command {
 pub enum RegistryCommand {
     /// Push the app to a registry in Spin's layout, so that `souk up -f`,
     /// `spin up -f` and SpinKube run it from there. Credentials come from
-    /// the Docker config file (`docker login`).
+    /// Docker's config file (`souk registry login` or `docker login`).
     Push(PushArgs),
     /// Pull an app into souk's registry cache without running it (what
     /// `souk up -f <reference>` does first), printing its spin.toml.

@@ -1,8 +1,9 @@
 //! Spin apps in OCI registries: `souk registry push` publishes an app in
 //! the layout Spin's registry commands use (so `spin up -f <reference>` and
-//! SpinKube's shim can run it), and `souk up -f <reference>` pulls one and
-//! runs it. The registry protocol (token handshakes, uploads, digests) is
-//! oci-client's, the crate Spin's own registry client is built on.
+//! SpinKube's shim can run it), `souk up -f <reference>` (or `souk registry
+//! pull`) pulls one to run it, and `souk registry login` keeps credentials
+//! where both read them. The registry protocol (token handshakes, uploads,
+//! digests) is oci-client's, the crate Spin's own registry client is built on.
 
 pub mod assemble;
 pub mod locked;
