@@ -6,12 +6,12 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use http_body_util::{BodyExt, Full};
 use souk_manifest::HttpRoute;
 use wasmtime_wasi_http::WasiBody;
 
 use super::handler::ComponentHandler;
 use super::headers::{self, RouteInfo};
+use super::host_response::text_response;
 use super::wagi::WagiHandler;
 
 /// An HTTP trigger's component (composed with its dependencies and
@@ -73,17 +73,4 @@ fn full_url<B>(request: &http::Request<B>) -> String {
     let scheme = uri.scheme_str().unwrap_or("http");
     let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     format!("{scheme}://{host}{path_and_query}")
-}
-
-/// A body the host already holds whole.
-pub fn full_body(bytes: impl Into<bytes::Bytes>) -> WasiBody {
-    Full::new(bytes.into()).map_err(|never| match never {}).boxed_unsync()
-}
-
-pub fn text_response(status: http::StatusCode, body: &str) -> http::Response<WasiBody> {
-    let body = full_body(body.to_string());
-    let mut response = http::Response::new(body);
-    *response.status_mut() = status;
-    response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain; charset=utf-8"));
-    response
 }

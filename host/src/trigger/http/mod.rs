@@ -8,6 +8,7 @@ pub mod chain;
 pub mod dispatch;
 pub mod handler;
 pub mod headers;
+pub mod host_response;
 pub mod listen;
 pub mod probe;
 pub mod static_response;
@@ -27,8 +28,9 @@ use wasmtime_wasi_http::WasiBody;
 
 use crate::app::App;
 use crate::cli::UpArgs;
-use dispatch::{dispatch, text_response};
+use dispatch::dispatch;
 use headers::RouteInfo;
+use host_response::text_response;
 use transport::Transport;
 
 /// What the listener enforces for every request, before any guest runs.

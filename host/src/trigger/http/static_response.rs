@@ -6,7 +6,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use souk_manifest::StaticTrigger;
 use wasmtime_wasi_http::WasiBody;
 
-use super::dispatch::full_body;
+use super::host_response::full_body;
 
 /// One static response, made once at start-up.
 pub struct StaticAnswer {

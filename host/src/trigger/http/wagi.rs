@@ -17,9 +17,9 @@ use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi_http::WasiBody;
 
 use super::cgi;
-use super::dispatch::full_body;
 use super::handler::{Failure, Limits};
 use super::headers::RouteInfo;
+use super::host_response::full_body;
 use crate::instance::{ComponentGrants, InstanceState};
 use crate::trigger::one_shot;
 
