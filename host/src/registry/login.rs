@@ -19,7 +19,7 @@ pub async fn login(server: &str, username: &str, password: &str, insecure: bool)
 }
 
 async fn check(server: &str, username: &str, password: &str, insecure: bool) -> wasmtime::Result<()> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    super::use_ring_provider();
     let client = reqwest::Client::new();
     let scheme = if insecure { "http" } else { "https" };
     let base = format!("{scheme}://{server}/v2/");

@@ -124,10 +124,14 @@ impl unpack::Blobs for PulledBlobs {
     }
 }
 
-fn client(insecure: bool) -> Client {
-    // reqwest builds its TLS on the process's rustls provider: ring, as
-    // everywhere else in souk.
+/// reqwest (oci-client's and login's HTTP client) builds its TLS on the
+/// process's rustls provider: ring, as everywhere else in souk.
+fn use_ring_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+fn client(insecure: bool) -> Client {
+    use_ring_provider();
     let protocol = if insecure { ClientProtocol::Http } else { ClientProtocol::Https };
     Client::new(ClientConfig { protocol, ..Default::default() })
 }
