@@ -6,6 +6,7 @@
 //! digests) is oci-client's, the crate Spin's own registry client is built on.
 
 pub mod assemble;
+mod blob_files;
 pub mod locked;
 pub mod login;
 pub mod unpack;
@@ -21,6 +22,9 @@ use oci_client::{Client, Reference};
 use souk_manifest::AppManifest;
 use wasmtime::error::Context;
 use wasmtime::format_err;
+
+use blob_files::BlobFiles;
+use unpack::Blobs;
 
 /// Whether `from` names a registry artifact rather than a file: it does
 /// not exist on disk, and its first segment is a registry host
@@ -79,49 +83,38 @@ pub async fn pull(reference: &str, insecure: bool) -> wasmtime::Result<PathBuf> 
         return Ok(app);
     }
 
-    let mut blobs = HashMap::new();
-    for layer in manifest.layers.iter().chain([&manifest.config]) {
-        if let Some(unsupported) = [locked::ARCHIVE_MEDIA_TYPE].into_iter().find(|t| *t == layer.media_type) {
-            return Err(format_err!("{reference}: layers of type {unsupported} (apps of more than 500 files) are not supported"));
-        }
-        let mut bytes = Vec::new();
-        client.pull_blob(&parsed, layer, &mut bytes).await.map_err(|e| format_err!("cannot pull {reference}: layer {}: {e}", layer.digest))?;
-        if locked::digest_of(&bytes) != layer.digest {
-            return Err(format_err!("{reference}: layer {} does not match its digest", layer.digest));
-        }
-        blobs.insert(layer.digest.clone(), (layer.media_type.clone(), bytes));
-    }
-    // The locked app is a layer of its own; apps pushed by older Spin
-    // carry it as the image config.
-    let locked_bytes = manifest
-        .layers
-        .iter()
-        .find(|l| l.media_type == locked::LOCKED_APP_MEDIA_TYPE)
-        .or(Some(&manifest.config).filter(|c| c.media_type == locked::LOCKED_APP_MEDIA_TYPE))
-        .map(|l| &blobs[&l.digest].1)
-        .ok_or_else(|| format_err!("{reference} is not a Spin app: no layer of type {}", locked::LOCKED_APP_MEDIA_TYPE))?;
-    let locked: locked::LockedApp = serde_json::from_slice(locked_bytes).map_err(|e| format_err!("{reference}: its locked app does not read: {e}"))?;
-
     // Written beside its final place and renamed, so that an interrupted
     // pull never leaves a half-written app to be run later.
     std::fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
     let partial = tempfile::Builder::new().prefix(".partial").tempdir_in(&root).context("cannot create a folder for the pull")?;
-    unpack::write_app(&locked, &PulledBlobs(blobs), partial.path()).with_context(|| reference.to_string())?;
+    // The layers as they come, apart from the app: removed when the pull ends.
+    let layers = tempfile::Builder::new().prefix(".layers").tempdir_in(&root).context("cannot create a folder for the pull")?;
+    let blobs = BlobFiles::new(layers.path());
+    for layer in manifest.layers.iter().chain([&manifest.config]) {
+        if let Some(unsupported) = [locked::ARCHIVE_MEDIA_TYPE].into_iter().find(|t| *t == layer.media_type) {
+            return Err(format_err!("{reference}: layers of type {unsupported} (apps of more than 500 files) are not supported"));
+        }
+        blobs.pull(&client, &parsed, layer).await.map_err(|e| format_err!("cannot pull {reference}: {e}"))?;
+    }
+    // The locked app is a layer of its own; apps pushed by older Spin
+    // carry it as the image config.
+    let locked_layer = manifest
+        .layers
+        .iter()
+        .find(|l| l.media_type == locked::LOCKED_APP_MEDIA_TYPE)
+        .or(Some(&manifest.config).filter(|c| c.media_type == locked::LOCKED_APP_MEDIA_TYPE))
+        .ok_or_else(|| format_err!("{reference} is not a Spin app: no layer of type {}", locked::LOCKED_APP_MEDIA_TYPE))?;
+    let locked: locked::LockedApp =
+        serde_json::from_slice(&blobs.read(&locked_layer.digest)?).map_err(|e| format_err!("{reference}: its locked app does not read: {e}"))?;
+
+    unpack::write_app(&locked, &blobs, partial.path()).with_context(|| reference.to_string())?;
     match std::fs::rename(partial.path(), &dir) {
-        Ok(()) => {}
+        Ok(()) => unpack::sync_folder(&root)?,
         // Another pull of the same digest finished first: use it.
         Err(_) if app.exists() => {}
         Err(e) => return Err(format_err!("cannot move the pulled app to {}: {e}", dir.display())),
     }
     Ok(app)
-}
-
-struct PulledBlobs(HashMap<String, (String, Vec<u8>)>);
-
-impl unpack::Blobs for PulledBlobs {
-    fn read(&self, digest: &str) -> wasmtime::Result<Vec<u8>> {
-        self.0.get(digest).map(|(_, bytes)| bytes.clone()).ok_or_else(|| format_err!("no layer {digest} in the artifact"))
-    }
 }
 
 /// reqwest (oci-client's and login's HTTP client) builds its TLS on the

@@ -102,8 +102,35 @@ pub fn write_app(locked: &LockedApp, blobs: &dyn Blobs, dir: &Path) -> wasmtime:
 
     let manifest = dir.join("spin.toml");
     let text = toml::to_string(&doc).context("cannot write the app's spin.toml")?;
-    std::fs::write(&manifest, text).with_context(|| format!("cannot write {}", manifest.display()))?;
+    write_durably(&manifest, text.as_bytes())?;
+    sync_folders(dir)?;
     Ok(manifest)
+}
+
+/// Writes `bytes` to `path` and to the disk: the pulled app is renamed
+/// into the cache and then trusted for every later run, so a power cut
+/// must not leave it there with a file that was never written out.
+fn write_durably(path: &Path, bytes: &[u8]) -> wasmtime::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(bytes).and_then(|()| file.sync_all()).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Syncs `dir` and every folder below it, so that their entries (the
+/// files' names) are on the disk as well as the files.
+fn sync_folders(dir: &Path) -> wasmtime::Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            sync_folders(&entry.path())?;
+        }
+    }
+    sync_folder(dir)
+}
+
+/// Syncs one folder's entries to the disk.
+pub fn sync_folder(dir: &Path) -> wasmtime::Result<()> {
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).with_context(|| format!("cannot sync {}", dir.display()))
 }
 
 /// `must_understand` and `host_requirements` name what a host must do to
@@ -204,7 +231,7 @@ impl Writer<'_> {
                 }
                 let target = self.dir.join(&root).join(relative);
                 std::fs::create_dir_all(target.parent().expect("a file has a folder"))?;
-                std::fs::write(&target, self.content(&file.content)?).with_context(|| format!("cannot write {}", target.display()))?;
+                write_durably(&target, &self.content(&file.content)?)?;
             }
             let mut mount = Table::new();
             mount.insert("source".into(), root.into());
@@ -242,7 +269,7 @@ impl Writer<'_> {
         let bytes = self.content(content)?;
         let path = format!("wasm/{}.wasm", digest.trim_start_matches("sha256:"));
         std::fs::create_dir_all(self.dir.join("wasm"))?;
-        std::fs::write(self.dir.join(&path), bytes)?;
+        write_durably(&self.dir.join(&path), &bytes)?;
         self.written.insert(digest, path.clone());
         Ok(path)
     }
