@@ -44,6 +44,7 @@ mod static_composition;
 mod static_responses;
 mod store_safety;
 mod test_ca;
+mod token_service;
 mod traces;
 mod transport;
 mod wagi;

@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::harness::{AppDir, Souk};
 use crate::servers::RegistryServer;
 use crate::test_ca::TestCa;
+use crate::token_service::TokenService;
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const LOCKED_APP: &str = "application/vnd.fermyon.spin.application.v1+config";
@@ -198,18 +199,7 @@ fn a_registry_behind_tls_and_a_password_takes_the_credentials_login_keeps() {
     assert!(!refused.status.success(), "pushed without credentials");
     assert!(String::from_utf8_lossy(&refused.stderr).contains(&format!("cannot push to {reference}")), "{refused:?}");
 
-    let login = |password: &str| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_souk"))
-            .args(["registry", "login", "--username", "souk", "--password-stdin", &host])
-            .envs(env)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::io::Write::write_all(&mut child.stdin.take().unwrap(), format!("{password}\n").as_bytes()).unwrap();
-        child.wait_with_output().unwrap()
-    };
+    let login = |password: &str| login(&host, "souk", password, &[], &env);
     let wrong = login("wrong");
     assert!(!wrong.status.success());
     assert!(String::from_utf8_lossy(&wrong.stderr).contains(&format!("{host} refused the username and password (401")), "{wrong:?}");
@@ -224,4 +214,64 @@ fn a_registry_behind_tls_and_a_password_takes_the_credentials_login_keeps() {
     let state = tempfile::tempdir().unwrap();
     let souk = Souk::start_app(Path::new(&reference), &["--state-dir", state.path().to_str().unwrap()], &env);
     assert_eq!(souk.get("/hello").body, "hello from souk");
+}
+
+/// `souk registry login` of `user` at `host`, the password given on stdin.
+fn login(host: &str, user: &str, password: &str, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_souk"))
+        .args(["registry", "login", "--username", user, "--password-stdin"])
+        .args(args)
+        .arg(host)
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), format!("{password}\n").as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// A registry with a token service, as Docker Hub, GHCR and most hosted
+/// registries are (the Bearer scheme): login checks the credentials at the
+/// token service the registry's challenge names, and push and pull trade
+/// the kept credentials for tokens there.
+#[test]
+fn a_registry_with_a_token_service_takes_the_credentials_login_keeps() {
+    let ca = TestCa::new();
+    let tokens = TokenService::start(&ca, "souk", "s3cret");
+    let registry = RegistryServer::start_with_tokens(&ca, &tokens);
+    let app = AppDir::new(SMALL_APP);
+    let host = registry.host();
+    let reference = format!("{host}/apps/bearer:1");
+    let docker = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let env = [("DOCKER_CONFIG", docker.path().to_str().unwrap()), ("XDG_CACHE_HOME", cache.path().to_str().unwrap())];
+    let push = || {
+        Command::new(env!("CARGO_BIN_EXE_souk")).args(["registry", "push", "--insecure", "--from"]).arg(app.path()).arg(&reference).envs(env).output().unwrap()
+    };
+
+    let refused = push();
+    assert!(!refused.status.success(), "pushed without credentials");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains(&format!("cannot push to {reference}")), "{refused:?}");
+    assert_eq!(tokens.issued(), 0, "a token was issued without credentials");
+
+    let wrong = login(&host, "souk", "wrong", &["--insecure"], &env);
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains(&format!("{host} refused the username and password (401")), "{wrong:?}");
+    assert!(!docker.path().join("config.json").exists(), "refused credentials are not kept");
+    let refusals = tokens.refused();
+    assert!(refusals >= 1, "the wrong password never reached the token service");
+
+    let logged_in = login(&host, "souk", "s3cret", &["--insecure"], &env);
+    assert!(logged_in.status.success(), "{logged_in:?}");
+    assert_eq!(tokens.issued(), 1, "login asks the token service once");
+    let pushed = push();
+    assert!(pushed.status.success(), "{pushed:?}");
+    assert!(tokens.issued() > 1, "the push went without a token");
+
+    let state = tempfile::tempdir().unwrap();
+    let souk = Souk::start_app(Path::new(&reference), &["--insecure", "--state-dir", state.path().to_str().unwrap()], &env);
+    assert_eq!(souk.get("/hello").body, "hello from souk");
+    assert_eq!(tokens.refused(), refusals, "a request with the kept credentials was refused");
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::harness::wait_until;
 use crate::test_ca::TestCa;
+use crate::token_service::{self, TokenService};
 
 pub struct RedisServer {
     child: Child,
@@ -497,30 +498,59 @@ pub struct RegistryServer {
     _dir: tempfile::TempDir,
 }
 
+/// Who a test registry lets in.
+#[derive(Clone, Copy)]
+enum RegistryAuth<'a> {
+    Open,
+    /// TLS with the CA's server certificate, and HTTP Basic with an htpasswd file.
+    Password(&'a TestCa, &'a str, &'a str),
+    /// Bearer tokens from a token service, signed by the CA's server key.
+    Tokens(&'a TestCa, &'a TokenService),
+}
+
 impl RegistryServer {
     pub fn start() -> RegistryServer {
-        Self::start_with(None)
+        Self::start_with(RegistryAuth::Open)
     }
 
     /// A registry served over TLS with a certificate of `ca`, that lets in
     /// only `user` with `password` (HTTP Basic, an htpasswd file).
     pub fn start_secured(ca: &TestCa, user: &str, password: &str) -> RegistryServer {
-        Self::start_with(Some((ca, user, password)))
+        Self::start_with(RegistryAuth::Password(ca, user, password))
     }
 
-    fn start_with(secured: Option<(&TestCa, &str, &str)>) -> RegistryServer {
+    /// A registry (plain HTTP) that lets in only the bearers of `tokens`'
+    /// tokens, which it checks against `ca`'s root.
+    pub fn start_with_tokens(ca: &TestCa, tokens: &TokenService) -> RegistryServer {
+        Self::start_with(RegistryAuth::Tokens(ca, tokens))
+    }
+
+    fn start_with(auth: RegistryAuth) -> RegistryServer {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let config = dir.path().join("config.yml");
         let storage = dir.path().join("storage");
         let mut yaml =
             format!("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n", storage.display());
-        if let Some((ca, user, password)) = secured {
-            let htpasswd = dir.path().join("htpasswd");
-            std::fs::write(&htpasswd, format!("{user}:{}\n", bcrypt_hash(password))).unwrap();
-            yaml += &format!("  tls:\n    certificate: {}\n    key: {}\n", ca.server_cert().display(), ca.server_key().display());
-            yaml += &format!("auth:\n  htpasswd:\n    realm: souk-test\n    path: {}\n", htpasswd.display());
+        match auth {
+            RegistryAuth::Open => {}
+            RegistryAuth::Password(ca, user, password) => {
+                let htpasswd = dir.path().join("htpasswd");
+                std::fs::write(&htpasswd, format!("{user}:{}\n", bcrypt_hash(password))).unwrap();
+                yaml += &format!("  tls:\n    certificate: {}\n    key: {}\n", ca.server_cert().display(), ca.server_key().display());
+                yaml += &format!("auth:\n  htpasswd:\n    realm: souk-test\n    path: {}\n", htpasswd.display());
+            }
+            RegistryAuth::Tokens(ca, tokens) => {
+                yaml += &format!(
+                    "auth:\n  token:\n    realm: {}\n    service: {}\n    issuer: {}\n    rootcertbundle: {}\n",
+                    tokens.realm,
+                    token_service::SERVICE,
+                    token_service::ISSUER,
+                    ca.root().display()
+                );
+            }
         }
+        let tls = matches!(auth, RegistryAuth::Password(..));
         std::fs::write(&config, yaml).unwrap();
         let child = Command::new("docker-registry")
             .arg("serve")
@@ -530,10 +560,13 @@ impl RegistryServer {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start docker-registry ({e}): install Debian's docker-registry package (.ci/run does)"));
         let server = RegistryServer { child, port, _dir: dir };
-        // Plain: `/v2/` answers 200. Secured: any answer over TLS (401 without credentials).
-        wait_until(&format!("the registry answering on port {port}"), || match secured {
-            None => ureq::get(&format!("http://127.0.0.1:{port}/v2/")).call().is_ok_and(|r| r.status() == 200),
-            Some(_) => TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        // Open: `/v2/` answers 200. Otherwise any answer (401 without credentials).
+        wait_until(&format!("the registry answering on port {port}"), || match (&auth, tls) {
+            (RegistryAuth::Open, _) => ureq::get(&format!("http://127.0.0.1:{port}/v2/")).call().is_ok_and(|r| r.status() == 200),
+            (_, true) => TcpStream::connect(("127.0.0.1", port)).is_ok(),
+            (_, false) => {
+                ureq::get(&format!("http://127.0.0.1:{port}/v2/")).config().http_status_as_error(false).build().call().is_ok_and(|r| r.status() == 401)
+            }
         });
         server
     }
