@@ -35,7 +35,13 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_str(text);
     Checked::walk(&mut de).and_then(|()| de.end()).map_err(ApiError::from)?;
 
-    // Well-formed by now: what is left is a field missing or of the wrong type.
+    // Well-formed by now: what is left is a field missing or of the wrong
+    // type. Read plainly first; tracking each value's path costs every body
+    // more than the read itself, so only a body that fails is read again
+    // with it, to name the field.
+    if let Ok(value) = T::deserialize(&mut serde_json::Deserializer::from_str(text)) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();

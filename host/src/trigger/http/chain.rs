@@ -36,11 +36,9 @@ impl ServiceChain for ChainRouter {
         request: http::Request<WasiBody>,
         deadline: Option<Instant>,
     ) -> Pin<Box<dyn Future<Output = Result<http::Response<WasiBody>, String>> + Send + '_>> {
-        let component = self.targets.get().and_then(|targets| targets.get(target)).and_then(Weak::upgrade);
-        let target = target.to_string();
-        Box::pin(async move {
-            let component = component.ok_or_else(|| format!("no component `{target}` with an HTTP trigger in this app"))?;
-            Ok(dispatch_to(&component, request, deadline).await)
-        })
+        let Some(component) = self.targets.get().and_then(|targets| targets.get(target)).and_then(Weak::upgrade) else {
+            return Box::pin(std::future::ready(Err(format!("no component `{target}` with an HTTP trigger in this app"))));
+        };
+        Box::pin(async move { Ok(dispatch_to(&component, request, deadline).await) })
     }
 }
