@@ -10,18 +10,23 @@
 //!   naming its path (`items[0].quantity`).
 //!
 //! serde_json does the parsing (its `Deserializer::end` finds trailing data);
-//! it keeps the last of two equal keys without a word, so a first pass
-//! ([`Checked`]) walks the value and refuses duplicates. No well-kept crate
-//! does only that check, and the pass is a few lines over serde's visitor.
+//! it keeps the last of two equal keys without a word, so the typed read
+//! runs through [`one_pass`], which refuses a key given twice as the type
+//! reads it. A body that read well is done in that one pass. Any other
+//! body is looked at again, to answer as exactly as it deserves: first the
+//! walk in [`duplicates`] (which names where a key was given twice, and
+//! makes a malformed body `invalid_json` even where a type error came
+//! first), then a read that tracks each value's path, to name the field.
+//! No well-kept crate does that check during a typed read.
 
-use std::borrow::Cow;
-use std::collections::HashSet;
-use std::fmt;
+mod duplicates;
+mod one_pass;
 
-use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::error::ApiError;
+use duplicates::Checked;
 
 /// Parses `body` as a `T`; see the module comment for what is refused.
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
@@ -32,16 +37,21 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if text.trim().is_empty() {
         return Err(ApiError::invalid_json("expected a JSON body"));
     }
-    let mut de = serde_json::Deserializer::from_str(text);
-    Checked::walk(&mut de).and_then(|()| de.end()).map_err(ApiError::from)?;
-
-    // Well-formed by now: what is left is a field missing or of the wrong
-    // type. Read plainly first; tracking each value's path costs every body
-    // more than the read itself, so only a body that fails is read again
-    // with it, to name the field.
-    if let Ok(value) = T::deserialize(&mut serde_json::Deserializer::from_str(text)) {
-        return Ok(value);
+    match one_pass::read::<T>(text) {
+        Some(one_pass::Read::Checked(value)) => return Ok(value),
+        // Read well, but some keys were not seen (a key read as a number,
+        // say): the walk looks at all of them.
+        Some(one_pass::Read::Unchecked(value)) => {
+            well_formed(text)?;
+            return Ok(value);
+        }
+        None => {}
     }
+    // Something is wrong with it. A malformed body is `invalid_json`
+    // whatever else is wrong, and a key given twice is named with where.
+    well_formed(text)?;
+    // Well-formed by now: what is left is a field missing or of the wrong
+    // type, read again with each value's path tracked, to name the field.
     let mut de = serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -55,6 +65,12 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// One JSON value, nothing after it, and no object with a key twice.
+fn well_formed(text: &str) -> Result<(), ApiError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    Checked::walk(&mut de).and_then(|()| de.end()).map_err(ApiError::from)
+}
+
 /// The field a type error is about: its path (`.` for the whole body), with
 /// the missing field's name appended when that is the error.
 fn field_of(path: &str, error: &str) -> String {
@@ -66,161 +82,9 @@ fn field_of(path: &str, error: &str) -> String {
     }
 }
 
-/// A JSON value walked for keys given twice. It runs before every body is
-/// read, so it allocates nothing on the way: keys are borrowed from the
-/// body (unless escaped), one stack of keys serves every object, and where
-/// a value sits ([`Place`]) becomes a path only for an error.
-struct Checked<'p, 'k, 'de> {
-    place: Place<'p>,
-    /// The keys of the objects being walked, outermost first; each object
-    /// pushes its own and takes them off again when it ends.
-    keys: &'k mut Vec<Cow<'de, str>>,
-}
-
-/// Above this many keys, an object's duplicates are found through a hash
-/// set instead of by comparing each key with those before it.
-const LINEAR_SCAN_KEYS: usize = 32;
-
-impl<'de> Checked<'_, '_, 'de> {
-    /// Walks the whole of `de`'s value.
-    fn walk<D: Deserializer<'de>>(de: D) -> Result<(), D::Error> {
-        Checked { place: Place::Top, keys: &mut Vec::new() }.deserialize(de)
-    }
-}
-
-/// Where a value sits: a chain of keys and indices up to the body's value.
-#[derive(Clone, Copy)]
-enum Place<'a> {
-    Top,
-    Key(&'a Place<'a>, &'a str),
-    Index(&'a Place<'a>, usize),
-}
-
-impl Place<'_> {
-    /// `items[0].card`; empty for the body's value itself.
-    fn path(&self) -> String {
-        match self {
-            Place::Top => String::new(),
-            Place::Key(Place::Top, key) => (*key).to_owned(),
-            Place::Key(parent, key) => format!("{}.{key}", parent.path()),
-            Place::Index(parent, index) => format!("{}[{index}]", parent.path()),
-        }
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            Place::Top => "the top-level object".to_owned(),
-            _ => format!("`{}`", self.path()),
-        }
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for Checked<'_, '_, 'de> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Checked<'_, '_, 'de> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let mut index = 0usize;
-        while seq.next_element_seed(Checked { place: Place::Index(&self.place, index), keys: &mut *self.keys })?.is_some() {
-            index += 1;
-        }
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let start = self.keys.len();
-        // Only for an object with many keys.
-        let mut many: Option<HashSet<Cow<'de, str>>> = None;
-        let result = (|| {
-            while let Some(key) = map.next_key_seed(Key)? {
-                let seen = match &many {
-                    Some(set) => set.contains(&key),
-                    None => self.keys[start..].contains(&key),
-                };
-                if seen {
-                    // The value is read first so the error points past it.
-                    map.next_value::<IgnoredAny>()?;
-                    return Err(de::Error::custom(format!("duplicate key {:?} in {}", &*key, self.place.describe())));
-                }
-                map.next_value_seed(Checked { place: Place::Key(&self.place, &key), keys: &mut *self.keys })?;
-                match &mut many {
-                    Some(set) => {
-                        set.insert(key);
-                    }
-                    None if self.keys.len() - start < LINEAR_SCAN_KEYS => self.keys.push(key),
-                    None => {
-                        let mut set: HashSet<_> = self.keys.drain(start..).collect();
-                        set.insert(key);
-                        many = Some(set);
-                    }
-                }
-            }
-            Ok(())
-        })();
-        self.keys.truncate(start);
-        result
-    }
-}
-
-/// An object's key, borrowed from the body unless it has escapes.
-struct Key;
-
-impl<'de> DeserializeSeed<'de> for Key {
-    type Value = Cow<'de, str>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Key {
-    type Value = Cow<'de, str>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a key")
-    }
-
-    fn visit_borrowed_str<E>(self, key: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(key))
-    }
-
-    fn visit_str<E>(self, key: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(key.to_owned()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::duplicates::LINEAR_SCAN_KEYS;
     use super::*;
     use serde::Deserialize;
     use std::collections::HashMap;
@@ -323,5 +187,121 @@ mod tests {
         refused(b"{\"items\": [], \"note\": \"caf\xc3\"}");
         // Escaped lone surrogates are not UTF-8 either.
         refused(br#"{"items": [{"sku": "\ud800", "quantity": 1}]}"#);
+    }
+
+    /// Shapes serde hands a type in other ways than a plain struct.
+    #[derive(Deserialize, Debug)]
+    #[allow(dead_code)]
+    enum Payment {
+        Card { number: String, extra: Option<HashMap<String, u32>> },
+        Cash(u32),
+        Voucher(Item),
+        Free,
+    }
+
+    #[derive(Deserialize, Debug)]
+    #[serde(tag = "kind")]
+    #[allow(dead_code)]
+    enum Tagged {
+        Gift { to: String },
+        Plain,
+    }
+
+    #[derive(Deserialize, Debug)]
+    #[serde(untagged)]
+    #[allow(dead_code)]
+    enum Either {
+        One(Item),
+        Many(Vec<Item>),
+    }
+
+    #[derive(Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Flattened {
+        sku: String,
+        #[serde(flatten)]
+        rest: HashMap<String, serde_json::Value>,
+    }
+
+    #[derive(Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Wrapper {
+        payment: Payment,
+        tagged: Option<Tagged>,
+        either: Option<Either>,
+    }
+
+    /// What the one pass made of a body on its own.
+    #[derive(Debug, PartialEq)]
+    enum OnItsOwn {
+        Refused,
+        Checked,
+        Unchecked,
+    }
+
+    /// Asserts that `parse` answers as the walk for duplicates followed by a
+    /// plain typed read (what it did before the one pass) would; returns
+    /// what the one pass made of the body on its own.
+    fn agrees<T: DeserializeOwned>(body: &str) -> OnItsOwn {
+        let walked = well_formed(body).map_err(|e| e.code);
+        let expected = walked.and_then(|()| serde_json::from_str::<T>(body).map(|_| ()).map_err(|_| "invalid_field"));
+        let got = parse::<T>(body.as_bytes()).map(|_| ()).map_err(|e| e.code);
+        assert_eq!(got, expected, "{body}");
+        match one_pass::read::<T>(body) {
+            None => OnItsOwn::Refused,
+            Some(one_pass::Read::Checked(_)) => OnItsOwn::Checked,
+            Some(one_pass::Read::Unchecked(_)) => OnItsOwn::Unchecked,
+        }
+    }
+
+    #[test]
+    fn the_one_pass_refuses_what_the_walk_refuses_in_every_shape_serde_reads() {
+        // A body, and the type it is read as.
+        type Case = (&'static str, fn(&str) -> OnItsOwn);
+        let cases: &[Case] = &[
+            (r#"{"items": [{"sku": "A", "quantity": 1}], "note": {"x": [{"y": 1}]}}"#, agrees::<Order>),
+            (r#"{"items": [{"sku": "A", "quantity": 1}], "note": {"x": [{"y": 1, "y": 2}]}}"#, agrees::<Order>),
+            (r#"{"items": [{"sku": "A", "quantity": 1, "sku": "B"}]}"#, agrees::<Order>),
+            (r#"{"items": [{"sku": "A", "quantity": "x"}], "items": []}"#, agrees::<Order>),
+            (r#"{"items": [{"sku": "A", "quantity": "x"}]} x"#, agrees::<Order>),
+            (r#"{"a": 1, "b": 2}"#, agrees::<HashMap<String, u32>>),
+            (r#"{"a": 1, "b": 2, "a": 3}"#, agrees::<HashMap<String, u32>>),
+            (r#"{"a": {"b": [1, {"c": 1}]}, "d": null}"#, agrees::<serde_json::Value>),
+            (r#"{"a": {"b": [1, {"c": 1, "c": 1}]}, "d": null}"#, agrees::<serde_json::Value>),
+            (r#"{"payment": {"Card": {"number": "4242", "extra": {"a": 1}}}}"#, agrees::<Wrapper>),
+            (r#"{"payment": {"Card": {"number": "4242", "extra": {"a": 1, "a": 1}}}}"#, agrees::<Wrapper>),
+            (r#"{"payment": {"Card": {"number": "4242", "number": "1"}}}"#, agrees::<Wrapper>),
+            (r#"{"payment": {"Voucher": {"sku": "A", "quantity": 1, "quantity": 2}}}"#, agrees::<Wrapper>),
+            (r#"{"payment": {"Cash": 5}, "tagged": {"kind": "Gift", "to": "Ann"}}"#, agrees::<Wrapper>),
+            (r#"{"payment": "Free", "tagged": {"kind": "Gift", "to": "Ann", "to": "Bob"}}"#, agrees::<Wrapper>),
+            (r#"{"payment": "Free", "tagged": {"kind": "Plain", "kind": "Plain"}}"#, agrees::<Wrapper>),
+            (r#"{"payment": "Free", "either": [{"sku": "A", "quantity": 1}]}"#, agrees::<Wrapper>),
+            (r#"{"payment": "Free", "either": [{"sku": "A", "quantity": 1, "sku": "A"}]}"#, agrees::<Wrapper>),
+            (r#"{"payment": "Free", "either": {"sku": "A", "quantity": 1, "x": {"y": 1, "y": 1}}}"#, agrees::<Wrapper>),
+            (r#"{"sku": "A", "colour": "red", "size": {"eu": 40}}"#, agrees::<Flattened>),
+            (r#"{"sku": "A", "colour": "red", "colour": "blue"}"#, agrees::<Flattened>),
+            (r#"{"sku": "A", "size": {"eu": 40, "eu": 41}}"#, agrees::<Flattened>),
+            (r#"{"sku": "A", "sku": "B"}"#, agrees::<Flattened>),
+        ];
+        for (body, agrees) in cases {
+            // The one pass sees every key in these shapes: it refuses a
+            // body with a key twice itself, and passes the others checked.
+            let twice = well_formed(body).is_err_and(|e| e.message.contains("duplicate key"));
+            let on_its_own = agrees(body);
+            assert_ne!(on_its_own, OnItsOwn::Unchecked, "{body}");
+            if twice {
+                assert_eq!(on_its_own, OnItsOwn::Refused, "{body}");
+            }
+        }
+    }
+
+    #[test]
+    fn keys_the_one_pass_cannot_see_are_walked_for_as_well() {
+        // Number keys are read as numbers, not text: the pass says it did
+        // not see them, and the walk finds the duplicate.
+        assert_eq!(agrees::<HashMap<u32, u32>>(r#"{"1": 1, "2": 2}"#), OnItsOwn::Unchecked);
+        assert_eq!(agrees::<HashMap<u32, u32>>(r#"{"1": 1, "1": 2}"#), OnItsOwn::Unchecked);
+        let err = parse::<HashMap<u32, u32>>(br#"{"1": 1, "1": 2}"#).unwrap_err();
+        assert!(err.message.contains(r#"duplicate key "1" in the top-level object"#), "{}", err.message);
     }
 }
