@@ -9,6 +9,7 @@ pub mod assemble;
 mod blob_files;
 pub mod locked;
 pub mod login;
+mod pull_dir;
 pub mod unpack;
 
 use std::collections::HashMap;
@@ -24,6 +25,7 @@ use wasmtime::error::Context;
 use wasmtime::format_err;
 
 use blob_files::BlobFiles;
+use pull_dir::PullDir;
 use unpack::Blobs;
 
 /// Whether `from` names a registry artifact rather than a file: it does
@@ -84,12 +86,12 @@ pub async fn pull(reference: &str, insecure: bool) -> wasmtime::Result<PathBuf> 
     }
 
     // Written beside its final place and renamed, so that an interrupted
-    // pull never leaves a half-written app to be run later.
+    // pull never leaves a half-written app to be run later; what a killed
+    // pull left is removed by the next one.
     std::fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
-    let partial = tempfile::Builder::new().prefix(".partial").tempdir_in(&root).context("cannot create a folder for the pull")?;
-    // The layers as they come, apart from the app: removed when the pull ends.
-    let layers = tempfile::Builder::new().prefix(".layers").tempdir_in(&root).context("cannot create a folder for the pull")?;
-    let blobs = BlobFiles::new(layers.path());
+    pull_dir::remove_abandoned(&root);
+    let work = PullDir::create(&root)?;
+    let blobs = BlobFiles::new(&work.layers());
     for layer in manifest.layers.iter().chain([&manifest.config]) {
         if let Some(unsupported) = [locked::ARCHIVE_MEDIA_TYPE].into_iter().find(|t| *t == layer.media_type) {
             return Err(format_err!("{reference}: layers of type {unsupported} (apps of more than 500 files) are not supported"));
@@ -107,8 +109,8 @@ pub async fn pull(reference: &str, insecure: bool) -> wasmtime::Result<PathBuf> 
     let locked: locked::LockedApp =
         serde_json::from_slice(&blobs.read(&locked_layer.digest)?).map_err(|e| format_err!("{reference}: its locked app does not read: {e}"))?;
 
-    unpack::write_app(&locked, &blobs, partial.path()).with_context(|| reference.to_string())?;
-    match std::fs::rename(partial.path(), &dir) {
+    unpack::write_app(&locked, &blobs, &work.app()).with_context(|| reference.to_string())?;
+    match std::fs::rename(work.app(), &dir) {
         Ok(()) => unpack::sync_folder(&root)?,
         // Another pull of the same digest finished first: use it.
         Err(_) if app.exists() => {}

@@ -127,7 +127,14 @@ fn an_app_pushed_to_a_registry_is_laid_out_as_spin_lays_it_out_and_runs_from_the
     let state = tempfile::tempdir().unwrap();
     let env = [("XDG_CACHE_HOME", cache.path().to_str().unwrap()), ("SPIN_VARIABLE_TOKEN", "t")];
     let args = ["--insecure", "--state-dir", state.path().to_str().unwrap()];
+    // What a pull killed midway left: its folder, its lock held by nobody.
+    let killed = cache.path().join("souk/registry/.pull-killed");
+    std::fs::create_dir_all(killed.join("layers")).unwrap();
+    std::fs::write(killed.join("lock"), b"").unwrap();
+    let two_minutes_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+    std::fs::File::open(&killed).unwrap().set_modified(two_minutes_ago).unwrap();
     let souk = Souk::start_app(Path::new(&reference), &args, &env);
+    assert!(!killed.exists(), "the next pull removes a killed pull's folder");
     let guarded = souk.get("/guarded/echo");
     assert_eq!((guarded.status, guarded.header("x-chain")), (200, Some("a")), "{guarded:?}");
     assert_eq!(souk.get("/open/echo").header("x-chain"), None, "no middleware on the open route");
