@@ -7,7 +7,8 @@
 //! (whatever it reads them as: a struct's field, a map's `String`, a value
 //! it ignores) and compared with the object's earlier keys. The wrappers
 //! only watch: every call goes on to serde_json unchanged, so the value and
-//! the errors are serde_json's own.
+//! the errors are serde_json's own, except that an ignored value is visited
+//! instead of skipped (as the walk in `duplicates` always did).
 //!
 //! What the wrappers cannot see is flagged, not guessed at: a key a type
 //! reads as something other than a string (a map with number keys, say),
