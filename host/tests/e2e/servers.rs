@@ -315,10 +315,16 @@ impl MariadbServer {
     fn start_with(ca: Option<&TestCa>) -> MariadbServer {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
+        // A temporary folder of its own: a starting server removes every
+        // `#sql*` file in its temporary folder, which in a shared /tmp
+        // includes those of another server being set up at the same time.
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir(&tmp).unwrap();
         let port = free_port();
         let root = running_as_root();
         let mut install = Command::new("mariadb-install-db");
         install.arg("--no-defaults").arg(format!("--datadir={}", data.display())).args(["--auth-root-authentication-method=normal", "--skip-test-db"]);
+        install.env("TMPDIR", &tmp);
         if root {
             install.arg("--user=root");
         }
@@ -330,6 +336,7 @@ impl MariadbServer {
             .arg(format!("--datadir={}", data.display()))
             .arg(format!("--socket={}", dir.path().join("mysqld.sock").display()))
             .arg(format!("--pid-file={}", dir.path().join("mysqld.pid").display()))
+            .arg(format!("--tmpdir={}", tmp.display()))
             .args([&format!("--port={port}"), "--bind-address=127.0.0.1", "--skip-log-bin", "--innodb-flush-log-at-trx-commit=0"])
             .stdout(Stdio::null())
             .stderr(Stdio::null());
