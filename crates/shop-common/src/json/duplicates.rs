@@ -100,37 +100,63 @@ impl<'de> Visitor<'de> for Checked<'_, '_, 'de> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let start = self.keys.len();
-        // Only for an object with many keys.
-        let mut many: Option<HashSet<Cow<'de, str>>> = None;
+        let mut seen = ObjectKeys::new(self.keys);
         let result = (|| {
             while let Some(key) = map.next_key_seed(Key)? {
-                let seen = match &many {
-                    Some(set) => set.contains(&key),
-                    None => self.keys[start..].contains(&key),
-                };
-                if seen {
+                if seen.contains(self.keys, &key) {
                     // The value is read first so the error points past it.
                     map.next_value::<IgnoredAny>()?;
                     return Err(de::Error::custom(format!("duplicate key {:?} in {}", &*key, self.place.describe())));
                 }
                 map.next_value_seed(Checked { place: Place::Key(&self.place, &key), keys: &mut *self.keys })?;
-                match &mut many {
-                    Some(set) => {
-                        set.insert(key);
-                    }
-                    None if self.keys.len() - start < LINEAR_SCAN_KEYS => self.keys.push(key),
-                    None => {
-                        let mut set: HashSet<_> = self.keys.drain(start..).collect();
-                        set.insert(key);
-                        many = Some(set);
-                    }
-                }
+                seen.insert(self.keys, key);
             }
             Ok(())
         })();
-        self.keys.truncate(start);
+        seen.end(self.keys);
         result
+    }
+}
+
+/// The keys one object has shown so far, on a stack shared by the objects
+/// being read (from `start` on) while they are few, in a hash set of the
+/// object's own past [`LINEAR_SCAN_KEYS`]. Both this walk and `one_pass`
+/// keep their objects' keys this way.
+pub(super) struct ObjectKeys<'de> {
+    start: usize,
+    many: Option<HashSet<Cow<'de, str>>>,
+}
+
+impl<'de> ObjectKeys<'de> {
+    /// An object starting on `stack`.
+    pub(super) fn new(stack: &[Cow<'de, str>]) -> Self {
+        ObjectKeys { start: stack.len(), many: None }
+    }
+
+    pub(super) fn contains(&self, stack: &[Cow<'de, str>], key: &str) -> bool {
+        match &self.many {
+            Some(set) => set.contains(key),
+            None => stack[self.start..].iter().any(|k| k == key),
+        }
+    }
+
+    pub(super) fn insert(&mut self, stack: &mut Vec<Cow<'de, str>>, key: Cow<'de, str>) {
+        match &mut self.many {
+            Some(set) => {
+                set.insert(key);
+            }
+            None if stack.len() - self.start < LINEAR_SCAN_KEYS => stack.push(key),
+            None => {
+                let mut set: HashSet<_> = stack.drain(self.start..).collect();
+                set.insert(key);
+                self.many = Some(set);
+            }
+        }
+    }
+
+    /// Takes the object's keys off the stack.
+    pub(super) fn end(&self, stack: &mut Vec<Cow<'de, str>>) {
+        stack.truncate(self.start);
     }
 }
 

@@ -17,12 +17,11 @@
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
-use std::collections::HashSet;
 use std::fmt;
 
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor};
 
-use super::duplicates::LINEAR_SCAN_KEYS;
+use super::duplicates::ObjectKeys;
 
 /// A body that read well as its type, with nothing after it.
 pub(super) enum Read<T> {
@@ -162,8 +161,8 @@ impl<'p, 'de, V: Visitor<'de>> Visitor<'de> for Watch<'p, 'de, V> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        let start = self.ctx.keys.borrow().len();
-        self.visitor.visit_map(Object { map, ctx: self.ctx, start, many: None })
+        let seen = ObjectKeys::new(&self.ctx.keys.borrow());
+        self.visitor.visit_map(Object { map, ctx: self.ctx, seen })
     }
 
     fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Self::Value, A::Error> {
@@ -232,29 +231,17 @@ impl<'p, 'de, A: VariantAccess<'de>> VariantAccess<'de> for Watch<'p, 'de, A> {
 struct Object<'p, 'de, A> {
     map: A,
     ctx: &'p Pass<'de>,
-    /// Where this object's keys begin on the stack.
-    start: usize,
-    /// Only for an object with many keys.
-    many: Option<HashSet<Cow<'de, str>>>,
+    seen: ObjectKeys<'de>,
 }
 
 impl<'de, A> Object<'_, 'de, A> {
     /// Records `key`; false if the object had it already.
     fn first_time(&mut self, key: Cow<'de, str>) -> bool {
-        if let Some(set) = &mut self.many {
-            return set.insert(key);
-        }
-        let mut keys = self.ctx.keys.borrow_mut();
-        if keys[self.start..].contains(&key) {
+        let mut stack = self.ctx.keys.borrow_mut();
+        if self.seen.contains(&stack, &key) {
             return false;
         }
-        if keys.len() - self.start < LINEAR_SCAN_KEYS {
-            keys.push(key);
-        } else {
-            let mut set: HashSet<_> = keys.drain(self.start..).collect();
-            set.insert(key);
-            self.many = Some(set);
-        }
+        self.seen.insert(&mut stack, key);
         true
     }
 }
@@ -262,7 +249,7 @@ impl<'de, A> Object<'_, 'de, A> {
 impl<'de, A> Drop for Object<'_, 'de, A> {
     /// The object's keys come off the stack however its read ended.
     fn drop(&mut self) {
-        self.ctx.keys.borrow_mut().truncate(self.start);
+        self.seen.end(&mut self.ctx.keys.borrow_mut());
     }
 }
 
