@@ -13,7 +13,7 @@ use wasmtime::format_err;
 /// Checks the credentials and stores them; the file they were stored in.
 pub async fn login(server: &str, username: &str, password: &str, insecure: bool) -> wasmtime::Result<PathBuf> {
     check(server, username, password, insecure).await?;
-    let file = super::docker_config_file().ok_or_else(|| format_err!("neither DOCKER_CONFIG nor HOME is set: no place for the credentials"))?;
+    let file = super::credentials::docker_config_file().ok_or_else(|| format_err!("neither DOCKER_CONFIG nor HOME is set: no place for the credentials"))?;
     store(&file, server, username, password)?;
     Ok(file)
 }

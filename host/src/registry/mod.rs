@@ -7,6 +7,7 @@
 
 pub mod assemble;
 mod blob_files;
+mod credentials;
 pub mod locked;
 pub mod login;
 mod pull_dir;
@@ -15,7 +16,6 @@ pub mod unpack;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use base64::Engine;
 use oci_client::client::{ClientConfig, ClientProtocol, ImageLayer};
 use oci_client::manifest::OciImageManifest;
 use oci_client::secrets::RegistryAuth;
@@ -131,34 +131,10 @@ fn client(insecure: bool) -> Client {
     Client::new(ClientConfig { protocol, ..Default::default() })
 }
 
-/// Credentials for `reference`'s registry from the Docker config file
-/// (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`), where
-/// `docker login` and compatible tools keep them; anonymous otherwise.
+/// The credentials for `reference`'s registry (`credentials.rs`).
 fn auth_for(reference: &Reference) -> wasmtime::Result<RegistryAuth> {
-    let Some(file) = docker_config_file() else { return Ok(RegistryAuth::Anonymous) };
-    let Ok(text) = std::fs::read_to_string(&file) else { return Ok(RegistryAuth::Anonymous) };
-    credentials(&text, reference.resolve_registry()).map_err(|e| format_err!("{}: {e}", file.display()))
-}
-
-/// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
-fn docker_config_file() -> Option<PathBuf> {
-    match std::env::var_os("DOCKER_CONFIG") {
-        Some(dir) => Some(PathBuf::from(dir).join("config.json")),
-        None => std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".docker/config.json")),
-    }
-}
-
-/// The `auths.<registry>.auth` entry (base64 of `user:password`) of a Docker config.
-fn credentials(config: &str, registry: &str) -> Result<RegistryAuth, String> {
-    let config: serde_json::Value = serde_json::from_str(config).map_err(|e| format!("not JSON: {e}"))?;
-    let entry = config["auths"].as_object().and_then(|auths| {
-        auths.iter().find(|(key, _)| key.trim_start_matches("https://").trim_start_matches("http://").trim_end_matches('/') == registry).map(|(_, v)| v)
-    });
-    let Some(auth) = entry.and_then(|e| e["auth"].as_str()) else { return Ok(RegistryAuth::Anonymous) };
-    let decoded = base64::engine::general_purpose::STANDARD.decode(auth).map_err(|e| format!("auths.{registry}.auth is not base64: {e}"))?;
-    let decoded = String::from_utf8(decoded).map_err(|_| format!("auths.{registry}.auth is not text"))?;
-    let (user, password) = decoded.split_once(':').ok_or_else(|| format!("auths.{registry}.auth is not `user:password`"))?;
-    Ok(RegistryAuth::Basic(user.to_string(), password.to_string()))
+    let registry = reference.resolve_registry();
+    credentials::auth_for(registry.strip_suffix('/').unwrap_or(registry))
 }
 
 /// `$XDG_CACHE_HOME/souk/registry`, else `~/.cache/souk/registry`.
@@ -174,16 +150,6 @@ fn cache_root() -> wasmtime::Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn docker_config_credentials_are_found_by_registry() {
-        let config = r#"{"auths": {"https://ghcr.io": {"auth": "dXNlcjpzM2NyZXQ6eA=="}, "other.io": {}}}"#;
-        assert!(matches!(credentials(config, "ghcr.io"), Ok(RegistryAuth::Basic(u, p)) if u == "user" && p == "s3cret:x"));
-        assert!(matches!(credentials(config, "other.io"), Ok(RegistryAuth::Anonymous)));
-        assert!(matches!(credentials(config, "docker.io"), Ok(RegistryAuth::Anonymous)));
-        let bad = credentials(r#"{"auths": {"ghcr.io": {"auth": "!!"}}}"#, "ghcr.io").err().unwrap();
-        assert!(bad.contains("auths.ghcr.io.auth is not base64"), "{bad}");
-    }
 
     #[test]
     fn a_reference_is_told_from_a_path() {

@@ -282,3 +282,71 @@ fn a_registry_with_a_token_service_takes_the_credentials_login_keeps() {
     assert_eq!(souk.get("/hello").body, "hello from souk");
     assert_eq!(tokens.refused(), refusals, "a request with the kept credentials was refused");
 }
+
+/// Credentials kept elsewhere than by `souk registry login`: by `spin
+/// registry login` (Spin's login file), and by a credential store Docker's
+/// config names (`credsStore`: a `docker-credential-<name>` program on
+/// PATH, as Docker Desktop and `pass` keep them). Each alone lets a pull
+/// through a token service that refuses anonymous requests.
+#[test]
+fn a_pull_takes_the_credentials_spin_or_a_docker_credential_store_keeps() {
+    let ca = TestCa::new();
+    let tokens = TokenService::start(&ca, "souk", "s3cret");
+    let registry = RegistryServer::start_with_tokens(&ca, &tokens);
+    let app = AppDir::new(SMALL_APP);
+    let host = registry.host();
+    let reference = format!("{host}/apps/elsewhere:1");
+    let auth = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "souk:s3cret");
+
+    // Pushed with Spin's login file alone (no Docker config at all).
+    let spin = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(spin.path().join("fermyon")).unwrap();
+    std::fs::write(spin.path().join("fermyon/registry-auth.json"), serde_json::json!({ "auths": { &host: auth } }).to_string()).unwrap();
+    let no_docker = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let spin_env = [
+        ("DOCKER_CONFIG", no_docker.path().to_str().unwrap()),
+        ("XDG_CONFIG_HOME", spin.path().to_str().unwrap()),
+        ("XDG_CACHE_HOME", cache.path().to_str().unwrap()),
+    ];
+    let souk = |args: &[&str], env: &[(&str, &str)]| Command::new(env!("CARGO_BIN_EXE_souk")).args(args).envs(env.iter().copied()).output().unwrap();
+    let pushed = souk(&["registry", "push", "--insecure", "--from", app.path().to_str().unwrap(), &reference], &spin_env);
+    assert!(pushed.status.success(), "{pushed:?}");
+    assert!(tokens.issued() >= 1, "the push went without a token");
+
+    // Pulled with a credential store named in Docker's config, and no Spin file.
+    let store = tempfile::tempdir().unwrap();
+    let helper = store.path().join("docker-credential-souk-test");
+    let asked = store.path().join("asked");
+    let script = format!(
+        "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\necho \"$server\" >> {}\nif [ \"$server\" = \"{host}\" ]; then echo '{{\"Username\":\"souk\",\"Secret\":\"s3cret\"}}'; else echo 'credentials not found in native keychain'; exit 1; fi\n",
+        asked.display()
+    );
+    std::fs::write(&helper, script).unwrap();
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let docker = tempfile::tempdir().unwrap();
+    std::fs::write(docker.path().join("config.json"), r#"{"credsStore": "souk-test"}"#).unwrap();
+    let path = format!("{}:{}", store.path().display(), std::env::var("PATH").unwrap_or_default());
+    let no_spin = tempfile::tempdir().unwrap();
+    let pulled_cache = tempfile::tempdir().unwrap();
+    let store_env = [
+        ("DOCKER_CONFIG", docker.path().to_str().unwrap()),
+        ("XDG_CONFIG_HOME", no_spin.path().to_str().unwrap()),
+        ("XDG_CACHE_HOME", pulled_cache.path().to_str().unwrap()),
+        ("PATH", path.as_str()),
+    ];
+    let refused = tokens.refused();
+    let pulled = souk(&["registry", "pull", "--insecure", &reference], &store_env);
+    assert!(pulled.status.success(), "{pulled:?}");
+    assert_eq!(std::fs::read_to_string(&asked).unwrap().trim(), host, "the store was asked for the registry's credentials");
+    assert_eq!(tokens.refused(), refused, "a request with the store's credentials was refused");
+
+    // A store that holds nothing for the registry: the pull goes anonymously, and is refused.
+    std::fs::write(&helper, "#!/bin/sh\nread server\necho 'credentials not found in native keychain'\nexit 1\n").unwrap();
+    let fresh_cache = tempfile::tempdir().unwrap();
+    let mut anonymous_env = store_env;
+    anonymous_env[2].1 = fresh_cache.path().to_str().unwrap();
+    let anonymous = souk(&["registry", "pull", "--insecure", &reference], &anonymous_env);
+    assert!(!anonymous.status.success(), "pulled without credentials: {anonymous:?}");
+    assert!(String::from_utf8_lossy(&anonymous.stderr).contains(&format!("cannot pull {reference}")), "{anonymous:?}");
+}
