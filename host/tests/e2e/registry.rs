@@ -239,15 +239,22 @@ fn login(host: &str, user: &str, password: &str, args: &[&str], env: &[(&str, &s
     child.wait_with_output().unwrap()
 }
 
+/// A registry whose token service grants `souk` with `s3cret` only, and the
+/// CA both trust (kept alive with them).
+fn registry_with_tokens() -> (TestCa, TokenService, RegistryServer) {
+    let ca = TestCa::new();
+    let tokens = TokenService::start(&ca, "souk", "s3cret");
+    let registry = RegistryServer::start_with_tokens(&ca, &tokens);
+    (ca, tokens, registry)
+}
+
 /// A registry with a token service, as Docker Hub, GHCR and most hosted
 /// registries are (the Bearer scheme): login checks the credentials at the
 /// token service the registry's challenge names, and push and pull trade
 /// the kept credentials for tokens there.
 #[test]
 fn a_registry_with_a_token_service_takes_the_credentials_login_keeps() {
-    let ca = TestCa::new();
-    let tokens = TokenService::start(&ca, "souk", "s3cret");
-    let registry = RegistryServer::start_with_tokens(&ca, &tokens);
+    let (_ca, tokens, registry) = registry_with_tokens();
     let app = AppDir::new(SMALL_APP);
     let host = registry.host();
     let reference = format!("{host}/apps/bearer:1");
@@ -286,13 +293,12 @@ fn a_registry_with_a_token_service_takes_the_credentials_login_keeps() {
 /// Credentials kept elsewhere than by `souk registry login`: by `spin
 /// registry login` (Spin's login file), and by a credential store Docker's
 /// config names (`credsStore`: a `docker-credential-<name>` program on
-/// PATH, as Docker Desktop and `pass` keep them). Each alone lets a pull
-/// through a token service that refuses anonymous requests.
+/// PATH, as Docker Desktop and `pass` keep them). Each alone gets souk
+/// through a token service that refuses anonymous requests: the first for
+/// a push, the second for a pull.
 #[test]
 fn a_pull_takes_the_credentials_spin_or_a_docker_credential_store_keeps() {
-    let ca = TestCa::new();
-    let tokens = TokenService::start(&ca, "souk", "s3cret");
-    let registry = RegistryServer::start_with_tokens(&ca, &tokens);
+    let (_ca, tokens, registry) = registry_with_tokens();
     let app = AppDir::new(SMALL_APP);
     let host = registry.host();
     let reference = format!("{host}/apps/elsewhere:1");
