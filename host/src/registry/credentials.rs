@@ -66,8 +66,6 @@ fn read_if_present(file: &Path) -> wasmtime::Result<Option<String>> {
 
 /// What a Docker config holds for `registry`; `None` if nothing.
 fn from_docker_config(text: &str, registry: &str) -> Result<Option<RegistryAuth>, String> {
-    // Read once here for a message that says what is wrong (the crate's only says it did not read).
-    serde_json::from_str::<serde_json::Value>(text).map_err(|e| format!("not JSON: {e}"))?;
     match docker_credential::get_credential_from_reader(text.as_bytes(), registry) {
         Ok(DockerCredential::UsernamePassword(user, password)) => Ok(Some(RegistryAuth::Basic(user, password))),
         Ok(DockerCredential::IdentityToken(_)) => {
@@ -91,7 +89,13 @@ fn from_docker_config(text: &str, registry: &str) -> Result<Option<RegistryAuth>
         }
         Err(CredentialRetrievalError::CredentialDecodingError) => Err(format!("auths.{registry}.auth is not base64 of `user:password`")),
         Err(CredentialRetrievalError::CredentialMismatchError) => Err(format!("auths.{registry}: `auth` and `username`/`password` disagree")),
-        Err(e @ (CredentialRetrievalError::ConfigNotFound | CredentialRetrievalError::ConfigReadError)) => Err(format!("not a Docker config: {e}")),
+        // The crate says only that it did not read; serde_json says where.
+        Err(e @ (CredentialRetrievalError::ConfigNotFound | CredentialRetrievalError::ConfigReadError)) => {
+            match serde_json::from_str::<serde_json::Value>(text) {
+                Err(not_json) => Err(format!("not JSON: {not_json}")),
+                Ok(_) => Err(format!("not a Docker config: {e}")),
+            }
+        }
     }
 }
 
